@@ -1,0 +1,453 @@
+"""Alerting: SNS topics in both regions, replication-lag alarms, health-check alarms, the dashboard.
+
+Each region has its own encrypted alert topic; the DR region also keeps an inbox queue that both topics
+deliver to, so the primary's alerts survive in the region that takes over. Alarm names are literal and
+region-specific because Route 53 health checks and the global stack find alarms by name and region.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from awacs import kms, sns, sqs
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, If, Ref, Sub, cloudwatch
+from troposphere import kms as tkms
+from troposphere import sns as tsns
+from troposphere import sqs as tsqs
+
+from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
+from drgen.builders.database import ClusterHandles
+from drgen.builders.iam import (
+    DESTROYABLE,
+    POLICY_VERSION,
+    THIS_KEY,
+    account_administers_key,
+    sns_principals,
+)
+from drgen.builders.inputs import ALERT_TOPIC_ARN, FoundationInputs
+from drgen.builders.routing import (
+    CHECK_IDS,
+    CONNECTIVITY_ALARM,
+    HEALTH_CHECK_OUTPUTS,
+    LAG_ALARM,
+    HealthChecks,
+    endpoint_condition,
+    lag_alarm_name,
+)
+from drgen.builders.security import KeyHandles
+from drgen.naming import Names
+from drgen.regions import ROUTE53_METRICS_REGION
+from drgen.scenario.model import ComputeKind, Role, Scenario
+
+ALERT_INBOX_QUEUE_ARN = "AlertInboxQueueArn"
+GLOBAL_ALERT_TOPIC_ARN = "GlobalAlertTopicArn"
+DASHBOARD_URL = "DashboardUrl"
+
+TOPIC = "alerts"
+INBOX = "alerts-inbox"
+GLOBAL_TOPIC = "global-alerts"
+HEALTH_ALARMS = {Role.PRIMARY: "primary-health", Role.SECONDARY: "secondary-health"}
+# Published (1 = the database answered) by the connectivity-test functions of connectivity scenarios.
+CONNECTIVITY_METRIC = "DatabaseConnectivity"
+
+MILLISECONDS_PER_SECOND = 1000
+MINUTE = 60
+INBOX_RETENTION_SECONDS = 14 * 24 * 60 * 60  # the SQS maximum: an inbox someone reads after an incident
+ALARM_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+
+
+# -- names other code reads --------------------------------------------------------------------------------
+def health_check_alarm_name(names: Names, role: Role = Role.PRIMARY) -> str:
+    """The us-east-1 alarm on a region's Route 53 health check; the primary's one triggers failover."""
+    return names.fixed("alarm", HEALTH_ALARMS[role])
+
+
+def connectivity_namespace(scenario: Scenario) -> str:
+    """The CloudWatch namespace the connectivity-test functions publish DatabaseConnectivity to."""
+    return f"drgen/{scenario.name}"
+
+
+# -- foundation: topics ------------------------------------------------------------------------------------
+def topics(ctx: StackContext, key: KeyHandles) -> None:
+    """This region's alert topic (own KMS key) and, if asked, the cross-region inbox in the DR region."""
+    topic = _topic(ctx, "AlertTopic", ctx.names.regional("sns", TOPIC), key.arn, ALARM_PUBLISHERS)
+    if ctx.scenario.alerting.cross_region_subscription:
+        _cross_region_inbox(ctx, topic, key)
+    ctx.output(ALERT_TOPIC_ARN, Ref(topic), "This region's alert topic (alarms and failover notices).")
+
+
+def _topic(ctx: StackContext, logical: str, name: Any, key_id: Any, publishers: tuple[str, ...]) -> tsns.Topic:
+    """An encrypted topic that only the given AWS services of this account may publish to, plus the email."""
+    topic = ctx.add(tsns.Topic(logical, TopicName=name, KmsMasterKeyId=key_id))
+    document = PolicyDocument(
+        Version=POLICY_VERSION,
+        Statement=[
+            Statement(
+                Sid="AccountServicesPublish",
+                Effect=Allow,
+                Principal=Principal("Service", list(publishers)),
+                Action=[sns.Publish],
+                Resource=[Ref(topic)],
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+            )
+        ],
+    )
+    ctx.add(tsns.TopicPolicy(f"{logical}Policy", Topics=[Ref(topic)], PolicyDocument=document))
+    email = ctx.scenario.alerting.email
+    if email:
+        ctx.add(tsns.SubscriptionResource(f"{logical}Email", Protocol="email", Endpoint=email, TopicArn=Ref(topic)))
+    return topic
+
+
+def _cross_region_inbox(ctx: StackContext, topic: tsns.Topic, key: KeyHandles) -> None:
+    """SNS cannot subscribe a topic to a topic, so both regions' topics deliver to a queue in the DR region.
+
+    The subscription lives in the topic's region: the DR stack subscribes its own topic, the primary stack
+    subscribes its topic to the DR queue (which exists first: the DR foundation deploys before the primary's).
+    """
+    names = ctx.names
+    queue = ctx.add(
+        tsqs.Queue(
+            "AlertInbox",
+            Condition=IS_SECONDARY,
+            QueueName=names.regional("sqs", INBOX),
+            KmsMasterKeyId=key.arn,
+            MessageRetentionPeriod=INBOX_RETENTION_SECONDS,
+            **DESTROYABLE,
+        )
+    )
+    peer_topic = _arn("sns", "PeerRegion", names.peer_text("sns", TOPIC))
+    document = PolicyDocument(
+        Version=POLICY_VERSION,
+        Statement=[
+            Statement(
+                Sid="AlertTopicsDeliver",
+                Effect=Allow,
+                Principal=Principal("Service", sns_principals(ctx, Role.SECONDARY)),
+                Action=[sqs.SendMessage],
+                Resource=[GetAtt(queue, "Arn")],
+                Condition=Condition(ArnEquals("aws:SourceArn", [Ref(topic), peer_topic])),
+            )
+        ],
+    )
+    policy = ctx.add(
+        tsqs.QueuePolicy("AlertInboxPolicy", Condition=IS_SECONDARY, Queues=[Ref(queue)], PolicyDocument=document)
+    )
+    _queue_subscription(ctx, "AlertInboxSubscription", IS_SECONDARY, topic, GetAtt(queue, "Arn"), policy.title)
+    peer_queue = _arn("sqs", "PeerRegion", names.peer_text("sqs", INBOX))
+    _queue_subscription(ctx, "PeerAlertInboxSubscription", IS_PRIMARY, topic, peer_queue)
+    ctx.output(
+        ALERT_INBOX_QUEUE_ARN, GetAtt(queue, "Arn"), "Queue collecting both regions' alerts.", condition=IS_SECONDARY
+    )
+
+
+def _queue_subscription(
+    ctx: StackContext, logical: str, condition: str, topic: tsns.Topic, queue_arn: Any, *depends_on: str
+) -> None:
+    extra: dict[str, Any] = {"DependsOn": list(depends_on)} if depends_on else {}
+    ctx.add(
+        tsns.SubscriptionResource(
+            logical,
+            Condition=condition,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            TopicArn=Ref(topic),
+            RawMessageDelivery=False,  # keep the SNS envelope: it says which region's topic sent the alert
+            **extra,
+        )
+    )
+
+
+def _arn(service: str, region_parameter: str, resource: str) -> Sub:
+    """An ARN in this account and the region held by ``region_parameter`` (e.g. PeerRegion)."""
+    return Sub(f"arn:${{AWS::Partition}}:{service}:${{{region_parameter}}}:${{AWS::AccountId}}:{resource}")
+
+
+# -- data layer: database alarms ---------------------------------------------------------------------------
+def database_alarms(ctx: StackContext, foundation: FoundationInputs, cluster: ClusterHandles) -> None:
+    """The replication-lag alarm (DR region) and, for connectivity scenarios, a connectivity alarm per region."""
+    actions = [foundation.alert_topic_arn]
+    _lag_alarm(ctx, cluster, actions)
+    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
+        _connectivity_alarm(ctx, actions)
+
+
+def lag_threshold_ms(scenario: Scenario) -> float:
+    """The lag alarm's threshold in the metric's unit: the scenario says seconds, Aurora reports milliseconds."""
+    return scenario.database.lag_alarm_seconds * MILLISECONDS_PER_SECOND
+
+
+def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -> None:
+    """Aurora publishes AuroraGlobalDBReplicationLag only for secondary clusters, so the alarm is DR-only."""
+    seconds = ctx.scenario.database.lag_alarm_seconds
+    _alarm(
+        ctx,
+        "ReplicationLagAlarm",
+        ctx.names.regional("alarm", LAG_ALARM),
+        f"Aurora global database replication lag above {seconds:g} s: the RPO is at risk.",
+        actions,
+        Condition=IS_SECONDARY,
+        Namespace="AWS/RDS",
+        MetricName="AuroraGlobalDBReplicationLag",
+        Dimensions=[cloudwatch.MetricDimension(Name="DBClusterIdentifier", Value=Ref(cluster.secondary))],
+        Statistic="Maximum",
+        Threshold=lag_threshold_ms(ctx.scenario),
+        ComparisonOperator="GreaterThanThreshold",
+        # Two of three minutes: one slow minute (a burst of writes) is not an incident.
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        # No lag data means the cluster is not (yet, or no longer after a failover) a replica, where lag does not
+        # apply; a replica that falls behind keeps reporting a growing lag. Breaching would keep the DR region's
+        # Route 53 check unhealthy after promotion.
+        TreatMissingData="notBreaching",
+    )
+
+
+def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
+    """Fires when the connectivity test fails for as many minutes as the scenario's failure threshold."""
+    failures = ctx.scenario.routing.health_check.failure_threshold
+    _alarm(
+        ctx,
+        "DatabaseConnectivityAlarm",
+        ctx.names.regional("alarm", CONNECTIVITY_ALARM),
+        "The connectivity test could not reach the database in this region.",
+        actions,
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=CONNECTIVITY_METRIC,
+        Statistic="Minimum",
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        EvaluationPeriods=failures,
+        DatapointsToAlarm=failures,
+        # Silence means the test itself is not running: nothing proves the database reachable.
+        TreatMissingData="breaching",
+    )
+
+
+def _alarm(ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any) -> None:
+    """A one-minute alarm that notifies on both ALARM and OK (recovery is news during an incident)."""
+    ctx.add(
+        cloudwatch.Alarm(
+            logical,
+            AlarmName=name,
+            AlarmDescription=description,
+            Period=MINUTE,
+            AlarmActions=actions,
+            OKActions=actions,
+            **metric,
+        )
+    )
+
+
+# -- global: health-check alarms ---------------------------------------------------------------------------
+def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> None:
+    """Alarms on both regions' Route 53 health checks, in us-east-1 where Route 53 publishes the metric.
+
+    The primary's alarm is the failover signal (a later issue forwards its state changes to the DR region);
+    the DR region's says the standby could not take traffic.
+    """
+    name = ctx.names.fixed("sns", GLOBAL_TOPIC)
+    topic = _topic(ctx, "GlobalAlertTopic", name, Ref(_global_key(ctx, name)), ("cloudwatch.amazonaws.com",))
+    for role in (Role.PRIMARY, Role.SECONDARY):
+        extra = {"Condition": checks.condition} if checks.condition else {}
+        _alarm(
+            ctx,
+            f"{role.value.capitalize()}HealthCheckAlarm",
+            health_check_alarm_name(ctx.names, role),
+            f"Route 53 reports the {role.value} region ({ctx.scenario.region(role)}) unhealthy.",
+            [Ref(topic)],
+            Namespace="AWS/Route53",
+            MetricName="HealthCheckStatus",
+            Dimensions=[cloudwatch.MetricDimension(Name="HealthCheckId", Value=Ref(checks.of(role)))],
+            Statistic="Minimum",
+            Threshold=1,
+            ComparisonOperator="LessThanThreshold",
+            # Route 53 already waited for its failure threshold before reporting 0: do not add delay.
+            EvaluationPeriods=1,
+            # Route 53 reports every check every minute; silence means the check is gone, not healthy.
+            TreatMissingData="breaching",
+            **extra,
+        )
+    ctx.output(GLOBAL_ALERT_TOPIC_ARN, Ref(topic), "Topic of the health-check alarms (us-east-1).")
+
+
+def _global_key(ctx: StackContext, topic_name: str) -> tkms.Key:
+    """The global topic's own key: CloudWatch cannot publish to a topic under the AWS managed aws/sns key,
+    whose policy admits no service principal, so its alarm notifications would be dropped silently."""
+    # By name, not Ref: the topic refers to the key, so the key cannot refer to the topic.
+    topic_arn = _arn("sns", "AWS::Region", topic_name)
+    document = PolicyDocument(
+        Version=POLICY_VERSION,
+        # In a key policy, Resource "*" means this key.
+        Statement=[
+            account_administers_key(),
+            Statement(
+                # What AWS documents for CloudWatch alarms publishing to an encrypted topic, for this topic only
+                # (SNS passes the topic ARN as the encryption context).
+                Sid="AlarmsToGlobalTopic",
+                Effect=Allow,
+                Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+                Action=[kms.Action("GenerateDataKey*"), kms.Decrypt],
+                Resource=THIS_KEY,
+                Condition=Condition(ArnEquals("kms:EncryptionContext:aws:sns:topicArn", topic_arn)),
+            ),
+        ],
+    )
+    return ctx.add(
+        tkms.Key(
+            "GlobalAlertKey",
+            Description=f"drgen {ctx.scenario.name} ({ctx.names.suffix}): global alert topic",
+            EnableKeyRotation=True,
+            PendingWindowInDays=7,
+            KeyPolicy=document,
+            **DESTROYABLE,
+        )
+    )
+
+
+# -- global: dashboard -------------------------------------------------------------------------------------
+WIDGET_WIDTH = 12
+WIDGET_HEIGHT = 6
+# Health-check ids are known only at deploy time: Sub variables of the body, named like routing's outputs.
+_HEALTH_VARIABLES = HEALTH_CHECK_OUTPUTS
+
+
+def dashboard(ctx: StackContext) -> None:
+    """One dashboard across both regions (each widget names its region) and Route 53 in us-east-1."""
+    if not ctx.scenario.alerting.dashboard:
+        return
+    widgets = [*_database_widgets(ctx), *_sessions_widgets(ctx), *_bucket_widgets(ctx), _health_widget()]
+    for index, widget in enumerate(widgets):
+        widget.update(
+            x=(index % 2) * WIDGET_WIDTH, y=(index // 2) * WIDGET_HEIGHT, width=WIDGET_WIDTH, height=WIDGET_HEIGHT
+        )
+    body = json.dumps({"widgets": widgets}, sort_keys=True).replace("${", "${!")  # literal text stays literal
+    variables = {}
+    for role, variable in _HEALTH_VARIABLES.items():
+        body = body.replace(_placeholder(variable), f"${{{variable}}}")
+        variables[variable] = _health_check_id(ctx, role)
+    name = ctx.names.fixed("dashboard", "dr")
+    board = ctx.add(cloudwatch.Dashboard("Dashboard", DashboardName=name, DashboardBody=Sub(body, variables)))
+    ctx.output(
+        DASHBOARD_URL,
+        Sub(
+            "https://console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Board}",
+            Board=Ref(board),
+        ),
+        "CloudWatch dashboard of both regions.",
+    )
+
+
+def _placeholder(variable: str) -> str:
+    """Stands for a deploy-time value in the JSON body until it becomes a Sub variable."""
+    return f"<<{variable}>>"
+
+
+def _health_check_id(ctx: StackContext, role: Role) -> Any:
+    """The region's health check id; "none" (an empty graph) while its endpoint is not known yet."""
+    check = Ref(CHECK_IDS[role])
+    condition = endpoint_condition(ctx.scenario)
+    return If(condition, check, "none") if condition else check
+
+
+def _metric_widget(title: str, region: str, metrics: list[list[Any]], **properties: Any) -> dict[str, Any]:
+    """A time-series widget; its ``region`` is where the metrics live, so one dashboard spans both regions."""
+    base = {"title": title, "region": region, "metrics": metrics, "view": "timeSeries", "period": MINUTE}
+    return {"type": "metric", "properties": {**base, **properties}}
+
+
+def _metric(namespace: str, name: str, dimensions: dict[str, str], **options: Any) -> list[Any]:
+    """One line of a metric widget: namespace, name, dimension pairs, then its rendering options."""
+    return [namespace, name, *(part for pair in dimensions.items() for part in pair), options]
+
+
+def _database_widgets(ctx: StackContext) -> list[dict[str, Any]]:
+    """Replication lag (reported by the DR cluster only) against its alarm threshold, then load per region."""
+    regions = ctx.scenario.regions
+
+    def cluster(region: str) -> dict[str, str]:
+        return {"DBClusterIdentifier": ctx.names.for_region("rds", "aurora", region)}
+
+    threshold = {"label": lag_alarm_name(ctx.names, regions.secondary), "value": lag_threshold_ms(ctx.scenario)}
+    lag = _metric_widget(
+        f"Aurora replication lag, ms ({regions.secondary})",
+        regions.secondary,
+        [_metric("AWS/RDS", "AuroraGlobalDBReplicationLag", cluster(regions.secondary), stat="Maximum")],
+        annotations={"horizontal": [threshold]},
+    )
+    load = [
+        _metric_widget(
+            f"Aurora {role.value} ({region}): connections and CPU",
+            region,
+            [
+                _metric("AWS/RDS", "DatabaseConnections", cluster(region), stat="Maximum", label="connections"),
+                _metric("AWS/RDS", "CPUUtilization", cluster(region), stat="Average", label="CPU %", yAxis="right"),
+            ],
+        )
+        for role, region in ((Role.PRIMARY, regions.primary), (Role.SECONDARY, regions.secondary))
+    ]
+    return [lag, *load]
+
+
+def _sessions_widgets(ctx: StackContext) -> list[dict[str, Any]]:
+    """DynamoDB reports ReplicationLatency in the writing region, per receiving region."""
+    if not ctx.scenario.sessions.enabled:
+        return []
+    table = ctx.names.fixed("table", ctx.scenario.sessions.table)
+    regions = ctx.scenario.regions
+    return [
+        _metric_widget(
+            f"Sessions table replication latency, ms ({source} to {target})",
+            source,
+            [
+                _metric(
+                    "AWS/DynamoDB",
+                    "ReplicationLatency",
+                    {"TableName": table, "ReceivingRegion": target},
+                    stat="Maximum",
+                )
+            ],
+        )
+        for source, target in ((regions.primary, regions.secondary), (regions.secondary, regions.primary))
+    ]
+
+
+def _bucket_widgets(ctx: StackContext) -> list[dict[str, Any]]:
+    """S3 replication latency of each replicated primary bucket; a search, since the rule id is a dimension."""
+    primary = ctx.scenario.regions.primary
+    searches = [
+        {
+            "expression": (
+                'SEARCH(\'{AWS/S3,DestinationBucket,RuleId,SourceBucket} MetricName="ReplicationLatency" '
+                f"SourceBucket=\"{ctx.names.for_region('bucket', bucket.purpose, primary)}\"', 'Maximum', 300)"
+            ),
+            "id": f"bucket{index}",
+            "label": bucket.purpose,
+        }
+        for index, bucket in enumerate(b for b in ctx.scenario.buckets if b.replicate)
+    ]
+    if not searches:
+        return []
+    title = f"S3 replication latency, s ({primary} to {ctx.scenario.regions.secondary})"
+    return [_metric_widget(title, primary, [[search] for search in searches], period=300)]
+
+
+def _health_widget() -> dict[str, Any]:
+    """Route 53 health-check status (1 healthy, 0 unhealthy), published only in us-east-1."""
+    return _metric_widget(
+        "Route 53 health checks (1 = healthy)",
+        ROUTE53_METRICS_REGION,
+        [
+            _metric(
+                "AWS/Route53",
+                "HealthCheckStatus",
+                {"HealthCheckId": _placeholder(variable)},
+                stat="Minimum",
+                label=role.value,
+            )
+            for role, variable in _HEALTH_VARIABLES.items()
+        ],
+        yAxis={"left": {"min": 0, "max": 1}},
+    )

@@ -1,0 +1,263 @@
+"""Routing: Route 53 hosted zone, health checks and PRIMARY/SECONDARY failover records.
+
+Everything here lives in the global template (us-east-1). The record name answers with the primary's
+endpoint while the primary's health check passes, and with the DR region's otherwise. The health-check
+kind follows the scenario: an HTTPS probe of each application endpoint, or (for a database-only scenario)
+CloudWatch-metric checks on the alarms the data layer keeps in each region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import And, Equals, Not, Ref, Tags, route53
+
+from drgen.builders.context import OutputRef, StackContext
+from drgen.builders.tags import tag_list
+from drgen.naming import Names
+from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
+
+HAS_ENDPOINTS = "HasEndpoints"
+# Logical ids of each region's top-level health check (the one its failover record uses).
+CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
+HEALTH_CHECK_OUTPUTS = {Role.PRIMARY: "PrimaryHealthCheckId", Role.SECONDARY: "SecondaryHealthCheckId"}
+HOSTED_ZONE_ID = "HostedZoneId"
+FAILOVER_RECORD_NAME = "FailoverRecordName"
+# The writer endpoint the data layer publishes for each region's cluster.
+CLUSTER_ENDPOINT = "ClusterEndpoint"
+
+HTTPS_PORT = 443
+_FAILOVER = {Role.PRIMARY: "PRIMARY", Role.SECONDARY: "SECONDARY"}
+_TITLE = {Role.PRIMARY: "Primary", Role.SECONDARY: "Secondary"}
+
+# The data layer's alarms that CLOUDWATCH_METRIC health checks watch. Route 53 finds an alarm by name and
+# region, so the names are defined here, where they are read; alerting creates the alarms under them.
+LAG_ALARM = "replication-lag"
+CONNECTIVITY_ALARM = "db-connectivity"
+
+
+@dataclass(frozen=True)
+class HealthChecks:
+    """Each region's top-level health check, and the condition they exist under (None: always)."""
+
+    primary: Any
+    secondary: Any
+    condition: str | None = None
+
+    def of(self, role: Role) -> Any:
+        return self.primary if role is Role.PRIMARY else self.secondary
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a region's traffic goes: an alias target (app endpoints) or a CNAME target (DB writer endpoints)."""
+
+    dns_name: Ref
+    hosted_zone_id: Ref | None
+
+
+def endpoint_condition(scenario: Scenario) -> str | None:
+    """The condition health checks and records exist under: app endpoints arrive later, DB endpoints always exist."""
+    return None if scenario.compute.kind is ComputeKind.CONNECTIVITY else HAS_ENDPOINTS
+
+
+def lag_alarm_name(names: Names, region: str) -> str:
+    """The replication-lag alarm's literal name in ``region`` (it exists only in the DR region)."""
+    return names.for_region("alarm", LAG_ALARM, region)
+
+
+def connectivity_alarm_name(names: Names, region: str) -> str:
+    """The DB-connectivity alarm's literal name in ``region`` (connectivity scenarios, both regions)."""
+    return names.for_region("alarm", CONNECTIVITY_ALARM, region)
+
+
+def record_name(scenario: Scenario) -> str:
+    """The failover record's fully qualified name (with the trailing dot Route 53 reports)."""
+    return f"{scenario.routing.record}.{scenario.routing.domain}."
+
+
+def hosted_zone(ctx: StackContext) -> route53.HostedZone:
+    """The public zone for the scenario's domain. NameServers is not an output: moto breaks on that GetAtt."""
+    zone = ctx.add(
+        route53.HostedZone(
+            "HostedZone",
+            Name=ctx.scenario.routing.domain,
+            HostedZoneConfig=route53.HostedZoneConfiguration(
+                Comment=f"drgen {ctx.scenario.name} ({ctx.names.suffix}): DR failover records"
+            ),
+            HostedZoneTags=tag_list(ctx),
+        )
+    )
+    ctx.output(HOSTED_ZONE_ID, Ref(zone), "Hosted zone holding the failover records.")
+    return zone
+
+
+def endpoints(ctx: StackContext) -> dict[Role, Endpoint]:
+    """Declare (once) the parameters carrying both regions' endpoints, and return them per role."""
+    if endpoint_condition(ctx.scenario) is None:
+        return {role: _database_endpoint(ctx, role) for role in _FAILOVER}
+    found = {role: _app_endpoint(ctx, role) for role in _FAILOVER}
+    refs = [ref for e in found.values() for ref in (e.dns_name, e.hosted_zone_id)]
+    ctx.condition(HAS_ENDPOINTS, And(*[Not(Equals(ref, "")) for ref in refs]))
+    return found
+
+
+def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
+    """An app layer (added later) publishes each region's public endpoint; empty until it exists."""
+    title = _TITLE[role]
+    dns_name = ctx.parameter(
+        f"{title}EndpointDnsName",
+        f"DNS name of the {role.value} region's public endpoint (empty: no records yet).",
+        default="",
+    )
+    zone_id = ctx.parameter(
+        f"{title}EndpointHostedZoneId",
+        f"Route 53 hosted zone id of the {role.value} region's endpoint (its alias target zone).",
+        default="",
+    )
+    return Endpoint(dns_name=dns_name, hosted_zone_id=zone_id)
+
+
+def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
+    """The writer endpoint of the region's cluster, fed from that region's data stack."""
+    title = _TITLE[role]
+    dns_name = ctx.input(
+        f"{title}DatabaseEndpoint",
+        f"Writer endpoint of the {role.value} region's Aurora cluster.",
+        {Role.GLOBAL: OutputRef("data", role, CLUSTER_ENDPOINT)},
+    )
+    return Endpoint(dns_name=dns_name, hosted_zone_id=None)
+
+
+def health_checks(ctx: StackContext) -> HealthChecks:
+    """One top-level health check per region, of the kind the scenario asks for; ids are outputs."""
+    condition = endpoint_condition(ctx.scenario)
+    if ctx.scenario.routing.health_check.type is HealthCheckType.CLOUDWATCH_METRIC:
+        checks = {role: _alarm_check(ctx, role) for role in _FAILOVER}
+    else:
+        found = endpoints(ctx)
+        checks = {role: _https_check(ctx, role, found[role], condition) for role in _FAILOVER}
+    for role, check in checks.items():
+        ctx.output(
+            HEALTH_CHECK_OUTPUTS[role],
+            Ref(check),
+            f"Route 53 health check deciding whether the {role.value} region gets traffic.",
+            condition=condition,
+        )
+    return HealthChecks(primary=checks[Role.PRIMARY], secondary=checks[Role.SECONDARY], condition=condition)
+
+
+def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint, condition: str | None) -> route53.HealthCheck:
+    """An HTTPS (optionally string-matching) probe of the region's endpoint from Route 53's checkers."""
+    wanted = ctx.scenario.routing.health_check
+    config: dict[str, Any] = {
+        "Type": wanted.type.value,
+        "FullyQualifiedDomainName": endpoint.dns_name,
+        "Port": HTTPS_PORT,
+        "ResourcePath": wanted.path,
+        "RequestInterval": wanted.interval_seconds,
+        "FailureThreshold": wanted.failure_threshold,
+        "EnableSNI": True,
+    }
+    if wanted.type is HealthCheckType.HTTPS_STR_MATCH:
+        config["SearchString"] = wanted.search_string
+    return _health_check(ctx, CHECK_IDS[role], route53.HealthCheckConfig(**config), f"{role.value}-health", condition)
+
+
+def _alarm_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
+    """A region is healthy while its DB connectivity alarm is OK, and in the DR region also its lag alarm.
+
+    Route 53 reads the alarms' state in their own regions, so the DR region's health does not depend on
+    the primary's CloudWatch. CALCULATED with HealthThreshold = number of children is an AND.
+    """
+    names = ctx.names
+    region = ctx.scenario.region(role)
+    title = _TITLE[role]
+    # No connectivity data means the probe is not proving the database reachable: do not send traffic there.
+    children = [
+        _metric_check(
+            ctx,
+            f"{title}ConnectivityHealthCheck",
+            connectivity_alarm_name(names, region),
+            region,
+            f"{role.value}-db-connectivity",
+            insufficient="Unhealthy",
+        )
+    ]
+    if role is Role.SECONDARY:
+        # The lag alarm treats missing data as OK (no lag metric once promoted), so insufficient data only
+        # occurs while the alarm is new or CloudWatch is impaired: keep the last known state, do not flap.
+        children.append(
+            _metric_check(
+                ctx,
+                f"{title}LagHealthCheck",
+                lag_alarm_name(names, region),
+                region,
+                f"{role.value}-replication-lag",
+                insufficient="LastKnownStatus",
+            )
+        )
+    config = route53.HealthCheckConfig(
+        Type="CALCULATED",
+        ChildHealthChecks=[Ref(child) for child in children],
+        HealthThreshold=len(children),
+    )
+    return _health_check(ctx, CHECK_IDS[role], config, f"{role.value}-health", None)
+
+
+def _metric_check(
+    ctx: StackContext, logical: str, alarm: str, region: str, name: str, *, insufficient: str
+) -> route53.HealthCheck:
+    config = route53.HealthCheckConfig(
+        Type="CLOUDWATCH_METRIC",
+        AlarmIdentifier=route53.AlarmIdentifier(Name=alarm, Region=region),
+        InsufficientDataHealthStatus=insufficient,
+    )
+    return _health_check(ctx, logical, config, name, None)
+
+
+def _health_check(
+    ctx: StackContext, logical: str, config: route53.HealthCheckConfig, name: str, condition: str | None
+) -> route53.HealthCheck:
+    """A health check tagged with the scenario's tags and a Name (the console lists checks by it)."""
+    kwargs: dict[str, Any] = {"HealthCheckConfig": config, "HealthCheckTags": _named_tags(ctx, name)}
+    if condition:
+        kwargs["Condition"] = condition
+    return ctx.add(route53.HealthCheck(logical, **kwargs))
+
+
+def _named_tags(ctx: StackContext, name: str) -> Tags:
+    return tag_list(ctx, ("Name", ctx.names.fixed("generic", name)))
+
+
+def failover_records(ctx: StackContext, zone: route53.HostedZone, checks: HealthChecks) -> None:
+    """PRIMARY and SECONDARY records of the same name, each gated by its region's health check."""
+    name = record_name(ctx.scenario)
+    for role, endpoint in endpoints(ctx).items():
+        kwargs: dict[str, Any] = {
+            "HostedZoneId": Ref(zone),
+            "Name": name,
+            "Failover": _FAILOVER[role],
+            "SetIdentifier": role.value,
+            "HealthCheckId": Ref(checks.of(role)),
+        }
+        if endpoint.hosted_zone_id is None:
+            kwargs.update(Type="CNAME", TTL=str(ctx.scenario.routing.ttl_seconds), ResourceRecords=[endpoint.dns_name])
+        else:
+            # The alias target's zone is the endpoint's own (e.g. the ALB's canonical zone), not ours.
+            kwargs.update(
+                Type="A",
+                AliasTarget=route53.AliasTarget(
+                    HostedZoneId=endpoint.hosted_zone_id, DNSName=endpoint.dns_name, EvaluateTargetHealth=True
+                ),
+            )
+        if checks.condition:
+            kwargs["Condition"] = checks.condition
+        ctx.add(route53.RecordSetType(f"{_TITLE[role]}FailoverRecord", **kwargs))
+    ctx.output(
+        FAILOVER_RECORD_NAME,
+        name,
+        "The DNS name clients use; it follows the healthy region.",
+        condition=checks.condition,
+    )

@@ -1,0 +1,164 @@
+"""Lint rendered bundles: cfn-lint (as a library, with drgen's rules appended) plus bundle integrity checks.
+
+Each template is linted once, for every region its stacks deploy to (regional templates for both DR regions,
+the global template for us-east-1), so region-specific resource availability is checked where it matters.
+cfn-lint is imported lazily: ``drgen --help`` must not pay for loading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from drgen.errors import DrgenError
+from drgen.lint.findings import Finding, by_location, severity_of
+
+MANIFEST = "manifest.json"
+RULES_DIR = Path(__file__).resolve().with_name("rules")
+INTEGRITY_RULE = "E9900"
+INTEGRITY_TITLE = "Templates are unchanged since rendering"
+
+
+def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
+    """cfn-lint findings (its rules and drgen's) for one template file, checked in each of ``regions``."""
+    from cfnlint.api import ManualArgs, lint
+
+    _check_regions(path, regions)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise DrgenError(f"cannot read template {path}: {error.strerror}") from error
+    _silence_cfnlint()
+    # config_file: ConfigMixIn otherwise merges ~/.cfnlintrc and ./.cfnlintrc, so results would depend on who
+    # runs the lint and from where. An empty configuration file pins every setting to the ones given here.
+    # (append_rules and config_file are accepted at runtime but missing from the ManualArgs TypedDict.)
+    config = ManualArgs(regions=sorted(set(regions)), append_rules=[str(RULES_DIR)], config_file=os.devnull)  # type: ignore[typeddict-unknown-key]
+    shown = _shown(path)
+    return [
+        Finding(
+            rule=m.rule.id,
+            severity=severity_of(m.rule.id),
+            message=m.message,
+            path=shown,
+            line=m.linenumber,
+            column=m.columnnumber,
+            source="drgen" if m.rule.id[1:2] == "9" else "cfn-lint",  # 9xxx ids are reserved for user rules
+            shortdesc=m.rule.shortdesc,
+        )
+        for m in lint(text, config=config)
+    ]
+
+
+def lint_bundle(bundle_dir: Path) -> list[Finding]:
+    """Every finding for one rendered bundle (a directory holding manifest.json and its templates)."""
+    findings, _ = lint_bundles([bundle_dir])
+    return findings
+
+
+def lint_bundles(bundle_dirs: Sequence[Path]) -> tuple[list[Finding], int]:
+    """Findings for several bundles, sorted by location, and how many templates were examined.
+
+    Templates are linted in parallel worker processes when there are several.
+    """
+    findings: list[Finding] = []
+    jobs: list[tuple[Path, tuple[str, ...]]] = []
+    for bundle_dir in bundle_dirs:
+        for relative, (regions, digests) in sorted(_plan(bundle_dir).items()):
+            path = bundle_dir / relative
+            problem = _integrity(path, digests)
+            if problem is not None:
+                findings.append(problem)
+            if path.is_file():
+                jobs.append((path, regions))
+    for result in _run(jobs):
+        findings.extend(result)
+    findings.sort(key=by_location)
+    return findings, len(jobs)
+
+
+def _plan(bundle_dir: Path) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
+    """template path (relative to the bundle) -> (sorted regions it deploys to, sha256 digests recorded for it)."""
+    manifest = bundle_dir / MANIFEST
+    if not manifest.is_file():
+        raise DrgenError(f"{bundle_dir} is not a rendered bundle (no {MANIFEST}); run `drgen render` first")
+    try:
+        stacks = json.loads(manifest.read_text(encoding="utf-8"))["stacks"]
+        regions: dict[str, set[str]] = {}
+        digests: dict[str, set[str]] = {}
+        for stack in stacks:
+            regions.setdefault(stack["template"], set()).add(stack["region"])
+            digests.setdefault(stack["template"], set()).add(stack["sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DrgenError(f"{manifest} is not a drgen manifest ({error!r}); run `drgen render` again") from error
+    return {t: (tuple(sorted(regions[t])), frozenset(digests[t])) for t in regions}
+
+
+def _integrity(path: Path, digests: frozenset[str]) -> Finding | None:
+    """An E9900 finding when the template differs from what ``drgen render`` wrote (or is gone)."""
+    if not path.is_file():
+        message = "template is missing: it was deleted after rendering; run `drgen render` again"
+    else:
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digests == {actual}:
+            return None
+        recorded = ", ".join(sorted(d[:12] for d in digests))
+        message = (
+            f"template was edited after rendering: its sha256 {actual[:12]}… differs from the manifest's "
+            f"{recorded}…; change the scenario and run `drgen render` again instead of editing templates"
+        )
+    return Finding(
+        rule=INTEGRITY_RULE,
+        severity=severity_of(INTEGRITY_RULE),
+        message=message,
+        path=_shown(path),
+        line=1,
+        column=1,
+        source="drgen",
+        shortdesc=INTEGRITY_TITLE,
+    )
+
+
+def _run(jobs: list[tuple[Path, tuple[str, ...]]]) -> list[list[Finding]]:
+    """Lint each (template, regions) job, on all cores when there is more than one job."""
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        return [lint_template(path, regions) for path, regions in jobs]
+    paths, regions = zip(*jobs, strict=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lint_template, paths, regions))
+
+
+def _silence_cfnlint() -> None:
+    """cfn-lint logs through the ``cfnlint`` logger; drgen reports its matches, not its chatter."""
+    logger = logging.getLogger("cfnlint")
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+
+
+def _shown(path: Path) -> str:
+    """The path as the user gave it, or relative to the cwd when it is absolute and below it."""
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _check_regions(path: Path, regions: Sequence[str]) -> None:
+    """Refuse what cfn-lint would get wrong: no region (it would fall back to $AWS_REGION) or one it has no
+    schemas for (it would raise deep inside its runner)."""
+    from cfnlint.helpers import REGIONS
+    from cfnlint.version import __version__
+
+    if not regions:
+        raise DrgenError(f"{path}: no region to lint it for (its manifest lists no stack that deploys it)")
+    unknown = sorted(set(regions) - set(REGIONS))
+    if unknown:
+        raise DrgenError(f"{path}: cfn-lint {__version__} does not know region(s) {', '.join(unknown)}; upgrade it")

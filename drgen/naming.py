@@ -1,0 +1,101 @@
+"""Every explicit AWS name drgen emits, computed in one place and checked against the AWS rules.
+
+Names follow the seeds' convention ``<prefix>-<resource>-<suffix>``; regional names also carry the region
+(``${AWS::Region}``) because one template serves both regions and S3 bucket and IAM names are global.
+A name that would break a limit raises ScenarioError naming the resource, its length and the remedy,
+so a bad suffix fails before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from troposphere import Sub
+
+from drgen.errors import ScenarioError
+from drgen.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class NameRule:
+    max_len: int
+    pattern: re.Pattern[str]
+    what: str
+
+
+RULES: dict[str, NameRule] = {
+    "bucket": NameRule(63, re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"), "S3 bucket name"),
+    "rds": NameRule(63, re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$"), "RDS identifier"),
+    "iam": NameRule(64, re.compile(r"^[\w+=,.@-]+$"), "IAM role name"),
+    "lb": NameRule(32, re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$"), "load balancer name"),
+    "lambda": NameRule(64, re.compile(r"^[a-zA-Z0-9_-]+$"), "Lambda function name"),
+    "sqs": NameRule(80, re.compile(r"^[a-zA-Z0-9_-]+$"), "SQS queue name"),
+    "sns": NameRule(256, re.compile(r"^[a-zA-Z0-9_-]+$"), "SNS topic name"),
+    "table": NameRule(255, re.compile(r"^[a-zA-Z0-9_.-]+$"), "DynamoDB table name"),
+    "secret": NameRule(512, re.compile(r"^[a-zA-Z0-9/_+=.@-]+$"), "secret name"),
+    "alarm": NameRule(255, re.compile(r"^[^\x00-\x1f]+$"), "alarm name"),
+    "dashboard": NameRule(255, re.compile(r"^[a-zA-Z0-9_-]+$"), "dashboard name"),
+    "generic": NameRule(255, re.compile(r"^[a-zA-Z0-9/_.:+=@-]+$"), "name"),
+    "statemachine": NameRule(80, re.compile(r"^[a-zA-Z0-9_-]+$"), "state machine name"),
+    "log": NameRule(512, re.compile(r"^[a-zA-Z0-9/_.#-]+$"), "log group name"),
+}
+
+PLACEHOLDER_ACCOUNT = "123456789012"
+
+
+class Names:
+    """Names for one scenario. ``regional`` names embed the stack's region, ``peer`` the other region's."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        if scenario.suffix is None:
+            raise ValueError("resolve the suffix before naming")  # programming error, not user input
+        self.scenario = scenario
+        self.prefix = scenario.prefix
+        self.suffix = scenario.suffix
+
+    # -- plain strings (global resources, and values for a known region) --------------------------
+    def fixed(self, kind: str, resource: str) -> str:
+        """A name without a region: for global resources (global cluster, hosted zone objects, dashboards)."""
+        return self._check(kind, f"{self.prefix}-{resource}-{self.suffix}")
+
+    def for_region(self, kind: str, resource: str, region: str) -> str:
+        """The literal regional name as seen in ``region`` (for manifests, the CLI and the global stack)."""
+        return self._check(kind, f"{self.prefix}-{resource}-{region}-{self.suffix}")
+
+    # -- template expressions ------------------------------------------------------------------------
+    def regional(self, kind: str, resource: str) -> Sub:
+        return Sub(self._check(kind, f"{self.prefix}-{resource}-${{AWS::Region}}-{self.suffix}"))
+
+    def peer(self, kind: str, resource: str) -> Sub:
+        """The same resource's name in the other region; templates get the other region as PeerRegion."""
+        return Sub(self._check(kind, f"{self.prefix}-{resource}-${{PeerRegion}}-{self.suffix}"))
+
+    def regional_text(self, kind: str, resource: str) -> str:
+        """The ``${AWS::Region}`` pattern as text, for use inside a larger Sub (ARNs)."""
+        return self._check(kind, f"{self.prefix}-{resource}-${{AWS::Region}}-{self.suffix}")
+
+    def peer_text(self, kind: str, resource: str) -> str:
+        return self._check(kind, f"{self.prefix}-{resource}-${{PeerRegion}}-{self.suffix}")
+
+    # -- checks ---------------------------------------------------------------------------------------
+    def _check(self, kind: str, pattern: str) -> str:
+        rule = RULES[kind]
+        for region in (self.scenario.regions.primary, self.scenario.regions.secondary):
+            name = (
+                pattern.replace("${AWS::Region}", region)
+                .replace("${PeerRegion}", region)
+                .replace("${AWS::AccountId}", PLACEHOLDER_ACCOUNT)
+            )
+            if len(name) > rule.max_len:
+                room = rule.max_len - (len(name) - len(self.suffix))
+                raise ScenarioError(
+                    f"suffix '{self.suffix}' makes the {rule.what} '{name}' {len(name)} characters long "
+                    f"(AWS allows {rule.max_len}); use a suffix of at most {max(room, 0)} characters"
+                )
+            if not rule.pattern.match(name):
+                raise ScenarioError(
+                    f"the {rule.what} '{name}' is not valid for AWS; change the prefix or suffix "
+                    "(lowercase letters, digits and single hyphens are always safe)"
+                )
+        return pattern

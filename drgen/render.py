@@ -1,0 +1,229 @@
+"""Render: scenario in, bundle out. Pure until ``write_bundles``, which replaces directories atomically.
+
+A bundle is ``templates_out/<scenario>/``: ``manifest.json`` plus ``templates/<layer>.json``. One regional
+template per layer serves both regions; the manifest places it twice (primary and DR) with per-role
+parameters, and once more for each global stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drgen.builders.context import StackContext
+from drgen.builders.tags import apply_tags
+from drgen.layers import AFTER, LAYERS, Layer
+from drgen.naming import Names
+from drgen.regions import ROUTE53_METRICS_REGION
+from drgen.scenario.model import Role, Scenario
+
+MANIFEST = "manifest.json"
+TEMPLATE_DIR = "templates"
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    """One stack of the deploy graph, as the manifest lists it."""
+
+    name: str
+    layer: str
+    region: str
+    role: Role
+    template: str
+    sha256: str
+    depends_on: tuple[str, ...]
+    parameters: dict[str, str]
+    inputs: dict[str, dict[str, str]]
+    tags: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "layer": self.layer,
+            "region": self.region,
+            "role": self.role.value,
+            "template": self.template,
+            "sha256": self.sha256,
+            "depends_on": list(self.depends_on),
+            "parameters": self.parameters,
+            "inputs": self.inputs,
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True)
+class Bundle:
+    scenario: Scenario
+    # relative path -> file bytes, manifest included
+    files: dict[str, bytes]
+    stacks: tuple[StackEntry, ...]
+    # relative template path -> regions it is deployed to (cfn-lint checks each)
+    template_regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+def stack_name(scenario: Scenario, layer: str, role: Role) -> str:
+    suffix = scenario.suffix
+    if role is Role.GLOBAL:
+        return f"{scenario.prefix}-{layer}-{suffix}"
+    return f"{scenario.prefix}-{layer}-{role.value}-{suffix}"
+
+
+def serialize(document: dict[str, Any]) -> bytes:
+    """Stable JSON: sorted keys, 1-space indent (cfn-lint line numbers stay meaningful), trailing newline."""
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _roles(layer: Layer) -> tuple[Role, ...]:
+    return (Role.SECONDARY, Role.PRIMARY) if layer.regional else (Role.GLOBAL,)
+
+
+def _region(scenario: Scenario, role: Role) -> str:
+    return ROUTE53_METRICS_REGION if role is Role.GLOBAL else scenario.region(role)
+
+
+def _build_template(scenario: Scenario, names: Names, layer: Layer) -> StackContext:
+    ctx = StackContext(scenario=scenario, names=names, layer=layer.name, regional=layer.regional)
+    ctx.template.set_version("2010-09-09")
+    ctx.template.set_description(f"drgen {scenario.name} {layer.name} layer: {layer.description}.")
+    layer.build(ctx)
+    apply_tags(ctx)
+    return ctx
+
+
+def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
+    tags = {}
+    for key, value in scenario.tags:
+        tags[key] = (
+            value.replace("{suffix}", scenario.suffix or "")
+            .replace("{region}", region)
+            .replace("{role}", role.value)
+        )
+    tags["drgen:scenario"] = scenario.name
+    return tags
+
+
+def render(scenario: Scenario) -> Bundle:
+    """Build every template and the manifest in memory. Raises ScenarioError on an illegal name."""
+    names = Names(scenario)
+    files: dict[str, bytes] = {}
+    contexts: dict[str, StackContext] = {}
+    template_regions: dict[str, tuple[str, ...]] = {}
+    for layer in LAYERS:
+        ctx = _build_template(scenario, names, layer)
+        path = f"{TEMPLATE_DIR}/{layer.name}.json"
+        files[path] = serialize(ctx.template.to_dict())
+        contexts[layer.name] = ctx
+        template_regions[path] = tuple(sorted({_region(scenario, r) for r in _roles(layer)}))
+
+    entries: dict[tuple[str, Role], StackEntry] = {}
+    for layer in LAYERS:
+        ctx = contexts[layer.name]
+        path = f"{TEMPLATE_DIR}/{layer.name}.json"
+        digest = hashlib.sha256(files[path]).hexdigest()
+        for role in _roles(layer):
+            inputs = {}
+            deps = set(AFTER.get((layer.name, role), ()))
+            for parameter, sources in sorted(ctx.inputs.items()):
+                source = sources.get(role)
+                if source is None:
+                    continue
+                inputs[parameter] = {
+                    "stack": stack_name(scenario, source.layer, source.role),
+                    "region": _region(scenario, source.role),
+                    "output": source.output,
+                }
+                deps.add((source.layer, source.role))
+            parameters = {p: by_role[role] for p, by_role in sorted(ctx.values.items()) if role in by_role}
+            region = _region(scenario, role)
+            entries[(layer.name, role)] = StackEntry(
+                name=stack_name(scenario, layer.name, role),
+                layer=layer.name,
+                region=region,
+                role=role,
+                template=path,
+                sha256=digest,
+                depends_on=tuple(sorted(stack_name(scenario, dl, dr) for dl, dr in deps)),
+                parameters=parameters,
+                inputs=inputs,
+                tags=_stack_tags(scenario, region, role),
+            )
+    ordered = _topological(entries)
+    manifest = {
+        "format": 1,
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": scenario.seed,
+        "suffix": scenario.suffix,
+        "regions": {
+            "primary": scenario.regions.primary,
+            "secondary": scenario.regions.secondary,
+            "global": ROUTE53_METRICS_REGION,
+        },
+        "objectives": {
+            "rto_seconds": scenario.objectives.rto_seconds,
+            "rpo_seconds": scenario.objectives.rpo_seconds,
+        },
+        "notes": list(scenario.notes),
+        "stacks": [e.to_dict() for e in ordered],
+    }
+    files[MANIFEST] = serialize(manifest)
+    return Bundle(scenario=scenario, files=files, stacks=tuple(ordered), template_regions=template_regions)
+
+
+def _topological(entries: dict[tuple[str, Role], StackEntry]) -> list[StackEntry]:
+    """Dependencies first; ties keep the catalogue order, so the manifest is stable."""
+    by_name = {e.name: e for e in entries.values()}
+    order = list(entries.values())
+    done: list[StackEntry] = []
+    placed: set[str] = set()
+    while len(done) < len(order):
+        ready = [e for e in order if e.name not in placed and all(d in placed for d in e.depends_on)]
+        if not ready:
+            cycle = sorted(e.name for e in order if e.name not in placed)
+            raise RuntimeError(f"dependency cycle among stacks: {cycle}")  # a catalogue bug, not user input
+        done.append(ready[0])
+        placed.add(ready[0].name)
+    assert set(by_name) == placed
+    return done
+
+
+def write_bundles(bundles: list[Bundle], out: Path) -> list[Path]:
+    """Write each bundle to ``out/<scenario>``: into a temp dir first, then swapped in by rename.
+
+    Either a scenario's directory is the complete new bundle or it is untouched.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".render-tmp-", dir=out))
+    written = []
+    try:
+        for bundle in bundles:
+            stage = staging / bundle.name
+            for relative, data in bundle.files.items():
+                target = stage / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        for bundle in bundles:
+            final = out / bundle.name
+            previous = staging / f"{bundle.name}.previous"
+            if final.exists():
+                os.replace(final, previous)
+            try:
+                os.replace(staging / bundle.name, final)
+            except OSError:
+                if previous.exists():
+                    os.replace(previous, final)  # put the old bundle back: never leave a hole
+                raise
+            written.append(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written

@@ -1,0 +1,168 @@
+"""The typed scenario: everything a preset or a YAML file may say, as frozen dataclasses.
+
+A Scenario is built once at the edge (presets.py or loader.py), validated once (validate.py), and
+read by every builder. Nothing downstream re-checks it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Role(enum.StrEnum):
+    """Which side of the pair a regional stack plays; the global layer has its own role."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    GLOBAL = "global"
+
+
+class ComputeKind(enum.StrEnum):
+    ECS = "ecs"
+    ASG = "asg"
+    LAMBDA = "lambda"
+    APIGATEWAY = "apigateway"
+    CONNECTIVITY = "connectivity"
+
+
+class HealthCheckType(enum.StrEnum):
+    HTTPS = "HTTPS"
+    HTTPS_STR_MATCH = "HTTPS_STR_MATCH"
+    CLOUDWATCH_METRIC = "CLOUDWATCH_METRIC"
+
+
+@dataclass(frozen=True)
+class Regions:
+    primary: str
+    secondary: str
+
+    def of(self, role: Role) -> str:
+        return self.primary if role is Role.PRIMARY else self.secondary
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """Recovery objectives in seconds; rpo_seconds 0 means "no loss of committed transactions"."""
+
+    rto_seconds: int
+    rpo_seconds: int
+
+
+@dataclass(frozen=True)
+class Network:
+    primary_cidr: str
+    secondary_cidr: str
+    az_count: int = 3
+    # NAT gateways per region (0: VPC endpoints only, 1: one shared, az_count: one per AZ).
+    nat_gateways: int = 0
+    # The standby may run fewer NAT gateways than the primary; None means the same number.
+    standby_nat_gateways: int | None = None
+    public_subnets: bool = True
+    peering: bool = False
+
+    def cidr(self, role: Role) -> str:
+        return self.primary_cidr if role is Role.PRIMARY else self.secondary_cidr
+
+    def nat_count(self, role: Role) -> int:
+        if role is Role.SECONDARY and self.standby_nat_gateways is not None:
+            return self.standby_nat_gateways
+        return self.nat_gateways
+
+
+@dataclass(frozen=True)
+class Database:
+    engine_version: str = "16.8"
+    instance_class: str = "db.r6g.large"
+    serverless_min_acu: float = 0.5
+    serverless_max_acu: float = 16.0
+    primary_instances: int = 2
+    secondary_instances: int = 1
+    database_name: str = "appdb"
+    master_username: str = "dbadmin"
+    port: int = 5432
+    backup_retention_days: int = 7
+    deletion_protection: bool = False
+    # The replication-lag alarm fires above this many seconds (the metric itself is in milliseconds).
+    lag_alarm_seconds: float = 60.0
+
+    @property
+    def serverless(self) -> bool:
+        return self.instance_class == "db.serverless"
+
+
+@dataclass(frozen=True)
+class Sessions:
+    enabled: bool = False
+    table: str = "sessions"
+    ttl_attribute: str = "expires_at"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One replicated bucket; purpose names it (``artifacts`` -> ``<prefix>-artifacts-<region>-<suffix>``)."""
+
+    purpose: str
+    # Expire current versions after this many days (None: keep them).
+    expire_days: int | None = None
+    noncurrent_days: int = 30
+    transition_ia_days: int | None = None
+    replicate: bool = True
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    type: HealthCheckType = HealthCheckType.HTTPS_STR_MATCH
+    path: str = "/health"
+    search_string: str = '"status":"ok"'
+    interval_seconds: int = 10
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class Routing:
+    domain: str
+    record: str = "app"
+    ttl_seconds: int = 60
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+
+
+@dataclass(frozen=True)
+class Alerting:
+    email: str | None = None
+    cross_region_subscription: bool = True
+    dashboard: bool = True
+
+
+@dataclass(frozen=True)
+class Compute:
+    kind: ComputeKind
+    # Capacity the standby runs before a failover, and what failover scales it to.
+    standby_capacity: int = 1
+    active_capacity: int = 2
+    max_capacity: int = 6
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    seed: str
+    prefix: str
+    regions: Regions
+    objectives: Objectives
+    network: Network
+    database: Database
+    routing: Routing
+    compute: Compute
+    sessions: Sessions = field(default_factory=Sessions)
+    buckets: tuple[Bucket, ...] = ()
+    alerting: Alerting = field(default_factory=Alerting)
+    # Tag values may hold {suffix}, {region} and {role}; the templates resolve them per stack.
+    tags: tuple[tuple[str, str], ...] = ()
+    suffix: str | None = None
+    # Where the seed asks for something AWS cannot do as written: what drgen does instead.
+    notes: tuple[str, ...] = ()
+
+    def region(self, role: Role) -> str:
+        return self.regions.of(role)

@@ -1,0 +1,168 @@
+"""The five built-in scenarios, one per seed in shared/seeds (see docs/seed-coverage.md)."""
+
+from __future__ import annotations
+
+from drgen.scenario.model import (
+    Bucket,
+    Compute,
+    ComputeKind,
+    Database,
+    HealthCheck,
+    HealthCheckType,
+    Network,
+    Objectives,
+    Regions,
+    Routing,
+    Scenario,
+    Sessions,
+)
+
+ENV_REGION_ROLE_TAGS = (("Environment", "{suffix}"), ("Region", "{region}"), ("DR-Role", "{role}"))
+
+TRADING_ECS = Scenario(
+    name="trading-ecs",
+    description="Trading platform on ECS Fargate behind ALBs; Aurora Serverless v2 global DB and DynamoDB sessions",
+    seed="000_237b179a93b68767.txt",
+    prefix="trading-ecs",
+    regions=Regions(primary="eu-central-1", secondary="eu-west-2"),
+    objectives=Objectives(rto_seconds=300, rpo_seconds=60),
+    network=Network(primary_cidr="10.10.0.0/16", secondary_cidr="10.20.0.0/16", nat_gateways=0),
+    database=Database(
+        instance_class="db.serverless",
+        serverless_min_acu=0.5,
+        serverless_max_acu=16,
+        database_name="trading",
+        lag_alarm_seconds=60,
+    ),
+    sessions=Sessions(enabled=True, table="sessions"),
+    buckets=(Bucket(purpose="artifacts", noncurrent_days=30),),
+    routing=Routing(domain="trading-ecs.example.com", record="app", ttl_seconds=60),
+    compute=Compute(kind=ComputeKind.ECS, standby_capacity=1, active_capacity=2, max_capacity=6),
+    tags=ENV_REGION_ROLE_TAGS,
+    notes=(
+        "The seed asks for the replication-lag alarm in eu-central-1; Aurora publishes "
+        "AuroraGlobalDBReplicationLag only in the secondary region, so the alarm lives in eu-west-2.",
+        "The seed asks for DNS weight adjustment; drgen uses Route 53 failover routing (PRIMARY/SECONDARY), "
+        "which is the policy that shifts on health.",
+    ),
+)
+
+TRADING_ASG = Scenario(
+    name="trading-asg",
+    description="Trading platform on EC2 Auto Scaling behind ALBs; minimal standby scaled out on failover",
+    seed="001_4c3c85e4004c685d.txt",
+    prefix="trading-asg",
+    regions=Regions(primary="eu-central-1", secondary="eu-central-2"),
+    objectives=Objectives(rto_seconds=300, rpo_seconds=60),
+    network=Network(
+        primary_cidr="10.30.0.0/16", secondary_cidr="10.40.0.0/16", nat_gateways=3, standby_nat_gateways=1
+    ),
+    database=Database(database_name="trading", lag_alarm_seconds=30),
+    buckets=(Bucket(purpose="artifacts"), Bucket(purpose="config")),
+    routing=Routing(
+        domain="trading-asg.example.com",
+        record="api",
+        ttl_seconds=60,
+        health_check=HealthCheck(
+            type=HealthCheckType.HTTPS_STR_MATCH,
+            path="/health/trading",
+            search_string='"quotes_valid":true',
+            interval_seconds=10,
+            failure_threshold=3,
+        ),
+    ),
+    compute=Compute(kind=ComputeKind.ASG, standby_capacity=1, active_capacity=3, max_capacity=9),
+    tags=(("Environment", "{suffix}"), ("Project", "trading-platform"), ("DR-Role", "{role}")),
+    notes=(
+        "The seed asks for a lag check every 30 s; EventBridge schedules run at most once a minute, so the "
+        "monitor samples twice per invocation, 30 s apart.",
+        "The standby runs one NAT gateway instead of three (the seed's minimal standby); failover does not "
+        "depend on outbound internet from the DR region.",
+    ),
+)
+
+HEALTHCARE_LAMBDA = Scenario(
+    name="healthcare-lambda",
+    description="Healthcare SaaS on Lambda behind ALBs; warm standby with VPC peering and event forwarding",
+    seed="002_0c20decab77291fd.txt",
+    prefix="healthcare",
+    regions=Regions(primary="us-east-1", secondary="us-west-2"),
+    objectives=Objectives(rto_seconds=900, rpo_seconds=900),
+    network=Network(primary_cidr="10.0.0.0/16", secondary_cidr="10.1.0.0/16", nat_gateways=0, peering=True),
+    database=Database(database_name="patients", lag_alarm_seconds=60),
+    buckets=(Bucket(purpose="assets", transition_ia_days=30, noncurrent_days=90),),
+    routing=Routing(
+        domain="healthcare.example.com",
+        record="app",
+        ttl_seconds=60,
+        health_check=HealthCheck(interval_seconds=30, failure_threshold=3),
+    ),
+    compute=Compute(kind=ComputeKind.LAMBDA, standby_capacity=1, active_capacity=1, max_capacity=1),
+    tags=ENV_REGION_ROLE_TAGS,
+)
+
+TRADING_SERVERLESS = Scenario(
+    name="trading-serverless",
+    description="Serverless trading on API Gateway + SQS + Lambda; Step Functions failover with automated failback",
+    seed="003_01dd9c516467c4d3.txt",
+    prefix="trading-sls",
+    regions=Regions(primary="us-east-1", secondary="us-east-2"),
+    objectives=Objectives(rto_seconds=60, rpo_seconds=0),
+    network=Network(primary_cidr="10.50.0.0/16", secondary_cidr="10.60.0.0/16", nat_gateways=0, peering=True),
+    database=Database(database_name="trading", lag_alarm_seconds=1),
+    sessions=Sessions(enabled=True, table="sessions"),
+    buckets=(
+        Bucket(purpose="config", noncurrent_days=30),
+        Bucket(purpose="audit", transition_ia_days=30, noncurrent_days=365),
+    ),
+    routing=Routing(
+        domain="trading-sls.example.com",
+        record="api",
+        ttl_seconds=30,
+        health_check=HealthCheck(type=HealthCheckType.HTTPS, path="/health", interval_seconds=10, failure_threshold=2),
+    ),
+    compute=Compute(kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1),
+    tags=(("Environment", "{suffix}"), ("Region", "{region}")),
+    notes=(
+        "The seed asks for zero loss of committed transactions; Aurora Global Database replicates "
+        "asynchronously, so an unplanned failover can lose the last seconds of writes. Only a planned "
+        "switchover is lossless; the budget reports this.",
+        "The seed asks for a 60-second failover; detection alone (10 s x 2) plus DNS TTL and Aurora promotion "
+        "exceed it for unplanned failures. The budget reports the gap and the settings that narrow it.",
+        "The seed asks for Node.js Lambdas; drgen's Lambda code is Python, as the rest of the tool.",
+    ),
+)
+
+DATABASE_DR = Scenario(
+    name="database-dr",
+    description="Aurora global database DR with connectivity-test Lambdas, peering and DB-endpoint DNS failover",
+    seed="004_ee8bb4a8ebf7285a.txt",
+    prefix="dbdr",
+    regions=Regions(primary="us-east-1", secondary="eu-west-1"),
+    objectives=Objectives(rto_seconds=300, rpo_seconds=60),
+    network=Network(primary_cidr="10.100.0.0/16", secondary_cidr="10.101.0.0/16", nat_gateways=0, peering=True),
+    database=Database(
+        instance_class="db.r6g.large",
+        database_name="trading",
+        backup_retention_days=7,
+        deletion_protection=True,
+        lag_alarm_seconds=5,
+    ),
+    buckets=(Bucket(purpose="backups", expire_days=30, noncurrent_days=30),),
+    routing=Routing(
+        domain="dbdr.example.com",
+        record="db",
+        ttl_seconds=30,
+        health_check=HealthCheck(type=HealthCheckType.CLOUDWATCH_METRIC, interval_seconds=30, failure_threshold=3),
+    ),
+    compute=Compute(kind=ComputeKind.CONNECTIVITY, standby_capacity=1, active_capacity=1, max_capacity=1),
+    tags=(("Environment", "production"), ("DisasterRecovery", "enabled")),
+    notes=(
+        "The seed asks for deletion protection with a programmatic override: the data template takes a "
+        "DeletionProtection parameter (default true) that destroy sets to false first.",
+    ),
+)
+
+PRESETS: dict[str, Scenario] = {
+    s.name: s for s in (TRADING_ECS, TRADING_ASG, HEALTHCARE_LAMBDA, TRADING_SERVERLESS, DATABASE_DR)
+}

@@ -1,0 +1,178 @@
+"""Validation of a whole scenario, done once at load. Each failure is one line: field, problem, remedy."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from drgen.errors import ScenarioError
+from drgen.regions import KNOWN_REGIONS
+from drgen.scenario.model import HealthCheckType, Scenario
+
+SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+SUFFIX_MAX = 20
+PREFIX_RE = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
+PREFIX_MAX = 24
+LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+DB_CLASS_RE = re.compile(r"^db\.(serverless|[a-z0-9]+\.[a-z0-9]+)$")
+IDENT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
+TABLE_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,100}$")
+TAG_PLACEHOLDERS = {"suffix", "region", "role"}
+
+
+def _fail(message: str) -> None:
+    raise ScenarioError(message)
+
+
+def validate_suffix(suffix: str) -> None:
+    if not SUFFIX_RE.match(suffix) or "--" in suffix:
+        _fail(
+            f"bad suffix '{suffix}': use lowercase letters, digits and single hyphens, starting and ending "
+            "with a letter or digit (it goes into S3 bucket, RDS and IAM names)"
+        )
+    if len(suffix) > SUFFIX_MAX:
+        _fail(f"bad suffix '{suffix}': {len(suffix)} characters, at most {SUFFIX_MAX} keep every AWS name legal")
+
+
+def validate(s: Scenario) -> None:
+    if not PREFIX_RE.match(s.name):
+        _fail(f"name '{s.name}': use lowercase letters, digits and hyphens, starting with a letter")
+    if not PREFIX_RE.match(s.prefix) or "--" in s.prefix or len(s.prefix) > PREFIX_MAX:
+        _fail(f"prefix '{s.prefix}': lowercase letters, digits, single hyphens, at most {PREFIX_MAX} characters")
+    _regions(s)
+    _network(s)
+    _database(s)
+    _routing(s)
+    _objectives(s)
+    _storage(s)
+    _tags(s)
+    if s.sessions.enabled and not TABLE_RE.match(s.sessions.table):
+        _fail(f"sessions.table '{s.sessions.table}': 3-100 characters of letters, digits, '_', '-', '.'")
+    c = s.compute
+    if not 0 <= c.standby_capacity <= c.active_capacity <= c.max_capacity:
+        _fail("compute: need 0 <= standby_capacity <= active_capacity <= max_capacity")
+
+
+def _regions(s: Scenario) -> None:
+    for role, region in (("primary", s.regions.primary), ("secondary", s.regions.secondary)):
+        if region not in KNOWN_REGIONS:
+            _fail(f"regions.{role}: unknown region '{region}'; use an AWS region code such as eu-west-1")
+    if s.regions.primary == s.regions.secondary:
+        _fail(
+            f"regions: primary and secondary are both '{s.regions.primary}'; "
+            "a DR pair needs two different regions"
+        )
+
+
+def _network(s: Scenario) -> None:
+    n = s.network
+    nets = []
+    for field_name in ("primary_cidr", "secondary_cidr"):
+        value = getattr(n, field_name)
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            _fail(f"network.{field_name}: '{value}' is not an IPv4 network ({exc})")
+        if not 16 <= net.prefixlen <= 22:
+            _fail(f"network.{field_name}: '{value}' must be a /16 to /22 (subnets are carved from it)")
+        nets.append(net)
+    if nets[0].overlaps(nets[1]):
+        _fail(
+            f"network: primary_cidr {nets[0]} and secondary_cidr {nets[1]} overlap; "
+            "peered VPCs and failover routing need disjoint ranges"
+        )
+    if n.az_count not in (2, 3):
+        _fail(f"network.az_count: {n.az_count}; use 2 or 3")
+    for field_name, count in (("nat_gateways", n.nat_gateways), ("standby_nat_gateways", n.standby_nat_gateways)):
+        if count is not None and count not in (0, 1, n.az_count):
+            _fail(f"network.{field_name}: {count}; use 0 (VPC endpoints), 1, or {n.az_count} (one per AZ)")
+        if count and not n.public_subnets:
+            _fail(f"network.{field_name}: NAT gateways need public_subnets: true")
+
+
+def _database(s: Scenario) -> None:
+    d = s.database
+    if not DB_CLASS_RE.match(d.instance_class):
+        _fail(f"database.instance_class: '{d.instance_class}'; use e.g. db.r6g.large or db.serverless")
+    if not re.match(r"^\d+\.\d+$", d.engine_version):
+        _fail(f"database.engine_version: '{d.engine_version}'; use major.minor, e.g. 16.8")
+    if d.serverless and not 0.5 <= d.serverless_min_acu <= d.serverless_max_acu <= 256:
+        _fail("database: need 0.5 <= serverless_min_acu <= serverless_max_acu <= 256")
+    if not 1 <= d.backup_retention_days <= 35:
+        _fail(f"database.backup_retention_days: {d.backup_retention_days}; Aurora allows 1 to 35")
+    for field_name in ("primary_instances", "secondary_instances"):
+        count = getattr(d, field_name)
+        if not 1 <= count <= 16:
+            _fail(f"database.{field_name}: {count}; use 1 to 16")
+    for field_name in ("database_name", "master_username"):
+        if not IDENT_RE.match(getattr(d, field_name)):
+            _fail(f"database.{field_name}: start with a letter; letters, digits and '_' only")
+    if not 1150 <= d.port <= 65535:
+        _fail(f"database.port: {d.port}; Aurora accepts 1150-65535")
+    if not 0 < d.lag_alarm_seconds <= 3600:
+        _fail(f"database.lag_alarm_seconds: {d.lag_alarm_seconds}; use a value above 0 and at most 3600")
+
+
+def _routing(s: Scenario) -> None:
+    r = s.routing
+    labels = r.domain.rstrip(".").split(".")
+    if len(labels) < 2 or not all(LABEL_RE.match(label) for label in labels) or len(r.domain) > 253:
+        _fail(f"routing.domain: '{r.domain}' is not a valid DNS name")
+    if not LABEL_RE.match(r.record):
+        _fail(f"routing.record: '{r.record}' must be one DNS label")
+    if not 0 <= r.ttl_seconds <= 86400:
+        _fail(f"routing.ttl_seconds: {r.ttl_seconds}; use 0 to 86400")
+    h = r.health_check
+    if h.interval_seconds not in (10, 30):
+        _fail(f"routing.health_check.interval_seconds: {h.interval_seconds}; Route 53 accepts 10 or 30")
+    if not 1 <= h.failure_threshold <= 10:
+        _fail(f"routing.health_check.failure_threshold: {h.failure_threshold}; Route 53 accepts 1 to 10")
+    if not h.path.startswith("/") or len(h.path) > 255:
+        _fail(f"routing.health_check.path: '{h.path}' must start with '/' (at most 255 characters)")
+    if h.type is HealthCheckType.HTTPS_STR_MATCH and not 0 < len(h.search_string) <= 255:
+        _fail("routing.health_check.search_string: 1 to 255 characters for a string-match check")
+    if (h.type is HealthCheckType.CLOUDWATCH_METRIC) != (s.compute.kind.value == "connectivity"):
+        _fail(
+            "routing.health_check.type: CLOUDWATCH_METRIC checks go with compute.kind connectivity "
+            "(DNS on database endpoints); endpoint checks with the other kinds"
+        )
+
+
+def _objectives(s: Scenario) -> None:
+    o = s.objectives
+    if not 0 < o.rto_seconds <= 86400:
+        _fail(f"objectives.rto_seconds: {o.rto_seconds}; use 1 to 86400")
+    if not 0 <= o.rpo_seconds <= 86400:
+        _fail(f"objectives.rpo_seconds: {o.rpo_seconds}; use 0 to 86400")
+
+
+def _storage(s: Scenario) -> None:
+    seen = set()
+    for i, b in enumerate(s.buckets):
+        where = f"buckets[{i}]"
+        if not LABEL_RE.match(b.purpose) or len(b.purpose) > 20:
+            _fail(f"{where}.purpose: '{b.purpose}'; lowercase letters, digits, hyphens, at most 20")
+        if b.purpose in seen:
+            _fail(f"{where}.purpose: '{b.purpose}' appears twice; purposes name buckets and must differ")
+        seen.add(b.purpose)
+        for field_name in ("expire_days", "noncurrent_days", "transition_ia_days"):
+            days = getattr(b, field_name)
+            if days is not None and days < 1:
+                _fail(f"{where}.{field_name}: {days}; use at least 1 day")
+        if b.transition_ia_days is not None and b.transition_ia_days < 30:
+            _fail(f"{where}.transition_ia_days: S3 needs at least 30 days before STANDARD_IA")
+
+
+def _tags(s: Scenario) -> None:
+    keys = set()
+    for key, value in s.tags:
+        if not 1 <= len(key) <= 128 or key.startswith("aws:"):
+            _fail(f"tags: key '{key}' must be 1-128 characters and not start with 'aws:'")
+        if key in keys:
+            _fail(f"tags: key '{key}' appears twice")
+        keys.add(key)
+        for placeholder in re.findall(r"\{([^}]*)\}", value):
+            if placeholder not in TAG_PLACEHOLDERS:
+                _fail(f"tags.{key}: unknown placeholder '{{{placeholder}}}'; use {{suffix}}, {{region}} or {{role}}")
+        if len(value) > 256:
+            _fail(f"tags.{key}: value longer than 256 characters")

@@ -1,0 +1,135 @@
+"""The CLI through click's CliRunner: listing, rendering, bad input (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from drgen import __version__
+from drgen.cli import cli
+from drgen.scenario import PRESETS
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_version(runner):
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_scenarios_lists_every_preset_with_regions(runner):
+    result = runner.invoke(cli, ["scenarios"])
+    assert result.exit_code == 0
+    for name, s in PRESETS.items():
+        line = next(line for line in result.output.splitlines() if line.startswith(name + " "))
+        assert s.regions.primary in line and s.regions.secondary in line
+
+
+def test_scenarios_json(runner):
+    result = runner.invoke(cli, ["scenarios", "--output", "json"])
+    rows = json.loads(result.output)
+    assert {r["name"] for r in rows} == set(PRESETS)
+    assert next(r for r in rows if r["name"] == "trading-serverless")["rto_seconds"] == 60
+
+
+@pytest.mark.parametrize("command", [[], ["scenarios"], ["render"], ["lint"]])
+def test_help_on_each_command(runner, command):
+    result = runner.invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_render_one_preset_writes_a_bundle_and_is_byte_identical_twice(runner, tmp_path):
+    out = tmp_path / "out"
+    first = runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(out), "--no-lint"])
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((out / "database-dr" / "manifest.json").read_text())
+    assert manifest["scenario"] == "database-dr"
+    assert all((out / "database-dr" / s["template"]).is_file() for s in manifest["stacks"])
+    snapshot = tree(out)
+    second = runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(out), "--no-lint"])
+    assert second.exit_code == 0
+    assert tree(out) == snapshot
+    assert not list(out.glob(".render-tmp-*"))
+
+
+def test_render_suffix_reaches_the_manifest_and_names(runner, tmp_path):
+    args = ["render", "-s", "trading-ecs", "--suffix", "pr42", "--out", str(tmp_path), "--no-lint"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "trading-ecs" / "manifest.json").read_text())
+    assert manifest["suffix"] == "pr42"
+    assert all(s["name"].endswith("-pr42") for s in manifest["stacks"])
+
+
+BAD_CONFIGS = {
+    "same-region": "base: trading-ecs\nregions: {primary: eu-west-2, secondary: eu-west-2}\n",
+    "unknown-region": "base: trading-ecs\nregions: {secondary: eu-nowhere-9}\n",
+    "overlapping-cidrs": "base: healthcare-lambda\nnetwork: {secondary_cidr: 10.0.128.0/17}\n",
+    "broken-yaml": "base: trading-ecs\nnetwork: {primary_cidr: [\n",
+    "unknown-key": "base: trading-ecs\ndatabase: {instance_type: db.r6g.large}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_bad_config_exits_2_with_one_line_and_writes_nothing(runner, tmp_path, case):
+    config = tmp_path / "scenario.yaml"
+    config.write_text(BAD_CONFIGS[case])
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["render", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drgen: error: ")
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-s", "no-such-preset"], "unknown preset 'no-such-preset'"),
+        (["-s", "trading-ecs", "--suffix", "Bad_Suffix"], "bad suffix 'Bad_Suffix'"),
+        (["-s", "trading-ecs", "--all"], "not both"),
+    ],
+)
+def test_bad_arguments_exit_2_and_write_nothing(runner, tmp_path, args, needle):
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["render", *args, "--out", str(out)])
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_bad_preset_among_good_ones_writes_none_of_them(runner, tmp_path):
+    result = runner.invoke(cli, ["render", "-s", "trading-ecs", "-s", "nope", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_failed_render_keeps_the_previous_bundle(runner, tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(out), "--no-lint"]).exit_code == 0
+    before = tree(out)
+    # a legal prefix and suffix that together overflow an IAM role name fail during rendering
+    config = tmp_path / "long.yaml"
+    config.write_text("base: database-dr\nprefix: a-very-long-prefix-name-x\n")
+    result = runner.invoke(cli, ["render", "--config", str(config), "--suffix", "x" * 20, "--out", str(out)])
+    assert result.exit_code == 2
+    assert tree(out) == before
+
+
+def test_lint_without_a_bundle_exits_2(runner, tmp_path):
+    result = runner.invoke(cli, ["lint", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no rendered bundle" in result.stderr

@@ -1,0 +1,283 @@
+"""Behaviour of the rendered templates, per preset: what a DR reviewer checks first."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from drgen.naming import Names
+from drgen.scenario import PRESETS, load
+from drgen.scenario.model import HealthCheckType
+
+from .conftest import resources, stack, template
+
+ALL = sorted(PRESETS)
+STATEFUL = (
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::GlobalCluster",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+)
+
+
+def only(mapping: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    assert len(mapping) == 1, sorted(mapping)
+    return next(iter(mapping.items()))
+
+
+def substitute(value: Any, region: str, peer: str) -> str:
+    """Resolve a Sub name as CloudFormation would in ``region``."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return text.replace("${AWS::Region}", region).replace("${PeerRegion}", peer).replace("${AWS::Partition}", "aws")
+
+
+def clusters(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    by_condition = {v.get("Condition"): v for v in resources(doc, "AWS::RDS::DBCluster").values()}
+    return by_condition["IsPrimary"], by_condition["IsSecondary"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_secondary_cluster_has_no_credentials_and_joins_the_global_cluster(name, bundles):
+    bundle = bundles[name]
+    doc = template(bundle, "data")
+    primary, secondary = clusters(doc)
+    props = secondary["Properties"]
+    assert "MasterUsername" not in props and "MasterUserPassword" not in props
+    assert props["GlobalClusterIdentifier"] == {"Ref": "GlobalClusterIdentifier"}
+    # the parameter is fed from the primary data stack's output, which is the global cluster
+    dr = stack(bundle, "data", "secondary")
+    source = dr.inputs["GlobalClusterIdentifier"]
+    assert source["stack"] == stack(bundle, "data", "primary").name
+    _, global_cluster = only(resources(doc, "AWS::RDS::GlobalCluster"))
+    assert global_cluster["Condition"] == "IsPrimary"
+    output = doc["Outputs"][source["output"]]["Value"]
+    assert output["Ref"] in {k for k, v in doc["Resources"].items() if v["Type"] == "AWS::RDS::GlobalCluster"}
+    # the primary takes its password from the generated, replicated secret (never a literal)
+    assert "{{resolve:secretsmanager:" in json.dumps(primary["Properties"]["MasterUserPassword"])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_clusters_are_encrypted_with_their_own_regions_key_and_destroyable(name, bundles):
+    doc = template(bundles[name], "data")
+    for cluster in clusters(doc):
+        assert cluster["Properties"]["StorageEncrypted"] is True
+        assert cluster["Properties"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}
+    for rtype in STATEFUL:
+        for layer in ("foundation", "data"):
+            for logical, res in resources(template(bundles[name], layer), rtype).items():
+                assert res.get("DeletionPolicy") == "Delete", (layer, logical)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_database_class_matches_the_seed(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "data")
+    classes = {r["Properties"]["DBInstanceClass"] for r in resources(doc, "AWS::RDS::DBInstance").values()}
+    assert classes == {s.database.instance_class}
+    primary, _ = clusters(doc)
+    if s.database.serverless:
+        scaling = primary["Properties"]["ServerlessV2ScalingConfiguration"]
+        assert scaling["MinCapacity"] == s.database.serverless_min_acu
+    assert primary["Properties"]["BackupRetentionPeriod"] == s.database.backup_retention_days
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].buckets])
+def test_primary_buckets_replicate_to_the_dr_buckets_with_the_dr_key(name, bundles):
+    s = PRESETS[name]
+    bundle = bundles[name]
+    doc = template(bundle, "foundation")
+    names = Names(load(name, suffix="dev"))
+    buckets = resources(doc, "AWS::S3::Bucket")
+    assert len(buckets) == len(s.buckets)
+    for spec in s.buckets:
+        bucket = next(
+            v for v in buckets.values()
+            if substitute(v["Properties"]["BucketName"], s.regions.primary, s.regions.secondary)
+            == names.for_region("bucket", spec.purpose, s.regions.primary)
+        )
+        props = bucket["Properties"]
+        assert props["VersioningConfiguration"]["Status"] == "Enabled"
+        replication = props["ReplicationConfiguration"]["Fn::If"]
+        assert replication[0] == "IsPrimary" and replication[2] == {"Ref": "AWS::NoValue"}
+        rule = replication[1]["Rules"][0]
+        destination = rule["Destination"]
+        # in the primary region the destination resolves to the DR region's bucket of the same purpose
+        resolved = substitute(destination["Bucket"], s.regions.primary, s.regions.secondary)
+        assert resolved == "arn:aws:s3:::" + names.for_region("bucket", spec.purpose, s.regions.secondary)
+        assert destination["EncryptionConfiguration"]["ReplicaKmsKeyID"] == {"Ref": "PeerKmsKeyArn"}
+    primary_foundation = stack(bundle, "foundation", "primary")
+    assert primary_foundation.inputs["PeerKmsKeyArn"]["stack"] == stack(bundle, "foundation", "secondary").name
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].buckets])
+def test_buckets_block_public_access_and_expire_as_the_seed_says(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "foundation")
+    for bucket in resources(doc, "AWS::S3::Bucket").values():
+        block = bucket["Properties"]["PublicAccessBlockConfiguration"]
+        assert all(block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                              "RestrictPublicBuckets"))
+        assert "KMSMasterKeyID" in json.dumps(bucket["Properties"]["BucketEncryption"])
+    for spec in s.buckets:
+        if spec.expire_days:
+            rules = json.dumps([b["Properties"]["LifecycleConfiguration"] for b in resources(doc, "AWS::S3::Bucket")
+                                .values()])
+            assert f'"ExpirationInDays": {spec.expire_days}' in rules
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_health_checks_match_the_seed(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "global")
+    wanted = s.routing.health_check
+    checks = [r["Properties"]["HealthCheckConfig"] for r in resources(doc, "AWS::Route53::HealthCheck").values()]
+    kinds = {c["Type"] for c in checks}
+    if wanted.type is HealthCheckType.CLOUDWATCH_METRIC:
+        assert kinds == {"CLOUDWATCH_METRIC", "CALCULATED"}
+        calculated = [c for c in checks if c["Type"] == "CALCULATED"]
+        assert len(calculated) == 2  # one per region
+        assert sorted(len(c["ChildHealthChecks"]) for c in calculated) == [1, 2]  # DR: connectivity AND lag
+    else:
+        assert kinds == {wanted.type.value}
+        for c in checks:
+            assert c["RequestInterval"] == wanted.interval_seconds
+            assert c["FailureThreshold"] == wanted.failure_threshold
+            assert c["ResourcePath"] == wanted.path
+            if wanted.type is HealthCheckType.HTTPS_STR_MATCH:
+                assert c["SearchString"] == wanted.search_string
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_failover_records_point_primary_and_secondary_at_the_two_regions(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "global")
+    records = {r["Properties"]["Failover"]: r["Properties"] for r in resources(doc, "AWS::Route53::RecordSet").values()
+               if "Failover" in r["Properties"]}
+    assert set(records) == {"PRIMARY", "SECONDARY"}
+    for role, record in records.items():
+        assert record["Name"] == f"{s.routing.record}.{s.routing.domain}."
+        assert "HealthCheckId" in record
+        target = json.dumps(record.get("AliasTarget") or record.get("ResourceRecords"))
+        assert ("Primary" if role == "PRIMARY" else "Secondary") in target
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_lag_alarm_threshold_matches_the_seed_in_the_metrics_unit(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "data")
+    lag = [a for a in resources(doc, "AWS::CloudWatch::Alarm").values()
+           if a["Properties"].get("MetricName") == "AuroraGlobalDBReplicationLag"]
+    (alarm,) = lag
+    assert alarm["Condition"] == "IsSecondary"  # the metric exists only in the secondary region
+    assert alarm["Properties"]["Namespace"] == "AWS/RDS"
+    assert alarm["Properties"]["Threshold"] == s.database.lag_alarm_seconds * 1000  # milliseconds
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].sessions.enabled])
+def test_sessions_global_table_has_pitr_and_a_key_per_replica(name, bundles):
+    doc = template(bundles[name], "data")
+    _, table = only(resources(doc, "AWS::DynamoDB::GlobalTable"))
+    assert table["Condition"] == "IsPrimary"
+    replicas = table["Properties"]["Replicas"]
+    assert [r["Region"] for r in replicas] == [{"Ref": "AWS::Region"}, {"Ref": "PeerRegion"}]
+    assert [r["SSESpecification"]["KMSMasterKeyId"] for r in replicas] == [{"Ref": "KmsKeyArn"},
+                                                                            {"Ref": "PeerKmsKeyArn"}]
+    assert all(r["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for r in replicas)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].network.peering])
+def test_peering_routes_exist_on_both_sides(name, bundles):
+    s = PRESETS[name]
+    bundle = bundles[name]
+    foundation, data = template(bundle, "foundation"), template(bundle, "data")
+    _, peering = only(resources(foundation, "AWS::EC2::VPCPeeringConnection"))
+    assert peering["Condition"] == "IsPrimary"
+    assert peering["Properties"]["PeerRegion"] == {"Ref": "PeerRegion"}
+    requester = [r for r in resources(foundation, "AWS::EC2::Route").values() if "VpcPeeringConnectionId" in
+                 r["Properties"]]
+    accepter = [r for r in resources(data, "AWS::EC2::Route").values() if "VpcPeeringConnectionId" in r["Properties"]]
+    assert len(requester) == len(accepter) == s.network.az_count
+    assert {r["Properties"]["DestinationCidrBlock"] for r in requester} == {s.network.secondary_cidr}
+    assert {r["Properties"]["DestinationCidrBlock"] for r in accepter} == {s.network.primary_cidr}
+    assert all(r["Condition"] == "IsSecondary" for r in accepter)
+    assert stack(bundle, "data", "secondary").inputs["PeeringConnectionId"]["stack"] == \
+        stack(bundle, "foundation", "primary").name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_nat_gateways_per_role_follow_the_seed(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "foundation")
+    nats = resources(doc, "AWS::EC2::NatGateway").values()
+    conditions = doc.get("Conditions", {})
+
+    def count(role: str) -> int:
+        return sum(1 for n in nats if _holds(conditions, n.get("Condition"), role))
+
+    from drgen.scenario.model import Role
+
+    assert count("primary") == s.network.nat_count(Role.PRIMARY)
+    assert count("secondary") == s.network.nat_count(Role.SECONDARY)
+    endpoints = resources(doc, "AWS::EC2::VPCEndpoint")
+    assert any("s3" in json.dumps(e["Properties"]["ServiceName"]) for e in endpoints.values())
+
+
+def _holds(conditions: dict[str, Any], name: str | None, role: str) -> bool:
+    """Evaluate a condition for a Role parameter value (Equals/And/Or/Not over Ref Role)."""
+    if name is None:
+        return True
+
+    def ev(expr: Any) -> Any:
+        if isinstance(expr, dict):
+            (fn, arg), = expr.items()
+            if fn == "Fn::Equals":
+                return ev(arg[0]) == ev(arg[1])
+            if fn == "Fn::And":
+                return all(ev(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(ev(a) for a in arg)
+            if fn == "Fn::Not":
+                return not ev(arg[0])
+            if fn == "Condition":
+                return ev(conditions[arg])
+            if fn == "Ref" and arg == "Role":
+                return role
+            raise AssertionError(f"cannot evaluate {expr}")
+        return expr
+
+    return ev(conditions[name])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_scenario_tags_on_every_taggable_resource(name, bundles):
+    s = PRESETS[name]
+    for layer in ("foundation", "data", "global"):
+        doc = template(bundles[name], layer)
+        for logical, res in doc["Resources"].items():
+            tags = res.get("Properties", {}).get("Tags")
+            if tags is None:
+                continue
+            keys = set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
+            assert {k for k, _ in s.tags} <= keys, (layer, logical)
+
+
+NAME_PROPERTIES = ("BucketName", "DBClusterIdentifier", "GlobalClusterIdentifier", "RoleName", "TopicName",
+                   "QueueName", "TableName", "AlarmName", "DashboardName", "Name", "AliasName", "DBInstanceIdentifier")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_explicit_name_carries_the_suffix(name):
+    bundle = __import__("drgen.render", fromlist=["render"]).render(load(name, suffix="sfx9"))
+    for layer in ("foundation", "data", "global"):
+        doc = json.loads(bundle.files[f"templates/{layer}.json"])
+        for logical, res in doc["Resources"].items():
+            if res["Type"].startswith("AWS::Route53::"):
+                continue  # DNS names are the scenario's domain, not ours to suffix
+            for prop in NAME_PROPERTIES:
+                value = res.get("Properties", {}).get(prop)
+                if isinstance(value, (str, dict)) and "Ref" not in json.dumps(value):
+                    assert "sfx9" in json.dumps(value), (layer, logical, prop, value)
