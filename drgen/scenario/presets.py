@@ -108,7 +108,9 @@ TRADING_SERVERLESS = Scenario(
     prefix="trading-sls",
     regions=Regions(primary="us-east-1", secondary="us-east-2"),
     objectives=Objectives(rto_seconds=60, rpo_seconds=0),
-    network=Network(primary_cidr="10.50.0.0/16", secondary_cidr="10.60.0.0/16", nat_gateways=0, peering=True),
+    network=Network(
+        primary_cidr="10.50.0.0/16", secondary_cidr="10.60.0.0/16", nat_gateways=0, peering=True, public_subnets=False
+    ),
     database=Database(database_name="trading", lag_alarm_seconds=1),
     sessions=Sessions(enabled=True, table="sessions"),
     buckets=(

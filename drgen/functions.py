@@ -1,0 +1,92 @@
+"""The catalogue of Lambda functions drgen ships in lambda/: what each does, its handler, where it runs.
+
+The template builders create functions from this table and the packager zips ``lambda/<package>/`` together
+with the shared ``lambda/drgen_common/`` package into one deterministic zip per function.
+Environment variables listed here are the contract between the templates and the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drgen.scenario.model import ComputeKind, Role, Scenario
+
+SHARED_PACKAGE = "drgen_common"
+
+
+@dataclass(frozen=True)
+class Function:
+    key: str  # logical name, also the CamelCase logical-id stem and the name part ("failover-promote")
+    package: str  # directory under lambda/
+    handler: str  # module.function inside the package directory
+    roles: tuple[Role, ...]  # where it is deployed
+    env: tuple[str, ...]  # environment variables the code reads
+    vpc: bool  # runs in the private subnets (needs the database)
+    description: str
+    timeout: int = 60
+
+
+BOTH = (Role.PRIMARY, Role.SECONDARY)
+DR = (Role.SECONDARY,)
+
+# Common environment every function gets: SCENARIO, SUFFIX, NAMESPACE (custom metrics), ALERT_TOPIC_ARN,
+# PRIMARY_REGION, SECONDARY_REGION.
+COMMON_ENV = ("SCENARIO", "SUFFIX", "METRICS_NAMESPACE", "ALERT_TOPIC_ARN", "PRIMARY_REGION", "SECONDARY_REGION")
+DB_ENV = ("DB_SECRET_NAME", "DB_ENDPOINT", "DB_NAME")
+
+FAILOVER_STEPS = (
+    Function("failover-guard", "failover", "guard.handler", DR,
+             ("STATE_MACHINE_ARN", "STATE_PARAMETER"), False,
+             "Records the start of a failover and refuses a second concurrent run"),
+    Function("failover-promote", "failover", "promote.handler", DR,
+             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
+             "Promotes the DR cluster: FailoverGlobalCluster (unplanned) or SwitchoverGlobalCluster (planned)"),
+    Function("failover-promotion-status", "failover", "promote.status_handler", DR,
+             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
+             "Reports whether the DR cluster is the global cluster's writer yet"),
+    Function("failover-scale", "failover", "scale.handler", DR,
+             ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"), False,
+             "Scales the DR compute to active capacity"),
+    Function("failover-dns", "failover", "dns.handler", DR,
+             ("HOSTED_ZONE_ID", "PRIMARY_HEALTH_CHECK_ID", "RECORD_NAME"), False,
+             "Shifts DNS to the DR region (forces the primary's health check unhealthy)"),
+    Function("failover-validate", "failover", "validate.handler", DR,
+             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL"), False,
+             "Validates: the writer is in the DR region and the DR endpoint answers"),
+    Function("failover-notify", "failover", "notify.handler", DR, ("STATE_PARAMETER",), False,
+             "Publishes the outcome to SNS and the FailoverSuccess / FailoverDuration metrics"),
+)
+
+LAG_MONITOR = Function(
+    "lag-monitor", "lag_monitor", "app.handler", BOTH, (*DB_ENV, "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), True,
+    "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
+    timeout=90,
+)
+CONNECTIVITY = Function(
+    "connectivity", "connectivity", "app.handler", BOTH, DB_ENV, True,
+    "Connects to this region's cluster and publishes DatabaseConnectivity (1 ok, 0 failed)",
+)
+READINESS = Function(
+    "readiness", "readiness", "app.handler", BOTH,
+    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS"), False,
+    "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine",
+    timeout=120,
+)
+APP_HEALTH = Function(
+    "app-health", "app", "health.handler", BOTH, DB_ENV, True,
+    "The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
+)
+TRADE_PROCESSOR = Function(
+    "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL"), True,
+    "Processes trade orders from SQS into the database, idempotently by order id",
+)
+
+
+def functions_for(scenario: Scenario) -> tuple[Function, ...]:
+    """The functions a scenario deploys, in a stable order."""
+    result = [*FAILOVER_STEPS, LAG_MONITOR, CONNECTIVITY, READINESS]
+    if scenario.compute.kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY):
+        result.append(APP_HEALTH)
+    if scenario.compute.kind is ComputeKind.APIGATEWAY:
+        result.append(TRADE_PROCESSOR)
+    return tuple(result)
