@@ -1,0 +1,61 @@
+"""Custom CloudWatch metrics: publish them, and read the latest value back (lag checks).
+
+Metrics carry no dimensions: each region's CloudWatch is separate already, and the alarms the templates
+define (e.g. on DatabaseConnectivity) watch the metric name in METRICS_NAMESPACE without dimensions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drgen_common.retry import retry
+
+PERIOD_SECONDS = 60
+
+# The metric names the functions publish (the templates' alarms and dashboard use the same names).
+REPLICATION_LAG = "ReplicationLagSeconds"  # lag monitor, replica region: age of the writer's heartbeat
+DATABASE_CONNECTIVITY = "DatabaseConnectivity"  # connectivity test: 1 connected, 0 failed
+FAILOVER_READINESS = "FailoverReadiness"  # readiness test: 1 ready, 0 not
+SUCCESS = {"failover": "FailoverSuccess", "failback": "FailbackSuccess"}  # notify: 1 succeeded, 0 failed
+DURATION = {"failover": "FailoverDuration", "failback": "FailbackDuration"}  # notify: seconds since the start
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: float
+    unit: str = "None"
+
+
+def publish(cloudwatch: Any, namespace: str, *metrics: Metric) -> None:
+    """Put the metrics in one call."""
+    retry(
+        cloudwatch.put_metric_data,
+        Namespace=namespace,
+        MetricData=[{"MetricName": m.name, "Value": float(m.value), "Unit": m.unit} for m in metrics],
+    )
+
+
+def latest_maximum(cloudwatch: Any, namespace: str, name: str, window_seconds: int) -> float | None:
+    """The maximum of the most recent minute with data within the window; None when there is no data."""
+    end = datetime.now(UTC)
+    response = retry(
+        cloudwatch.get_metric_data,
+        MetricDataQueries=[
+            {
+                "Id": "latest",
+                "MetricStat": {
+                    "Metric": {"Namespace": namespace, "MetricName": name},
+                    "Period": PERIOD_SECONDS,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=end - timedelta(seconds=window_seconds),
+        EndTime=end + timedelta(seconds=PERIOD_SECONDS),
+        ScanBy="TimestampDescending",
+    )
+    values = response["MetricDataResults"][0]["Values"]
+    return float(values[0]) if values else None

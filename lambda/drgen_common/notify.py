@@ -1,0 +1,28 @@
+"""Notices to the region's alert topic: a short subject and the details as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from drgen_common.retry import retry
+
+SUBJECT_LIMIT = 100  # SNS: ASCII, no line breaks, at most 100 characters
+
+
+def subject_line(text: str) -> str:
+    """``text`` made acceptable as an SNS subject."""
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    return " ".join(ascii_text.split())[:SUBJECT_LIMIT]
+
+
+def publish(sns: Any, topic_arn: str, subject: str, details: Mapping[str, Any]) -> str:
+    """Publish to ``topic_arn``; returns the message id."""
+    response = retry(
+        sns.publish,
+        TopicArn=topic_arn,
+        Subject=subject_line(subject),
+        Message=json.dumps(details, indent=2, sort_keys=True, default=str),
+    )
+    return str(response["MessageId"])

@@ -1,0 +1,89 @@
+"""Failover step 2: make the target cluster the global database's writer, and report when it is.
+
+Unplanned: FailoverGlobalCluster with AllowDataLoss (the primary region is gone; RPO is the replication lag).
+Planned (and failback by default): SwitchoverGlobalCluster, which waits for the replica to catch up and loses
+nothing. Both are idempotent here: when the target already writes, or a failover to it is under way, nothing
+is called. The state machine then polls ``status_handler`` until ``promoted`` is true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+from drgen_common import aws, config, logs
+from drgen_common.failover import (
+    Request,
+    describe_global_cluster,
+    is_promoted,
+    target_cluster,
+    transition_to,
+    writer_arn,
+)
+from drgen_common.retry import error_code, retry
+
+BUSY = "InvalidGlobalClusterStateFault"  # a failover or switchover is already running (possibly ours)
+
+
+def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    return promote(
+        Request.from_event(event),
+        rds=aws.client("rds"),
+        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
+        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
+    )
+
+
+def status_handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    return promotion_status(
+        Request.from_event(event),
+        rds=aws.client("rds"),
+        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
+        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
+    )
+
+
+def promote(request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str) -> dict[str, Any]:
+    """Start the promotion unless it is done or under way; ``action`` says which it was."""
+    cluster = describe_global_cluster(rds, global_cluster_id)
+    target = target_cluster(cluster, dr_cluster_arn, request)
+    result = {"target": target, "previous_writer": writer_arn(cluster), "planned": request.planned}
+    if writer_arn(cluster) == target or transition_to(cluster) == target:
+        logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
+        return {**result, "action": "none", "changed": False}
+    try:
+        action = _start(rds, global_cluster_id, target, request.planned)
+    except ClientError as error:
+        if error_code(error) != BUSY or transition_to(describe_global_cluster(rds, global_cluster_id)) != target:
+            raise
+        action = "none"  # our own earlier attempt is still running (e.g. this step was retried)
+    logs.info("promotion started", **result, action=action)
+    return {**result, "action": action, "changed": action != "none"}
+
+
+def _start(rds: Any, global_cluster_id: str, target: str, planned: bool) -> str:
+    if planned:
+        retry(
+            rds.switchover_global_cluster, GlobalClusterIdentifier=global_cluster_id, TargetDbClusterIdentifier=target
+        )
+        return "switchover"
+    retry(
+        rds.failover_global_cluster,
+        GlobalClusterIdentifier=global_cluster_id,
+        TargetDbClusterIdentifier=target,
+        AllowDataLoss=True,
+    )
+    return "failover"
+
+
+def promotion_status(request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str) -> dict[str, Any]:
+    """``promoted`` is true once the target writes and no failover or switchover is still under way."""
+    cluster = describe_global_cluster(rds, global_cluster_id)
+    target = target_cluster(cluster, dr_cluster_arn, request)
+    state = cluster.get("FailoverState") or {}
+    return {
+        "promoted": is_promoted(cluster, target),
+        "target": target,
+        "writer": writer_arn(cluster),
+        "failover_status": state.get("Status", ""),
+    }

@@ -1,0 +1,110 @@
+"""Hourly failover-readiness test: could the DR region take over right now?
+
+Checks: the health endpoint answers (HEALTH_URL), the global cluster has a replica in another region than its
+writer, that replica's lag (ReplicationLagSeconds from the lag monitor, in the replica's region) is under
+LAG_THRESHOLD_SECONDS, and the failover state machine exists. Publishes FailoverReadiness 1/0 and notifies
+the alert topic when not ready. A failed check never fails the invocation: the result says what failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drgen_common import aws, config, logs, metrics, probe
+from drgen_common.failover import describe_global_cluster, members, writer_arn
+from drgen_common.metrics import Metric
+from drgen_common.notify import publish
+from drgen_common.retry import retry
+
+LAG_WINDOW_SECONDS = 300
+
+Check = dict[str, Any]
+
+
+def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    return readiness(
+        aws.client,
+        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
+        health_url=config.optional("HEALTH_URL"),
+        state_machine_arn=config.required("STATE_MACHINE_ARN"),
+        lag_threshold=config.number("LAG_THRESHOLD_SECONDS"),
+        namespace=config.required("METRICS_NAMESPACE"),
+        topic_arn=config.required("ALERT_TOPIC_ARN"),
+        region=config.region(),
+    )
+
+
+def readiness(
+    client: Callable[..., Any],
+    *,
+    global_cluster_id: str,
+    health_url: str,
+    state_machine_arn: str,
+    lag_threshold: float,
+    namespace: str,
+    topic_arn: str,
+    region: str,
+) -> dict[str, Any]:
+    """Run every check; ``client(service, region)`` builds the clients (some checks look at the other region)."""
+    checks: list[Check] = []
+    if health_url:
+        answer = probe.get(health_url)
+        checks.append({"name": "endpoint", "ok": answer.ok, "detail": answer.describe()})
+    standby = _run("standby", lambda: _standby(client("rds", region), global_cluster_id))
+    replica_region = standby.pop("replica_region", "")
+    checks.append(standby)
+    checks.append(_run("replication lag", lambda: _lag(client, replica_region, namespace, lag_threshold)))
+    checks.append(_run("state machine", lambda: _state_machine(client, state_machine_arn)))
+    ready = all(check["ok"] for check in checks)
+    metrics.publish(client("cloudwatch", region), namespace, Metric(metrics.FAILOVER_READINESS, 1.0 if ready else 0.0))
+    if not ready:
+        failed = ", ".join(check["name"] for check in checks if not check["ok"])
+        subject = f"drgen: failover not ready in {region} ({failed})"
+        publish(client("sns", region), topic_arn, subject, {"region": region, "checks": checks})
+    logs.info("readiness", ready=ready, checks=checks)
+    return {"ready": ready, "checks": checks}
+
+
+def _run(name: str, check: Callable[[], Check]) -> Check:
+    """A check's result; an exception (missing resource, denied call) is a failed check, not a failed test."""
+    try:
+        return {"name": name, **check()}
+    except Exception as error:
+        return {"name": name, "ok": False, "detail": f"{type(error).__name__}: {error}"}
+
+
+def _standby(rds: Any, global_cluster_id: str) -> Check:
+    """The global cluster has one writer and a replica in another region (somewhere to fail over to)."""
+    cluster = describe_global_cluster(rds, global_cluster_id)
+    writer = writer_arn(cluster)
+    if not writer:
+        return {"ok": False, "detail": "the global cluster has no writer (a failover is under way?)"}
+    writer_region = aws.arn_region(writer)
+    replicas = [m["DBClusterArn"] for m in members(cluster) if aws.arn_region(m["DBClusterArn"]) != writer_region]
+    if not replicas:
+        return {"ok": False, "detail": f"no replica outside the writer's region {writer_region}"}
+    return {
+        "ok": True,
+        "detail": f"writer {writer}, replica {replicas[0]}",
+        "replica_region": aws.arn_region(replicas[0]),
+    }
+
+
+def _lag(client: Callable[..., Any], replica_region: str, namespace: str, threshold: float) -> Check:
+    """The replica region's latest ReplicationLagSeconds is reported and under the threshold."""
+    if not replica_region:
+        return {"ok": False, "detail": "no replica to measure"}
+    lag = metrics.latest_maximum(
+        client("cloudwatch", replica_region), namespace, metrics.REPLICATION_LAG, LAG_WINDOW_SECONDS
+    )
+    if lag is None:
+        return {"ok": False, "detail": f"no {metrics.REPLICATION_LAG} in {replica_region} for {LAG_WINDOW_SECONDS} s"}
+    return {"ok": lag <= threshold, "detail": f"{lag:g} s in {replica_region} (threshold {threshold:g} s)"}
+
+
+def _state_machine(client: Callable[..., Any], arn: str) -> Check:
+    """The failover state machine exists and is active (it lives in the DR region)."""
+    machine = retry(client("stepfunctions", aws.arn_region(arn)).describe_state_machine, stateMachineArn=arn)
+    status = machine.get("status", "ACTIVE")
+    return {"ok": status == "ACTIVE", "detail": f"{machine['name']}: {status}"}

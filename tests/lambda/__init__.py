@@ -1,0 +1,1 @@
+"""Tests of the Lambda code in lambda/: against moto's server over HTTP and a real PostgreSQL."""

@@ -1,0 +1,111 @@
+"""failover/promote.py: make the target the writer; idempotent; failback targets the primary's cluster.
+
+moto 5.2.5 does not implement FailoverGlobalCluster or SwitchoverGlobalCluster (HTTP 500); the
+``promotion_calls`` fixture stands in for exactly those two operations (see its docstring).
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from drgen_common.failover import Request
+from failover import promote
+
+from .conftest import DR
+
+
+@pytest.fixture
+def env(global_database, monkeypatch):
+    monkeypatch.setenv("GLOBAL_CLUSTER_ID", global_database.identifier)
+    monkeypatch.setenv("DR_CLUSTER_ARN", global_database.dr_arn)
+    return global_database
+
+
+def _writer(cloud, identifier):
+    cluster = cloud("rds", DR).describe_global_clusters(GlobalClusterIdentifier=identifier)["GlobalClusters"][0]
+    return [m["DBClusterArn"] for m in cluster["GlobalClusterMembers"] if m["IsWriter"]]
+
+
+def test_unplanned_failover_promotes_with_data_loss_allowed_and_twice_is_the_same(cloud, env, promotion_calls):
+    assert promote.status_handler({}, None)["promoted"] is False
+    first = promote.handler({"planned": False}, None)
+    assert first["action"] == "failover" and first["changed"] is True and first["target"] == env.dr_arn
+    assert promotion_calls == [
+        (
+            "failover",
+            {
+                "global_cluster_identifier": env.identifier,
+                "target_db_cluster_identifier": env.dr_arn,
+                "allow_data_loss": True,
+            },
+        )
+    ]
+    assert _writer(cloud, env.identifier) == [env.dr_arn]
+    second = promote.handler({"planned": False}, None)
+    assert second["action"] == "none" and second["changed"] is False
+    assert len(promotion_calls) == 1 and _writer(cloud, env.identifier) == [env.dr_arn]
+    assert promote.status_handler({}, None) == {
+        "promoted": True,
+        "target": env.dr_arn,
+        "writer": env.dr_arn,
+        "failover_status": "",
+    }
+
+
+def test_planned_failover_switches_over_without_data_loss(cloud, env, promotion_calls):
+    assert promote.handler({"planned": True}, None)["action"] == "switchover"
+    assert [action for action, _ in promotion_calls] == ["switchover"]
+    assert "allow_data_loss" not in promotion_calls[0][1]
+    assert _writer(cloud, env.identifier) == [env.dr_arn]
+
+
+def test_failback_makes_the_primary_cluster_the_writer_again(cloud, env, promotion_calls):
+    promote.handler({}, None)
+    back = promote.handler({"mode": "failback"}, None)
+    assert back["action"] == "switchover" and back["target"] == env.primary_arn
+    assert _writer(cloud, env.identifier) == [env.primary_arn]
+    assert promote.status_handler({"mode": "failback"}, None)["promoted"] is True
+
+
+class _Rds:
+    """What RDS reports around a failover under way (moto has no FailoverState): a describe-result stand-in.
+
+    ``busy_after_describe`` makes the first describe show no failover yet and the failover call answer
+    InvalidGlobalClusterStateFault, as when an earlier attempt of this step started it in between.
+    """
+
+    def __init__(self, *, busy_after_describe: bool = False) -> None:
+        self.state = {"Status": "failing-over", "FromDbClusterArn": PRIMARY_ARN, "ToDbClusterArn": DR_ARN}
+        self.describes = 0 if busy_after_describe else 1
+        self.failovers = 0
+
+    def describe_global_clusters(self, **_):
+        self.describes += 1
+        members = [{"DBClusterArn": PRIMARY_ARN, "IsWriter": True}, {"DBClusterArn": DR_ARN, "IsWriter": False}]
+        cluster = {"GlobalClusterIdentifier": "g", "GlobalClusterMembers": members}
+        if self.describes > 1:
+            cluster["FailoverState"] = self.state
+        return {"GlobalClusters": [cluster]}
+
+    def failover_global_cluster(self, **_):
+        self.failovers += 1
+        error = {"Error": {"Code": "InvalidGlobalClusterStateFault", "Message": "failover in progress"}}
+        raise ClientError(error, "FailoverGlobalCluster")
+
+
+PRIMARY_ARN = "arn:aws:rds:eu-central-1:123456789012:cluster:primary"
+DR_ARN = "arn:aws:rds:eu-west-2:123456789012:cluster:dr"
+
+
+def test_a_failover_under_way_is_neither_restarted_nor_reported_done():
+    rds = _Rds()
+    kwargs = {"rds": rds, "global_cluster_id": "g", "dr_cluster_arn": DR_ARN}
+    assert promote.promote(Request(), **kwargs)["action"] == "none" and rds.failovers == 0
+    status = promote.promotion_status(Request(), **kwargs)
+    assert status["promoted"] is False and status["failover_status"] == "failing-over"
+
+
+def test_a_failover_started_by_an_earlier_attempt_is_not_an_error():
+    rds = _Rds(busy_after_describe=True)
+    result = promote.promote(Request(), rds=rds, global_cluster_id="g", dr_cluster_arn=DR_ARN)
+    assert result["action"] == "none" and result["changed"] is False and rds.failovers == 1
