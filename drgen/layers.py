@@ -1,10 +1,16 @@
 """The stack catalogue: which builders make up each layer, and the deploy graph between layers.
 
-| layer      | template  | where                     | holds                                                  |
-|------------|-----------|---------------------------|--------------------------------------------------------|
-| foundation | regional  | DR region, then primary   | KMS key, VPC, endpoints/NAT, SNS, buckets, peering     |
-| data       | regional  | primary, then DR          | secret, Aurora global DB, DynamoDB global table, alarms|
-| global     | global    | us-east-1                 | hosted zone, health checks, failover records, dashboard|
+| layer         | template | where                      | holds                                                     |
+|---------------|----------|----------------------------|-----------------------------------------------------------|
+| zone          | global   | us-east-1, first           | the hosted zone (certificates validate in it)             |
+| foundation    | regional | DR region, then primary    | KMS key, VPC, endpoints/NAT, SNS, buckets, peering, ECR   |
+| data          | regional | primary, then DR           | secret, Aurora global DB, DynamoDB global table, alarms   |
+| app           | regional | each region after its data | endpoint and compute, DB monitors, event buses, SSM       |
+| global        | global   | us-east-1, after both apps | health checks, records, alarms, alarm forwarding, dashboard|
+| orchestration | regional | each region after global   | readiness test; DR: failover functions, machine, trigger  |
+
+The orchestration layer comes last because the failover's DNS step needs the primary's health check id, which
+the global stack creates from the app stacks' endpoints.
 
 Edges come from two places: every ``ctx.input()`` (a stack needs another's output) and the explicit
 ``AFTER`` list for orderings that carry no value (the secondary DB joins a global cluster by name).
@@ -15,9 +21,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drgen.builders import alerting, database, inputs, network, routing, security, sessions, storage
+from drgen.builders import (
+    alerting,
+    app,
+    compute,
+    database,
+    events,
+    inputs,
+    network,
+    orchestration,
+    routing,
+    security,
+    sessions,
+    storage,
+)
 from drgen.builders.context import StackContext
 from drgen.scenario.model import Role
+
+
+def build_zone(ctx: StackContext) -> None:
+    routing.hosted_zone(ctx)
 
 
 def build_foundation(ctx: StackContext) -> None:
@@ -26,6 +49,7 @@ def build_foundation(ctx: StackContext) -> None:
     network.peering_requester(ctx, net)
     alerting.topics(ctx, key)
     storage.buckets(ctx, key)
+    compute.image_repository(ctx, key.arn)
 
 
 def build_data(ctx: StackContext) -> None:
@@ -38,10 +62,10 @@ def build_data(ctx: StackContext) -> None:
 
 
 def build_global(ctx: StackContext) -> None:
-    zone = routing.hosted_zone(ctx)
     checks = routing.health_checks(ctx)
-    routing.failover_records(ctx, zone, checks)
+    routing.failover_records(ctx, checks)
     alerting.health_check_alarms(ctx, checks)
+    events.forward_primary_alarm(ctx)
     alerting.dashboard(ctx)
 
 
@@ -54,9 +78,12 @@ class Layer:
 
 
 LAYERS: tuple[Layer, ...] = (
+    Layer("zone", False, build_zone, "Route 53 hosted zone of the scenario's domain"),
     Layer("foundation", True, build_foundation, "KMS key, network, alert topics and replicated buckets"),
     Layer("data", True, build_data, "Aurora global database, its secret, sessions table and lag alarms"),
-    Layer("global", False, build_global, "Route 53 zone, health checks, failover records and dashboard"),
+    Layer("app", True, app.build, "endpoint and compute, database monitors, event buses and configuration"),
+    Layer("global", False, build_global, "health checks, failover records, alarms, alarm forwarding and dashboard"),
+    Layer("orchestration", True, orchestration.build, "readiness test; in the DR region the failover state machine"),
 )
 
 # Orderings with no value passed along: (layer, role) waits for (layer, role).
@@ -64,5 +91,6 @@ AFTER: dict[tuple[str, Role], tuple[tuple[str, Role], ...]] = {
     ("foundation", Role.PRIMARY): (("foundation", Role.SECONDARY),),
     ("data", Role.PRIMARY): (("foundation", Role.PRIMARY),),
     ("data", Role.SECONDARY): (("data", Role.PRIMARY), ("foundation", Role.SECONDARY)),
-    ("global", Role.GLOBAL): (("data", Role.PRIMARY), ("data", Role.SECONDARY)),
+    # The connectivity alarms the global health checks watch are fed by the app layer's functions.
+    ("global", Role.GLOBAL): (("app", Role.PRIMARY), ("app", Role.SECONDARY)),
 }

@@ -1,8 +1,11 @@
 """Render: scenario in, bundle out. Pure until ``write_bundles``, which replaces directories atomically.
 
-A bundle is ``templates_out/<scenario>/``: ``manifest.json`` plus ``templates/<layer>.json``. One regional
-template per layer serves both regions; the manifest places it twice (primary and DR) with per-role
-parameters, and once more for each global stack.
+A bundle is ``templates_out/<scenario>/``: ``manifest.json``, ``templates/<layer>.json`` and the Lambda zips
+under ``functions/``. One regional template per layer serves both regions; the manifest places it twice
+(primary and DR) with per-role parameters, and once more for each global stack. Templates name their code by
+S3 key parameters whose values (content-addressed keys) the manifest carries, with the zips under
+``artifacts``; the deployer uploads each zip to the region's artifact bucket and passes that bucket as
+``ArtifactBucket``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
 from drgen.layers import AFTER, LAYERS, Layer
 from drgen.naming import Names
+from drgen.packaging import Artifact, build_artifacts, key_parameter
 from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.model import Role, Scenario
 
@@ -91,13 +95,35 @@ def _region(scenario: Scenario, role: Role) -> str:
     return ROUTE53_METRICS_REGION if role is Role.GLOBAL else scenario.region(role)
 
 
-def _build_template(scenario: Scenario, names: Names, layer: Layer) -> StackContext:
+def _build_template(scenario: Scenario, names: Names, layer: Layer, artifacts: tuple[Artifact, ...]) -> StackContext:
     ctx = StackContext(scenario=scenario, names=names, layer=layer.name, regional=layer.regional)
     ctx.template.set_version("2010-09-09")
     ctx.template.set_description(f"drgen {scenario.name} {layer.name} layer: {layer.description}.")
     layer.build(ctx)
     apply_tags(ctx)
+    _drop_unused_conditions(ctx)
+    _code_keys(ctx, artifacts, _roles(layer))
     return ctx
+
+
+def _drop_unused_conditions(ctx: StackContext) -> None:
+    """Remove conditions nothing refers to: every regional template starts with IsPrimary and IsSecondary, and a
+    layer whose resources exist in one role only (or in both alike) leaves one unused, which cfn-lint flags."""
+    document = ctx.template.to_dict()
+    conditions = document.get("Conditions", {})
+    body = json.dumps({k: v for k, v in document.items() if k != "Conditions"}, sort_keys=True)
+    for name in list(conditions):
+        others = json.dumps({k: v for k, v in conditions.items() if k != name}, sort_keys=True)
+        if f'"{name}"' not in body and f'"{name}"' not in others:
+            del ctx.template.conditions[name]
+
+
+def _code_keys(ctx: StackContext, artifacts: tuple[Artifact, ...], roles: tuple[Role, ...]) -> None:
+    """Give each code-key parameter the template declares its package's content-addressed S3 key."""
+    for artifact in artifacts:
+        parameter = key_parameter(artifact.package)
+        if parameter in ctx.template.parameters:
+            ctx.values[parameter] = {role: artifact.key for role in roles}
 
 
 def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
@@ -115,11 +141,12 @@ def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
 def render(scenario: Scenario) -> Bundle:
     """Build every template and the manifest in memory. Raises ScenarioError on an illegal name."""
     names = Names(scenario)
-    files: dict[str, bytes] = {}
+    artifacts = build_artifacts(scenario)
+    files: dict[str, bytes] = {artifact.file: artifact.data for artifact in artifacts}
     contexts: dict[str, StackContext] = {}
     template_regions: dict[str, tuple[str, ...]] = {}
     for layer in LAYERS:
-        ctx = _build_template(scenario, names, layer)
+        ctx = _build_template(scenario, names, layer, artifacts)
         path = f"{TEMPLATE_DIR}/{layer.name}.json"
         files[path] = serialize(ctx.template.to_dict())
         contexts[layer.name] = ctx
@@ -175,6 +202,7 @@ def render(scenario: Scenario) -> Bundle:
         },
         "notes": list(scenario.notes),
         "stacks": [e.to_dict() for e in ordered],
+        "artifacts": [artifact.to_dict() for artifact in artifacts],
     }
     files[MANIFEST] = serialize(manifest)
     return Bundle(scenario=scenario, files=files, stacks=tuple(ordered), template_regions=template_regions)

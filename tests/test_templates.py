@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from drgen.layers import LAYERS
 from drgen.naming import Names
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import HealthCheckType
@@ -14,6 +15,7 @@ from drgen.scenario.model import HealthCheckType
 from .conftest import resources, stack, template
 
 ALL = sorted(PRESETS)
+LAYER_NAMES = [layer.name for layer in LAYERS]
 STATEFUL = (
     "AWS::RDS::DBCluster",
     "AWS::RDS::DBInstance",
@@ -255,7 +257,7 @@ def _holds(conditions: dict[str, Any], name: str | None, role: str) -> bool:
 @pytest.mark.parametrize("name", ALL)
 def test_scenario_tags_on_every_taggable_resource(name, bundles):
     s = PRESETS[name]
-    for layer in ("foundation", "data", "global"):
+    for layer in LAYER_NAMES:
         doc = template(bundles[name], layer)
         for logical, res in doc["Resources"].items():
             tags = res.get("Properties", {}).get("Tags")
@@ -266,18 +268,30 @@ def test_scenario_tags_on_every_taggable_resource(name, bundles):
 
 
 NAME_PROPERTIES = ("BucketName", "DBClusterIdentifier", "GlobalClusterIdentifier", "RoleName", "TopicName",
-                   "QueueName", "TableName", "AlarmName", "DashboardName", "Name", "AliasName", "DBInstanceIdentifier")
+                   "QueueName", "TableName", "AlarmName", "DashboardName", "Name", "AliasName", "DBInstanceIdentifier",
+                   "FunctionName", "StateMachineName", "ClusterName", "LogGroupName",
+                   "AutoScalingGroupName", "RepositoryName", "PolicyName")
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_explicit_name_carries_the_suffix(name):
     bundle = __import__("drgen.render", fromlist=["render"]).render(load(name, suffix="sfx9"))
-    for layer in ("foundation", "data", "global"):
+    for layer in LAYER_NAMES:
         doc = json.loads(bundle.files[f"templates/{layer}.json"])
         for logical, res in doc["Resources"].items():
             if res["Type"].startswith("AWS::Route53::"):
                 continue  # DNS names are the scenario's domain, not ours to suffix
             for prop in NAME_PROPERTIES:
                 value = res.get("Properties", {}).get(prop)
-                if isinstance(value, (str, dict)) and "Ref" not in json.dumps(value):
+                # a Ref or GetAtt names another resource (or a parameter), not an explicit name of this one
+                if isinstance(value, (str, dict)) and not {"Ref", "Fn::GetAtt"} & set(_keys(value)):
                     assert "sfx9" in json.dumps(value), (layer, logical, prop, value)
+
+
+def _keys(value: Any) -> list[str]:
+    """Every mapping key below ``value`` (intrinsic function names included)."""
+    if isinstance(value, dict):
+        return [k for key, item in value.items() for k in (key, *_keys(item))]
+    if isinstance(value, list):
+        return [k for item in value for k in _keys(item)]
+    return []

@@ -12,7 +12,7 @@ from typing import Any
 
 from awacs import kms, sns, sqs
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, If, Ref, Sub, cloudwatch
+from troposphere import GetAtt, Ref, Sub, cloudwatch
 from troposphere import kms as tkms
 from troposphere import sns as tsns
 from troposphere import sqs as tsqs
@@ -33,7 +33,6 @@ from drgen.builders.routing import (
     HEALTH_CHECK_OUTPUTS,
     LAG_ALARM,
     HealthChecks,
-    endpoint_condition,
     lag_alarm_name,
 )
 from drgen.builders.security import KeyHandles
@@ -182,7 +181,7 @@ def lag_threshold_ms(scenario: Scenario) -> float:
 def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -> None:
     """Aurora publishes AuroraGlobalDBReplicationLag only for secondary clusters, so the alarm is DR-only."""
     seconds = ctx.scenario.database.lag_alarm_seconds
-    _alarm(
+    alarm(
         ctx,
         "ReplicationLagAlarm",
         ctx.names.regional("alarm", LAG_ALARM),
@@ -208,7 +207,7 @@ def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -
 def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
     """Fires when the connectivity test fails for as many minutes as the scenario's failure threshold."""
     failures = ctx.scenario.routing.health_check.failure_threshold
-    _alarm(
+    alarm(
         ctx,
         "DatabaseConnectivityAlarm",
         ctx.names.regional("alarm", CONNECTIVITY_ALARM),
@@ -226,7 +225,7 @@ def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
     )
 
 
-def _alarm(ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any) -> None:
+def alarm(ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any) -> None:
     """A one-minute alarm that notifies on both ALARM and OK (recovery is news during an incident)."""
     ctx.add(
         cloudwatch.Alarm(
@@ -245,14 +244,13 @@ def _alarm(ctx: StackContext, logical: str, name: Any, description: str, actions
 def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> None:
     """Alarms on both regions' Route 53 health checks, in us-east-1 where Route 53 publishes the metric.
 
-    The primary's alarm is the failover signal (a later issue forwards its state changes to the DR region);
-    the DR region's says the standby could not take traffic.
+    The primary's alarm is the failover signal (events.py forwards its state changes to the DR region, where
+    they start the failover state machine); the DR region's says the standby could not take traffic.
     """
     name = ctx.names.fixed("sns", GLOBAL_TOPIC)
     topic = _topic(ctx, "GlobalAlertTopic", name, Ref(_global_key(ctx, name)), ("cloudwatch.amazonaws.com",))
     for role in (Role.PRIMARY, Role.SECONDARY):
-        extra = {"Condition": checks.condition} if checks.condition else {}
-        _alarm(
+        alarm(
             ctx,
             f"{role.value.capitalize()}HealthCheckAlarm",
             health_check_alarm_name(ctx.names, role),
@@ -268,7 +266,6 @@ def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> None:
             EvaluationPeriods=1,
             # Route 53 reports every check every minute; silence means the check is gone, not healthy.
             TreatMissingData="breaching",
-            **extra,
         )
     ctx.output(GLOBAL_ALERT_TOPIC_ARN, Ref(topic), "Topic of the health-check alarms (us-east-1).")
 
@@ -327,7 +324,7 @@ def dashboard(ctx: StackContext) -> None:
     variables = {}
     for role, variable in _HEALTH_VARIABLES.items():
         body = body.replace(_placeholder(variable), f"${{{variable}}}")
-        variables[variable] = _health_check_id(ctx, role)
+        variables[variable] = Ref(CHECK_IDS[role])
     name = ctx.names.fixed("dashboard", "dr")
     board = ctx.add(cloudwatch.Dashboard("Dashboard", DashboardName=name, DashboardBody=Sub(body, variables)))
     ctx.output(
@@ -343,13 +340,6 @@ def dashboard(ctx: StackContext) -> None:
 def _placeholder(variable: str) -> str:
     """Stands for a deploy-time value in the JSON body until it becomes a Sub variable."""
     return f"<<{variable}>>"
-
-
-def _health_check_id(ctx: StackContext, role: Role) -> Any:
-    """The region's health check id; "none" (an empty graph) while its endpoint is not known yet."""
-    check = Ref(CHECK_IDS[role])
-    condition = endpoint_condition(ctx.scenario)
-    return If(condition, check, "none") if condition else check
 
 
 def _metric_widget(title: str, region: str, metrics: list[list[Any]], **properties: Any) -> dict[str, Any]:

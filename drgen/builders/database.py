@@ -110,6 +110,8 @@ def _cluster_properties(ctx: StackContext, foundation: FoundationInputs, deletio
         "Port": db.port,
         "StorageEncrypted": True,
         "KmsKeyId": foundation.kms_key_arn,
+        # Clients may sign in with IAM tokens instead of the shared master password (checkov CKV_AWS_162).
+        "EnableIAMDatabaseAuthentication": True,
         "DBSubnetGroupName": Ref(_subnet_group(ctx, foundation)),
         "VpcSecurityGroupIds": [foundation.database_security_group_id],
         "DBClusterParameterGroupName": Ref(_parameter_group(ctx)),

@@ -17,7 +17,7 @@ from troposphere import GetAtt, If, Join, Ref, Select, Sub, Tags, ec2
 from drgen.builders import inputs
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.inputs import FoundationInputs
-from drgen.scenario.model import Role
+from drgen.scenario.model import ComputeKind, Role
 
 VPC_CIDR = "VpcCidr"
 ROLES = (Role.PRIMARY, Role.SECONDARY)
@@ -25,6 +25,8 @@ ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
 # Interface endpoints a region without NAT needs to reach the AWS APIs drgen's workloads call.
 INTERFACE_SERVICES = ("secretsmanager", "monitoring", "logs", "sns", "sts", "kms")
+# ECS Fargate tasks pull their image from ECR (API and registry endpoints; layers come from S3's gateway).
+ECR_SERVICES = ("ecr.api", "ecr.dkr")
 # Regions whose AZ names skip letters (ca-central-1 has no "c"; ap-northeast-1b is closed to new accounts).
 AZ_LETTERS = {"ca-central-1": "abd", "ap-northeast-1": "acd"}
 DEFAULT_AZ_LETTERS = "abc"
@@ -44,7 +46,7 @@ def vpc(ctx: StackContext) -> NetworkHandles:
     the_vpc = ctx.add(
         ec2.VPC(
             "Vpc",
-            CidrBlock=_vpc_cidr(ctx),
+            CidrBlock=vpc_cidr(ctx),
             EnableDnsSupport=True,
             EnableDnsHostnames=True,
             Tags=_name(ctx, "vpc"),
@@ -132,7 +134,8 @@ def _name(ctx: StackContext, thing: str) -> Tags:
     return Tags(Name=ctx.names.regional("generic", thing))
 
 
-def _vpc_cidr(ctx: StackContext) -> Any:
+def vpc_cidr(ctx: StackContext) -> Any:
+    """This region's VPC CIDR (the app layer's security groups use it too)."""
     return _per_role(ctx.scenario.network.primary_cidr, ctx.scenario.network.secondary_cidr)
 
 
@@ -289,7 +292,8 @@ def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) ->
         HTTPS,
         roles,
     )
-    for service in INTERFACE_SERVICES:
+    services = INTERFACE_SERVICES + (ECR_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
+    for service in services:
         ctx.add(
             ec2.VPCEndpoint(
                 f"{_service_title(service)}InterfaceEndpoint",
@@ -306,7 +310,8 @@ def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) ->
 
 def _service_title(service: str) -> str:
     """Logical-ID form of an endpoint service name (``secretsmanager`` -> ``SecretsManager``)."""
-    return {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager"}.get(service, service.capitalize())
+    titles = {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager", "ecr.api": "EcrApi", "ecr.dkr": "EcrDkr"}
+    return titles.get(service, service.capitalize())
 
 
 def _database_security_group(ctx: StackContext, the_vpc: Any) -> Any:
@@ -324,7 +329,7 @@ def _security_group(ctx: StackContext, the_vpc: Any, title: str, purpose: str, p
     """A group admitting ``port`` from the VPC CIDR and, when peered, the peer CIDR (peer SGs can't be
     referenced across regions). Its one egress rule, to the VPC on the same port, replaces the default
     allow-all; replies to admitted connections need none (security groups are stateful)."""
-    sources = [(_vpc_cidr(ctx), "this VPC")]
+    sources = [(vpc_cidr(ctx), "this VPC")]
     if ctx.scenario.network.peering:
         sources.append((_peer_cidr(ctx), "the peered VPC in the other region"))
     return ctx.add(
@@ -343,7 +348,7 @@ def _security_group(ctx: StackContext, the_vpc: Any, title: str, purpose: str, p
                     IpProtocol="tcp",
                     FromPort=port,
                     ToPort=port,
-                    CidrIp=_vpc_cidr(ctx),
+                    CidrIp=vpc_cidr(ctx),
                     Description=f"TCP {port} within this VPC only (replaces the default allow-all)",
                 )
             ],

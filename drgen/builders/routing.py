@@ -1,8 +1,9 @@
 """Routing: Route 53 hosted zone, health checks and PRIMARY/SECONDARY failover records.
 
-Everything here lives in the global template (us-east-1). The record name answers with the primary's
-endpoint while the primary's health check passes, and with the DR region's otherwise. The health-check
-kind follows the scenario: an HTTPS probe of each application endpoint, or (for a database-only scenario)
+The hosted zone is the zone stack (deployed first: the app layer validates certificates in it); the rest lives
+in the global template (us-east-1). The record name answers with the primary's endpoint while the primary's
+health check passes, and with the DR region's otherwise. The health-check kind follows the scenario: an HTTPS
+probe of each region's own name (the app stacks publish it), or (for a database-only scenario)
 CloudWatch-metric checks on the alarms the data layer keeps in each region.
 """
 
@@ -11,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import And, Equals, Not, Ref, Tags, route53
+from troposphere import Ref, Tags, route53
 
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.tags import tag_list
 from drgen.naming import Names
 from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
 
-HAS_ENDPOINTS = "HasEndpoints"
 # Logical ids of each region's top-level health check (the one its failover record uses).
 CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
 HEALTH_CHECK_OUTPUTS = {Role.PRIMARY: "PrimaryHealthCheckId", Role.SECONDARY: "SecondaryHealthCheckId"}
@@ -26,6 +26,10 @@ HOSTED_ZONE_ID = "HostedZoneId"
 FAILOVER_RECORD_NAME = "FailoverRecordName"
 # The writer endpoint the data layer publishes for each region's cluster.
 CLUSTER_ENDPOINT = "ClusterEndpoint"
+# What the app layer publishes for each region (compute.py and api.py write these outputs).
+ENDPOINT_DNS_NAME = "EndpointDnsName"
+ENDPOINT_HOSTED_ZONE_ID = "EndpointHostedZoneId"
+HEALTH_CHECK_FQDN = "HealthCheckFqdn"
 
 HTTPS_PORT = 443
 _FAILOVER = {Role.PRIMARY: "PRIMARY", Role.SECONDARY: "SECONDARY"}
@@ -39,11 +43,10 @@ CONNECTIVITY_ALARM = "db-connectivity"
 
 @dataclass(frozen=True)
 class HealthChecks:
-    """Each region's top-level health check, and the condition they exist under (None: always)."""
+    """Each region's top-level health check."""
 
     primary: Any
     secondary: Any
-    condition: str | None = None
 
     def of(self, role: Role) -> Any:
         return self.primary if role is Role.PRIMARY else self.secondary
@@ -51,15 +54,12 @@ class HealthChecks:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a region's traffic goes: an alias target (app endpoints) or a CNAME target (DB writer endpoints)."""
+    """Where a region's traffic goes: an alias target (app endpoints) or a CNAME target (DB writer endpoints),
+    and for app endpoints the region's own name that its HTTPS health check probes."""
 
     dns_name: Ref
     hosted_zone_id: Ref | None
-
-
-def endpoint_condition(scenario: Scenario) -> str | None:
-    """The condition health checks and records exist under: app endpoints arrive later, DB endpoints always exist."""
-    return None if scenario.compute.kind is ComputeKind.CONNECTIVITY else HAS_ENDPOINTS
+    health_check_fqdn: Ref | None = None
 
 
 def lag_alarm_name(names: Names, region: str) -> str:
@@ -93,30 +93,42 @@ def hosted_zone(ctx: StackContext) -> route53.HostedZone:
     return zone
 
 
+def zone_id(ctx: StackContext) -> Ref:
+    """The hosted zone's id in a later stack (regional or global), fed from the zone stack."""
+    roles = (Role.PRIMARY, Role.SECONDARY) if ctx.regional else (Role.GLOBAL,)
+    source = OutputRef("zone", Role.GLOBAL, HOSTED_ZONE_ID)
+    return ctx.input(HOSTED_ZONE_ID, "The hosted zone of the scenario's domain.", {r: source for r in roles})
+
+
 def endpoints(ctx: StackContext) -> dict[Role, Endpoint]:
     """Declare (once) the parameters carrying both regions' endpoints, and return them per role."""
-    if endpoint_condition(ctx.scenario) is None:
+    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
         return {role: _database_endpoint(ctx, role) for role in _FAILOVER}
-    found = {role: _app_endpoint(ctx, role) for role in _FAILOVER}
-    refs = [ref for e in found.values() for ref in (e.dns_name, e.hosted_zone_id)]
-    ctx.condition(HAS_ENDPOINTS, And(*[Not(Equals(ref, "")) for ref in refs]))
-    return found
+    return {role: _app_endpoint(ctx, role) for role in _FAILOVER}
 
 
 def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
-    """An app layer (added later) publishes each region's public endpoint; empty until it exists."""
+    """Each region's app stack publishes its public endpoint and the regional name its health check probes."""
     title = _TITLE[role]
-    dns_name = ctx.parameter(
-        f"{title}EndpointDnsName",
-        f"DNS name of the {role.value} region's public endpoint (empty: no records yet).",
-        default="",
+
+    def source(output: str) -> dict[Role, OutputRef]:
+        return {Role.GLOBAL: OutputRef("app", role, output)}
+
+    return Endpoint(
+        dns_name=ctx.input(
+            f"{title}EndpointDnsName", f"DNS name of the {role.value} region's public endpoint.",
+            source(ENDPOINT_DNS_NAME),
+        ),
+        hosted_zone_id=ctx.input(
+            f"{title}EndpointHostedZoneId",
+            f"Route 53 hosted zone id of the {role.value} region's endpoint (its alias target zone).",
+            source(ENDPOINT_HOSTED_ZONE_ID),
+        ),
+        health_check_fqdn=ctx.input(
+            f"{title}HealthCheckFqdn", f"The {role.value} region's own name (its health check probes it).",
+            source(HEALTH_CHECK_FQDN),
+        ),
     )
-    zone_id = ctx.parameter(
-        f"{title}EndpointHostedZoneId",
-        f"Route 53 hosted zone id of the {role.value} region's endpoint (its alias target zone).",
-        default="",
-    )
-    return Endpoint(dns_name=dns_name, hosted_zone_id=zone_id)
 
 
 def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
@@ -132,28 +144,26 @@ def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
 
 def health_checks(ctx: StackContext) -> HealthChecks:
     """One top-level health check per region, of the kind the scenario asks for; ids are outputs."""
-    condition = endpoint_condition(ctx.scenario)
     if ctx.scenario.routing.health_check.type is HealthCheckType.CLOUDWATCH_METRIC:
         checks = {role: _alarm_check(ctx, role) for role in _FAILOVER}
     else:
         found = endpoints(ctx)
-        checks = {role: _https_check(ctx, role, found[role], condition) for role in _FAILOVER}
+        checks = {role: _https_check(ctx, role, found[role]) for role in _FAILOVER}
     for role, check in checks.items():
         ctx.output(
             HEALTH_CHECK_OUTPUTS[role],
             Ref(check),
             f"Route 53 health check deciding whether the {role.value} region gets traffic.",
-            condition=condition,
         )
-    return HealthChecks(primary=checks[Role.PRIMARY], secondary=checks[Role.SECONDARY], condition=condition)
+    return HealthChecks(primary=checks[Role.PRIMARY], secondary=checks[Role.SECONDARY])
 
 
-def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint, condition: str | None) -> route53.HealthCheck:
-    """An HTTPS (optionally string-matching) probe of the region's endpoint from Route 53's checkers."""
+def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint) -> route53.HealthCheck:
+    """An HTTPS (optionally string-matching) probe of the region's own name from Route 53's checkers."""
     wanted = ctx.scenario.routing.health_check
     config: dict[str, Any] = {
         "Type": wanted.type.value,
-        "FullyQualifiedDomainName": endpoint.dns_name,
+        "FullyQualifiedDomainName": endpoint.health_check_fqdn or endpoint.dns_name,
         "Port": HTTPS_PORT,
         "ResourcePath": wanted.path,
         "RequestInterval": wanted.interval_seconds,
@@ -162,7 +172,7 @@ def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint, condition: s
     }
     if wanted.type is HealthCheckType.HTTPS_STR_MATCH:
         config["SearchString"] = wanted.search_string
-    return _health_check(ctx, CHECK_IDS[role], route53.HealthCheckConfig(**config), f"{role.value}-health", condition)
+    return _health_check(ctx, CHECK_IDS[role], route53.HealthCheckConfig(**config), f"{role.value}-health")
 
 
 def _alarm_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
@@ -203,7 +213,7 @@ def _alarm_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
         ChildHealthChecks=[Ref(child) for child in children],
         HealthThreshold=len(children),
     )
-    return _health_check(ctx, CHECK_IDS[role], config, f"{role.value}-health", None)
+    return _health_check(ctx, CHECK_IDS[role], config, f"{role.value}-health")
 
 
 def _metric_check(
@@ -214,29 +224,24 @@ def _metric_check(
         AlarmIdentifier=route53.AlarmIdentifier(Name=alarm, Region=region),
         InsufficientDataHealthStatus=insufficient,
     )
-    return _health_check(ctx, logical, config, name, None)
+    return _health_check(ctx, logical, config, name)
 
 
-def _health_check(
-    ctx: StackContext, logical: str, config: route53.HealthCheckConfig, name: str, condition: str | None
-) -> route53.HealthCheck:
+def _health_check(ctx: StackContext, logical: str, config: route53.HealthCheckConfig, name: str) -> route53.HealthCheck:
     """A health check tagged with the scenario's tags and a Name (the console lists checks by it)."""
-    kwargs: dict[str, Any] = {"HealthCheckConfig": config, "HealthCheckTags": _named_tags(ctx, name)}
-    if condition:
-        kwargs["Condition"] = condition
-    return ctx.add(route53.HealthCheck(logical, **kwargs))
+    return ctx.add(route53.HealthCheck(logical, HealthCheckConfig=config, HealthCheckTags=_named_tags(ctx, name)))
 
 
 def _named_tags(ctx: StackContext, name: str) -> Tags:
     return tag_list(ctx, ("Name", ctx.names.fixed("generic", name)))
 
 
-def failover_records(ctx: StackContext, zone: route53.HostedZone, checks: HealthChecks) -> None:
+def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
     """PRIMARY and SECONDARY records of the same name, each gated by its region's health check."""
     name = record_name(ctx.scenario)
     for role, endpoint in endpoints(ctx).items():
         kwargs: dict[str, Any] = {
-            "HostedZoneId": Ref(zone),
+            "HostedZoneId": zone_id(ctx),
             "Name": name,
             "Failover": _FAILOVER[role],
             "SetIdentifier": role.value,
@@ -252,12 +257,5 @@ def failover_records(ctx: StackContext, zone: route53.HostedZone, checks: Health
                     HostedZoneId=endpoint.hosted_zone_id, DNSName=endpoint.dns_name, EvaluateTargetHealth=True
                 ),
             )
-        if checks.condition:
-            kwargs["Condition"] = checks.condition
         ctx.add(route53.RecordSetType(f"{_TITLE[role]}FailoverRecord", **kwargs))
-    ctx.output(
-        FAILOVER_RECORD_NAME,
-        name,
-        "The DNS name clients use; it follows the healthy region.",
-        condition=checks.condition,
-    )
+    ctx.output(FAILOVER_RECORD_NAME, name, "The DNS name clients use; it follows the healthy region.")

@@ -22,11 +22,18 @@ from drgen.builders.iam import (
 )
 from drgen.builders.inputs import peer_kms_key_arn
 from drgen.builders.security import KeyHandles
+from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Bucket
 
 ABORT_MULTIPART_DAYS = 7
 REPLICATION_MINUTES = 15  # the only value S3 Replication Time Control accepts
 ENABLED = "Enabled"
+NO_ACCESS_LOGS = Skip(
+    "CKV_AWS_18",
+    "No S3 server access logs: they need a separate log bucket per region, and S3 delivers logs late (best "
+    "effort, up to hours), so that bucket refills while destroy empties it and the stack cannot be deleted "
+    "reliably. Request auditing of these buckets belongs to the account's CloudTrail data events.",
+)
 
 
 def buckets(ctx: StackContext, key: KeyHandles) -> None:
@@ -79,6 +86,7 @@ def _bucket(ctx: StackContext, bucket: Bucket, key: KeyHandles, replication: If 
             Rules=[s3_.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
         ),
         LifecycleConfiguration=s3_.LifecycleConfiguration(Rules=[_lifecycle_rule(bucket)]),
+        Metadata=skip_metadata(NO_ACCESS_LOGS),
         **DESTROYABLE,  # destroy empties the bucket (all versions) first
         **props,
     )

@@ -141,6 +141,14 @@ class Compute:
     standby_capacity: int = 1
     active_capacity: int = 2
     max_capacity: int = 6
+    # The port the application listens on behind the load balancer (ECS containers, EC2 instances).
+    app_port: int = 8080
+    # ECS Fargate task size (CPU units, MiB) and the EC2 instance type of an Auto Scaling group.
+    task_cpu: int = 512
+    task_memory: int = 1024
+    instance_type: str = "t3.small"
+    # Application event buses in both regions, forwarding the application's events to each other.
+    event_bus: bool = False
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ HEALTHCARE_LAMBDA = Scenario(
         ttl_seconds=60,
         health_check=HealthCheck(interval_seconds=30, failure_threshold=3),
     ),
-    compute=Compute(kind=ComputeKind.LAMBDA, standby_capacity=1, active_capacity=1, max_capacity=1),
+    compute=Compute(kind=ComputeKind.LAMBDA, standby_capacity=1, active_capacity=1, max_capacity=1, event_bus=True),
     tags=ENV_REGION_ROLE_TAGS,
 )
 
@@ -123,7 +123,9 @@ TRADING_SERVERLESS = Scenario(
         ttl_seconds=30,
         health_check=HealthCheck(type=HealthCheckType.HTTPS, path="/health", interval_seconds=10, failure_threshold=2),
     ),
-    compute=Compute(kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1),
+    compute=Compute(
+        kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1, event_bus=True
+    ),
     tags=(("Environment", "{suffix}"), ("Region", "{region}")),
     notes=(
         "The seed asks for zero loss of committed transactions; Aurora Global Database replicates "

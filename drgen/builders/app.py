@@ -1,0 +1,75 @@
+"""The app layer of one region: its endpoint and compute, the database monitors, event buses, configuration.
+
+Which endpoint depends on the scenario (compute.py, api.py); every scenario gets the replication-lag monitor
+and the connectivity test in both regions, each on a one-minute schedule, and its configuration in Parameter
+Store. The template's metadata records the decisions a reviewer would otherwise ask about.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Ref, Sub
+
+from drgen.builders import api, compute, events, functions, monitoring, parameters
+from drgen.builders.context import StackContext
+from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, TRADE_PROCESSOR, functions_for
+from drgen.scenario.model import ComputeKind
+
+APP_FUNCTIONS = frozenset({LAG_MONITOR.key, CONNECTIVITY.key, APP_HEALTH.key, TRADE_PROCESSOR.key})
+EVERY_MINUTE = "rate(1 minute)"
+# EventBridge schedules run at most once a minute; seed 001 wants the lag every 30 s, so the monitor samples twice.
+LAG_SAMPLES = 2
+LAG_SAMPLE_SECONDS = 30
+LAG_SCHEDULE = (
+    f"Replication lag every {LAG_SAMPLE_SECONDS} s: EventBridge schedules run at most once a minute, so each run "
+    f"samples {LAG_SAMPLES} times, {LAG_SAMPLE_SECONDS} s apart"
+)
+
+
+def build(ctx: StackContext) -> None:
+    kind = ctx.scenario.compute.kind
+    env = {
+        **functions.database_env(ctx),
+        "SAMPLES": str(LAG_SAMPLES),
+        "SAMPLE_INTERVAL_SECONDS": str(LAG_SAMPLE_SECONDS),
+    }
+    grants = {}
+    queue = None
+    if kind is ComputeKind.APIGATEWAY:
+        queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
+        env["QUEUE_URL"] = Ref(queue.queue)
+        grants[TRADE_PROCESSOR.key] = api.consumer_grants(queue)
+    specs = [f for f in functions_for(ctx.scenario) if f.key in APP_FUNCTIONS]
+    deployed = functions.deploy(ctx, specs, env, grants, compute.function_network(ctx))
+    functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)
+    functions.schedule(ctx, deployed[CONNECTIVITY.key], EVERY_MINUTE, "Database connectivity test")
+    monitoring.function_errors(ctx, deployed.values())
+    if kind in compute.ALB_KINDS:
+        compute.load_balanced(ctx, deployed.get(APP_HEALTH.key))
+    elif queue is not None:
+        api.feed(ctx, queue, deployed[TRADE_PROCESSOR.key])
+        api.rest_api(ctx, deployed[APP_HEALTH.key], queue)
+    bus = events.application_buses(ctx)
+    parameters.region_config(ctx, _region_config(ctx, bus, queue))
+    ctx.template.set_metadata({"drgen": {"decisions": [LAG_SCHEDULE + "."]}})
+
+
+def _region_config(ctx: StackContext, bus: Any, queue: api.TradeQueue | None) -> dict[str, Any]:
+    """What an application or operator reads from Parameter Store in this region."""
+    database = functions.database_env(ctx)
+    values: dict[str, Any] = {
+        "role": Ref("Role"),
+        "peer-region": Ref("PeerRegion"),
+        "db-endpoint": database["DB_ENDPOINT"],
+        "db-secret-name": database["DB_SECRET_NAME"],
+        "db-name": database["DB_NAME"],
+    }
+    if compute.has_endpoint(ctx.scenario):
+        path = ctx.scenario.routing.health_check.path
+        values["health-url"] = Sub(f"https://{compute.regional_domain_name(ctx.scenario)}{path}")
+    if queue is not None:
+        values["trade-queue-url"] = Ref(queue.queue)
+    if bus is not None:
+        values["event-bus"] = Ref(bus)
+    return values

@@ -1,0 +1,140 @@
+"""EventBridge: the failover trigger, the alarm forwarding that feeds it, and the application event buses.
+
+The primary's health-check alarm lives in us-east-1 (Route 53 publishes its metrics only there). The global
+stack forwards that alarm's state changes from us-east-1's default bus to the DR region's default bus; a rule
+there starts the failover state machine when the alarm goes to ALARM. Scenarios with application buses get one
+bus per region, each forwarding the application's events that originate in its own region to the other
+region's bus (the ``region`` filter stops an event from bouncing back).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from awacs import events as event_actions
+from awacs import states
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Ref, Sub, events, iam
+
+from drgen.builders.alerting import health_check_alarm_name
+from drgen.builders.context import IS_SECONDARY, StackContext
+from drgen.builders.iam import POLICY_VERSION, service_trust
+from drgen.regions import ROUTE53_METRICS_REGION
+
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+APPLICATION_BUS = "events"
+APPLICATION_BUS_NAME = "ApplicationEventBusName"
+# What an alarm-triggered execution does: the primary is failing, so this is an unplanned failover.
+TRIGGER_INPUT = {"mode": "failover", "planned": False, "force": False}
+# EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
+TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
+TRIGGER_RETRIES = 10
+
+
+def alarm_pattern(ctx: StackContext, *, alarm_only: bool) -> dict[str, Any]:
+    """State changes of the primary's health-check alarm (only the ones into ALARM when ``alarm_only``)."""
+    detail: dict[str, Any] = {"alarmName": [health_check_alarm_name(ctx.names)]}
+    if alarm_only:
+        detail["state"] = {"value": ["ALARM"]}
+    return {"source": ["aws.cloudwatch"], "detail-type": [ALARM_STATE_CHANGE], "detail": detail}
+
+
+# -- global: forward the primary's health alarm to the DR region ---------------------------------------------
+def forward_primary_alarm(ctx: StackContext) -> None:
+    """us-east-1 default bus -> the DR region's default bus, for the primary's health-check alarm.
+
+    Nothing to forward when the DR region is us-east-1 itself: the alarm's events are on its bus already.
+    """
+    region = ctx.scenario.regions.secondary
+    if region == ROUTE53_METRICS_REGION:
+        return
+    target = Sub(f"arn:${{AWS::Partition}}:events:{region}:${{AWS::AccountId}}:event-bus/default")
+    role = _put_events_role(ctx, "AlarmForwardingRole", target)
+    ctx.add(
+        events.Rule(
+            "ForwardPrimaryHealthAlarm",
+            Description=f"Forwards the primary's health-check alarm state changes to {region} (failover trigger)",
+            EventPattern=alarm_pattern(ctx, alarm_only=False),
+            State="ENABLED",
+            Targets=[events.Target(Id="dr-region-bus", Arn=target, RoleArn=GetAtt(role, "Arn"))],
+        )
+    )
+
+
+# -- orchestration (DR region): the trigger ------------------------------------------------------------------
+def failover_trigger(ctx: StackContext, machine: Any) -> events.Rule:
+    """Starts the failover state machine when the forwarded primary health alarm enters ALARM."""
+    role = ctx.add(
+        iam.Role(
+            "FailoverTriggerRole",
+            Condition=IS_SECONDARY,
+            AssumeRolePolicyDocument=service_trust("events.amazonaws.com"),
+            Policies=[_policy("start-failover", [states.StartExecution], Ref(machine))],
+        )
+    )
+    return ctx.add(
+        events.Rule(
+            "FailoverTrigger",
+            Condition=IS_SECONDARY,
+            Description="Starts an unplanned failover when the primary's Route 53 health-check alarm fires",
+            EventPattern=alarm_pattern(ctx, alarm_only=True),
+            State="ENABLED",
+            Targets=[
+                events.Target(
+                    Id="failover",
+                    Arn=Ref(machine),
+                    RoleArn=GetAtt(role, "Arn"),
+                    Input=json.dumps(TRIGGER_INPUT, sort_keys=True),
+                    RetryPolicy=events.RetryPolicy(
+                        MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
+                    ),
+                )
+            ],
+        )
+    )
+
+
+# -- app layer: application buses ---------------------------------------------------------------------------
+def application_buses(ctx: StackContext) -> events.EventBus | None:
+    """This region's application bus, forwarding its own events to the other region's bus."""
+    if not ctx.scenario.compute.event_bus:
+        return None
+    bus = ctx.add(events.EventBus("ApplicationEventBus", Name=ctx.names.regional("generic", APPLICATION_BUS)))
+    peer = Sub(
+        "arn:${AWS::Partition}:events:${PeerRegion}:${AWS::AccountId}:event-bus/"
+        + ctx.names.peer_text("generic", APPLICATION_BUS)
+    )
+    role = _put_events_role(ctx, "EventForwardingRole", peer)
+    ctx.add(
+        events.Rule(
+            "ForwardApplicationEvents",
+            Description="Forwards application events raised in this region to the other region's bus",
+            EventBusName=Ref(bus),
+            EventPattern={"source": [{"prefix": f"{ctx.scenario.prefix}."}], "region": [Ref("AWS::Region")]},
+            State="ENABLED",
+            Targets=[events.Target(Id="peer-region-bus", Arn=peer, RoleArn=GetAtt(role, "Arn"))],
+        )
+    )
+    ctx.output(APPLICATION_BUS_NAME, Ref(bus), "Application event bus (events forward to the other region).")
+    return bus
+
+
+def _put_events_role(ctx: StackContext, title: str, bus_arn: Any) -> iam.Role:
+    """The role EventBridge assumes to put events on another region's bus."""
+    return ctx.add(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=service_trust("events.amazonaws.com"),
+            Policies=[_policy("put-events", [event_actions.PutEvents], bus_arn)],
+        )
+    )
+
+
+def _policy(name: str, actions: list[Any], resource: Any) -> iam.Policy:
+    return iam.Policy(
+        PolicyName=name,
+        PolicyDocument=PolicyDocument(
+            Version=POLICY_VERSION, Statement=[Statement(Effect=Allow, Action=actions, Resource=[resource])]
+        ),
+    )

@@ -1,0 +1,386 @@
+"""The app and orchestration layers per preset: compute in both regions at the right capacity, endpoints with
+TLS and health paths, the functions from the catalogue with logs, tracing and schedules, and the wiring the
+global stack and the failover read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from drgen.builders.functions import camel
+from drgen.functions import functions_for
+from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
+from drgen.scenario import PRESETS, load
+from drgen.scenario.model import ComputeKind, Role
+
+from .conftest import resources, stack, template
+
+ALL = sorted(PRESETS)
+ROLES = ("primary", "secondary")
+FUNCTION_LAYERS = ("app", "orchestration")
+
+
+def of_kind(kind: ComputeKind) -> list[str]:
+    return [n for n in ALL if PRESETS[n].compute.kind is kind]
+
+
+def resolve(value: Any, role: str) -> Any:
+    """A value as CloudFormation sees it in the ``role`` stack (Fn::If on the role conditions chosen)."""
+    if isinstance(value, dict):
+        if list(value) == ["Fn::If"] and value["Fn::If"][0] in ("IsPrimary", "IsSecondary"):
+            condition, yes, no = value["Fn::If"]
+            holds = (condition == "IsPrimary") == (role == "primary")
+            return resolve(yes if holds else no, role)
+        return {k: resolve(v, role) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, role) for v in value]
+    return value
+
+
+def exists(resource: dict[str, Any], role: str) -> bool:
+    condition = resource.get("Condition")
+    return condition is None or (condition == "IsPrimary") == (role == "primary")
+
+
+def only(doc: dict[str, Any], rtype: str) -> tuple[str, dict[str, Any]]:
+    found = resources(doc, rtype)
+    assert len(found) == 1, sorted(found)
+    return next(iter(found.items()))
+
+
+def functions_in(bundles: dict[str, Any], name: str) -> dict[str, tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Function name (catalogue key) -> (layer, template, resource), across the layers that carry functions."""
+    found = {}
+    for layer in FUNCTION_LAYERS:
+        doc = template(bundles[name], layer)
+        for logical, res in resources(doc, "AWS::Lambda::Function").items():
+            found[logical.removesuffix("Function")] = (layer, doc, res)
+    return found
+
+
+# -- compute -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", of_kind(ComputeKind.ECS))
+def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
+    s = PRESETS[name].compute
+    doc = template(bundles[name], "app")
+    _, service = only(doc, "AWS::ECS::Service")
+    _, target = only(doc, "AWS::ApplicationAutoScaling::ScalableTarget")
+    for role, count in (("primary", s.active_capacity), ("secondary", s.standby_capacity)):
+        assert exists(service, role)
+        assert resolve(service["Properties"]["DesiredCount"], role) == count
+        assert resolve(target["Properties"]["MinCapacity"], role) == count
+    assert target["Properties"]["MaxCapacity"] == s.max_capacity
+    props = service["Properties"]
+    assert props["LaunchType"] == "FARGATE"
+    assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    _, task = only(doc, "AWS::ECS::TaskDefinition")
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert "ContainerImageTag" in json.dumps(container["Image"])
+    assert template(bundles[name], "app")["Parameters"]["ContainerImageTag"]["Default"] == "v1"
+    assert resources(doc, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    # the image comes from this region's repository through the ECR endpoints (no NAT in this VPC)
+    foundation = template(bundles[name], "foundation")
+    _, repository = only(foundation, "AWS::ECR::Repository")
+    assert repository["Properties"]["EmptyOnDelete"] is True and repository["DeletionPolicy"] == "Delete"
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+    services = {json.dumps(e["Properties"]["ServiceName"]) for e in resources(foundation, "AWS::EC2::VPCEndpoint")
+                .values()}
+    assert {s for s in services if ".ecr." in s} == {
+        '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.api"}', '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.dkr"}'
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.kind is not ComputeKind.ECS])
+def test_only_ecs_scenarios_get_an_image_repository_and_ecr_endpoints(name, bundles):
+    foundation = template(bundles[name], "foundation")
+    assert not resources(foundation, "AWS::ECR::Repository")
+    assert ".ecr." not in json.dumps(resources(foundation, "AWS::EC2::VPCEndpoint"))
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.ASG))
+def test_auto_scaling_standby_runs_minimal_capacity_and_scales_out(name, bundles):
+    s = PRESETS[name].compute
+    doc = template(bundles[name], "app")
+    _, group = only(doc, "AWS::AutoScaling::AutoScalingGroup")
+    props = group["Properties"]
+    for role, count in (("primary", s.active_capacity), ("secondary", s.standby_capacity)):
+        assert resolve(props["MinSize"], role) == resolve(props["DesiredCapacity"], role) == count
+    assert props["MaxSize"] == str(s.max_capacity)
+    assert props["HealthCheckType"] == "ELB"
+    _, policy = only(doc, "AWS::AutoScaling::ScalingPolicy")
+    assert policy["Properties"]["AutoScalingGroupName"] == {"Ref": "AutoScalingGroup"}
+    assert policy["Properties"]["PolicyType"] == "TargetTrackingScaling"
+    _, launch = only(doc, "AWS::EC2::LaunchTemplate")
+    data = launch["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
+    # every scenario tag reaches the instances
+    tags = {t["Key"]: t for t in props["Tags"]}
+    assert {k for k, _ in PRESETS[name].tags} <= set(tags)
+    assert all(t["PropagateAtLaunch"] is True for t in tags.values())
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.LAMBDA))
+def test_lambda_target_behind_the_alb_runs_in_the_vpc(name, bundles):
+    doc = template(bundles[name], "app")
+    _, group = only(doc, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert group["Properties"]["TargetType"] == "lambda"
+    (target,) = group["Properties"]["Targets"]
+    assert target["Id"] == {"Fn::GetAtt": ["AppHealthFunction", "Arn"]}
+    assert group["Properties"]["HealthCheckPath"] == PRESETS[name].routing.health_check.path
+    function = doc["Resources"]["AppHealthFunction"]
+    assert "Condition" not in function  # both regions
+    assert function["Properties"]["VpcConfig"]["SubnetIds"] == {"Fn::Split": [",", {"Ref": "PrivateSubnetIds"}]}
+    permission = doc["Resources"][group["DependsOn"][0]]
+    assert permission["Properties"]["Principal"] == "elasticloadbalancing.amazonaws.com"
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.kind in (ComputeKind.ECS, ComputeKind.ASG,
+                                                                               ComputeKind.LAMBDA)])
+def test_alb_serves_https_with_a_dns_validated_certificate_and_redirects_http(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "app")
+    listeners = {r["Properties"]["Protocol"]: r["Properties"] for r in
+                 resources(doc, "AWS::ElasticLoadBalancingV2::Listener").values()}
+    assert set(listeners) == {"HTTPS", "HTTP"}
+    assert listeners["HTTPS"]["Port"] == 443 and listeners["HTTPS"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    (redirect,) = listeners["HTTP"]["DefaultActions"]
+    assert redirect["Type"] == "redirect" and redirect["RedirectConfig"]["Protocol"] == "HTTPS"
+    _check_certificate(doc, s)
+    _, balancer = only(doc, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert balancer["Properties"]["Scheme"] == "internet-facing"
+
+
+def _check_certificate(doc: dict[str, Any], s: Any) -> None:
+    _, cert = only(doc, "AWS::CertificateManager::Certificate")
+    props = cert["Properties"]
+    assert props["DomainName"] == f"{s.routing.record}.{s.routing.domain}"
+    assert props["SubjectAlternativeNames"] == [{"Fn::Sub": f"{s.routing.record}.${{AWS::Region}}.{s.routing.domain}"}]
+    assert props["ValidationMethod"] == "DNS"
+    assert {json.dumps(o["HostedZoneId"]) for o in props["DomainValidationOptions"]} == {'{"Ref": "HostedZoneId"}'}
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.APIGATEWAY))
+def test_api_has_custom_domains_base_path_mappings_and_access_logging(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "app")
+    _, api = only(doc, "AWS::ApiGateway::RestApi")
+    assert api["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+    domains = resources(doc, "AWS::ApiGateway::DomainName")
+    names = {json.dumps(d["Properties"]["DomainName"]) for d in domains.values()}
+    assert names == {json.dumps(f"{s.routing.record}.{s.routing.domain}"),
+                     json.dumps({"Fn::Sub": f"{s.routing.record}.${{AWS::Region}}.{s.routing.domain}"})}
+    assert all(d["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"] for d in domains.values())
+    mappings = resources(doc, "AWS::ApiGateway::BasePathMapping").values()
+    assert {m["Properties"]["DomainName"]["Ref"] for m in mappings} == set(domains)
+    _, stage = only(doc, "AWS::ApiGateway::Stage")
+    assert all(m["Properties"]["Stage"] == {"Ref": "ApiStage"} for m in mappings)
+    access = stage["Properties"]["AccessLogSetting"]
+    group = doc["Resources"][access["DestinationArn"]["Fn::GetAtt"][0]]
+    assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"] > 0
+    assert "$context.requestId" in access["Format"]
+    assert stage["Properties"]["TracingEnabled"] is True
+    assert resources(doc, "AWS::ApiGateway::Account")
+    _check_certificate(doc, s)
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.APIGATEWAY))
+def test_sqs_queue_with_dead_letters_feeds_the_trade_processor(name, bundles):
+    doc = template(bundles[name], "app")
+    _, mapping = only(doc, "AWS::Lambda::EventSourceMapping")
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "TradeProcessorFunction"}
+    queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = doc["Resources"][queue_id]["Properties"]
+    dead_letters = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert doc["Resources"][dead_letters]["Type"] == "AWS::SQS::Queue"
+    assert queue["KmsMasterKeyId"] == {"Ref": "KmsKeyArn"}
+    assert queue["VisibilityTimeout"] >= 6 * 60
+    processor = doc["Resources"]["TradeProcessorFunction"]["Properties"]
+    assert processor["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": queue_id}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.APIGATEWAY))
+def test_region_specific_configuration_lives_in_parameter_store(name, bundles):
+    doc = template(bundles[name], "app")
+    parameters = {p["Properties"]["Name"]: p["Properties"] for p in resources(doc, "AWS::SSM::Parameter").values()}
+    keys = {n.rsplit("/", 1)[1] for n in parameters}
+    assert {"role", "peer-region", "db-endpoint", "db-secret-name", "health-url", "trade-queue-url"} <= keys
+    assert all(n.startswith(f"/{PRESETS[name].prefix}-config-dev/") for n in parameters)
+    (role,) = [p for n, p in parameters.items() if n.endswith("/role")]
+    assert role["Value"] == {"Ref": "Role"}
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.event_bus])
+def test_application_buses_forward_their_own_events_to_the_other_region(name, bundles):
+    doc = template(bundles[name], "app")
+    _, bus = only(doc, "AWS::Events::EventBus")
+    (rule,) = [r for r in resources(doc, "AWS::Events::Rule").values() if "EventBusName" in r["Properties"]]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["region"] == [{"Ref": "AWS::Region"}]  # forwarded events are not forwarded back
+    (target,) = rule["Properties"]["Targets"]
+    arn = target["Arn"]["Fn::Sub"]
+    assert "${PeerRegion}" in arn and arn.endswith(bus["Properties"]["Name"]["Fn::Sub"].replace("AWS::Region",
+                                                                                                   "PeerRegion"))
+
+
+# -- functions ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ALL)
+def test_every_catalogue_function_is_deployed_in_its_roles_with_its_environment(name, bundles):
+    catalogue = functions_for(load(name, suffix="dev"))
+    found = functions_in(bundles, name)
+    assert set(found) == {camel(f.key) for f in catalogue}
+    for spec in catalogue:
+        *_, function = found[camel(spec.key)]
+        for role in ROLES:
+            assert exists(function, role) == (Role(role) in spec.roles), (spec.key, role)
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert set(spec.env) <= set(variables), spec.key
+        assert function["Properties"]["Handler"] == spec.handler
+        code = function["Properties"]["Code"]
+        assert code == {"S3Bucket": {"Ref": ARTIFACT_BUCKET_PARAMETER}, "S3Key": {"Ref": key_parameter(spec.package)}}
+        assert ("VpcConfig" in function["Properties"]) == spec.vpc
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_function_traces_and_logs_to_its_own_encrypted_group_with_retention(name, bundles):
+    for logical, (_, doc, function) in functions_in(bundles, name).items():
+        props = function["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical
+        group = doc["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert group["Properties"]["RetentionInDays"] > 0 and group["Properties"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}
+        assert group.get("Condition") == function.get("Condition")
+        role = doc["Resources"][props["Role"]["Fn::GetAtt"][0]]
+        statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        assert any("xray:PutTraceSegments" in s["Action"] for s in statements), logical
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_monitors_run_on_their_schedules_in_both_regions(name, bundles):
+    expected = {"LagMonitor": "rate(1 minute)", "Connectivity": "rate(1 minute)", "Readiness": "rate(1 hour)"}
+    schedules = {}
+    for layer in FUNCTION_LAYERS:
+        doc = template(bundles[name], layer)
+        for rule in resources(doc, "AWS::Events::Rule").values():
+            if "ScheduleExpression" in rule["Properties"]:
+                assert "Condition" not in rule
+                (target,) = rule["Properties"]["Targets"]
+                schedules[target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")] = rule["Properties"]
+    assert {k: v["ScheduleExpression"] for k, v in schedules.items()} == expected
+    # the 30-second lag requirement is met by sampling twice per run, and the template says so
+    assert "samples 2 times, 30 s apart" in schedules["LagMonitor"]["Description"]
+    lag = template(bundles[name], "app")["Resources"]["LagMonitorFunction"]["Properties"]
+    assert lag["Environment"]["Variables"]["SAMPLES"] == "2"
+    assert lag["Environment"]["Variables"]["SAMPLE_INTERVAL_SECONDS"] == "30"
+    decisions = template(bundles[name], "app")["Metadata"]["drgen"]["decisions"]
+    assert any("30 s" in d for d in decisions)
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.CONNECTIVITY))
+def test_connectivity_tests_run_in_both_regions_against_their_own_cluster(name, bundles):
+    doc = template(bundles[name], "app")
+    function = doc["Resources"]["ConnectivityFunction"]
+    assert "Condition" not in function
+    endpoint = function["Properties"]["Environment"]["Variables"]["DB_ENDPOINT"]
+    assert resolve(endpoint, "primary") == {"Ref": "ClusterEndpoint"}
+    assert resolve(endpoint, "secondary") == {"Ref": "ReaderEndpoint"}
+    for role in ROLES:
+        st = stack(bundles[name], "app", role)
+        assert st.inputs["ClusterEndpoint"]["region"] == st.region
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(name, bundles):
+    star_ok = {
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+        "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "ecr:GetAuthorizationToken",
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        "application-autoscaling:DescribeScalableTargets",
+        "autoscaling:DescribeAutoScalingGroups",
+    }
+    for layer in ("app", "global", "orchestration"):
+        doc = template(bundles[name], layer)
+        for logical, role in resources(doc, "AWS::IAM::Role").items():
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    assert all("*" not in a for a in statement["Action"]), (logical, statement["Action"])
+                    if "*" in statement["Resource"]:
+                        assert set(statement["Action"]) <= star_ok, (logical, statement["Action"])
+
+
+# -- wiring -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.kind is not ComputeKind.CONNECTIVITY])
+def test_global_records_and_health_checks_always_exist_fed_by_the_app_stacks(name, bundles):
+    bundle = bundles[name]
+    doc = template(bundle, "global")
+    assert "Conditions" not in doc  # no optional endpoints any more
+    checks = resources(doc, "AWS::Route53::HealthCheck")
+    fqdns = {c["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]["Ref"] for c in checks.values()}
+    assert fqdns == {"PrimaryHealthCheckFqdn", "SecondaryHealthCheckFqdn"}
+    inputs = stack(bundle, "global", "global").inputs
+    for role in ROLES:
+        title = role.capitalize()
+        for parameter, output in ((f"{title}HealthCheckFqdn", "HealthCheckFqdn"),
+                                  (f"{title}EndpointDnsName", "EndpointDnsName"),
+                                  (f"{title}EndpointHostedZoneId", "EndpointHostedZoneId")):
+            assert inputs[parameter] == {"stack": stack(bundle, "app", role).name,
+                                         "region": PRESETS[name].region(Role(role)), "output": output}
+    records = [r["Properties"] for r in resources(doc, "AWS::Route53::RecordSet").values()]
+    assert all(r["HostedZoneId"] == {"Ref": "HostedZoneId"} for r in records)
+    assert inputs["HostedZoneId"]["stack"] == stack(bundle, "zone", "global").name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_zone_stack_comes_first_and_holds_only_the_hosted_zone(name, bundles):
+    bundle = bundles[name]
+    doc = template(bundle, "zone")
+    assert {r["Type"] for r in doc["Resources"].values()} == {"AWS::Route53::HostedZone"}
+    assert bundle.stacks[0].layer == "zone" and not bundle.stacks[0].depends_on
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_failover_functions_read_the_dr_regions_stacks_and_the_global_health_check(name, bundles):
+    bundle = bundles[name]
+    dr = stack(bundle, "orchestration", "secondary")
+    assert dr.inputs["PrimaryHealthCheckId"] == {"stack": stack(bundle, "global", "global").name,
+                                                "region": "us-east-1", "output": "PrimaryHealthCheckId"}
+    assert dr.inputs["DrClusterArn"]["stack"] == stack(bundle, "data", "secondary").name
+    assert dr.inputs["GlobalClusterIdentifier"]["stack"] == stack(bundle, "data", "primary").name
+    assert stack(bundle, "global", "global").name in dr.depends_on
+    kind = PRESETS[name].compute.kind
+    scale = template(bundle, "orchestration")["Resources"]["FailoverScaleFunction"]["Properties"]
+    variables = scale["Environment"]["Variables"]
+    assert variables["COMPUTE_KIND"] == kind.value
+    if kind is ComputeKind.ECS:
+        assert dr.inputs["EcsServiceName"]["stack"] == stack(bundle, "app", "secondary").name
+    if kind is ComputeKind.ASG:
+        assert dr.inputs["AutoScalingGroupName"]["stack"] == stack(bundle, "app", "secondary").name
+    validate = template(bundle, "orchestration")["Resources"]["FailoverValidateFunction"]["Properties"]
+    health = validate["Environment"]["Variables"]["HEALTH_URL"]
+    assert health == ("" if kind is ComputeKind.CONNECTIVITY else {"Ref": "HealthUrl"})
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_app_alarms_watch_what_each_seed_names_in_both_regions(name, bundles):
+    kind = PRESETS[name].compute.kind
+    doc = template(bundles[name], "app")
+    alarms = resources(doc, "AWS::CloudWatch::Alarm")
+    assert all("Condition" not in a for a in alarms.values())
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopicArn"}] for a in alarms.values())
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}
+    functions = [k.removesuffix("Function") for k in resources(doc, "AWS::Lambda::Function")]
+    assert {f"{f}ErrorsAlarm" for f in functions} <= set(alarms)
+    if kind in (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA):
+        assert ("AWS/ApplicationELB", "HealthyHostCount") in metrics
+    if kind is ComputeKind.ECS:
+        assert ("ECS/ContainerInsights", "RunningTaskCount") in metrics
+    if kind is ComputeKind.APIGATEWAY:
+        assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"),
+                ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics

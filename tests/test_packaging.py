@@ -1,0 +1,112 @@
+"""Lambda packaging: deterministic zips (fixed stamps, modes and order), the shared code and the vendored driver
+inside, content-addressed names, and the manifest's artifacts matching the bytes rendered. The tests build
+their own lambda/ tree, so they do not depend on what the real handlers contain."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from drgen.errors import DrgenError
+from drgen.functions import SHARED_PACKAGE, functions_for
+from drgen.packaging import build_artifacts, key_parameter, package_zip
+from drgen.render import MANIFEST
+from drgen.scenario import PRESETS, load
+
+from .conftest import template
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A small lambda/ tree: one package, the shared package, and build litter that must stay out."""
+    (tmp_path / "failover" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "failover" / "guard.py").write_text("def handler(event, context):\n    return {}\n")
+    (tmp_path / "failover" / "__pycache__" / "guard.cpython-311.pyc").write_bytes(b"\x00compiled")
+    (tmp_path / "failover" / ".hidden").write_text("editor state")
+    (tmp_path / SHARED_PACKAGE).mkdir()
+    (tmp_path / SHARED_PACKAGE / "__init__.py").write_text('"""shared"""\n')
+    return tmp_path
+
+
+def entries(data: bytes) -> list[zipfile.ZipInfo]:
+    return zipfile.ZipFile(io.BytesIO(data)).infolist()
+
+
+def test_zip_holds_the_package_at_its_root_the_shared_code_and_the_driver(root):
+    names = [info.filename for info in entries(package_zip("failover", root))]
+    assert "guard.py" in names
+    assert f"{SHARED_PACKAGE}/__init__.py" in names
+    assert "pg8000/__init__.py" in names and "scramp/__init__.py" in names  # the driver and its requirements
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/." in n or n.startswith(".")]
+    assert not [n for n in names if n.endswith(("/RECORD", "/INSTALLER", "/direct_url.json"))]
+
+
+def test_zip_bytes_depend_only_on_content(root):
+    first = package_zip("failover", root)
+    guard = root / "failover" / "guard.py"
+    os.utime(guard, (1_000_000_000, 1_000_000_000))  # touched: new mtime, same content
+    guard.chmod(0o755)
+    assert package_zip("failover", root) == first
+    infos = entries(first)
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+    guard.write_text("def handler(event, context):\n    return {'changed': True}\n")
+    assert package_zip("failover", root) != first
+
+
+def test_a_package_that_does_not_exist_yet_still_packages_the_shared_code(root):
+    names = [info.filename for info in entries(package_zip("readiness", root))]
+    assert f"{SHARED_PACKAGE}/__init__.py" in names and not [n for n in names if n.endswith("guard.py")]
+
+
+def test_two_different_files_under_one_name_are_refused(root):
+    (root / "failover" / SHARED_PACKAGE).mkdir()
+    (root / "failover" / SHARED_PACKAGE / "__init__.py").write_text("# a different copy\n")
+    with pytest.raises(DrgenError, match="two different files"):
+        package_zip("failover", root)
+
+
+def test_artifacts_are_content_addressed_and_list_their_functions(root):
+    scenario = load("trading-serverless", suffix="dev")
+    artifacts = build_artifacts(scenario, root)
+    catalogue = functions_for(scenario)
+    assert [a.package for a in artifacts] == list(dict.fromkeys(f.package for f in catalogue))
+    for artifact in artifacts:
+        digest = hashlib.sha256(artifact.data).hexdigest()
+        assert artifact.sha256 == digest
+        assert artifact.file == f"functions/{artifact.package}-{digest[:12]}.zip"
+        assert artifact.key.endswith(artifact.file) and artifact.key.startswith("drgen/trading-serverless/")
+        assert list(artifact.functions) == [f.key for f in catalogue if f.package == artifact.package]
+    assert build_artifacts(scenario, root) == artifacts
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_manifest_artifacts_match_the_zips_and_feed_the_code_key_parameters(name, bundles):
+    bundle = bundles[name]
+    manifest = json.loads(bundle.files[MANIFEST])
+    artifacts = manifest["artifacts"]
+    assert artifacts
+    keys = {}
+    for artifact in artifacts:
+        assert set(artifact) == {"file", "key", "sha256", "package", "functions"}
+        assert hashlib.sha256(bundle.files[artifact["file"]]).hexdigest() == artifact["sha256"]
+        keys[key_parameter(artifact["package"])] = artifact["key"]
+    for st in bundle.stacks:
+        declared = template(bundle, st.layer).get("Parameters", {})
+        for parameter in (p for p in declared if p.endswith("CodeKey")):
+            assert st.parameters[parameter] == keys[parameter], (st.name, parameter)
+
+
+def test_rendering_twice_gives_identical_zip_bytes(bundles):
+    from drgen.render import render
+
+    again = render(load("trading-ecs", suffix="dev"))
+    zips = {path for path in again.files if path.endswith(".zip")}
+    assert zips and {p: again.files[p] for p in zips} == {p: bundles["trading-ecs"].files[p] for p in zips}

@@ -1,0 +1,253 @@
+"""The failover state machine as rendered: every Task retries and catches, every path ends, the Tasks call
+functions the template defines, Choices read fields earlier states produce, and the trigger starts it."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from drgen.builders.alerting import health_check_alarm_name
+from drgen.builders.orchestration import MAX_POLLS, POLL_SECONDS, REFUSALS
+from drgen.naming import Names
+from drgen.scenario import PRESETS, load
+
+from .conftest import resources, template
+
+ALL = sorted(PRESETS)
+TERMINAL = {"Succeed", "Fail"}
+PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
+
+
+def machine(bundles: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(template, the state machine resource, its parsed definition) of a preset's orchestration layer."""
+    doc = template(bundles[name], "orchestration")
+    (resource,) = resources(doc, "AWS::StepFunctions::StateMachine").values()
+    return doc, resource, json.loads(resource["Properties"]["DefinitionString"])
+
+
+def successors(state: dict[str, Any]) -> list[str]:
+    found = [state["Next"]] if "Next" in state else []
+    found += [c["Next"] for c in state.get("Choices", [])]
+    found += [state["Default"]] if "Default" in state else []
+    found += [c["Next"] for c in state.get("Catch", [])]
+    return found
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_machine_is_standard_traced_logged_and_lives_in_the_dr_region_only(name, bundles):
+    doc, resource, _ = machine(bundles, name)
+    assert resource["Condition"] == "IsSecondary"
+    props = resource["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    (destination,) = props["LoggingConfiguration"]["Destinations"]
+    group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    assert doc["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert "RetentionInDays" in doc["Resources"][group]["Properties"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_task_retries_with_backoff_and_catches_everything(name, bundles):
+    _, _, definition = machine(bundles, name)
+    tasks = {k: s for k, s in definition["States"].items() if s["Type"] == "Task"}
+    assert len(tasks) >= 7
+    for state_name, state in tasks.items():
+        retriers = state.get("Retry", [])
+        assert retriers, f"{state_name} has no Retry"
+        general = [r for r in retriers if r["ErrorEquals"] == ["States.ALL"]]
+        assert general and general[0]["BackoffRate"] > 1 and general[0]["MaxAttempts"] >= 2, state_name
+        assert retriers[-1]["ErrorEquals"] == ["States.ALL"], "States.ALL must be the last retrier"
+        refusals = [r for r in retriers if set(r["ErrorEquals"]) == set(REFUSALS)]
+        assert refusals and refusals[0]["MaxAttempts"] == 0, f"{state_name}: a refusal must not be retried"
+        catchers = state.get("Catch", [])
+        assert any(c["ErrorEquals"] == ["States.ALL"] for c in catchers), f"{state_name} does not catch everything"
+        assert all(c["ResultPath"] == "$.error" for c in catchers), state_name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_path_ends_in_succeed_or_fail(name, bundles):
+    _, _, definition = machine(bundles, name)
+    states = definition["States"]
+    reachable, pending = set(), [definition["StartAt"]]
+    while pending:
+        current = pending.pop()
+        if current in reachable:
+            continue
+        assert current in states, f"transition to undefined state {current}"
+        reachable.add(current)
+        state = states[current]
+        assert not state.get("End"), f"{current} ends the run without saying how (use Succeed or Fail)"
+        nxt = successors(state)
+        assert nxt or state["Type"] in TERMINAL, f"{current} has nowhere to go"
+        pending.extend(nxt)
+    assert reachable == set(states), f"unreachable states: {sorted(set(states) - reachable)}"
+    # from every state some terminal state is reachable (no loop without an exit)
+    ends = {k for k, s in states.items() if s["Type"] in TERMINAL}
+    can_end = set(ends)
+    changed = True
+    while changed:
+        changed = False
+        for key, state in states.items():
+            if key not in can_end and any(n in can_end for n in successors(state)):
+                can_end.add(key)
+                changed = True
+    assert can_end == set(states)
+    assert {states[e]["Type"] for e in ends} == TERMINAL
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_task_calls_a_function_this_template_defines(name, bundles):
+    doc, resource, definition = machine(bundles, name)
+    substitutions = resource["Properties"]["DefinitionSubstitutions"]
+    called = set()
+    for state_name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        match = PLACEHOLDER.match(state["Resource"])
+        assert match, f"{state_name}: Resource must be a substituted function ARN"
+        variable = match.group(1)
+        logical, attribute = substitutions[variable]["Fn::GetAtt"]
+        target = doc["Resources"][logical]
+        assert target["Type"] == "AWS::Lambda::Function" and attribute == "Arn"
+        assert target.get("Condition") == "IsSecondary", f"{logical} must exist where the machine does"
+        called.add(logical)
+    # the role may invoke exactly the functions the machine calls
+    role = doc["Resources"][resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (invoke,) = [s for s in statements if s["Action"] == ["lambda:InvokeFunction"]]
+    assert {r["Fn::GetAtt"][0] for r in invoke["Resource"]} == called
+    assert set(substitutions) == {f"{logical.removesuffix('Function')}Arn" for logical in called}
+
+
+def produced(state: dict[str, Any], fields: frozenset[str]) -> frozenset[str]:
+    """The top-level fields of the state's output, given those of its input (JSONPath states, no OutputPath)."""
+    if state["Type"] in ("Pass", "Task") and "ResultPath" in state:
+        return fields | {state["ResultPath"].removeprefix("$.").split(".")[0]}
+    if state["Type"] == "Pass" and "Parameters" in state:
+        return frozenset(k.removesuffix(".$") for k in state["Parameters"])
+    return fields
+
+
+def catch_output(fields: frozenset[str]) -> frozenset[str]:
+    return fields | {"error"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_choices_and_parameters_read_fields_earlier_states_produce(name, bundles):
+    """A dataflow over the graph: the fields present on every path into a state must cover what it reads."""
+    _, _, definition = machine(bundles, name)
+    states = definition["States"]
+    everything = frozenset({"*"})
+    guaranteed: dict[str, frozenset[str]] = {k: everything for k in states}
+    guaranteed[definition["StartAt"]] = frozenset()  # the input: nothing is guaranteed
+    changed = True
+    while changed:
+        changed = False
+        for key, state in states.items():
+            if guaranteed[key] == everything:
+                continue
+            out = produced(state, guaranteed[key])
+            edges = [(n, out) for n in ([state["Next"]] if "Next" in state else [])]
+            edges += [(c["Next"], out) for c in state.get("Choices", [])]
+            edges += [(state["Default"], out)] if "Default" in state else []
+            edges += [(c["Next"], catch_output(guaranteed[key])) for c in state.get("Catch", [])]
+            for target, fields in edges:
+                merged = fields if guaranteed[target] == everything else guaranteed[target] & fields
+                if merged != guaranteed[target]:
+                    guaranteed[target] = merged
+                    changed = True
+    for key, state in states.items():
+        for path in _read_paths(state):
+            field = path.removeprefix("$.").split(".")[0]
+            assert field in guaranteed[key], f"{key} reads {path}, not produced on every path into it"
+
+
+def _read_paths(state: dict[str, Any]) -> list[str]:
+    """``$.x`` paths a state reads (Choice variables not guarded by IsPresent, Parameters, intrinsic args)."""
+    found: list[str] = []
+    for choice in state.get("Choices", []):
+        rules = choice.get("And", [choice])
+        guarded = {r["Variable"] for r in rules if "IsPresent" in r}
+        found += [r["Variable"] for r in rules if r["Variable"] not in guarded]
+    for key, value in state.get("Parameters", {}).items():
+        if key.endswith(".$"):
+            found += [p for p in re.findall(r"\$\.[\w.]+", value) if not value.startswith("$$")]
+    return found
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_promotion_polling_is_bounded(name, bundles):
+    _, _, definition = machine(bundles, name)
+    states = definition["States"]
+    assert states["WaitForPromotion"]["Seconds"] == POLL_SECONDS
+    bound = [c for c in states["PromotedYet"]["Choices"] if "NumericGreaterThanEquals" in c]
+    assert bound[0]["Variable"] == "$.polls.count" and bound[0]["NumericGreaterThanEquals"] == MAX_POLLS
+    assert "States.MathAdd($.polls.count, 1)" in states["CountPoll"]["Parameters"]["count.$"]
+    assert states["CountPoll"]["Next"] == "WaitForPromotion"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_validation_decides_between_success_and_failure(name, bundles):
+    _, _, definition = machine(bundles, name)
+    states = definition["States"]
+    assert states["Validate"]["Next"] == "Valid"
+    (rule,) = states["Valid"]["Choices"]
+    assert rule["Variable"] == "$.validation.valid" and rule["BooleanEquals"] is True
+    assert states[rule["Next"]]["Next"] == "FailoverSucceeded"
+    failure = states[states["Valid"]["Default"]]
+    assert states[failure["Next"]]["Next"] == "FailoverFailed"
+    assert states["FailoverFailed"]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_failback_is_the_same_machine_planned_by_default(name, bundles):
+    _, _, definition = machine(bundles, name)
+    states = definition["States"]
+    (choice,) = states["ChooseMode"]["Choices"]
+    assert {"Variable": "$.mode", "StringEquals": "failback"} in choice["And"]
+    assert states[choice["Next"]]["Parameters"]["defaults"] == {"mode": "failback", "planned": True, "force": False}
+    unplanned = states[states["ChooseMode"]["Default"]]["Parameters"]["defaults"]
+    assert unplanned == {"mode": "failover", "planned": False, "force": False}
+    lag = PRESETS[name].database.lag_alarm_seconds
+    assert states["Guard"]["Parameters"]["lag_threshold_seconds"] == lag
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_forwarded_primary_health_alarm_starts_the_machine(name, bundles):
+    doc, resource, _ = machine(bundles, name)
+    machine_id = next(k for k, v in doc["Resources"].items() if v is resource)
+    (rule,) = [r for r in resources(doc, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    assert rule["Condition"] == "IsSecondary"
+    pattern = rule["Properties"]["EventPattern"]
+    alarm = health_check_alarm_name(Names(load(name, suffix="dev")))
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["detail"] == {"alarmName": [alarm], "state": {"value": ["ALARM"]}}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": machine_id}
+    assert json.loads(target["Input"]) == {"mode": "failover", "planned": False, "force": False}
+    role = doc["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]
+    (statement,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["states:StartExecution"] and statement["Resource"] == [{"Ref": machine_id}]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_global_stack_forwards_that_alarm_to_the_dr_regions_bus(name, bundles):
+    s = PRESETS[name]
+    doc = template(bundles[name], "global")
+    rules = list(resources(doc, "AWS::Events::Rule").values())
+    if s.regions.secondary == "us-east-1":
+        assert not rules
+        return
+    (rule,) = rules
+    alarm = health_check_alarm_name(Names(load(name, suffix="dev")))
+    assert rule["Properties"]["EventPattern"]["detail"]["alarmName"] == [alarm]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:events:{s.regions.secondary}:${{AWS::AccountId}}:event-bus/default"
+    }
+    role = doc["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]
+    (statement,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["events:PutEvents"] and statement["Resource"] == [target["Arn"]]
