@@ -1,0 +1,187 @@
+"""``drgen deploy`` and ``drgen plan``: the bundle to an account, in graph order, or what that would do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from drgen.cli import _handle_errors
+from drgen.commands.options import (
+    OUTPUT,
+    cloud_errors,
+    exit_on_failure,
+    load_bundle,
+    make_aws,
+    print_results,
+    source_options,
+    target_options,
+)
+
+if TYPE_CHECKING:
+    from drgen.deploy.bundle import DeployBundle
+    from drgen.deploy.plan import Plan
+    from drgen.deploy.session import Aws
+    from drgen.render import StackEntry
+
+MODE = click.option(
+    "--mode",
+    type=click.Choice(["stacks", "stacksets"]),
+    default="stacks",
+    show_default=True,
+    help="Ordered stacks, or one StackSet per regional layer (run `drgen bootstrap --stacksets` once first).",
+)
+ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks it depends on must be deployed.")
+
+
+@click.command()
+@source_options
+@MODE
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask: delete and recreate stacks whose first create failed.")
+@ONLY
+@click.option("--allow-replace", is_flag=True, help="Allow replacing or removing stateful resources (loses data).")
+@click.option("--dry-run", is_flag=True, help="Show the plan (as `drgen plan`) and change nothing.")
+@click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
+@_handle_errors
+@cloud_errors
+def deploy(
+    scenario: str | None,
+    bundle_dir: Path | None,
+    suffix: str,
+    mode: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+    yes: bool,
+    only: str | None,
+    allow_replace: bool,
+    dry_run: bool,
+    output: str,
+) -> None:
+    """Deploy a scenario to both regions and the global layer, each stack as soon as its dependencies are done.
+
+    \b
+    Examples:
+      drgen deploy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
+      drgen deploy --bundle templates_out/trading-ecs --suffix dev --profile prod
+      drgen deploy -s trading-ecs --suffix pr42 --mode stacksets
+    Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad input.
+    """
+    from drgen.deploy import deployer, record
+    from drgen.deploy.plan import select
+    from drgen.deploy.progress import for_terminal
+
+    bundle = load_bundle(scenario, bundle_dir, suffix)
+    entries = select(bundle.stacks, only)
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    if dry_run:
+        _show_plan(aws, bundle, entries, mode, output)
+        return
+    account = aws.account_id()
+    current = deployer.preflight(aws, bundle, entries, mode)
+    options = deployer.DeployOptions(mode, allow_replace, _agreed_recreates(current, yes))
+    with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
+        results = deployer.deploy(aws, bundle, entries, options, progress)
+    path = record.path_for(bundle.scenario, bundle.suffix)
+    record.update(path, bundle, results, "deploy", mode, endpoint_url, account)
+    print_results(results, output, "deploy")
+    if output == "text" and all(r.outcome.value == "no changes" for r in results):
+        click.echo("no changes: everything is already deployed as rendered")
+    exit_on_failure(results)
+
+
+def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:
+    """Ask, per stack whose first create failed, whether to delete and recreate it (``--yes``: all)."""
+    from drgen.deploy.plan import Decision
+
+    agreed = set()
+    for stack in current.stacks:
+        if stack.decision is not Decision.RECREATE:
+            continue
+        question = (
+            f"{stack.entry.name} ({stack.entry.region}) is {stack.status} after a failed first create; "
+            "delete it and create it again?"
+        )
+        try:
+            if yes or click.confirm(question, default=False, err=True):
+                agreed.add(stack.entry.name)
+        except click.Abort:
+            pass  # no answer (not a terminal): leave it; the stack is reported as failed with what to do
+    return frozenset(agreed)
+
+
+@click.command(name="plan")
+@source_options
+@MODE
+@target_options
+@ONLY
+@click.option("--output", type=OUTPUT, default="text", show_default=True)
+@_handle_errors
+@cloud_errors
+def plan_command(
+    scenario: str | None,
+    bundle_dir: Path | None,
+    suffix: str,
+    mode: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+    only: str | None,
+    output: str,
+) -> None:
+    """Show the deploy graph (order, parallel waves) and, with AWS access, each stack's change set.
+
+    Replacing or removing a stateful resource (database, table, bucket, key) is flagged; deploy refuses it
+    without --allow-replace. Without credentials only the graph is shown.
+    """
+    from drgen.deploy.plan import select
+
+    bundle = load_bundle(scenario, bundle_dir, suffix)
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    _show_plan(aws, bundle, select(bundle.stacks, only), mode, output)
+
+
+def _show_plan(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mode: str, output: str) -> None:
+    from drgen.deploy import deployer
+    from drgen.deploy.plan import graph_only
+
+    if aws.has_credentials():
+        aws.account_id()
+        plan = deployer.review(aws, bundle, deployer.preflight(aws, bundle, entries, mode))
+    else:
+        plan = graph_only(bundle.scenario, bundle.suffix, mode, entries)
+        if output == "text":
+            click.echo("no AWS credentials: showing the graph only (no change sets)", err=True)
+    click.echo(json.dumps(plan.to_dict(), indent=2) if output == "json" else format_plan(plan))
+
+
+def format_plan(plan: Plan) -> str:
+    lines = [
+        f"plan: {plan.scenario} (suffix {plan.suffix}, {plan.mode} mode): "
+        f"{len(plan.stacks)} stack(s) in {plan.wave_count} wave(s); a stack starts when its dependencies are done"
+    ]
+    for wave in range(plan.wave_count):
+        lines.append(f"wave {wave + 1}")
+        for stack in (s for s in plan.stacks if s.wave == wave):
+            state = "" if stack.decision is None else f"{stack.status or 'not deployed'} -> {stack.decision.value}"
+            after = f"  after {', '.join(stack.entry.depends_on)}" if stack.entry.depends_on else ""
+            lines.append(f"  {stack.entry.name:<40} {stack.entry.region:<14} {state}{after}")
+            if stack.changes is not None and not stack.changes:
+                lines.append("      no changes")
+            for change in stack.changes or ():
+                flag = "  !! loses data: needs --allow-replace" if change.destructive else ""
+                replacement = f"  replacement={change.replacement}" if change.replacement else ""
+                lines.append(
+                    f"      {change.action:<7} {change.logical_id} ({change.resource_type}){replacement}{flag}"
+                )
+            if stack.note:
+                lines.append(f"      {stack.note}")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""``drgen destroy``: every stack of a scenario, in reverse order, after listing the data that goes with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from drgen.cli import _handle_errors
+from drgen.commands.options import (
+    OUTPUT,
+    cloud_errors,
+    exit_on_failure,
+    load_bundle,
+    make_aws,
+    print_results,
+    source_options,
+    target_options,
+)
+
+
+@click.command()
+@source_options
+@target_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting data.")
+@click.option("--dry-run", is_flag=True, help="List the data and the order; delete nothing.")
+@click.option("--purge-artifacts", is_flag=True, help="Also delete the per-region artifact buckets.")
+@click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
+@_handle_errors
+@cloud_errors
+def destroy(
+    scenario: str | None,
+    bundle_dir: Path | None,
+    suffix: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+    yes: bool,
+    dry_run: bool,
+    purge_artifacts: bool,
+    output: str,
+) -> None:
+    """Delete a scenario's stacks (or stack set instances) in reverse dependency order.
+
+    Lists the data that will be lost (buckets with object counts, databases, tables) and asks first. Buckets
+    lose their replication and every object version before their stack goes; DeletionProtection is turned
+    off by an update first.
+
+    \b
+    Example:
+      drgen destroy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
+    """
+    from drgen.deploy import destroy as destroying
+    from drgen.deploy import record
+    from drgen.deploy.plan import wave_numbers
+    from drgen.deploy.progress import for_terminal
+
+    bundle = load_bundle(scenario, bundle_dir, suffix)
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    account = aws.account_id()
+    entries = bundle.stacks
+    items = destroying.inventory(aws, bundle, entries)
+    waves = wave_numbers(entries)
+    order = sorted(entries, key=lambda e: -waves[e.name])
+    click.echo(
+        f"destroy {bundle.scenario} ({bundle.suffix}), in this order: " + ", ".join(e.name for e in order), err=True
+    )
+    if items:
+        click.echo("data that will be lost:", err=True)
+        for item in items:
+            click.echo(f"  {item.line()}", err=True)
+    else:
+        click.echo("no data found in deployed stacks", err=True)
+    if dry_run:
+        return
+    if not yes:
+        click.confirm(f"Delete {len(entries)} stack(s) and the data above?", abort=True, err=True)
+    with for_terminal(f"drgen destroy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
+        results = destroying.destroy(aws, bundle, entries, progress)
+        if purge_artifacts and all(r.outcome.ok for r in results):
+            destroying.purge_artifacts(aws, bundle, progress.note)
+    path = record.path_for(bundle.scenario, bundle.suffix)
+    mode = (record.load(path) or {}).get("mode", "stacks")
+    record.update(path, bundle, results, "destroy", mode, endpoint_url, account)
+    print_results(results, output, "destroy")
+    exit_on_failure(results)

@@ -1,0 +1,120 @@
+"""Options shared by the deploy-side commands, and the two things every one of them builds from them.
+
+Nothing here imports boto3 or rich: ``drgen --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from drgen.errors import DrgenError
+
+if TYPE_CHECKING:
+    from drgen.deploy.bundle import DeployBundle
+    from drgen.deploy.executor import StackResult
+    from drgen.deploy.session import Aws
+
+OUTPUT = click.Choice(["text", "json"])
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--scenario NAME | --bundle DIR, and --suffix."""
+    func = click.option("--suffix", required=True, help="Environment suffix the stacks were (or are) rendered with.")(
+        func
+    )
+    func = click.option(
+        "--bundle",
+        "bundle_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="A rendered bundle directory (templates_out/<scenario>); its suffix must match --suffix.",
+    )(func)
+    return click.option("--scenario", "-s", metavar="NAME", help="A preset, rendered in memory.")(func)
+
+
+def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Where to: --endpoint-url, --profile, retries and the poll interval."""
+    func = click.option(
+        "--poll-seconds",
+        type=click.FloatRange(min=0.05),
+        default=2.0,
+        show_default=True,
+        envvar="DRGEN_POLL_SECONDS",
+        help="How often a running stack is polled.",
+    )(func)
+    func = click.option(
+        "--max-attempts", type=click.IntRange(min=1), help="Botocore max attempts (default 10; 3 with --endpoint-url)."
+    )(func)
+    func = click.option(
+        "--retry-mode",
+        type=click.Choice(["standard", "adaptive"]),
+        default="standard",
+        show_default=True,
+        help="Botocore retry mode for throttling.",
+    )(func)
+    func = click.option("--profile", help="AWS profile (else the usual credential chain).")(func)
+    return click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        metavar="URL",
+        help="Send every AWS call here, e.g. a local moto server (http://127.0.0.1:5000).",
+    )(func)
+
+
+def cloud_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """An AWS error outside a stack's own operation (setup, inventory) becomes one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from drgen.deploy.session import CLOUD_ERRORS, error_text
+
+        try:
+            return func(*args, **kwargs)
+        except CLOUD_ERRORS as exc:
+            raise DrgenError(f"AWS refused: {error_text(exc)}") from None
+
+    return wrapper
+
+
+def load_bundle(scenario: str | None, bundle_dir: Path | None, suffix: str) -> DeployBundle:
+    from drgen.deploy import bundle
+
+    if (scenario is None) == (bundle_dir is None):
+        raise DrgenError("give exactly one of --scenario NAME or --bundle DIR")
+    if bundle_dir is not None:
+        return bundle.from_directory(bundle_dir, suffix)
+    return bundle.from_scenario(scenario or "", suffix)
+
+
+def make_aws(
+    endpoint_url: str | None, profile: str | None, retry_mode: str, max_attempts: int | None, poll_seconds: float
+) -> Aws:
+    from drgen.deploy.session import Aws, Target
+
+    return Aws(Target(endpoint_url, profile, retry_mode, max_attempts, poll_seconds))
+
+
+def print_results(results: Sequence[StackResult], output: str, operation: str) -> None:
+    """The summary at the end: JSON on stdout with --output json, else one line of counts."""
+    if output == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        return
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.outcome.value] = counts.get(result.outcome.value, 0) + 1
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+    click.echo(f"{operation}: {len(results)} stack(s): {summary}")
+    for result in results:
+        if not result.outcome.ok:
+            click.echo(f"  {result.name} ({result.region}): {result.outcome.value}: {result.reason}")
+
+
+def exit_on_failure(results: Sequence[StackResult]) -> None:
+    if any(not r.outcome.ok for r in results):
+        sys.exit(1)

@@ -1,0 +1,111 @@
+"""What to deploy: a bundle rendered in memory (``--scenario``) or read from a directory (``--bundle``).
+
+Both go through the same manifest parser, which checks every template and artifact against the sha256 the
+manifest recorded, so a hand-edited file never reaches an account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drgen.errors import DrgenError
+from drgen.render import MANIFEST, StackEntry
+from drgen.scenario.model import Role
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file the templates reference in the artifact bucket (a Lambda zip), uploaded under ``key``."""
+
+    file: str
+    key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DeployBundle:
+    scenario: str
+    suffix: str
+    regions: dict[str, str]  # primary, secondary, global
+    stacks: tuple[StackEntry, ...]
+    files: dict[str, bytes]  # relative path -> bytes, for every template and artifact
+    artifacts: tuple[Artifact, ...]
+
+    def template(self, entry: StackEntry) -> bytes:
+        return self.files[entry.template]
+
+    @property
+    def stack_regions(self) -> tuple[str, ...]:
+        return tuple(sorted({e.region for e in self.stacks}))
+
+    @property
+    def admin_region(self) -> str:
+        """Where stack sets are administered: the global layer's region, which no regional failover takes down."""
+        return self.regions["global"]
+
+
+def from_scenario(name: str, suffix: str) -> DeployBundle:
+    """Render a preset in memory; nothing is written to templates_out/."""
+    from drgen.render import render
+    from drgen.scenario import load
+
+    rendered = render(load(name, suffix=suffix))
+    return _parse(rendered.files.__getitem__, f"the rendered {name}")
+
+
+def from_directory(path: Path, suffix: str) -> DeployBundle:
+    """Read ``path/manifest.json`` and the files it lists; refuse a bundle rendered for another suffix."""
+    if not (path / MANIFEST).is_file():
+        raise DrgenError(f"{path} holds no rendered bundle (no {MANIFEST}); run `drgen render` first")
+
+    def read(relative: str) -> bytes:
+        try:
+            return (path / relative).read_bytes()
+        except OSError as exc:
+            raise DrgenError(f"{path / relative}: {exc.strerror}; re-render the bundle") from None
+
+    bundle = _parse(read, str(path))
+    if bundle.suffix != suffix:
+        raise DrgenError(
+            f"{path} was rendered for suffix '{bundle.suffix}', not '{suffix}'; "
+            f"pass --suffix {bundle.suffix} or re-render with `drgen render --suffix {suffix}`"
+        )
+    return bundle
+
+
+def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
+    try:
+        manifest = json.loads(read(MANIFEST))
+        stacks = tuple(_entry(s) for s in manifest["stacks"])
+        artifacts = tuple(Artifact(a["file"], a["key"], a["sha256"]) for a in manifest.get("artifacts", []))
+        scenario, suffix, regions = manifest["scenario"], manifest["suffix"], dict(manifest["regions"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DrgenError(f"{where}: {MANIFEST} is not a drgen manifest ({exc}); re-render the bundle") from None
+    files: dict[str, bytes] = {}
+    expected = {e.template: e.sha256 for e in stacks} | {a.file: a.sha256 for a in artifacts}
+    for relative, digest in sorted(expected.items()):
+        data = read(relative)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise DrgenError(f"{where}: {relative} differs from the sha256 in {MANIFEST}; re-render the bundle")
+        files[relative] = data
+    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts)
+
+
+def _entry(data: dict[str, Any]) -> StackEntry:
+    return StackEntry(
+        name=data["name"],
+        layer=data["layer"],
+        region=data["region"],
+        role=Role(data["role"]),
+        template=data["template"],
+        sha256=data["sha256"],
+        depends_on=tuple(data["depends_on"]),
+        parameters=dict(data["parameters"]),
+        inputs={k: dict(v) for k, v in data["inputs"].items()},
+        tags=dict(data["tags"]),
+    )

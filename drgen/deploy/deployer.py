@@ -1,0 +1,134 @@
+"""Deploy and plan end to end: look at what is there, bootstrap and upload artifacts, walk the graph.
+
+``preflight`` reads every stack's state into a ``Plan`` (so questions such as "delete and recreate?" are
+asked before anything runs), ``review`` adds the change set of each existing stack for ``drgen plan``, and
+``deploy`` runs the graph in stacks or StackSets mode.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from drgen.deploy import changesets
+from drgen.deploy.artifacts import Artifacts
+from drgen.deploy.bundle import DeployBundle
+from drgen.deploy.executor import StackResult, run_graph
+from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
+from drgen.deploy.plan import Decision, Plan, decide, dependencies, graph_only
+from drgen.deploy.progress import Progress
+from drgen.deploy.session import AWS_ERRORS, Aws, error_text
+from drgen.deploy.stacks import StackDeploy, StackState, describe
+from drgen.deploy.stacksets import InstanceDeploy, StackSetOps, instance_stack
+from drgen.errors import DrgenError
+from drgen.render import StackEntry
+from drgen.scenario.model import Role
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    mode: str = "stacks"
+    allow_replace: bool = False
+    may_recreate: frozenset[str] = frozenset()  # stacks the user agreed to delete and recreate
+
+
+def uses_stack_set(mode: str, entry: StackEntry) -> bool:
+    """In StackSets mode every regional layer is a stack set; the global layer is always a plain stack."""
+    return mode == "stacksets" and entry.role is not Role.GLOBAL
+
+
+def find(aws: Aws, bundle: DeployBundle, mode: str, entry: StackEntry) -> StackState | None:
+    """The deployed stack behind ``entry``: the plain stack, or the stack set instance's stack."""
+    if uses_stack_set(mode, entry):
+        return instance_stack(aws, bundle, entry)
+    return describe(aws.client("cloudformation", entry.region), entry.name)
+
+
+def preflight(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mode: str) -> Plan:
+    """Each stack's current status and what it needs (create, update, recreate, ...); read-only.
+
+    Refuses a mode switch: the other mode's stacks would hold the same resource names.
+    """
+    other = "stacks" if mode == "stacksets" else "stacksets"
+    clashes = [e.name for e in entries if e.role is not Role.GLOBAL and find(aws, bundle, other, e)]
+    if clashes:
+        raise DrgenError(
+            f"{', '.join(clashes)} deployed in {other} mode; `drgen destroy` first, or deploy with --mode {other}"
+        )
+    plan = graph_only(bundle.scenario, bundle.suffix, mode, entries)
+    planned = []
+    for stack in plan.stacks:
+        state = find(aws, bundle, mode, stack.entry)
+        status = state.status if state else None
+        planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox)))
+    return replace(plan, stacks=tuple(planned))
+
+
+def review(aws: Aws, bundle: DeployBundle, plan: Plan) -> Plan:
+    """The plan with the change set of every stack that exists and can be updated (created, read, discarded).
+
+    Templates over the TemplateBody limit are read from S3, so the artifact buckets are prepared first (as
+    deploy would: content-addressed keys, nothing is overwritten).
+    """
+    artifacts = Artifacts(aws, bundle)
+    artifacts.prepare({s.entry.region for s in plan.stacks if s.decision is Decision.UPDATE}, lambda _: None)
+    outputs = _outputs(aws, bundle, plan.mode)
+    reviewed = []
+    for planned in plan.stacks:
+        entry = planned.entry
+        template = artifacts.template(entry)
+        if planned.decision is not Decision.UPDATE:
+            resources = len(json.loads(template.body).get("Resources", {}))
+            reviewed.append(replace(planned, note=f"{resources} resources in the template; conditions pick per region"))
+            continue
+        if uses_stack_set(plan.mode, entry):
+            reviewed.append(replace(planned, note="stack set instance: compared when deploying, no change set"))
+            continue
+        cf = aws.client("cloudformation", entry.region)
+        try:
+            parameters = parameters_for(
+                entry, declared_parameters(template.body), outputs, artifacts.bucket(entry.region)
+            )
+            request = changesets.ChangeRequest(entry.name, "UPDATE", template, parameters, entry.tags)
+            change_set = changesets.create(cf, request, aws.target.poll_seconds)
+        except AWS_ERRORS as exc:
+            reviewed.append(replace(planned, note=f"no change set: {error_text(exc)}"))
+            continue
+        changesets.discard(cf, change_set.arn)
+        reviewed.append(replace(planned, changes=change_set.changes))
+    return replace(plan, stacks=tuple(reviewed))
+
+
+def deploy(
+    aws: Aws,
+    bundle: DeployBundle,
+    entries: Sequence[StackEntry],
+    options: DeployOptions,
+    progress: Progress,
+) -> list[StackResult]:
+    """Bootstrap the artifact buckets, upload, then run the graph; one result per entry."""
+    artifacts = Artifacts(aws, bundle)
+    for path, adapted in sorted(artifacts.adapted.items()):
+        if adapted.left_out:
+            progress.note(f"sandbox: {path} deployed without what moto cannot emulate: {adapted.summary()}")
+    regions = {e.region for e in entries}
+    if options.mode == "stacksets":
+        regions.add(bundle.admin_region)
+    artifacts.prepare(regions, progress.note)
+    outputs = _outputs(aws, bundle, options.mode)
+    as_stack = StackDeploy(aws, artifacts, outputs, progress, options.allow_replace, options.may_recreate)
+    as_instance = InstanceDeploy(StackSetOps(aws, bundle, progress), artifacts, outputs)
+
+    def action(entry: StackEntry) -> StackResult:
+        return as_instance(entry) if uses_stack_set(options.mode, entry) else as_stack(entry)
+
+    return run_graph(entries, dependencies(entries), action, progress.done)
+
+
+def _outputs(aws: Aws, bundle: DeployBundle, mode: str) -> Outputs:
+    def fetch(entry: StackEntry) -> dict[str, str] | None:
+        state = find(aws, bundle, mode, entry)
+        return state.outputs if state and decide(state.status) is Decision.UPDATE else None
+
+    return Outputs(bundle.stacks, fetch)

@@ -1,0 +1,196 @@
+"""Destroy: the graph in reverse, after the data that will be lost has been listed and confirmed.
+
+Before each stack goes: a ``DeletionProtection`` parameter that is "true" is set to "false" by an update,
+and every bucket of the stack loses its replication configuration (so nothing arrives while it is emptied)
+and then every object version and delete marker. The DR data stack goes before the primary's, so the
+secondary Aurora cluster has left the global cluster (CloudFormation's delete of a member cluster does that)
+before the stack holding the global cluster is deleted. Stack set instances go the same way, and a stack
+set once its last instance is gone. Nothing ever deletes a stack that failed to empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from drgen.deploy import buckets
+from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
+from drgen.deploy.bundle import DeployBundle
+from drgen.deploy.deployer import find, uses_stack_set
+from drgen.deploy.executor import Outcome, StackResult, run_graph
+from drgen.deploy.plan import dependents
+from drgen.deploy.progress import Progress
+from drgen.deploy.session import Aws
+from drgen.deploy.stacks import StackState, Watcher, apply_change, delete
+from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
+from drgen.render import StackEntry
+from drgen.scenario.model import Role
+
+DELETION_PROTECTION = "DeletionProtection"
+DATA_TYPES = {
+    "AWS::S3::Bucket": "bucket",
+    "AWS::RDS::DBCluster": "Aurora cluster",
+    "AWS::RDS::DBInstance": "database instance",
+    "AWS::RDS::GlobalCluster": "Aurora global database",
+    "AWS::DynamoDB::Table": "DynamoDB table",
+    "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
+}
+
+
+@dataclass(frozen=True)
+class DataItem:
+    """Something whose contents are lost with its stack."""
+
+    stack: str
+    region: str
+    kind: str
+    name: str
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"{self.region:<14} {self.kind:<22} {self.name}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Located:
+    state: StackState
+    instance: bool  # the stack of a stack set instance
+
+
+def locate(aws: Aws, bundle: DeployBundle, entry: StackEntry) -> Located | None:
+    """Whatever is deployed for ``entry``, in either mode: a stack set instance, else a plain stack."""
+    for mode in ("stacksets", "stacks"):
+        state = find(aws, bundle, mode, entry)
+        if state is not None:
+            return Located(state, uses_stack_set(mode, entry))
+    return None
+
+
+def stack_resources(aws: Aws, region: str, stack_id: str) -> list[dict[str, Any]]:
+    cf = aws.client("cloudformation", region)
+    pages = cf.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+    return [r for page in pages for r in page.get("StackResourceSummaries", []) if r.get("PhysicalResourceId")]
+
+
+def inventory(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
+    """The data each deployed stack holds: buckets with their object counts, databases, tables."""
+    items = []
+    for entry in entries:
+        located = locate(aws, bundle, entry)
+        if located is None:
+            continue
+        for resource in stack_resources(aws, entry.region, located.state.stack_id):
+            kind = DATA_TYPES.get(resource["ResourceType"])
+            if kind is None:
+                continue
+            name = resource["PhysicalResourceId"]
+            items.append(DataItem(entry.name, entry.region, kind, name, _detail(aws, entry.region, kind, name)))
+    return items
+
+
+def _detail(aws: Aws, region: str, kind: str, name: str) -> str:
+    if kind != "bucket":
+        return ""
+    s3 = aws.client("s3", region)
+    if not buckets.exists(s3, name):
+        return "already gone"
+    objects, versions = buckets.count_versions(s3, name)
+    return f"{objects} objects, {versions} versions and delete markers"
+
+
+@dataclass
+class StackDestroy:
+    """The destroy action for one node: unprotect, empty the buckets, delete the stack or instance."""
+
+    aws: Aws
+    bundle: DeployBundle
+    progress: Progress
+
+    def __post_init__(self) -> None:
+        self.ops = StackSetOps(self.aws, self.bundle, self.progress)
+
+    def __call__(self, entry: StackEntry) -> StackResult:
+        located = locate(self.aws, self.bundle, entry)
+        if located is None:
+            return StackResult(entry.name, entry.region, Outcome.ABSENT)
+        cf = self.aws.client("cloudformation", entry.region)
+        watcher = Watcher(cf, entry, self.progress, self.aws.target.poll_seconds)
+        state = located.state
+        if state.parameters.get(DELETION_PROTECTION) == "true":
+            unprotected = self._unprotect(cf, entry, watcher, located)
+            if unprotected is not None:
+                return unprotected
+        for resource in stack_resources(self.aws, entry.region, state.stack_id):
+            if resource["ResourceType"] == "AWS::S3::Bucket":
+                self._empty(entry, resource["PhysicalResourceId"])
+        self.progress.state(entry, "DELETE_IN_PROGRESS")
+        if located.instance:
+            try:
+                self.ops.delete_instance(entry)
+            except OperationFailed as exc:
+                return StackResult(entry.name, entry.region, Outcome.FAILED, "DELETE_FAILED", reason=str(exc))
+            return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+        left = delete(cf, state, watcher, self.aws.sandbox)
+        if left is not None:
+            return StackResult(
+                entry.name, entry.region, Outcome.FAILED, left.status, reason=watcher.failure_reason(left)
+            )
+        return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+
+    def _unprotect(self, cf: Any, entry: StackEntry, watcher: Watcher, located: Located) -> StackResult | None:
+        """Update DeletionProtection to "false" with the current template; a StackResult when that failed."""
+        self.progress.state(entry, "turning deletion protection off")
+        parameters = located.state.parameters | {DELETION_PROTECTION: "false"}
+        if located.instance:
+            try:
+                with self.ops.lock(entry.layer):
+                    self.ops.run("update-instance", entry, {}, parameters)
+            except OperationFailed as exc:
+                return StackResult(entry.name, entry.region, Outcome.FAILED, "", reason=f"deletion protection: {exc}")
+            return None
+        result = apply_change(
+            cf,
+            entry,
+            watcher,
+            located.state,
+            PREVIOUS_TEMPLATE,
+            parameters,
+            allow_replace=True,
+            sandbox=self.aws.sandbox,
+        )
+        return None if result.outcome.ok else result
+
+    def _empty(self, entry: StackEntry, bucket: str) -> None:
+        s3 = self.aws.client("s3", entry.region)
+        if not buckets.exists(s3, bucket):
+            return
+        self.progress.state(entry, f"emptying s3://{bucket}")
+        if buckets.remove_replication(s3, bucket):
+            self.progress.event(entry, f"{bucket}: replication removed")
+        self.progress.event(entry, f"{bucket}: {buckets.empty(s3, bucket)} versions and delete markers deleted")
+
+
+def destroy(
+    aws: Aws,
+    bundle: DeployBundle,
+    entries: Sequence[StackEntry],
+    progress: Progress,
+) -> list[StackResult]:
+    """Delete ``entries`` in reverse dependency order, then any of their stack sets left without an instance."""
+    action = StackDestroy(aws, bundle, progress)
+    results = run_graph(entries, dependents(entries), action, progress.done)
+    for layer in sorted({e.layer for e in entries if e.role is not Role.GLOBAL}):
+        if action.ops.delete_set_if_empty(layer):
+            progress.note(f"stack set {stack_set_name(bundle, layer)} deleted (it had no instance left)")
+    return results
+
+
+def purge_artifacts(aws: Aws, bundle: DeployBundle, report: Callable[[str], None]) -> None:
+    """Delete the artifact bucket of every region the bundle used (with all its versions)."""
+    for region in sorted({*bundle.stack_regions, bundle.admin_region}):
+        s3 = aws.client("s3", region)
+        name = bucket_name(aws.account_id(), region)
+        if buckets.exists(s3, name):
+            buckets.delete(s3, name)
+            report(f"artifacts: s3://{name} deleted")

@@ -1,0 +1,237 @@
+"""One CloudFormation stack: read its state, settle it, change it through a change set, watch it, delete it.
+
+Watching polls once per interval (``--poll-seconds``, 2 s by default, never the waiters' 30 s) with one
+DescribeStacks and one DescribeStackEvents, and reports each new event as it arrives. The reason of a
+failure is the first failed resource event of the operation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from drgen.deploy import changesets
+from drgen.deploy.artifacts import Artifacts, TemplateSource
+from drgen.deploy.executor import Outcome, StackResult, pause
+from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
+from drgen.deploy.plan import Decision, decide
+from drgen.deploy.progress import Progress
+from drgen.deploy.session import CLOUD_ERRORS, Aws, error_text
+from drgen.render import StackEntry
+
+_CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack_id: str
+    status: str
+    reason: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+
+
+def describe(cf: Any, name_or_id: str) -> StackState | None:
+    """The stack's state, or None when there is no such stack (a deleted one counts as none)."""
+    try:
+        stack = cf.describe_stacks(StackName=name_or_id)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in error_text(exc):
+            return None
+        raise
+    except ResponseParserError:  # moto's 500 for a stack whose create failed half-way: ListStacks still answers
+        return _listed(cf, name_or_id)
+    if stack["StackStatus"] == "DELETE_COMPLETE":
+        return None
+    return StackState(
+        stack_id=stack["StackId"],
+        status=stack["StackStatus"],
+        reason=stack.get("StackStatusReason", ""),
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+        parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+    )
+
+
+def _listed(cf: Any, name_or_id: str) -> StackState | None:
+    pages = cf.get_paginator("list_stacks").paginate()
+    for summary in (s for page in pages for s in page.get("StackSummaries", [])):
+        if name_or_id in (summary["StackName"], summary["StackId"]) and summary["StackStatus"] != "DELETE_COMPLETE":
+            return StackState(summary["StackId"], summary["StackStatus"], summary.get("StackStatusReason", ""))
+    return None
+
+
+class Watcher:
+    """Follows one operation on one stack until it settles, reporting its events on the way."""
+
+    def __init__(self, cf: Any, entry: StackEntry, progress: Progress, poll_seconds: float) -> None:
+        self._cf = cf
+        self.entry = entry
+        self.progress = progress
+        self.poll_seconds = poll_seconds
+        self._since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)  # allow for clock skew
+        self._seen: set[str] = set()
+        self.events: list[dict[str, Any]] = []
+
+    def until_settled(self, stack_id: str) -> StackState | None:
+        """Poll until the status no longer ends in _IN_PROGRESS; None when the stack is gone (deleted)."""
+        reported = ""
+        while True:
+            state = describe(self._cf, stack_id)
+            self.report_events(stack_id)
+            if state is None or not state.status.endswith("_IN_PROGRESS"):
+                return state
+            if state.status != reported:
+                self.progress.state(self.entry, state.status)
+                reported = state.status
+            pause(self.poll_seconds)
+
+    def failure_reason(self, state: StackState | None) -> str:
+        for event in self.events:
+            reason = event.get("ResourceStatusReason", "")
+            if event["ResourceStatus"].endswith("_FAILED") and reason and not reason.startswith(_CANCELLED):
+                return f"{event['LogicalResourceId']}: {reason}"
+        if state is None:
+            return "the stack disappeared"
+        return state.reason or state.status
+
+    def report_events(self, stack_id: str) -> None:
+        try:
+            page = self._cf.describe_stack_events(StackName=stack_id)["StackEvents"]
+        except ClientError:
+            return  # a deleted stack by name, or throttling: events are a courtesy, the status decides
+        fresh = [e for e in page if e["EventId"] not in self._seen and _aware(e["Timestamp"]) >= self._since]
+        for event in reversed(fresh):  # the API lists newest first
+            self._seen.add(event["EventId"])
+            self.events.append(event)
+            text = f"{event['LogicalResourceId']} {event['ResourceStatus']}"
+            reason = event.get("ResourceStatusReason")
+            self.progress.event(self.entry, text + (f": {reason}" if reason else ""))
+
+
+def _aware(timestamp: dt.datetime) -> dt.datetime:
+    return timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=dt.UTC)
+
+
+def apply_change(
+    cf: Any,
+    entry: StackEntry,
+    watcher: Watcher,
+    state: StackState | None,
+    template: TemplateSource,
+    parameters: dict[str, str],
+    *,
+    allow_replace: bool,
+    sandbox: bool,
+) -> StackResult:
+    """Create, review and execute a change set for ``entry``; ``state`` is its settled state (None: new stack)."""
+    request = changesets.ChangeRequest(entry.name, "UPDATE" if state else "CREATE", template, parameters, entry.tags)
+    watcher.progress.state(entry, f"{request.kind.lower()} change set")
+    change_set = changesets.create(cf, request, watcher.poll_seconds, sandbox)
+    if change_set.noop:
+        assert state is not None  # a CREATE always has resources to add
+        return StackResult(entry.name, entry.region, Outcome.UNCHANGED, state.status, outputs=state.outputs)
+    risky = [c for c in change_set.changes if c.destructive]
+    if risky and not allow_replace:
+        changesets.discard(cf, change_set.arn)
+        what = ", ".join(f"{c.logical_id} ({c.resource_type}, {c.action.lower()})" for c in risky)
+        reason = f"would replace or remove stateful {what}; rerun with --allow-replace if that data may go"
+        return StackResult(entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=reason)
+    watcher.progress.state(entry, f"executing {len(change_set.changes)} change(s)")
+    try:
+        stack_id = changesets.execute(cf, change_set, sandbox)
+    except CLOUD_ERRORS as exc:  # moto fails synchronously here, and real AWS may refuse the execution
+        return StackResult(entry.name, entry.region, Outcome.FAILED, "", reason=error_text(exc))
+    final = watcher.until_settled(stack_id)
+    if final is None or not final.ok:
+        status = final.status if final else "DELETE_COMPLETE"
+        return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=watcher.failure_reason(final))
+    outcome = Outcome.UPDATED if request.kind == "UPDATE" else Outcome.CREATED
+    return StackResult(entry.name, entry.region, outcome, final.status, outputs=final.outputs)
+
+
+@dataclass
+class StackDeploy:
+    """The stacks-mode action for one node of the graph: from whatever state the stack is in to deployed."""
+
+    aws: Aws
+    artifacts: Artifacts
+    outputs: Outputs
+    progress: Progress
+    allow_replace: bool
+    may_recreate: frozenset[str]
+
+    def __call__(self, entry: StackEntry) -> StackResult:
+        cf = self.aws.client("cloudformation", entry.region)
+        watcher = Watcher(cf, entry, self.progress, self.aws.target.poll_seconds)
+        state = self._settle(cf, entry, watcher)
+        if isinstance(state, StackResult):
+            return state
+        template = self.artifacts.template(entry)
+        parameters = parameters_for(
+            entry, declared_parameters(template.body), self.outputs, self.artifacts.bucket(entry.region)
+        )
+        result = apply_change(
+            cf, entry, watcher, state, template, parameters, allow_replace=self.allow_replace, sandbox=self.aws.sandbox
+        )
+        if result.outcome.ok:
+            self.outputs.put(entry.name, result.outputs)
+        return result
+
+    def _settle(self, cf: Any, entry: StackEntry, watcher: Watcher) -> StackState | StackResult | None:
+        """Bring the stack to a state a change set can start from; a StackResult when that is impossible."""
+        state = describe(cf, entry.name)
+        while True:
+            decision = decide(state.status if state else None, self.aws.sandbox)
+            if decision is Decision.CREATE:
+                return None
+            if decision is Decision.UPDATE:
+                return state
+            assert state is not None
+            if decision is Decision.WAIT:
+                self.progress.state(entry, f"waiting: {state.status}")
+                state = watcher.until_settled(state.stack_id)
+            elif decision is Decision.DISCARD_REVIEW or (
+                decision is Decision.RECREATE and entry.name in self.may_recreate
+            ):
+                self.progress.state(entry, f"{state.status}: deleting the empty stack to create it again")
+                state = delete(cf, state, watcher, self.aws.sandbox)
+                if state is not None:
+                    return self._failed(entry, state, f"could not delete: {watcher.failure_reason(state)}")
+            elif decision is Decision.RECREATE:
+                return self._failed(entry, state, "a first create failed; rerun with --yes to delete and recreate it")
+            elif decision is Decision.CONTINUE_ROLLBACK:
+                self.progress.state(entry, "UPDATE_ROLLBACK_FAILED: continuing the rollback")
+                cf.continue_update_rollback(StackName=state.stack_id)
+                state = watcher.until_settled(state.stack_id)
+                if state is None or state.status != "UPDATE_ROLLBACK_COMPLETE":
+                    reason = watcher.failure_reason(state)
+                    return self._failed(entry, state, f"continue-update-rollback did not finish: {reason}")
+            else:
+                return self._failed(entry, state, f"needs a human: {state.reason or state.status}")
+
+    @staticmethod
+    def _failed(entry: StackEntry, state: StackState | None, reason: str) -> StackResult:
+        return StackResult(entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=reason)
+
+
+def delete(cf: Any, state: StackState, watcher: Watcher, sandbox: bool) -> StackState | None:
+    """Delete the stack and wait; None when it is gone, else its state (DELETE_FAILED).
+
+    moto deletes inside the call and drops the stack even when one of its resources refuses to go (a VPC
+    whose route tables moto cannot delete): the error is reported and the stack counts as gone.
+    """
+    try:
+        cf.delete_stack(StackName=state.stack_id)
+    except ClientError as exc:
+        if not sandbox:
+            raise
+        watcher.progress.event(watcher.entry, f"moto left resources behind: {error_text(exc)}")
+    return watcher.until_settled(state.stack_id)

@@ -1,0 +1,155 @@
+"""The deploy-side commands through click's CliRunner, against moto's server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from drgen.cli import cli
+from drgen.render import render, write_bundles
+from drgen.scenario import load
+from tests.deploy.conftest import client, stacks_left
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbox):
+    target = ["-s", "database-dr", "--suffix", "x", "--endpoint-url", sandbox]
+
+    first = runner.invoke(cli, ["deploy", *target, "--yes"])
+    assert first.exit_code == 0, first.output
+    assert "deploy: 10 stack(s): 10 created" in first.output
+    assert "sandbox: templates/data.json deployed without what moto cannot emulate" in first.output
+    manifest = json.loads(render(load("database-dr", suffix="x")).files["manifest.json"])
+    for stack in manifest["stacks"]:
+        assert client(sandbox, "cloudformation", stack["region"]).describe_stacks(StackName=stack["name"])
+
+    second = runner.invoke(cli, ["deploy", *target, "--yes"])
+    assert second.exit_code == 0, second.output
+    assert "no changes: everything is already deployed as rendered" in second.output
+
+    record = json.loads(
+        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--output", "json"]).output
+    )
+    assert record["mode"] == "stacks" and record["endpoint"] == sandbox
+    assert {s["name"] for s in record["stacks"]} == {s["name"] for s in manifest["stacks"]}
+    assert all(s["template_sha256"] == m["sha256"] for s, m in zip(record["stacks"], manifest["stacks"], strict=True))
+    assert (
+        "KmsKeyArn = arn:aws:kms:eu-west-1:"
+        in runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x"]).output
+    )
+
+    switch = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets"])
+    assert switch.exit_code == 2 and "deployed in stacks mode; `drgen destroy` first" in switch.output
+
+    gone = runner.invoke(cli, ["destroy", *target, "--yes"])
+    assert gone.exit_code == 0, gone.output
+    assert "data that will be lost:" in gone.output
+
+    sets = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets", "--output", "json"])
+    assert sets.exit_code == 0, sets.output
+    summary = json.loads(sets.stdout)
+    assert {r["outcome"] for r in summary} == {"created"}
+    assert {"stack", "region", "outcome", "status", "seconds", "outputs"} <= set(summary[0])
+    admin = client(sandbox, "cloudformation", "us-east-1")
+    live = [s for s in admin.list_stack_sets()["Summaries"] if s["Status"] == "ACTIVE"]
+    assert {len(admin.list_stack_instances(StackSetName=s["StackSetName"])["Summaries"]) for s in live} == {2}
+
+    final = runner.invoke(cli, ["destroy", *target, "--yes", "--purge-artifacts"])
+    assert final.exit_code == 0, final.output
+    regions = {s["region"] for s in manifest["stacks"]}
+    assert stacks_left(sandbox, regions) == {}
+    assert client(sandbox, "s3", "us-east-1").list_buckets()["Buckets"] == []
+    assert not [s for s in admin.list_stack_sets()["Summaries"] if s["Status"] == "ACTIVE"]
+
+
+def test_plan_shows_the_waves_without_credentials_and_the_change_sets_with_them(runner, sandbox, monkeypatch, tmp_path):
+    target = ["-s", "trading-ecs", "--suffix", "p"]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    offline = runner.invoke(cli, ["plan", *target])
+    assert offline.exit_code == 0, offline.output
+    assert "no AWS credentials: showing the graph only" in offline.output
+    assert "wave 1" in offline.output and "trading-ecs-foundation-secondary-p" in offline.output
+    dry = runner.invoke(cli, ["deploy", *target, "--dry-run"])
+    assert dry.exit_code == 0 and "plan: trading-ecs (suffix p, stacks mode)" in dry.output
+    refused = runner.invoke(cli, ["deploy", *target, "--endpoint-url", sandbox])
+    assert refused.exit_code == 2
+    assert refused.output.startswith("drgen: error: no AWS credentials found;")
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert runner.invoke(cli, ["deploy", *target, "--endpoint-url", sandbox, "--yes"]).exit_code == 0
+    planned = json.loads(runner.invoke(cli, ["plan", *target, "--endpoint-url", sandbox, "--output", "json"]).output)
+    assert planned["waves"][0] == ["trading-ecs-zone-p", "trading-ecs-foundation-secondary-p"]
+    assert all(s["decision"] == "update" and s["changes"] == [] for s in planned["stacks"])
+
+
+def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_2(runner, sandbox, tmp_path):
+    [bundle] = write_bundles([render(load("database-dr", suffix="b"))], tmp_path / "out")
+    wrong = runner.invoke(cli, ["deploy", "--bundle", str(bundle), "--suffix", "c", "--endpoint-url", sandbox])
+    assert wrong.exit_code == 2
+    assert "rendered for suffix 'b', not 'c'" in wrong.output
+
+    template = bundle / "templates" / "data.json"
+    template.write_text(template.read_text().replace("Aurora", "aurora"))
+    edited = runner.invoke(cli, ["deploy", "--bundle", str(bundle), "--suffix", "b", "--endpoint-url", sandbox])
+    assert edited.exit_code == 2
+    assert "templates/data.json differs from the sha256 in manifest.json" in edited.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deploy", "--suffix", "x"], "give exactly one of --scenario NAME or --bundle DIR"),
+        (["deploy", "-s", "database-dr", "--suffix", "x", "--only", "nope"], "--only nope: no such stack"),
+        (["deploy", "-s", "database-dr", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:9"], "cannot reach"),
+        (
+            ["outputs", "-s", "database-dr", "--suffix", "never"],
+            "no deployment record at .drgen/database-dr-never.json",
+        ),
+        (["bootstrap"], "nothing to bootstrap: pass --stacksets"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(runner, sandbox, args, message):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bootstrap_deploys_the_stackset_roles(runner, sandbox):
+    result = runner.invoke(cli, ["bootstrap", "--stacksets", "--endpoint-url", sandbox])
+    assert result.exit_code == 0, result.output
+    iam = client(sandbox, "iam", "us-east-1")
+    admin = iam.get_role(RoleName="AWSCloudFormationStackSetAdministrationRole")["Role"]
+    assert iam.get_role(RoleName="AWSCloudFormationStackSetExecutionRole")["Role"]["Arn"]
+    trusted = admin["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+    assert "cloudformation.eu-central-2.amazonaws.com" in trusted  # trading-asg's opt-in DR region
+
+
+def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
+    target = ["-s", "database-dr", "--suffix", "o", "--endpoint-url", sandbox]
+    early = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o"])
+    assert early.exit_code == 1
+    assert "dbdr-foundation-secondary-o is not deployed; deploy it first" in early.output
+    assert runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-secondary-o"]).exit_code == 0
+    late = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o"])
+    assert late.exit_code == 0, late.output
+    record = json.loads(Path(".drgen/database-dr-o.json").read_text())
+    assert [s["name"] for s in record["stacks"]] == ["dbdr-foundation-secondary-o", "dbdr-foundation-primary-o"]
+
+    declined = runner.invoke(cli, ["destroy", *target], input="n\n")
+    assert declined.exit_code == 1 and "Delete 10 stack(s) and the data above?" in declined.output
+    assert client(sandbox, "cloudformation", "eu-west-1").describe_stacks(StackName="dbdr-foundation-secondary-o")
