@@ -1,0 +1,125 @@
+"""`drgen scan` (checkov over the bundles' templates) and `drgen review` (the change-board report).
+
+Both take bundle directories like `drgen lint` (default: every bundle under templates_out/) and exit 1 when
+there is a finding; `review` writes its files first, so a failing review still leaves the report to read.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from drgen.cli import DEFAULT_OUT, FORMATS, _bundle_dirs, _handle_errors
+from drgen.errors import DrgenError
+from drgen.lint import Finding
+
+BUNDLE_DIRS = click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
+
+
+@click.command()
+@BUNDLE_DIRS
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--setup", is_flag=True, help="Only create checkov's virtualenv (.venv-checkov) when missing.")
+@_handle_errors
+def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
+    """Security-scan rendered bundles with checkov; exit 1 on any failed check.
+
+    checkov runs from its own virtualenv (created on first use) or from $DRGEN_CHECKOV. Skips are only
+    those declared in template Metadata with a written reason; they are listed, not counted as failures.
+    """
+    from drgen.lint import format_findings
+    from drgen.scan.checkov import ensure_checkov, scan_bundles
+
+    checkov = ensure_checkov(lambda message: click.echo(message, err=True))
+    if setup:
+        click.echo(f"checkov ready: {checkov}", err=True)
+        return
+    targets = _bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    started = time.perf_counter()
+    result = scan_bundles(targets, checkov)
+    report = format_findings(result.findings, fmt)
+    if report:
+        click.echo(report)
+    if fmt == "text":
+        for skip in result.skips:
+            click.echo(f"{skip.template}: skipped {skip.check} on {skip.resource}: {skip.reason}")
+    click.echo(
+        f"scan: {result.templates} templates in {len(targets)} bundle(s), {result.passed} passed, "
+        f"{len(result.findings)} failed, {len(result.skips)} skipped (reasons in template Metadata) "
+        f"in {time.perf_counter() - started:.1f} s",
+        err=fmt != "text",
+    )
+    if result.findings:
+        sys.exit(1)
+
+
+@click.command()
+@BUNDLE_DIRS
+@click.option(
+    "--compare",
+    "previous",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A previous bundle (or a directory of bundles) to report the changes against.",
+)
+@click.option("--no-scan", is_flag=True, help="Leave the checkov scan out of the report.")
+@_handle_errors
+def review(dirs: tuple[Path, ...], previous: Path | None, no_scan: bool) -> None:
+    """Write REVIEW.md, review.html, diagram.svg and diagram.png into each bundle.
+
+    Lints each bundle and scans it with checkov first (their results go into the report); exits 1 when
+    either has a finding, after writing the report.
+    """
+    from drgen.lint import format_findings, lint_bundles
+
+    targets = _bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    started = time.perf_counter()
+    linted, _ = lint_bundles(targets)
+    if linted:
+        click.echo(format_findings(linted, "text"))
+    scanned = write_reviews(targets, linted, scan=not no_scan, previous=previous)
+    click.echo(f"review: {len(targets)} bundle(s) in {time.perf_counter() - started:.1f} s", err=True)
+    if linted or scanned:
+        sys.exit(1)
+
+
+def write_reviews(targets: list[Path], linted: list[Finding], *, scan: bool, previous: Path | None = None,
+                  err: bool = False) -> list[Finding]:
+    """Scan (when asked) and write each bundle's review files with its lint and scan results.
+
+    Returns the failed checks, so the caller decides the exit status.
+    """
+    from drgen.lint import format_findings
+    from drgen.review import write_review
+    from drgen.scan.checkov import scan_bundles
+
+    scanned = scan_bundles(targets).findings if scan else None
+    if scanned:
+        click.echo(format_findings(scanned, "text"), err=err)
+    for target in targets:
+        lint = [f for f in linted if _inside(f.path, target)]
+        scan_findings = None if scanned is None else [f for f in scanned if _inside(f.path, target)]
+        written = write_review(target, lint, scan_findings, _previous(previous, target))
+        verdict = f"{len(lint)} lint finding(s), " + (
+            "scan not run" if scan_findings is None else f"{len(scan_findings)} failed check(s)"
+        )
+        click.echo(f"review {target.name}: {verdict} -> {', '.join(p.name for p in written)}", err=err)
+    return scanned or []
+
+
+def _inside(path: str, bundle_dir: Path) -> bool:
+    return Path(path).resolve().is_relative_to(bundle_dir.resolve())
+
+
+def _previous(previous: Path | None, target: Path) -> Path | None:
+    """The previous bundle for ``target``: ``previous`` itself, or its sub-directory of the same name."""
+    if previous is None:
+        return None
+    if (previous / "manifest.json").is_file():
+        return previous
+    candidate = previous / target.name
+    if (candidate / "manifest.json").is_file():
+        return candidate
+    raise DrgenError(f"--compare {previous}: no previous bundle there for {target.name} (no manifest.json)")

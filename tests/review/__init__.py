@@ -1,0 +1,1 @@
+"""Tests of the change-board review: report, diagram, security scan, browser check."""
