@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DRGEN := $(BIN)/drgen
 PYTEST_WORKERS ?= auto
 
-.PHONY: help render lint test check ruff duplicates clean
+.PHONY: help render lint test system-deps checkov clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,14 +18,20 @@ $(VENV)/.test-stamp: setup.cfg pyproject.toml
 	PYTHON=$(PYTHON) scripts/venv.sh test
 	touch $@ $(VENV)/.render-stamp
 
-render: $(VENV)/.render-stamp ## render and lint every preset into templates_out/
-	$(DRGEN) render --all
+checkov: $(VENV)/.render-stamp ## set up the pinned checkov in .venv-checkov (first time: about a minute)
+	$(DRGEN) scan --setup
+
+render: $(VENV)/.render-stamp system-deps checkov ## render, lint, scan and review every preset into templates_out/
+	$(DRGEN) render --all --scan
 
 lint: $(VENV)/.render-stamp ## lint the rendered bundles in templates_out/
 	$(DRGEN) lint
 
-test: $(VENV)/.test-stamp ## run ruff and the whole test suite
-	$(BIN)/ruff check drgen tests
+system-deps: ## install the Debian packages drgen runs for real (postgresql, graphviz, chromium), when missing
+	scripts/system-deps.sh
+
+test: $(VENV)/.test-stamp system-deps checkov ## run ruff and the whole test suite
+	$(BIN)/ruff check drgen tests lambda
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 clean: ## remove the virtualenv and caches

@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from drgen import __version__
 from drgen.errors import DrgenError
+
+if TYPE_CHECKING:
+    from drgen.lint import Finding
 
 DEFAULT_OUT = Path("templates_out")
 FORMATS = click.Choice(["text", "json", "sarif"])
@@ -99,7 +102,8 @@ def _duration(seconds: int) -> str:
     show_default=True,
     help="Directory that receives one bundle per scenario.",
 )
-@click.option("--no-lint", is_flag=True, help="Skip cfn-lint and drgen's rules after rendering.")
+@click.option("--no-lint", is_flag=True, help="Skip cfn-lint, drgen's rules and the review files after rendering.")
+@click.option("--scan", is_flag=True, help="Also run the checkov security scan; its results go into REVIEW.md.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Lint report format.")
 @_handle_errors
 def render(
@@ -109,9 +113,11 @@ def render(
     suffix: str | None,
     out: Path,
     no_lint: bool,
+    scan: bool,
     fmt: str,
 ) -> None:
-    """Render scenarios to CloudFormation bundles (templates + manifest.json), then lint them.
+    """Render scenarios to CloudFormation bundles (templates, manifest.json, Lambda zips), lint them and write
+    each bundle's review (REVIEW.md, review.html, diagram.svg, diagram.png).
 
     \b
     Examples:
@@ -143,8 +149,14 @@ def render(
             err=fmt != "text",
         )
     click.echo(f"render: {len(bundles)} scenario(s) in {time.perf_counter() - started:.2f} s", err=fmt != "text")
-    if not no_lint:
-        _lint_dirs(paths, fmt)
+    if no_lint:
+        return
+    findings = _lint_dirs(paths, fmt, exit_on_findings=False)
+    from drgen.commands.review import write_reviews
+
+    failed_checks = write_reviews(paths, findings, scan=scan, err=True)
+    if findings or failed_checks:
+        sys.exit(1)
 
 
 @cli.command()
@@ -174,7 +186,7 @@ def _bundle_dirs(dirs: list[Path]) -> list[Path]:
     return found
 
 
-def _lint_dirs(dirs: list[Path], fmt: str) -> None:
+def _lint_dirs(dirs: list[Path], fmt: str, exit_on_findings: bool = True) -> list[Finding]:
     from drgen.lint import format_findings, lint_bundles
 
     started = time.perf_counter()
@@ -188,9 +200,24 @@ def _lint_dirs(dirs: list[Path], fmt: str) -> None:
             f"in {time.perf_counter() - started:.1f} s",
             err=fmt != "text",
         )
-    if findings:
+    if findings and exit_on_findings:
         sys.exit(1)
+    return findings
 
 
 def main() -> None:
     cli(prog_name="drgen")
+
+
+from drgen.commands.review import review, scan  # noqa: E402  (they use this module's helpers)
+
+cli.add_command(scan)
+cli.add_command(review)
+
+from drgen.commands import bootstrap, deploy, destroy, outputs  # noqa: E402  (they use this module's helpers)
+
+cli.add_command(deploy.deploy)
+cli.add_command(deploy.plan_command)
+cli.add_command(destroy.destroy)
+cli.add_command(outputs.outputs)
+cli.add_command(bootstrap.bootstrap)
