@@ -7,7 +7,7 @@ Environment variables listed here are the contract between the templates and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from drgen.scenario.model import ComputeKind, Role, Scenario
 
@@ -24,23 +24,28 @@ class Function:
     vpc: bool  # runs in the private subnets (needs the database)
     description: str
     timeout: int = 60
+    # Why a DR-only function may touch the primary region at all (failback only); empty: it never does.
+    # The lint rule E9010 accepts a primary-region reference only from a function that says why.
+    primary_region_use: str = ""
 
 
 BOTH = (Role.PRIMARY, Role.SECONDARY)
 DR = (Role.SECONDARY,)
 
 # Common environment every function gets: SCENARIO, SUFFIX, NAMESPACE (custom metrics), ALERT_TOPIC_ARN,
-# PRIMARY_REGION, SECONDARY_REGION.
-COMMON_ENV = ("SCENARIO", "SUFFIX", "METRICS_NAMESPACE", "ALERT_TOPIC_ARN", "PRIMARY_REGION", "SECONDARY_REGION")
+# SECONDARY_REGION. PRIMARY_REGION only where the code calls the primary region (the failover path must not).
+COMMON_ENV = ("SCENARIO", "SUFFIX", "METRICS_NAMESPACE", "ALERT_TOPIC_ARN", "SECONDARY_REGION")
 DB_ENV = ("DB_SECRET_NAME", "DB_ENDPOINT", "DB_NAME")
 
 FAILOVER_STEPS = (
     Function("failover-guard", "failover", "guard.handler", DR,
-             ("STATE_MACHINE_ARN", "STATE_PARAMETER"), False,
-             "Records the start of a failover and refuses a second concurrent run"),
+             ("STATE_MACHINE_ARN", "STATE_PARAMETER", "PRIMARY_REGION"), False,
+             "Records the start of a failover and refuses a second concurrent run",
+             primary_region_use="failback only: reads the primary region's replication lag once it is back"),
     Function("failover-promote", "failover", "promote.handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
-             "Promotes the DR cluster: FailoverGlobalCluster (unplanned) or SwitchoverGlobalCluster (planned)"),
+             "Promotes the DR cluster: FailoverGlobalCluster (unplanned) or SwitchoverGlobalCluster (planned)",
+             primary_region_use="failback only: the switchover's target is the primary region's cluster"),
     Function("failover-promotion-status", "failover", "promote.status_handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
              "Reports whether the DR cluster is the global cluster's writer yet"),
@@ -48,8 +53,8 @@ FAILOVER_STEPS = (
              ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"), False,
              "Scales the DR compute to active capacity"),
     Function("failover-dns", "failover", "dns.handler", DR,
-             ("HOSTED_ZONE_ID", "PRIMARY_HEALTH_CHECK_ID", "RECORD_NAME"), False,
-             "Shifts DNS to the DR region (forces the primary's health check unhealthy)"),
+             ("ENGAGED_ALARM_NAME", "HOSTED_ZONE_ID", "PRIMARY_HEALTH_CHECK_ID", "RECORD_NAME"), False,
+             "Shifts DNS to the DR region: sets the failover-engaged alarm, then inverts the record's health check"),
     Function("failover-validate", "failover", "validate.handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL"), False,
              "Validates: the writer is in the DR region and the DR endpoint answers"),
@@ -76,15 +81,25 @@ APP_HEALTH = Function(
     "app-health", "app", "health.handler", BOTH, DB_ENV, True,
     "The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
 )
+PROBE = Function(
+    "primary-probe", "probe", "app.handler", DR, ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS"), False,
+    "Probes the primary's endpoint from the DR region every minute and publishes PrimaryEndpointHealthy",
+)
 TRADE_PROCESSOR = Function(
     "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL"), True,
     "Processes trade orders from SQS into the database, idempotently by order id",
 )
 
 
+def probe_for(scenario: Scenario) -> Function:
+    """The probe of the scenario: HTTPS to the public endpoint from outside the VPC, or (database-only
+    scenarios) TCP to the primary's cluster over the peering, from the private subnets."""
+    return replace(PROBE, vpc=True) if scenario.compute.kind is ComputeKind.CONNECTIVITY else PROBE
+
+
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:
     """The functions a scenario deploys, in a stable order."""
-    result = [*FAILOVER_STEPS, LAG_MONITOR, CONNECTIVITY, READINESS]
+    result = [*FAILOVER_STEPS, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
     if scenario.compute.kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY):
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:

@@ -267,10 +267,12 @@ def test_monitors_run_on_their_schedules_in_both_regions(name, bundles):
         doc = template(bundles[name], layer)
         for rule in resources(doc, "AWS::Events::Rule").values():
             if "ScheduleExpression" in rule["Properties"]:
-                assert "Condition" not in rule
                 (target,) = rule["Properties"]["Targets"]
-                schedules[target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")] = rule["Properties"]
-    assert {k: v["ScheduleExpression"] for k, v in schedules.items()} == expected
+                monitor = target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")
+                # The DR region's probe of the primary (static stability) is the only one-region schedule.
+                assert rule.get("Condition") == ("IsSecondary" if monitor == "PrimaryProbe" else None)
+                schedules[monitor] = rule["Properties"]
+    assert {k: v["ScheduleExpression"] for k, v in schedules.items()} == {**expected, "PrimaryProbe": "rate(1 minute)"}
     # the 30-second lag requirement is met by sampling twice per run, and the template says so
     assert "samples 2 times, 30 s apart" in schedules["LagMonitor"]["Description"]
     lag = template(bundles[name], "app")["Resources"]["LagMonitorFunction"]["Properties"]
@@ -322,7 +324,8 @@ def test_global_records_and_health_checks_always_exist_fed_by_the_app_stacks(nam
     doc = template(bundle, "global")
     assert "Conditions" not in doc  # no optional endpoints any more
     checks = resources(doc, "AWS::Route53::HealthCheck")
-    fqdns = {c["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]["Ref"] for c in checks.values()}
+    fqdns = {c["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]["Ref"] for c in checks.values()
+             if "FullyQualifiedDomainName" in c["Properties"]["HealthCheckConfig"]}
     assert fqdns == {"PrimaryHealthCheckFqdn", "SecondaryHealthCheckFqdn"}
     inputs = stack(bundle, "global", "global").inputs
     for role in ROLES:
@@ -349,8 +352,9 @@ def test_the_zone_stack_comes_first_and_holds_only_the_hosted_zone(name, bundles
 def test_failover_functions_read_the_dr_regions_stacks_and_the_global_health_check(name, bundles):
     bundle = bundles[name]
     dr = stack(bundle, "orchestration", "secondary")
-    assert dr.inputs["PrimaryHealthCheckId"] == {"stack": stack(bundle, "global", "global").name,
-                                                "region": "us-east-1", "output": "PrimaryHealthCheckId"}
+    # The DNS step's second way inverts the check gating the PRIMARY record (endpoint AND not engaged).
+    assert dr.inputs["PrimaryRecordHealthCheckId"] == {"stack": stack(bundle, "global", "global").name,
+                                                      "region": "us-east-1", "output": "PrimaryRecordHealthCheckId"}
     assert dr.inputs["DrClusterArn"]["stack"] == stack(bundle, "data", "secondary").name
     assert dr.inputs["GlobalClusterIdentifier"]["stack"] == stack(bundle, "data", "primary").name
     assert stack(bundle, "global", "global").name in dr.depends_on

@@ -219,7 +219,7 @@ def test_failback_is_the_same_machine_planned_by_default(name, bundles):
 def test_the_forwarded_primary_health_alarm_starts_the_machine(name, bundles):
     doc, resource, _ = machine(bundles, name)
     machine_id = next(k for k, v in doc["Resources"].items() if v is resource)
-    (rule,) = [r for r in resources(doc, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    rule = doc["Resources"]["FailoverTrigger"]  # ProbeFailoverTrigger, the DR region's own: test_static_stability
     assert rule["Condition"] == "IsSecondary"
     pattern = rule["Properties"]["EventPattern"]
     alarm = health_check_alarm_name(Names(load(name, suffix="dev")))

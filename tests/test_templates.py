@@ -141,11 +141,12 @@ def test_health_checks_match_the_seed(name, bundles):
     if wanted.type is HealthCheckType.CLOUDWATCH_METRIC:
         assert kinds == {"CLOUDWATCH_METRIC", "CALCULATED"}
         calculated = [c for c in checks if c["Type"] == "CALCULATED"]
-        assert len(calculated) == 2  # one per region
-        assert sorted(len(c["ChildHealthChecks"]) for c in calculated) == [1, 2]  # DR: connectivity AND lag
+        assert len(calculated) == 3  # one per region, and the PRIMARY record's gate (connectivity AND not engaged)
+        assert sorted(len(c["ChildHealthChecks"]) for c in calculated) == [1, 2, 2]  # DR: connectivity AND lag
     else:
-        assert kinds == {wanted.type.value}
-        for c in checks:
+        # The endpoint checks, plus the PRIMARY record's gate on the DR region's failover-engaged alarm.
+        assert kinds == {wanted.type.value, "CALCULATED", "CLOUDWATCH_METRIC"}
+        for c in (c for c in checks if c["Type"] == wanted.type.value):
             assert c["RequestInterval"] == wanted.interval_seconds
             assert c["FailureThreshold"] == wanted.failure_threshold
             assert c["ResourcePath"] == wanted.path

@@ -30,6 +30,7 @@ from drgen.builders.inputs import ALERT_TOPIC_ARN, FoundationInputs
 from drgen.builders.routing import (
     CHECK_IDS,
     CONNECTIVITY_ALARM,
+    ENGAGED_ALARM,
     HEALTH_CHECK_OUTPUTS,
     LAG_ALARM,
     HealthChecks,
@@ -50,6 +51,8 @@ GLOBAL_TOPIC = "global-alerts"
 HEALTH_ALARMS = {Role.PRIMARY: "primary-health", Role.SECONDARY: "secondary-health"}
 # Published (1 = the database answered) by the connectivity-test functions of connectivity scenarios.
 CONNECTIVITY_METRIC = "DatabaseConnectivity"
+# Published by the failover's DNS step (lambda/failover/dns.py): 1 failover engaged, 0 failed back.
+ENGAGED_METRIC = "FailoverEngaged"
 
 MILLISECONDS_PER_SECOND = 1000
 MINUTE = 60
@@ -166,9 +169,11 @@ def _arn(service: str, region_parameter: str, resource: str) -> Sub:
 
 # -- data layer: database alarms ---------------------------------------------------------------------------
 def database_alarms(ctx: StackContext, foundation: FoundationInputs, cluster: ClusterHandles) -> None:
-    """The replication-lag alarm (DR region) and, for connectivity scenarios, a connectivity alarm per region."""
+    """The replication-lag and failover-engaged alarms (DR region) and, for connectivity scenarios, a
+    connectivity alarm per region."""
     actions = [foundation.alert_topic_arn]
     _lag_alarm(ctx, cluster, actions)
+    _engaged_alarm(ctx, actions)
     if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
         _connectivity_alarm(ctx, actions)
 
@@ -204,6 +209,30 @@ def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -
     )
 
 
+def _engaged_alarm(ctx: StackContext, actions: list[Any]) -> None:
+    """The DR region's switch for the PRIMARY record: ALARM while a failover is engaged (routing.py).
+
+    Here, in the data layer, because the global stack's health check on it comes next and Route 53 reads the
+    alarm by name. The DNS step sets its state and publishes the metric; missing data keeps the state, so
+    one data point holds until the failback publishes 0.
+    """
+    alarm(
+        ctx,
+        "FailoverEngagedAlarm",
+        ctx.names.regional("alarm", ENGAGED_ALARM),
+        "A failover to this region is engaged: Route 53 treats the PRIMARY record as unhealthy.",
+        actions,
+        Condition=IS_SECONDARY,
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=ENGAGED_METRIC,
+        Statistic="Maximum",
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        EvaluationPeriods=1,
+        TreatMissingData="ignore",
+    )
+
+
 def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
     """Fires when the connectivity test fails for as many minutes as the scenario's failure threshold."""
     failures = ctx.scenario.routing.health_check.failure_threshold
@@ -225,9 +254,11 @@ def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
     )
 
 
-def alarm(ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any) -> None:
+def alarm(
+    ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any
+) -> cloudwatch.Alarm:
     """A one-minute alarm that notifies on both ALARM and OK (recovery is news during an incident)."""
-    ctx.add(
+    return ctx.add(
         cloudwatch.Alarm(
             logical,
             AlarmName=name,

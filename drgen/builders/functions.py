@@ -32,7 +32,9 @@ from drgen.scenario.model import Role
 RUNTIME = "python3.12"
 MEMORY_MB = 256
 # What the code in lambda/ calls beyond its own configuration (drgen/functions.py lists env, not calls).
-PUBLISHES_METRICS = frozenset({"failover-notify", "lag-monitor", "connectivity", "readiness"})
+PUBLISHES_METRICS = frozenset(
+    {"failover-notify", "failover-dns", "lag-monitor", "connectivity", "readiness", "primary-probe"}
+)
 READS_METRICS = frozenset({"failover-guard", "readiness"})
 NOTIFIES = frozenset({"failover-notify", "readiness"})
 # Actions AWS authorizes only on "*": X-Ray segments, CloudWatch metric data (held to our namespace by a
@@ -115,17 +117,26 @@ def _function_name(ctx: StackContext, spec: Function) -> str:
 # -- environment ---------------------------------------------------------------------------------------------
 def common_env(ctx: StackContext) -> dict[str, Any]:
     """The variables every function gets (COMMON_ENV)."""
-    regions = {
-        "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
-        "SECONDARY_REGION": upstream.region_of(ctx, Role.SECONDARY),
-    }
     return {
         "SCENARIO": ctx.scenario.name,
         "SUFFIX": ctx.names.suffix,
         "METRICS_NAMESPACE": connectivity_namespace(ctx.scenario),
         "ALERT_TOPIC_ARN": upstream.alert_topic(ctx),
-        **regions,
+        "SECONDARY_REGION": upstream.region_of(ctx, Role.SECONDARY),
     }
+
+
+# The resource Metadata key under which a function (and its role) says why it may use the primary region;
+# the lint rule E9010 (drgen/lint/rules/failover_path_region.py) and drgen/stability.py read it.
+PRIMARY_REGION_USE = "drgen:PrimaryRegionUse"
+
+
+def _metadata(spec: Function, *skips: Skip) -> dict[str, Any]:
+    """Checkov skips plus, for a function that touches the primary region, the written reason."""
+    metadata = skip_metadata(*skips) if skips else {}
+    if spec.primary_region_use:
+        metadata[PRIMARY_REGION_USE] = spec.primary_region_use
+    return metadata
 
 
 def database_env(ctx: StackContext) -> dict[str, Any]:
@@ -181,12 +192,13 @@ def _function(
         )
     )
     statements = [*_base_grants(ctx, spec, group, key), *grants]
+    role_metadata = _metadata(spec, *((ENI_ACTIONS,) if spec.vpc else ()))
     role = ctx.add(
         iam.Role(
             f"{title}Role",
             AssumeRolePolicyDocument=service_trust("lambda.amazonaws.com"),
             Policies=[iam.Policy(PolicyName="function", PolicyDocument=_document(statements))],
-            **({"Metadata": skip_metadata(ENI_ACTIONS)} if spec.vpc else {}),
+            **({"Metadata": role_metadata} if role_metadata else {}),
             **extra,
         )
     )
@@ -210,8 +222,8 @@ def _function(
             LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(group)),
             Environment=awslambda.Environment(Variables=variables),
             KmsKeyArn=key,
-            Metadata=skip_metadata(
-                NO_RESERVED_CONCURRENCY, NO_DEAD_LETTER_QUEUE, *(() if spec.vpc else (OUTSIDE_VPC,))
+            Metadata=_metadata(
+                spec, NO_RESERVED_CONCURRENCY, NO_DEAD_LETTER_QUEUE, *(() if spec.vpc else (OUTSIDE_VPC,))
             ),
             **properties,
             **extra,

@@ -8,6 +8,15 @@ promote -> poll the promotion (Wait + Choice, bounded) -> scale -> shift DNS -> 
 ``$.validation.valid`` -> notify success, or notify failure -> Fail. Every Task retries with exponential
 backoff and jitter (refusals excepted) and catches everything into the failure notification.
 
+Static stability (MISSION.md): nothing on the failover path needs the primary region. Two triggers start the
+machine: the us-east-1 health-check alarm forwarded to this region (events.py), and this region's own probe
+of the primary's endpoint (``probe``: a scheduled function, its alarm, and a rule on that alarm). EventBridge
+cannot name the executions it starts, so two triggers firing together start two runs; the guard step lets the
+oldest proceed and refuses the other, and every step is idempotent, so a later duplicate run changes nothing.
+The DNS step shifts traffic through this region's failover-engaged alarm first (see routing.py); a step that
+touches the primary region at all (failback only) says why in its catalogue entry, and lint rule E9010 fails
+on any other primary-region reference in this template's DR-only resources.
+
 The definition is built from a Python dict (``definition``) with ``${<Function>Arn}`` placeholders filled by
 DefinitionSubstitutions, so the tests can walk the same structure the template carries.
 """
@@ -19,21 +28,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from awacs import autoscaling as autoscaling_actions
+from awacs import cloudwatch as cloudwatch_actions
 from awacs import ecs as ecs_actions
 from awacs import logs, rds, route53, ssm, states, xray
 from awacs.application_autoscaling import DescribeScalableTargets, RegisterScalableTarget
 from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.awslambda import InvokeFunction
-from troposphere import GetAtt, Ref, Sub, iam, stepfunctions
+from troposphere import GetAtt, Join, Ref, Sub, ec2, iam, stepfunctions
+from troposphere import events as tevents
 from troposphere import logs as tlogs
 
 from drgen.builders import compute, events, functions, parameters, routing, upstream
-from drgen.builders.context import IS_SECONDARY, StackContext
+from drgen.builders.alerting import alarm, connectivity_namespace
+from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
 from drgen.builders.functions import Deployed, camel
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import FAILOVER_STEPS, READINESS
-from drgen.scenario.model import ComputeKind, Role, Scenario
+from drgen.functions import FAILOVER_STEPS, READINESS, probe_for
+from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
 STATE_MACHINE_ARN = "FailoverStateMachineArn"
@@ -44,6 +56,11 @@ TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0, "Jitte
 # The guard's refusals (lambda/drgen_common/failover.py): retrying them cannot succeed.
 REFUSALS = ("ConcurrentFailoverError", "ReplicationLagError")
 EXECUTION_TIMEOUT_SECONDS = 3600
+# The DR region's probe of the primary (lambda/probe/app.py publishes the metric).
+PROBE_METRIC = "PrimaryEndpointHealthy"
+PROBE_ALARM = "primary-probe"
+PROBE_SCHEDULE = "rate(1 minute)"
+PROBE_TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
 # state name -> the catalogue function its Task invokes
 TASKS = {
     "Guard": "failover-guard",
@@ -207,12 +224,48 @@ def failover_env(ctx: StackContext, state_parameter: str) -> dict[str, Any]:
         "ASG_NAME": _scale_target(ctx, ComputeKind.ASG, compute.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
         "ACTIVE_CAPACITY": str(ctx.scenario.compute.active_capacity),
         "HOSTED_ZONE_ID": routing.zone_id(ctx),
-        "PRIMARY_HEALTH_CHECK_ID": upstream.primary_health_check_id(ctx),
+        "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
         "RECORD_NAME": compute.domain_name(ctx.scenario) + ".",
+        "ENGAGED_ALARM_NAME": ctx.names.regional("alarm", routing.ENGAGED_ALARM),
+        "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
+        "PROBE_TARGET": probe_target(ctx),
+        "SEARCH_STRING": _search_string(ctx.scenario),
+        "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
         # The validation and the readiness test probe this region's own name, whatever DNS answers.
         "HEALTH_URL": upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.") if serving else "",
         "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
     }
+
+
+def record_health_check_id(ctx: StackContext) -> Ref:
+    """The health check gating the PRIMARY record (global stack), which the DNS step inverts as its second way."""
+    return ctx.input(
+        routing.PRIMARY_RECORD_CHECK_OUTPUT,
+        "Route 53 health check gating the PRIMARY record; empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef("global", Role.GLOBAL, routing.PRIMARY_RECORD_CHECK_OUTPUT)},
+    )
+
+
+def probe_target(ctx: StackContext) -> Join:
+    """What the DR region's probe checks: the URL Route 53's check fetches, or the primary's cluster port."""
+    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
+        endpoint = ctx.input(
+            "PrimaryClusterEndpoint",
+            "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
+            {Role.SECONDARY: OutputRef("data", Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
+        )
+        return Join("", ["tcp://", endpoint, f":{ctx.scenario.database.port}"])
+    fqdn = ctx.input(
+        "PrimaryHealthCheckFqdn",
+        "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef("app", Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
+    )
+    return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
+
+
+def _search_string(scenario: Scenario) -> str:
+    check = scenario.routing.health_check
+    return check.search_string if check.type is HealthCheckType.HTTPS_STR_MATCH else ""
 
 
 def _scale_target(ctx: StackContext, kind: ComputeKind, output: str, what: str) -> Any:
@@ -247,9 +300,16 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
         "failover-dns": [
             Statement(
                 Effect=Allow,
+                Action=[cloudwatch_actions.SetAlarmState],
+                Resource=[
+                    Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+                        + ctx.names.regional_text("alarm", routing.ENGAGED_ALARM))
+                ],
+            ),
+            Statement(
+                Effect=Allow,
                 Action=[route53.GetHealthCheck, route53.UpdateHealthCheck],
-                Resource=[Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}",
-                              Id=upstream.primary_health_check_id(ctx))],
+                Resource=[Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}", Id=record_health_check_id(ctx))],
             ),
             Statement(
                 Effect=Allow,
@@ -385,14 +445,85 @@ def _machine_statements(function_arns: list[Any]) -> list[Statement]:
     ]
 
 
+# -- the DR region's own trigger -----------------------------------------------------------------------------
+def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> None:
+    """Every minute the probe checks the primary; after as many failed minutes as Route 53's failure threshold
+    its alarm fires, and a rule on that alarm starts the failover exactly as the forwarded trigger does."""
+    functions.schedule(ctx, deployed, PROBE_SCHEDULE, "Probes the primary's endpoint from the DR region")
+    failures = ctx.scenario.routing.health_check.failure_threshold
+    probe_alarm = alarm(
+        ctx,
+        "PrimaryProbeAlarm",
+        ctx.names.regional("alarm", PROBE_ALARM),
+        "The DR region's probe finds the primary's endpoint unhealthy: starts the failover.",
+        [upstream.alert_topic(ctx)],
+        Condition=IS_SECONDARY,
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=PROBE_METRIC,
+        Statistic="Minimum",
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        EvaluationPeriods=failures,
+        DatapointsToAlarm=failures,
+        # No data means the probe is not running: that says nothing about the primary, so no failover.
+        TreatMissingData="missing",
+    )
+    pattern = {
+        "source": ["aws.cloudwatch"],
+        "detail-type": [events.ALARM_STATE_CHANGE],
+        "detail": {"alarmName": [Ref(probe_alarm)], "state": {"value": ["ALARM"]}},
+    }
+    ctx.add(
+        tevents.Rule(
+            "ProbeFailoverTrigger",
+            Condition=IS_SECONDARY,
+            Description="Starts an unplanned failover when the DR region's probe of the primary fails",
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=trigger.Targets,  # the same target, role, input and retry policy as the forwarded trigger
+        )
+    )
+
+
+def probe_network(ctx: StackContext) -> functions.Network | None:
+    """A database probe's network: the private subnets, out to the primary's CIDR on the database port (over
+    the peering) and to this VPC's endpoints on HTTPS (metrics), nothing in."""
+    if not probe_for(ctx.scenario).vpc:
+        return None
+    port = ctx.scenario.database.port
+    network = ctx.scenario.network
+    egress = [
+        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=network.primary_cidr,
+                              Description=f"TCP {port} to the primary's cluster over the peering"),
+        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.secondary_cidr,
+                              Description="HTTPS to this VPC's endpoints (CloudWatch metrics)"),
+    ]
+    group = ctx.add(
+        ec2.SecurityGroup(
+            "ProbeSecurityGroup",
+            Condition=IS_SECONDARY,
+            GroupDescription="DR region probe of the primary database: egress only",
+            VpcId=upstream.vpc_id(ctx),
+            SecurityGroupEgress=egress,
+        )
+    )
+    return functions.Network(subnets=upstream.private_subnets(ctx), security_group=Ref(group))
+
+
 def build(ctx: StackContext) -> None:
     """The orchestration layer: readiness test in both regions; in the DR region the failover machinery."""
     state_name, state_arn = parameters.failover_state(ctx)
+    probe_spec = probe_for(ctx.scenario)
     deployed = functions.deploy(
-        ctx, [*FAILOVER_STEPS, READINESS], failover_env(ctx, state_name), failover_grants(ctx, state_arn)
+        ctx,
+        [*FAILOVER_STEPS, READINESS, probe_spec],
+        failover_env(ctx, state_name),
+        failover_grants(ctx, state_arn),
+        probe_network(ctx),
     )
     machine = state_machine(ctx, deployed)
-    events.failover_trigger(ctx, machine)
+    trigger = events.failover_trigger(ctx, machine)
+    probe(ctx, deployed[probe_spec.key], trigger)
     functions.schedule(
         ctx,
         deployed[READINESS.key],

@@ -5,6 +5,12 @@ in the global template (us-east-1). The record name answers with the primary's e
 health check passes, and with the DR region's otherwise. The health-check kind follows the scenario: an HTTPS
 probe of each region's own name (the app stacks publish it), or (for a database-only scenario)
 CloudWatch-metric checks on the alarms the data layer keeps in each region.
+
+Static stability: the PRIMARY record is gated by a calculated check (``PrimaryRecordHealthCheck``) that also
+needs the DR region's "failover engaged" alarm to be OK. The failover's DNS step sets that alarm in the DR
+region, and Route 53's health checkers (data plane, global) read it there, so traffic moves without any
+record or health-check change through Route 53's control plane in us-east-1. ``PrimaryHealthCheck`` stays the
+plain endpoint check: its us-east-1 alarm is a failover trigger and must not fire because a failover began.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
 # Logical ids of each region's top-level health check (the one its failover record uses).
 CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
 HEALTH_CHECK_OUTPUTS = {Role.PRIMARY: "PrimaryHealthCheckId", Role.SECONDARY: "SecondaryHealthCheckId"}
+# The check gating the PRIMARY record: the primary's endpoint AND the DR region's failover-engaged alarm OK.
+PRIMARY_RECORD_CHECK = "PrimaryRecordHealthCheck"
+PRIMARY_RECORD_CHECK_OUTPUT = "PrimaryRecordHealthCheckId"
 HOSTED_ZONE_ID = "HostedZoneId"
 FAILOVER_RECORD_NAME = "FailoverRecordName"
 # The writer endpoint the data layer publishes for each region's cluster.
@@ -39,17 +48,24 @@ _TITLE = {Role.PRIMARY: "Primary", Role.SECONDARY: "Secondary"}
 # region, so the names are defined here, where they are read; alerting creates the alarms under them.
 LAG_ALARM = "replication-lag"
 CONNECTIVITY_ALARM = "db-connectivity"
+# The DR region's alarm the failover's DNS step sets (ALARM: the PRIMARY record is unhealthy, traffic to DR).
+ENGAGED_ALARM = "failover-engaged"
 
 
 @dataclass(frozen=True)
 class HealthChecks:
-    """Each region's top-level health check."""
+    """Each region's top-level health check, and the one gating the PRIMARY record (primary AND not engaged)."""
 
     primary: Any
     secondary: Any
+    primary_record: Any
 
     def of(self, role: Role) -> Any:
         return self.primary if role is Role.PRIMARY else self.secondary
+
+    def gating(self, role: Role) -> Any:
+        """The check a role's failover record uses."""
+        return self.primary_record if role is Role.PRIMARY else self.secondary
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,11 @@ class Endpoint:
 def lag_alarm_name(names: Names, region: str) -> str:
     """The replication-lag alarm's literal name in ``region`` (it exists only in the DR region)."""
     return names.for_region("alarm", LAG_ALARM, region)
+
+
+def engaged_alarm_name(names: Names, region: str) -> str:
+    """The failover-engaged alarm's literal name in ``region`` (it exists only in the DR region)."""
+    return names.for_region("alarm", ENGAGED_ALARM, region)
 
 
 def connectivity_alarm_name(names: Names, region: str) -> str:
@@ -145,17 +166,44 @@ def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
 def health_checks(ctx: StackContext) -> HealthChecks:
     """One top-level health check per region, of the kind the scenario asks for; ids are outputs."""
     if ctx.scenario.routing.health_check.type is HealthCheckType.CLOUDWATCH_METRIC:
-        checks = {role: _alarm_check(ctx, role) for role in _FAILOVER}
+        children = {role: _alarm_children(ctx, role) for role in _FAILOVER}
+        checks = {role: _calculated(ctx, CHECK_IDS[role], children[role], f"{role.value}-health") for role in _FAILOVER}
+        # Route 53 cannot nest calculated checks: the record's check takes the primary's children directly.
+        primary_parts = children[Role.PRIMARY]
     else:
         found = endpoints(ctx)
         checks = {role: _https_check(ctx, role, found[role]) for role in _FAILOVER}
+        primary_parts = [checks[Role.PRIMARY]]
     for role, check in checks.items():
         ctx.output(
             HEALTH_CHECK_OUTPUTS[role],
             Ref(check),
-            f"Route 53 health check deciding whether the {role.value} region gets traffic.",
+            f"Route 53 health check of the {role.value} region's endpoint (its us-east-1 alarm watches it).",
         )
-    return HealthChecks(primary=checks[Role.PRIMARY], secondary=checks[Role.SECONDARY])
+    record_check = _calculated(ctx, PRIMARY_RECORD_CHECK, [*primary_parts, _engaged_check(ctx)], "primary-record")
+    ctx.output(
+        PRIMARY_RECORD_CHECK_OUTPUT,
+        Ref(record_check),
+        "Route 53 health check gating the PRIMARY record: the primary is healthy and no failover is engaged.",
+    )
+    return HealthChecks(primary=checks[Role.PRIMARY], secondary=checks[Role.SECONDARY], primary_record=record_check)
+
+
+def _engaged_check(ctx: StackContext) -> route53.HealthCheck:
+    """Unhealthy while the DR region's failover-engaged alarm is in ALARM (set by the failover's DNS step).
+
+    Insufficient data (a new alarm, or the DR region's CloudWatch impaired) counts as healthy: only an
+    explicit failover moves traffic this way; the endpoint check still does on its own.
+    """
+    region = ctx.scenario.regions.secondary
+    return _metric_check(
+        ctx,
+        "FailoverEngagedHealthCheck",
+        engaged_alarm_name(ctx.names, region),
+        region,
+        "failover-engaged",
+        insufficient="Healthy",
+    )
 
 
 def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint) -> route53.HealthCheck:
@@ -175,11 +223,11 @@ def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint) -> route53.H
     return _health_check(ctx, CHECK_IDS[role], route53.HealthCheckConfig(**config), f"{role.value}-health")
 
 
-def _alarm_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
+def _alarm_children(ctx: StackContext, role: Role) -> list[route53.HealthCheck]:
     """A region is healthy while its DB connectivity alarm is OK, and in the DR region also its lag alarm.
 
     Route 53 reads the alarms' state in their own regions, so the DR region's health does not depend on
-    the primary's CloudWatch. CALCULATED with HealthThreshold = number of children is an AND.
+    the primary's CloudWatch.
     """
     names = ctx.names
     region = ctx.scenario.region(role)
@@ -208,12 +256,17 @@ def _alarm_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
                 insufficient="LastKnownStatus",
             )
         )
+    return children
+
+
+def _calculated(ctx: StackContext, logical: str, children: list[Any], name: str) -> route53.HealthCheck:
+    """Healthy while every child is: CALCULATED with HealthThreshold = number of children is an AND."""
     config = route53.HealthCheckConfig(
         Type="CALCULATED",
         ChildHealthChecks=[Ref(child) for child in children],
         HealthThreshold=len(children),
     )
-    return _health_check(ctx, CHECK_IDS[role], config, f"{role.value}-health")
+    return _health_check(ctx, logical, config, name)
 
 
 def _metric_check(
@@ -245,7 +298,7 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
             "Name": name,
             "Failover": _FAILOVER[role],
             "SetIdentifier": role.value,
-            "HealthCheckId": Ref(checks.of(role)),
+            "HealthCheckId": Ref(checks.gating(role)),
         }
         if endpoint.hosted_zone_id is None:
             kwargs.update(Type="CNAME", TTL=str(ctx.scenario.routing.ttl_seconds), ResourceRecords=[endpoint.dns_name])

@@ -61,7 +61,7 @@ def to_dot(graph: Graph) -> str:
     lines = [
         "digraph drgen {",
         f'  graph [rankdir=LR, compound=true, fontname="Helvetica", fontsize=14, labelloc=t, '
-        f'label={_quote(graph.title)}, nodesep=0.25, ranksep=0.7, bgcolor="white", pad=0.3];',
+        f'label={_quote(graph.title)}, nodesep=0.25, ranksep=0.7, bgcolor="white", pad=0.3, newrank=true];',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, color="#374151"];',
         '  edge [fontname="Helvetica", fontsize=9];',
     ]

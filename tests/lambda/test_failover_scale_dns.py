@@ -1,14 +1,19 @@
-"""failover/scale.py and failover/dns.py: DR compute to active capacity, traffic to the DR region; both idempotent."""
+"""failover/scale.py and failover/dns.py: DR compute to active capacity, traffic to the DR region; both idempotent.
+
+The DNS step's first way is the DR region's failover-engaged alarm (and its metric); the Route 53 control plane
+is the second way, whose failure must not fail the step.
+"""
 
 from __future__ import annotations
 
 import pytest
 from failover import dns, scale
 
-from .conftest import DR
+from .conftest import DR, NAMESPACE, metric_values
 
 SERVICE_RESOURCE = "service/dr-cluster/trading"
 RECORD = "app.example.com."
+ENGAGED_ALARM = "failover-engaged-eu-west-2-test"
 
 
 @pytest.fixture
@@ -116,26 +121,65 @@ def failover_records(cloud, monkeypatch):
     monkeypatch.setenv("HOSTED_ZONE_ID", zone)
     monkeypatch.setenv("RECORD_NAME", RECORD)
     monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", checks["PRIMARY"])
+    # The data layer's alarm in the DR region (moto's CloudFormation skips alarms: create it as the template does).
+    cloud("cloudwatch").put_metric_alarm(
+        AlarmName=ENGAGED_ALARM,
+        Namespace=NAMESPACE,
+        MetricName=dns.FAILOVER_ENGAGED,
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="ignore",
+    )
+    monkeypatch.setenv("ENGAGED_ALARM_NAME", ENGAGED_ALARM)
     return checks
+
+
+def _alarm_state(cloud):
+    return cloud("cloudwatch").describe_alarms(AlarmNames=[ENGAGED_ALARM])["MetricAlarms"][0]["StateValue"]
 
 
 def _inverted(cloud, check_id):
     return cloud("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
 
 
-def test_dns_inverts_the_primary_health_check_once_and_failback_restores_it(cloud, failover_records):
+def test_dns_engages_the_dr_alarm_then_inverts_the_check_once_and_failback_restores_both(cloud, failover_records):
     primary = failover_records["PRIMARY"]
     first = dns.handler({}, None)
-    assert first["changed"] is True and first["traffic_to"] == "dr" and first["primary_record_gated"] is True
+    assert first["traffic_to"] == "dr"
+    assert first["data_plane"] == {"alarm": ENGAGED_ALARM, "state": "ALARM", "metric": "FailoverEngaged", "value": 1.0}
+    assert _alarm_state(cloud) == "ALARM" and metric_values(cloud, dns.FAILOVER_ENGAGED) == [1.0]
+    control = first["control_plane"]
+    assert control["ok"] is True and control["changed"] is True and control["primary_record_gated"] is True
     assert _inverted(cloud, primary) is True
-    assert dns.handler({}, None)["changed"] is False
-    assert _inverted(cloud, primary) is True
+    assert dns.handler({}, None)["control_plane"]["changed"] is False
+    assert _inverted(cloud, primary) is True and _alarm_state(cloud) == "ALARM"
     assert _inverted(cloud, failover_records["SECONDARY"]) is False
     back = dns.handler({"mode": "failback"}, None)
-    assert back["changed"] is True and back["traffic_to"] == "primary"
-    assert _inverted(cloud, primary) is False
+    assert back["traffic_to"] == "primary" and back["data_plane"]["state"] == "OK"
+    assert back["control_plane"]["changed"] is True
+    assert _inverted(cloud, primary) is False and _alarm_state(cloud) == "OK"
+    assert metric_values(cloud, dns.FAILOVER_ENGAGED, stat="Minimum")[0] == 0.0  # newest minute first
+
+
+def test_dns_survives_the_route53_control_plane_failing(cloud, failover_records, monkeypatch):
+    """Route 53's control plane (us-east-1) down, here a check it does not know: the alarm still moves traffic."""
+    monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", "00000000-0000-0000-0000-000000000000")
+    result = dns.handler({}, None)
+    assert result["control_plane"]["ok"] is False and "NoSuchHealthCheck" in result["control_plane"]["error"]
+    assert result["data_plane"]["state"] == "ALARM" and _alarm_state(cloud) == "ALARM"
+    assert _inverted(cloud, failover_records["PRIMARY"]) is False
+
+
+def test_dns_fails_when_the_dr_region_alarm_cannot_be_set(cloud, failover_records, monkeypatch):
+    """Without the first way the shift would depend on us-east-1 alone: the step fails (and is retried)."""
+    monkeypatch.setenv("ENGAGED_ALARM_NAME", "no-such-alarm")
+    with pytest.raises(Exception, match=r"ResourceNotFound|not found|does not exist"):
+        dns.handler({}, None)
 
 
 def test_dns_reports_a_health_check_that_gates_no_primary_record(cloud, failover_records, monkeypatch):
     monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", failover_records["SECONDARY"])
-    assert dns.handler({}, None)["primary_record_gated"] is False
+    assert dns.handler({}, None)["control_plane"]["primary_record_gated"] is False

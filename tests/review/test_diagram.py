@@ -62,7 +62,10 @@ def test_the_failover_path_runs_from_alarms_through_health_checks_to_dns(bundle_
     found, _ = edges("database-dr", bundle_root)
     assert ("secondary_data_ReplicationLagAlarm", "global_global_SecondaryLagHealthCheck", "alarm state") in found
     assert ("global_global_SecondaryLagHealthCheck", "global_global_SecondaryHealthCheck", "child") in found
-    assert ("global_global_PrimaryHealthCheck", "global_global_PrimaryFailoverRecord", "gates") in found
+    # The PRIMARY record's gate: the primary's checks AND the DR region's failover-engaged alarm (static stability).
+    assert ("global_global_PrimaryRecordHealthCheck", "global_global_PrimaryFailoverRecord", "gates") in found
+    assert ("global_global_FailoverEngagedHealthCheck", "global_global_PrimaryRecordHealthCheck", "child") in found
+    assert ("secondary_data_FailoverEngagedAlarm", "global_global_FailoverEngagedHealthCheck", "alarm state") in found
     assert ("global_global_PrimaryFailoverRecord", "primary_data_PrimaryCluster", "routes to") in found
     assert ("primary_foundation_Vpc", "secondary_foundation_Vpc", "VPC peering") in found
 
