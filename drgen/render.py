@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drgen.budget import BUDGET_FILE, budget_for_bundle, budget_json
 from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
 from drgen.layers import AFTER, LAYERS, Layer
@@ -205,6 +206,7 @@ def render(scenario: Scenario) -> Bundle:
         "artifacts": [artifact.to_dict() for artifact in artifacts],
     }
     files[MANIFEST] = serialize(manifest)
+    files[BUDGET_FILE] = budget_json(budget_for_bundle(files))  # the RTO/RPO budget the review renders
     return Bundle(scenario=scenario, files=files, stacks=tuple(ordered), template_regions=template_regions)
 
 

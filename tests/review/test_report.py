@@ -157,6 +157,7 @@ def test_template_hashes_are_checked(bundle_root, tmp_path):
 
 def test_the_budget_section_appears_only_with_a_budget_file(bundle_root, tmp_path):
     copy = shutil.copytree(bundle_root / "trading-serverless", tmp_path / "trading-serverless")
+    (copy / "budget.json").unlink()  # rendered bundles carry one; without it the section is left out
     markdown, _ = review(copy)
     assert "RTO and RPO budget" not in markdown
     (copy / "budget.json").write_text(json.dumps({"rto": {"detect_seconds": 30, "promote_seconds": 20}}))

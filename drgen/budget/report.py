@@ -1,0 +1,90 @@
+"""The budget as data (``budget.json``) and as a text table; pure functions of the bundle's files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drgen.budget.bundle import read
+from drgen.budget.model import WITHIN, rpo_verdict, rpo_worst, rto_total, rto_verdict
+from drgen.budget.rpo import rpo_terms
+from drgen.budget.rto import rto_terms
+
+BUDGET_FILE = "budget.json"
+FORMAT = 1
+PAD = " " * (16 + 1 + 52 + 1 + 9)
+MODEL = (
+    "RTO: an unplanned failover started by the primary's health-check alarm; phases add up, branches of a phase "
+    "run at the same time. RPO: per data store, the worst one counts. Figures marked estimate are drgen's "
+    "reading where AWS documents no number; a drill measures them."
+)
+
+
+def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
+    """The RTO and RPO budget of a rendered bundle (relative path -> bytes, manifest.json included)."""
+    docs = read(files)
+    objectives = docs.manifest["objectives"]
+    rto, rpo = rto_terms(docs), rpo_terms(docs)
+    rto_status, rto_findings = rto_verdict(rto, objectives["rto_seconds"])
+    rpo_status, rpo_findings = rpo_verdict(rpo, objectives["rpo_seconds"])
+    return {
+        "format": FORMAT,
+        "scenario": docs.manifest["scenario"],
+        "suffix": docs.manifest["suffix"],
+        "model": MODEL,
+        "rto": {
+            "objective_seconds": objectives["rto_seconds"],
+            "seconds": _number(rto_total(rto)),
+            "floor_seconds": _number(rto_total(rto, lambda t: t.least)),
+            "status": rto_status,
+            "findings": rto_findings,
+            "terms": [t.to_dict() for t in rto],
+        },
+        "rpo": {
+            "objective_seconds": objectives["rpo_seconds"],
+            "seconds": _number(rpo_worst(rpo)),
+            "planned_switchover_seconds": 0,
+            "status": rpo_status,
+            "findings": rpo_findings,
+            "terms": [t.to_dict() for t in rpo],
+        },
+        "within_objectives": rto_status == WITHIN and rpo_status == WITHIN,
+    }
+
+
+def budget_json(budget: dict[str, Any]) -> bytes:
+    """Stable bytes: sorted keys, one-space indent, trailing newline (the bundle's JSON style)."""
+    return (json.dumps(budget, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def format_text(budget: dict[str, Any]) -> str:
+    """A table per objective: each term with its seconds, how it is computed and where it comes from."""
+    lines = [f"budget: {budget['scenario']} (suffix {budget['suffix']})"]
+    for key in ("rto", "rpo"):
+        part = budget[key]
+        lines += ["", f"{key.upper()}: {_s(part['seconds'])} against an objective of {_s(part['objective_seconds'])}"
+                      f" -> {part['status'].upper()}"]
+        lines.append(f"  {'PHASE':<16} {'TERM':<52} {'SECONDS':>9}  FORMULA / SOURCE")
+        for term in part["terms"]:
+            phase = term["phase"] + (f"/{term['branch']}" if term.get("branch") else "")
+            counted = '' if term.get('counted', True) else ' (reported, not held against the objective)'
+            lines.append(f"  {phase:<16} {term['name'][:52]:<52} {_s(term['seconds']):>9}  {term['formula']}{counted}")
+            where = term["source"]
+            lines.append(f"  {PAD}  {where['stack']} {where['resource']}.{where['property']}")
+            if "aws" in term:
+                kind = "estimate" if term["aws"]["estimate"] else "documented"
+                lines.append(f"  {PAD}  {kind}: {term['aws']['url']}")
+        lines += [f"  - {finding}" for finding in part["findings"]]
+    lines += ["", budget["model"]]
+    return "\n".join(lines)
+
+
+def _number(value: float | None) -> int | float | None:
+    if value is None or value == float("inf"):
+        return None
+    return int(value) if float(value).is_integer() else round(value, 3)
+
+
+def _s(seconds: Any) -> str:
+    return "unbounded" if seconds is None else f"{seconds:g} s"
+
