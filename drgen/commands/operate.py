@@ -1,0 +1,288 @@
+"""``drgen readiness``, ``drgen failover``, ``drgen failback`` and ``drgen drill``: operate the standby.
+
+Exit status: 0 ready / succeeded (or started without --wait), 1 not ready / failed / refused, 2 bad input or
+an AWS refusal outside the run (one line).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from drgen.cli import _handle_errors
+from drgen.commands.options import OUTPUT, cloud_errors, make_aws, target_options
+
+if TYPE_CHECKING:
+    from drgen.deploy.session import Aws
+    from drgen.operate.asl import Step
+    from drgen.operate.environment import Environment
+    from drgen.operate.failover import Outcome
+
+
+def scenario_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--scenario NAME and --suffix: which deployed environment."""
+    func = click.option("--suffix", required=True, help="The environment suffix it was deployed with.")(func)
+    return click.option("--scenario", "-s", required=True, metavar="NAME", help="A preset that is deployed.")(func)
+
+
+def _environment(scenario: str, suffix: str, aws: Aws) -> Environment:
+    from drgen.deploy.bundle import from_scenario
+    from drgen.operate.environment import resolve
+    from drgen.scenario import load
+
+    return resolve(aws, load(scenario, suffix=suffix), from_scenario(scenario, suffix))
+
+
+def _step_line(step: Step, budget: tuple[float | None, str] | None = None) -> str:
+    mark = "ok" if step.ok else "FAILED"
+    column = ""
+    if budget is not None:
+        column = f"{'-' if budget[0] is None else f'{budget[0]:g} s':>8}  "
+    detail = f"  {step.detail}" if step.detail else ""
+    return f"  {step.state:<22} {step.kind:<8} {step.started:>8.3f} {step.seconds:>8.3f} s  {column}{mark}{detail}"
+
+
+def _echo_step(output: str) -> Callable[[Step], None]:
+    return (lambda step: click.echo(_step_line(step))) if output == "text" else (lambda _: None)
+
+
+# -- readiness -----------------------------------------------------------------------------------------------
+@click.command()
+@scenario_options
+@target_options
+@click.option("--output", type=OUTPUT, default="text", show_default=True)
+@_handle_errors
+@cloud_errors
+def readiness(
+    scenario: str,
+    suffix: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+    output: str,
+) -> None:
+    """Check that the DR region could take over now; exit 1 when any check fails.
+
+    \b
+    Checks: the DR cluster attached to the global cluster (the writer elsewhere), replication lag under the
+    scenario's threshold, the sessions table's DR replica, bucket replication, DR compute able to scale,
+    the health checks, the failover state machine, the replicated secret.
+    """
+    from drgen.operate.readiness import check_all
+
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    checks = check_all(aws, _environment(scenario, suffix, aws))
+    ready = all(c.ok for c in checks)
+    if output == "json":
+        click.echo(json.dumps({"scenario": scenario, "suffix": suffix, "ready": ready,
+                               "checks": [c.to_dict() for c in checks]}, indent=2))
+    else:
+        click.echo(f"{'CHECK':<20} {'':<6} DETAIL")
+        for check in checks:
+            click.echo(f"{check.name:<20} {'ok' if check.ok else 'FAILED':<6} {check.detail}")
+        click.echo(f"{scenario} ({suffix}): {'ready' if ready else 'NOT ready'}")
+    if not ready:
+        sys.exit(1)
+
+
+# -- failover / failback -------------------------------------------------------------------------------------
+def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--output", type=OUTPUT, default="text", show_default=True)(func)
+    func = click.option(
+        "--health-url",
+        metavar="URL",
+        help="Sandbox only: the URL the validate step probes instead of the deployed DR endpoint (moto serves none).",
+    )(func)
+    func = click.option("--wait", is_flag=True, help="Follow the execution step by step until it ends.")(func)
+    return click.option("--dry-run", is_flag=True, help="Show the execution that would start; change nothing.")(func)
+
+
+def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool, force: bool, dry_run: bool,
+             wait: bool, output: str, health_url: str | None) -> None:
+    from drgen.errors import DrgenError
+    from drgen.operate import failover
+
+    if health_url and not aws.sandbox:
+        raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
+    environment = _environment(scenario, suffix, aws)
+    wanted = failover.request(mode, planned, force)
+    if dry_run:
+        plan = failover.plan(aws, environment, wanted)
+        if output == "json":
+            click.echo(json.dumps(plan, indent=2))
+            return
+        click.echo(f"dry run: would start {plan['execution']} on {plan['state_machine']} ({plan['where']})")
+        click.echo(f"  input {json.dumps(plan['input'], sort_keys=True)}; writer now {plan['writer_now'] or 'none'}")
+        for step in plan["steps"]:
+            click.echo(f"  {step}")
+        return
+    if mode == failover.FAILBACK and not force:
+        refusal = failover.lag_refusal(aws, environment)
+        if refusal:
+            click.echo(f"drgen: failback refused: {refusal}; wait for replication, or pass --force", err=True)
+            sys.exit(1)
+    if output == "text":
+        click.echo(f"{mode} of {scenario} ({suffix}), {'planned' if planned else 'unplanned'}")
+    overrides = {"HEALTH_URL": health_url} if health_url else None
+    outcome = failover.run(aws, environment, wanted, wait=wait, on_step=_echo_step(output), overrides=overrides)
+    _print_outcome(outcome, output)
+    if not outcome.ok:
+        sys.exit(1)
+
+
+def _print_outcome(outcome: Outcome, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(outcome.to_dict(), indent=2, default=str))
+        return
+    for note in outcome.notes:
+        click.echo(f"note: {note}")
+    if outcome.run is None:
+        click.echo(f"started {outcome.execution_arn}; follow it with --wait or in the Step Functions console")
+        return
+    validation = (outcome.run.output or {}).get("validation") or {} if isinstance(outcome.run.output, dict) else {}
+    for check in validation.get("checks", []):
+        click.echo(f"validate: {check['name']} {'ok' if check['ok'] else 'FAILED'}: {check['detail']}")
+    why = f": {outcome.run.error} {outcome.run.cause}".rstrip() if outcome.run.error else ""
+    click.echo(f"{outcome.name}: {outcome.run.status} in {outcome.run.seconds:.3f} s{why}")
+
+
+@click.command()
+@scenario_options
+@click.option("--planned/--unplanned", default=False, show_default=True,
+              help="Planned: a switchover that waits for replication (no loss); unplanned: promote at once.")
+@_run_options
+@target_options
+@_handle_errors
+@cloud_errors
+def failover(
+    scenario: str,
+    suffix: str,
+    planned: bool,
+    dry_run: bool,
+    wait: bool,
+    health_url: str | None,
+    output: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+) -> None:
+    """Start the DR region's failover state machine (idempotent execution name); --wait follows each step.
+
+    Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
+    """
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    _operate("failover", scenario, suffix, aws, planned, False, dry_run, wait, output, health_url)
+
+
+@click.command()
+@scenario_options
+@click.option("--planned/--unplanned", default=True, show_default=True, help="A failback is planned by default.")
+@click.option("--force", is_flag=True, help="Fail back even though replication to the primary region lags.")
+@_run_options
+@target_options
+@_handle_errors
+@cloud_errors
+def failback(
+    scenario: str,
+    suffix: str,
+    planned: bool,
+    force: bool,
+    dry_run: bool,
+    wait: bool,
+    health_url: str | None,
+    output: str,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+) -> None:
+    """Make the primary region the writer again; refused while its replica lags (exit 1) unless --force."""
+    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    _operate("failback", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url)
+
+
+# -- drill ---------------------------------------------------------------------------------------------------
+@click.command()
+@click.option("--scenario", "-s", required=True, metavar="NAME", help="A preset.")
+@click.option("--suffix", default=None, help="Suffix (local: 'drill'; --live: the deployed one, required).")
+@click.option("--live", is_flag=True, help="Against a real deployed account: a planned switchover and back.")
+@target_options
+@click.option("--output", type=OUTPUT, default="text", show_default=True)
+@_handle_errors
+@cloud_errors
+def drill(
+    scenario: str,
+    suffix: str | None,
+    live: bool,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+    output: str,
+) -> None:
+    """Rehearse a failover end to end and print a report with each step's time beside the budget's term.
+
+    \b
+    Local (default): starts moto's server, deploys, creates through the APIs what moto cannot create from
+    the templates, fails the primary, runs the failover steps with the Lambda code, verifies writer, DNS,
+    DR capacity and notification. Needs nothing running.
+    --live: a planned switchover to the DR region and back in a real account (uses --profile).
+    """
+    from drgen.errors import DrgenError
+    from drgen.operate import drill as drills
+    from drgen.scenario import load
+
+    text = output == "text"
+
+    def line(message: str) -> None:
+        if text:
+            click.echo(message)
+
+    if live:
+        if suffix is None:
+            raise DrgenError("--live needs --suffix: the suffix the scenario is deployed with")
+        aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+        report = drills.live(aws, load(scenario, suffix=suffix), line, lambda _: None)
+    else:
+        if endpoint_url:
+            raise DrgenError("the local drill starts its own moto server: drop --endpoint-url (or use --live)")
+        report = drills.local(load(scenario, suffix=suffix or drills.DRILL_SUFFIX), line, lambda _: None)
+    if text:
+        click.echo(format_report(report))
+    else:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    if not report.ok:
+        sys.exit(1)
+
+
+def format_report(report: Any) -> str:
+    """The drill report: each run's steps with their time and the budget's term, then the verifications."""
+    lines = [f"drill report: {report.scenario} ({report.where})"]
+    if report.created:
+        lines.append("created through the service APIs (moto's CloudFormation skips them):")
+        lines += [f"  {c}" for c in report.created]
+    if report.standins:
+        lines.append("stand-ins:")
+        lines += [f"  {s}" for s in report.standins]
+    budget_note = "" if report.budget else " (no budget terms: drgen budget unavailable)"
+    for phase, outcome in report.phases:
+        lines.append(f"{phase}: {outcome.name} ({'local' if outcome.local else 'Step Functions'}){budget_note}")
+        lines.append(f"  {'STATE':<22} {'TYPE':<8} {'AT':>8} {'TOOK':>10}  {'BUDGET':>8}  RESULT")
+        for step in outcome.run.steps if outcome.run else []:
+            lines.append(_step_line(step, report.budget.get(step.state, (None, ""))))
+        if outcome.run:
+            lines.append(f"  {outcome.run.status} in {outcome.run.seconds:.3f} s")
+    lines.append("verified:")
+    lines += [f"  {'ok' if v.ok else 'FAILED':<6} {v.name:<20} {v.detail}" for v in report.verifications]
+    lines.append(f"drill {'PASSED' if report.ok else 'FAILED'}")
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""The identifiers of a deployed scenario, in one place: what every operate command looks at or changes.
+
+Names drgen chose itself (the global cluster, each region's cluster, the secret, the table, the buckets, the
+state parameter) come from the scenario through ``Names``, exactly as the templates spell them, so they are
+right even where a sandbox deploy could not create the resource. Ids AWS generates (health checks, the hosted
+zone, the load balancers' names, the state machine's ARN) come from the stacks' outputs: the deployment record
+``.drgen/<scenario>-<suffix>.json`` when it has them, else CloudFormation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drgen.builders import compute, routing
+from drgen.builders.alerting import connectivity_namespace
+from drgen.builders.database import CLUSTER
+from drgen.builders.orchestration import STATE_MACHINE_ARN
+from drgen.builders.parameters import FAILOVER_STATE
+from drgen.deploy import record
+from drgen.deploy.bundle import DeployBundle
+from drgen.deploy.session import Aws
+from drgen.deploy.stacks import describe
+from drgen.errors import DrgenError
+from drgen.naming import Names
+from drgen.scenario.model import Role, Scenario
+
+GLOBAL_CLUSTER = "global-db"  # drgen/builders/database.py names the global cluster so
+SECRET = "db-master"  # drgen/builders/security.py
+ALERT_TOPIC = "AlertTopicArn"
+ALERT_INBOX = "AlertInboxQueueArn"
+ENDPOINT_DNS_NAME = routing.ENDPOINT_DNS_NAME
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployed scenario: its scenario, where it runs, and the names and ids of what failover touches."""
+
+    scenario: Scenario
+    account: str
+    partition: str
+    outputs: Mapping[tuple[str, Role], Mapping[str, str]]  # (layer, role) -> that stack's outputs
+
+    # -- regions and names ------------------------------------------------------------------------------------
+    @property
+    def names(self) -> Names:
+        return Names(self.scenario)
+
+    @property
+    def primary(self) -> str:
+        return self.scenario.regions.primary
+
+    @property
+    def dr(self) -> str:
+        return self.scenario.regions.secondary
+
+    def region(self, role: Role) -> str:
+        return self.scenario.region(role)
+
+    @property
+    def global_cluster_id(self) -> str:
+        return self.names.fixed("rds", GLOBAL_CLUSTER)
+
+    def cluster_id(self, role: Role) -> str:
+        return self.names.for_region("rds", CLUSTER, self.region(role))
+
+    def cluster_arn(self, role: Role) -> str:
+        return f"arn:{self.partition}:rds:{self.region(role)}:{self.account}:cluster:{self.cluster_id(role)}"
+
+    @property
+    def secret_name(self) -> str:
+        return self.names.fixed("secret", SECRET)
+
+    @property
+    def table_name(self) -> str | None:
+        sessions = self.scenario.sessions
+        return self.names.fixed("table", sessions.table) if sessions.enabled else None
+
+    def replicated_buckets(self) -> list[tuple[str, str]]:
+        """(primary bucket, DR bucket) for every bucket the scenario replicates."""
+        return [
+            (
+                self.names.for_region("bucket", b.purpose, self.primary),
+                self.names.for_region("bucket", b.purpose, self.dr),
+            )
+            for b in self.scenario.buckets
+            if b.replicate
+        ]
+
+    @property
+    def state_parameter(self) -> str:
+        return self.names.fixed("generic", FAILOVER_STATE)
+
+    @property
+    def namespace(self) -> str:
+        return connectivity_namespace(self.scenario)
+
+    @property
+    def lag_threshold(self) -> float:
+        return self.scenario.database.lag_alarm_seconds
+
+    @property
+    def record_name(self) -> str:
+        return compute.domain_name(self.scenario) + "."
+
+    # -- from the stacks' outputs -----------------------------------------------------------------------------
+    def output(self, layer: str, role: Role, key: str, default: str | None = None) -> str:
+        value = self.outputs.get((layer, role), {}).get(key, default)
+        if value is None:
+            raise DrgenError(
+                f"the {layer} stack ({role.value}) has no output {key}; is {self.scenario.name} "
+                f"(suffix {self.scenario.suffix}) deployed? `drgen deploy` it first"
+            )
+        return value
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.output("orchestration", Role.SECONDARY, STATE_MACHINE_ARN)
+
+    @property
+    def alert_topic_arn(self) -> str:
+        """The DR region's alert topic: the failover steps notify it."""
+        return self.output("foundation", Role.SECONDARY, ALERT_TOPIC)
+
+    @property
+    def hosted_zone_id(self) -> str:
+        return self.output("zone", Role.GLOBAL, routing.HOSTED_ZONE_ID)
+
+    def health_check_id(self, role: Role) -> str:
+        return self.output("global", Role.GLOBAL, routing.HEALTH_CHECK_OUTPUTS[role])
+
+    def endpoint(self, role: Role) -> str:
+        """What the region's failover record points at (its load balancer, API or cluster endpoint)."""
+        return self.output("app", role, ENDPOINT_DNS_NAME, "")
+
+    def app_output(self, key: str) -> str:
+        """An output of the DR app stack ("" when this scenario's compute has none, e.g. no ASG with ECS)."""
+        return self.output("app", Role.SECONDARY, key, "")
+
+    # -- what the failover functions read ---------------------------------------------------------------------
+    def function_name(self, key: str) -> str:
+        """A catalogue function's name (drgen/builders/functions.py: the same in both regions)."""
+        return self.names.fixed("lambda", key)
+
+    def known_values(self) -> dict[str, str]:
+        """Function settings drgen knows without the stacks, for where a sandbox deploy has placeholders."""
+        return {"GLOBAL_CLUSTER_ID": self.global_cluster_id, "DR_CLUSTER_ARN": self.cluster_arn(Role.SECONDARY)}
+
+
+def stack_outputs(aws: Aws, bundle: DeployBundle) -> dict[tuple[str, Role], dict[str, str]]:
+    """Every deployed stack's outputs: from the deployment record when it has them, else from CloudFormation."""
+    recorded = record.load(record.path_for(bundle.scenario, bundle.suffix)) or {}
+    known = {s["name"]: s.get("outputs", {}) for s in recorded.get("stacks", []) if s.get("outcome") != "failed"}
+    found: dict[tuple[str, Role], dict[str, str]] = {}
+    for entry in bundle.stacks:
+        outputs: dict[str, str] | None = known.get(entry.name) or None
+        if outputs is None:
+            state = describe(aws.client("cloudformation", entry.region), entry.name)
+            outputs = state.outputs if state else None
+        if outputs is not None:
+            found[(entry.layer, entry.role)] = dict(outputs)
+    return found
+
+
+def resolve(aws: Aws, scenario: Scenario, bundle: DeployBundle) -> Environment:
+    """The deployed environment of ``scenario``; a DrgenError when nothing of it is deployed."""
+    outputs = stack_outputs(aws, bundle)
+    if not outputs:
+        raise DrgenError(
+            f"nothing of {scenario.name} (suffix {scenario.suffix}) is deployed there; "
+            f"run `drgen deploy -s {scenario.name} --suffix {scenario.suffix}` first"
+        )
+    return from_outputs(scenario, aws.account_id(), outputs)
+
+
+def from_outputs(
+    scenario: Scenario, account: str, outputs: Mapping[tuple[str, Role], Mapping[str, str]]
+) -> Environment:
+    """The environment from stack outputs already at hand (the partition is read off the alert topic's ARN)."""
+    topic = outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_TOPIC, "arn:aws:")
+    return Environment(scenario, account, topic.split(":")[1] or "aws", outputs)

@@ -1,0 +1,114 @@
+"""Failover and failback on AWS: start the DR region's state machine once, then follow it step by step.
+
+The execution name is idempotent: it is derived from the request (mode, planned or not) and the failover
+state the guard recorded last (its execution id), so repeating the command before anything else ran asks
+Step Functions for the same name, and a run already under way is followed instead of a second one started.
+Steps and their timings come from the execution history (entered / exited events per state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from drgen.deploy.session import error_code
+from drgen.operate.asl import Run, Step
+
+TERMINAL = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+FAILURES = ("TaskFailed", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "ExecutionFailed")
+
+
+def execution_name(request: Mapping[str, Any], generation: str) -> str:
+    """``failover-unplanned-<12 hex>``: the same request on the same recorded state gets the same name."""
+    kind = "planned" if request.get("planned") else "unplanned"
+    digest = hashlib.sha256(json.dumps([dict(request), generation], sort_keys=True).encode()).hexdigest()[:12]
+    return f"{request['mode']}-{kind}-{digest}"
+
+
+def running(sfn: Any, machine_arn: str) -> list[str]:
+    """The RUNNING executions' ARNs, oldest first."""
+    found: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, statusFilter="RUNNING"):
+        found.extend(page["executions"])
+    return [e["executionArn"] for e in sorted(found, key=lambda e: (e["startDate"], e["executionArn"]))]
+
+
+def start(sfn: Any, machine_arn: str, name: str, request: Mapping[str, Any]) -> tuple[str, bool]:
+    """Start ``name`` (or find it: the name was used already); returns its ARN and whether this call started it."""
+    try:
+        response = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(dict(request)))
+    except Exception as exc:
+        if error_code(exc) != "ExecutionAlreadyExists":
+            raise
+        return machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}", False
+    return str(response["executionArn"]), True
+
+
+def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events.extend(page["events"])
+    return events
+
+
+def steps_from_history(events: Sequence[Mapping[str, Any]]) -> Run:
+    """The run as far as the history goes: a step per exited state, its failure details, the final status."""
+    result = Run()
+    origin: datetime | None = None
+    entered: dict[str, tuple[str, datetime]] = {}
+    failures: dict[str, str] = {}
+    for event in sorted(events, key=lambda e: e["id"]):
+        kind, when = str(event["type"]), event["timestamp"]
+        origin = origin or when
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            entered[name] = (kind.removesuffix("StateEntered"), when)
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            state_kind, began = entered.pop(name, (kind.removesuffix("StateExited"), when))
+            detail = failures.pop("open", "")
+            result.steps.append(
+                Step(
+                    name,
+                    state_kind,
+                    (began - origin).total_seconds(),
+                    (when - began).total_seconds(),
+                    not detail,
+                    detail,
+                )
+            )
+        elif kind in FAILURES:
+            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            failures["open"] = f"{details.get('error', '')}: {details.get('cause', '')}".strip(": ")
+            if kind == "ExecutionFailed":
+                result.error, result.cause = details.get("error", ""), details.get("cause", "")
+        if kind in TERMINAL:
+            result.status = TERMINAL[kind]
+    return result
+
+
+def follow(
+    sfn: Any,
+    execution_arn: str,
+    on_step: Callable[[Step], None],
+    pause: Callable[[float], None],
+    poll_seconds: float,
+) -> Run:
+    """Poll the history until the execution ends, reporting each step once as it completes."""
+    reported = 0
+    while True:
+        run = steps_from_history(history(sfn, execution_arn))
+        for step in run.steps[reported:]:
+            on_step(step)
+        reported = len(run.steps)
+        if run.status != "RUNNING":
+            return run
+        pause(poll_seconds)

@@ -1,0 +1,145 @@
+"""``drgen failover`` and ``drgen failback``: one run of the DR region's failover state machine.
+
+On AWS the machine runs in Step Functions (``execution``): drgen starts it under an idempotent name and, with
+``wait``, follows it step by step. Against a moto sandbox, which cannot execute it, the same definition runs
+here with the Lambda code (``local``). A failback is refused while the primary region's replica lags (the
+guard would refuse it too; refusing here saves a run) unless forced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drgen.builders.orchestration import TASKS, definition
+from drgen.deploy.executor import pause
+from drgen.deploy.session import Aws
+from drgen.operate import execution, lambdas, local
+from drgen.operate.asl import Run, Step
+from drgen.operate.environment import Environment
+from drgen.operate.readiness import LAG_WINDOW_SECONDS
+
+FAILOVER, FAILBACK = "failover", "failback"
+
+
+def request(mode: str, planned: bool, force: bool = False) -> dict[str, Any]:
+    """The machine's input (the defaults it merges this over are in orchestration.definition)."""
+    return {"mode": mode, "planned": planned, "force": force}
+
+
+@dataclass
+class Outcome:
+    """What happened: the execution (name, ARN), whether this call started it, and the run when followed."""
+
+    name: str
+    execution_arn: str
+    started: bool
+    local: bool
+    run: Run | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.run is None or self.run.status == "SUCCEEDED"
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "execution": self.name,
+            "execution_arn": self.execution_arn,
+            "started": self.started,
+            "where": "locally (sandbox)" if self.local else "Step Functions",
+            "notes": self.notes,
+        }
+        if self.run is not None:
+            result |= {
+                "status": self.run.status,
+                "seconds": round(self.run.seconds, 3),
+                "error": self.run.error,
+                "cause": self.run.cause,
+                "steps": [s.to_dict() for s in self.run.steps],
+            }
+        return result
+
+
+def writer(aws: Aws, environment: Environment) -> str:
+    """The global cluster's writer ARN now ("" during a promotion)."""
+    failover = lambdas.shared("failover")
+    return str(
+        failover.writer_arn(
+            failover.describe_global_cluster(aws.client("rds", environment.dr), environment.global_cluster_id)
+        )
+    )
+
+
+def lag_refusal(aws: Aws, environment: Environment) -> str:
+    """Why a failback must wait ("" when the primary region's replica is caught up)."""
+    metrics = lambdas.shared("metrics")
+    lag = metrics.latest_maximum(
+        aws.client("cloudwatch", environment.primary),
+        environment.namespace,
+        metrics.REPLICATION_LAG,
+        LAG_WINDOW_SECONDS,
+    )
+    if lag is None:
+        return (
+            f"no {metrics.REPLICATION_LAG} in {environment.primary} for {LAG_WINDOW_SECONDS} s: "
+            "replication back to the primary region is unproven"
+        )
+    if lag > environment.lag_threshold:
+        return f"replication lag {lag:g} s in {environment.primary} exceeds {environment.lag_threshold:g} s"
+    return ""
+
+
+def execution_name(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> str:
+    """The idempotent name: the request and the last execution the guard recorded."""
+    state = lambdas.shared("failover").read_state(aws.client("ssm", environment.dr), environment.state_parameter)
+    return execution.execution_name(wanted, str(state.get("execution_id") or "initial"))
+
+
+def plan(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run would do, changing nothing (--dry-run)."""
+    return {
+        "state_machine": environment.state_machine_arn,
+        "execution": execution_name(aws, environment, wanted),
+        "input": dict(wanted),
+        "writer_now": writer(aws, environment),
+        "where": "locally (sandbox)" if aws.sandbox else "Step Functions",
+        "steps": task_order(environment),
+    }
+
+
+def task_order(environment: Environment) -> list[str]:
+    """The Task states in the order the definition lists them, with the function each invokes."""
+    states = definition(environment.scenario)["States"]
+    return [f"{name} ({TASKS[name]})" for name, state in states.items() if state["Type"] == "Task"]
+
+
+def run(
+    aws: Aws,
+    environment: Environment,
+    wanted: Mapping[str, Any],
+    *,
+    wait: bool,
+    on_step: Callable[[Step], None],
+    overrides: Mapping[str, str] | None = None,
+) -> Outcome:
+    """One run: locally against a sandbox (always followed), else started (or joined) in Step Functions."""
+    name = execution_name(aws, environment, wanted)
+    if aws.sandbox:
+        result, _logs = local.run(aws, environment, name, wanted, overrides=overrides, on_step=on_step)
+        note = "sandbox: moto cannot execute the deployed state machine; its definition ran here with the Lambda code"
+        return Outcome(name, local.execution_arn(environment.state_machine_arn, name), True, True, result, [note])
+    sfn = aws.client("stepfunctions", environment.dr)
+    under_way = execution.running(sfn, environment.state_machine_arn)
+    if under_way:
+        arn, started, notes = under_way[0], False, [f"an execution is already running: following {under_way[0]}"]
+    else:
+        arn, started = execution.start(sfn, environment.state_machine_arn, name, wanted)
+        notes = [] if started else [f"{name} ran already (same request, same recorded state): showing it"]
+    outcome = Outcome(arn.rsplit(":", 1)[1], arn, started, False, notes=notes)
+    if wait:
+        outcome.run = execution.follow(sfn, arn, on_step, pause, aws.target.poll_seconds)
+    elif not started:
+        outcome.run = execution.steps_from_history(execution.history(sfn, arn))
+    return outcome

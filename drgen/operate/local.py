@@ -1,0 +1,155 @@
+"""Run the failover state machine here instead of in Step Functions: the definition's steps, the Lambda code.
+
+Used where Step Functions cannot run drgen's machine: against moto (it cannot execute a state machine created
+by CloudFormation nor run Lambda code without Docker) and so in ``drgen drill``. Each Task calls the handler
+of the catalogue function its Resource names (the code in lambda/, imported by ``lambdas``), with the
+environment the orchestration template gives that function and the AWS endpoint of the run. The functions'
+JSON log lines are kept with the run instead of mixing with drgen's output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from drgen.builders.orchestration import definition, substitution
+from drgen.deploy.sandbox import placeholder
+from drgen.deploy.session import Aws
+from drgen.errors import DrgenError
+from drgen.functions import FAILOVER_STEPS, Function
+from drgen.operate import asl, lambdas
+from drgen.operate.environment import Environment
+
+PLACEHOLDER = placeholder("")  # what drgen/deploy/sandbox.py puts where a skipped resource was
+_ENVIRONMENT_LOCK = threading.Lock()  # os.environ is the process's: one local run at a time
+LAMBDA_LOGGER = "drgen"  # lambda/drgen_common/logs.py logs through this logger
+
+
+def functions_by_resource() -> dict[str, Function]:
+    """The Task Resource placeholder of each failover function (``${FailoverGuardArn}``) -> the function."""
+    return {"${" + substitution(f.key) + "}": f for f in FAILOVER_STEPS}
+
+
+@contextlib.contextmanager
+def lambda_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` as the function sees it in AWS, restored afterwards."""
+    with _ENVIRONMENT_LOCK:
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@contextlib.contextmanager
+def captured_logs(sink: io.StringIO) -> Iterator[None]:
+    """The functions' log lines into ``sink`` while the run lasts."""
+    lambdas.shared("logs")  # the logger and its handler exist once the module is imported
+    handlers = [h for h in logging.getLogger(LAMBDA_LOGGER).handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(sink) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, previous, strict=True):
+            handler.setStream(stream)
+
+
+def function_environment(aws: Aws, environment: Environment, function: Function) -> dict[str, str]:
+    """The deployed function's environment variables, as CloudFormation resolved them in the DR region.
+
+    In a sandbox the values that came from resources moto could not create are ``sandbox-...`` placeholders;
+    those drgen knows by name (the global cluster, the DR cluster) are put back, any other is an error.
+    """
+    name = environment.function_name(function.key)
+    lam = aws.client("lambda", environment.dr)
+    values = dict(lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {}))
+    known = environment.known_values()
+    for key, value in values.items():
+        if value.startswith(PLACEHOLDER):
+            if key not in known:
+                raise DrgenError(f"{name}: {key} is {value} (not created in the sandbox) and drgen cannot fill it in")
+            values[key] = known[key]
+    return values
+
+
+def runtime_environment(aws: Aws, environment: Environment, function: Function) -> dict[str, str]:
+    """The function's configuration plus what the Lambda runtime sets (its region) and where AWS is."""
+    values = function_environment(aws, environment, function)
+    values |= {"AWS_REGION": environment.dr, "AWS_DEFAULT_REGION": environment.dr}
+    if aws.target.endpoint_url:
+        values["AWS_ENDPOINT_URL"] = aws.target.endpoint_url
+    if aws.target.profile:
+        values["AWS_PROFILE"] = aws.target.profile
+    return values
+
+
+def invoker(aws: Aws, environment: Environment, overrides: Mapping[str, str]) -> asl.Invoke:
+    """Call the handler a Task Resource names in its deployed environment (plus ``overrides``); its exception
+    becomes the Task's error, as in Lambda."""
+    functions = functions_by_resource()
+    settings: dict[str, dict[str, str]] = {}
+
+    def invoke(resource: str, payload: dict[str, Any]) -> Any:
+        function = functions.get(resource)
+        if function is None:
+            raise asl.TaskFailed("States.Runtime", f"no failover function behind {resource}")
+        handler: Callable[[dict[str, Any], Any], Any] = lambdas.handler(function)  # type: ignore[assignment]
+        if function.key not in settings:
+            settings[function.key] = runtime_environment(aws, environment, function) | dict(overrides)
+        with lambda_environment(settings[function.key]):
+            try:
+                return handler(payload, None)
+            except Exception as error:  # the Lambda service reports any exception as the Task's error
+                raise asl.TaskFailed(type(error).__name__, str(error)) from error
+
+    return invoke
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives the execution ``name`` of the machine."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def run(
+    aws: Aws,
+    environment: Environment,
+    name: str,
+    request: Mapping[str, Any],
+    *,
+    time_scale: float = 0.0,
+    overrides: Mapping[str, str] | None = None,
+    on_step: Callable[[asl.Step], None] = lambda _: None,
+) -> tuple[asl.Run, str]:
+    """One execution named ``name`` of the failover machine with ``request`` as its input; also the logs.
+
+    ``overrides`` replace function settings (the drill points HEALTH_URL at its stand-in endpoint)."""
+    context = {
+        "Execution": {
+            "Id": execution_arn(environment.state_machine_arn, name),
+            "Name": name,
+            "StartTime": datetime.now(UTC).isoformat(),
+            "Input": dict(request),
+        }
+    }
+    logs = io.StringIO()
+    with captured_logs(logs):
+        result = asl.run(
+            definition(environment.scenario),
+            dict(request),
+            context,
+            invoker(aws, environment, overrides or {}),
+            time_scale=time_scale,
+            on_step=on_step,
+        )
+    return result, logs.getvalue()

@@ -1,0 +1,274 @@
+"""What a moto sandbox cannot build from the templates, created through the service APIs; and the one stand-in.
+
+moto's CloudFormation skips (see drgen/deploy/sandbox.py) the Aurora global cluster and its clusters, the
+DynamoDB global table, the Secrets Manager secret, CloudWatch alarms, SNS subscriptions and Application Auto
+Scaling, and drops S3 versioning and replication. ``provision`` creates those the operations look at, with the
+names the templates give them, through the APIs moto does implement:
+
+- the Aurora global cluster, the primary cluster (writer) and the DR cluster joined to it (or left out of it);
+- the database secret in the primary region, replicated to the DR region;
+- the sessions table in each region (moto has no global tables: two plain tables, no replication);
+- versioning on both sides and the replication rule on each primary bucket;
+- the DR ECS service's scalable target (standby minimum, maximum capacity);
+- every alarm of the templates, by name (the DNS step sets the failover-engaged alarm; alarms never evaluate);
+- the DR alert topic's subscription to the alert inbox queue (SNS -> SQS delivers in moto);
+- one ReplicationLagSeconds sample where the lag monitor (which needs a real database) would publish it.
+
+``promotion_standin`` replaces FailoverGlobalCluster and SwitchoverGlobalCluster, which moto does not
+implement, by a server-side patch that makes the target member the writer at once. It is narrow on purpose:
+those two operations only, only in a moto server running in this process, and real Aurora takes minutes and
+shows a FailoverState meanwhile (the promotion-status polling is exercised with real describe results only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from drgen.builders import compute
+from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
+from drgen.builders.sessions import PARTITION_KEY
+from drgen.deploy.bundle import DeployBundle
+from drgen.deploy.session import Aws
+from drgen.errors import DrgenError
+from drgen.operate import lambdas
+from drgen.operate.environment import ALERT_INBOX, Environment
+from drgen.scenario.model import ComputeKind, Role
+
+ENGINE = "aurora-postgresql"
+SANDBOX_PASSWORD = "sandbox-only-not-a-secret"  # moto stores it; nothing listens
+ECS_DIMENSION = "ecs:service:DesiredCount"
+
+
+def provision(
+    aws: Aws, environment: Environment, bundle: DeployBundle, *, attach_secondary: bool = True, lag_seconds: float = 1.0
+) -> list[str]:
+    """Create what the operations need and moto's CloudFormation skipped; returns one line per thing created."""
+    made: list[str] = []
+    steps: list[Callable[[Aws, Environment], str | None]] = [
+        lambda a, e: _aurora(a, e, attach_secondary),
+        _secret,
+        _tables,
+        _bucket_replication,
+        _scalable_target,
+        lambda a, e: _alarms(a, e, bundle),
+        _alert_subscription,
+        lambda a, e: publish_lag(a, e, e.dr, lag_seconds),
+    ]
+    for step in steps:
+        line = step(aws, environment)
+        if line:
+            made.append(line)
+    return made
+
+
+def _aurora(aws: Aws, environment: Environment, attach_secondary: bool) -> str:
+    database = environment.scenario.database
+    rds = aws.client("rds", environment.primary)
+    rds.create_global_cluster(
+        GlobalClusterIdentifier=environment.global_cluster_id, Engine=ENGINE, EngineVersion=database.engine_version
+    )
+    common = {"Engine": ENGINE, "EngineVersion": database.engine_version, "DatabaseName": database.database_name}
+    rds.create_db_cluster(
+        DBClusterIdentifier=environment.cluster_id(Role.PRIMARY),
+        GlobalClusterIdentifier=environment.global_cluster_id,
+        MasterUsername=database.master_username,
+        MasterUserPassword=SANDBOX_PASSWORD,
+        **common,
+    )
+    secondary: dict[str, Any] = (
+        {"GlobalClusterIdentifier": environment.global_cluster_id}
+        if attach_secondary
+        else {"MasterUsername": database.master_username, "MasterUserPassword": SANDBOX_PASSWORD}
+    )
+    aws.client("rds", environment.dr).create_db_cluster(
+        DBClusterIdentifier=environment.cluster_id(Role.SECONDARY), **common, **secondary
+    )
+    joined = "joined to it" if attach_secondary else "NOT joined to it"
+    return (
+        f"Aurora global cluster {environment.global_cluster_id}: writer in {environment.primary}, DR cluster {joined}"
+    )
+
+
+def _secret(aws: Aws, environment: Environment) -> str:
+    value = {"username": environment.scenario.database.master_username, "password": SANDBOX_PASSWORD}
+    aws.client("secretsmanager", environment.primary).create_secret(
+        Name=environment.secret_name, SecretString=json.dumps(value), AddReplicaRegions=[{"Region": environment.dr}]
+    )
+    return f"secret {environment.secret_name} in {environment.primary}, replicated to {environment.dr}"
+
+
+def _tables(aws: Aws, environment: Environment) -> str | None:
+    table = environment.table_name
+    if table is None:
+        return None
+    for region in (environment.primary, environment.dr):
+        aws.client("dynamodb", region).create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    return f"table {table} in both regions (moto has no global tables: nothing replicates)"
+
+
+def _bucket_replication(aws: Aws, environment: Environment) -> str | None:
+    pairs = environment.replicated_buckets()
+    if not pairs:
+        return None
+    role = environment.names.for_region("iam", "s3-replication", environment.primary)
+    for source, destination in pairs:
+        for region, bucket in ((environment.primary, source), (environment.dr, destination)):
+            aws.client("s3", region).put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        aws.client("s3", environment.primary).put_bucket_replication(
+            Bucket=source,
+            ReplicationConfiguration={
+                "Role": f"arn:{environment.partition}:iam::{environment.account}:role/{role}",
+                "Rules": [
+                    {
+                        "ID": "to-dr",
+                        "Priority": 1,
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "DeleteMarkerReplication": {"Status": "Enabled"},
+                        "Destination": {"Bucket": f"arn:{environment.partition}:s3:::{destination}"},
+                    }
+                ],
+            },
+        )
+    return f"replication rules on {', '.join(s for s, _ in pairs)} (stored only: moto copies no objects)"
+
+
+def _scalable_target(aws: Aws, environment: Environment) -> str | None:
+    if environment.scenario.compute.kind is not ComputeKind.ECS:
+        return None
+    compute_ = environment.scenario.compute
+    resource = (
+        f"service/{environment.app_output(compute.ECS_CLUSTER_NAME)}/{environment.app_output(compute.ECS_SERVICE_NAME)}"
+    )
+    aws.client("application-autoscaling", environment.dr).register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension=ECS_DIMENSION,
+        MinCapacity=compute_.standby_capacity,
+        MaxCapacity=compute_.max_capacity,
+    )
+    return f"scalable target {resource} in {environment.dr} ({compute_.standby_capacity}..{compute_.max_capacity})"
+
+
+def _alarms(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | None:
+    """Every alarm of every stack, by the name its template gives it in that stack's region, with the template's
+    literal settings (a setting that refers to another resource is left at a neutral default): the operations
+    set and read alarm states by name, and moto never evaluates an alarm anyway."""
+    made = []
+    for entry in bundle.stacks:
+        resources = json.loads(bundle.template(entry)).get("Resources", {})
+        for resource in resources.values():
+            if resource["Type"] != ALARM or not _exists_in(resource.get("Condition"), entry.role):
+                continue
+            settings = resource["Properties"]
+            name = _text(settings["AlarmName"], entry.region, environment.scenario.region(_peer(entry.role)))
+            aws.client("cloudwatch", entry.region).put_metric_alarm(
+                AlarmName=name, **{key: _literal(settings, key, default) for key, default in ALARM_DEFAULTS.items()}
+            )
+            made.append(f"{name} ({entry.region})")
+    return f"alarms {', '.join(sorted(made))}" if made else None
+
+
+ALARM = "AWS::CloudWatch::Alarm"
+ALARM_DEFAULTS: dict[str, Any] = {
+    "Namespace": "drgen/sandbox",
+    "MetricName": "StandIn",
+    "Statistic": "Maximum",
+    "Period": 60,
+    "EvaluationPeriods": 1,
+    "Threshold": 0.0,
+    "ComparisonOperator": "GreaterThanThreshold",
+}
+
+
+def _exists_in(condition: str | None, role: Role) -> bool:
+    return condition is None or condition == {Role.PRIMARY: IS_PRIMARY, Role.SECONDARY: IS_SECONDARY}.get(role)
+
+
+def _peer(role: Role) -> Role:
+    return Role.PRIMARY if role is Role.SECONDARY else Role.SECONDARY
+
+
+def _text(value: Any, region: str, peer_region: str) -> str:
+    """A name as the template spells it: a literal, or a Sub of the stack's own and its peer's region."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        value = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${PeerRegion}", peer_region)
+    if not isinstance(value, str) or "${" in value:
+        raise DrgenError(f"cannot work out the name {value!r} outside CloudFormation")
+    return value
+
+
+def _literal(settings: dict[str, Any], key: str, default: Any) -> Any:
+    value = settings.get(key, default)
+    if isinstance(value, str) and isinstance(default, int | float):
+        try:
+            value = type(default)(value)
+        except ValueError:
+            return default
+    return value if isinstance(value, type(default)) else default
+
+
+def _alert_subscription(aws: Aws, environment: Environment) -> str | None:
+    inbox = environment.outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_INBOX)
+    if not inbox:
+        return None
+    aws.client("sns", environment.dr).subscribe(
+        TopicArn=environment.alert_topic_arn, Protocol="sqs", Endpoint=inbox, Attributes={"RawMessageDelivery": "false"}
+    )
+    return f"subscription of {environment.alert_topic_arn.rsplit(':', 1)[1]} to {inbox.rsplit(':', 1)[1]}"
+
+
+def publish_lag(aws: Aws, environment: Environment, region: str, seconds: float) -> str:
+    """A ReplicationLagSeconds sample in ``region``, as the lag monitor publishes it there."""
+    metrics = lambdas.shared("metrics")
+    aws.client("cloudwatch", region).put_metric_data(
+        Namespace=environment.namespace,
+        MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": float(seconds), "Timestamp": datetime.now(UTC)}],
+    )
+    return f"{metrics.REPLICATION_LAG} {seconds:g} s in {region} (the lag monitor needs a real database)"
+
+
+def alarm_state(aws: Aws, region: str, name: str, state: str, reason: str) -> None:
+    aws.client("cloudwatch", region).set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+
+
+@contextlib.contextmanager
+def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """FailoverGlobalCluster / SwitchoverGlobalCluster for an in-process moto server; yields the calls made."""
+    from moto.core.responses import ActionResult
+    from moto.rds.responses import RDSResponse
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def promoting(action: str) -> Callable[[RDSResponse], ActionResult]:
+        def operation(self: RDSResponse) -> ActionResult:
+            params = dict(self.params)
+            calls.append((action, params))
+            cluster = self.global_backend.global_clusters[params["global_cluster_identifier"]]
+            for member in cluster.members:
+                member.is_writer = member.db_cluster_arn == params["target_db_cluster_identifier"]
+            return ActionResult({"GlobalCluster": cluster})
+
+        return operation
+
+    names = ("failover_global_cluster", "switchover_global_cluster")
+    saved = {name: RDSResponse.__dict__.get(name) for name in names}
+    RDSResponse.failover_global_cluster = promoting("failover")  # type: ignore[method-assign]
+    RDSResponse.switchover_global_cluster = promoting("switchover")  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        for name, original in saved.items():
+            if original is None:
+                delattr(RDSResponse, name)
+            else:
+                setattr(RDSResponse, name, original)

@@ -1,0 +1,94 @@
+"""Fixtures: one moto server per test process, reset per test, and trading-ecs deployed into it.
+
+The deployment goes through drgen's deploy code, then ``sandbox.provision`` creates what moto's CloudFormation
+skips (the Aurora global cluster and clusters, the secret, tables, alarms, ...), as ``drgen drill`` does.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from drgen.deploy import deployer
+from drgen.deploy.bundle import DeployBundle, from_scenario
+from drgen.deploy.progress import PlainProgress
+from drgen.deploy.session import Aws, Target
+from drgen.operate import drill, sandbox
+from drgen.operate.environment import Environment, resolve
+from drgen.scenario import load
+
+SCENARIO = "trading-ecs"
+SUFFIX = "t"
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_url(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("DRGEN_POLL_SECONDS", "0.05")
+    monkeypatch.chdir(tmp_path)
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
+    return moto_url
+
+
+@pytest.fixture(scope="session")
+def bundle() -> DeployBundle:
+    return from_scenario(SCENARIO, SUFFIX)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    url: str
+    aws: Aws
+    environment: Environment
+
+    health_url: str
+
+    def cli_target(self) -> list[str]:
+        return ["-s", SCENARIO, "--suffix", SUFFIX, "--endpoint-url", self.url]
+
+    def run_options(self) -> list[str]:
+        """failover / failback: follow the run, and validate against the stand-in DR endpoint."""
+        return [*self.cli_target(), "--wait", "--health-url", self.health_url]
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[str]:
+    """The drill's stand-in health endpoints (``<url>/<region>/health`` answers 200 with a body)."""
+    with drill.health_endpoints() as (url, _down):
+        yield url
+
+
+@pytest.fixture
+def deploy(sandbox_url: str, bundle: DeployBundle, endpoints: str) -> Callable[..., Deployed]:
+    """``deploy(attach_secondary=True)``: trading-ecs deployed and provisioned in a clean moto."""
+
+    def deployed(attach_secondary: bool = True) -> Deployed:
+        aws = Aws(Target(endpoint_url=sandbox_url, max_attempts=2, poll_seconds=0.05))
+        results = deployer.deploy(aws, bundle, bundle.stacks, deployer.DeployOptions(), PlainProgress(io.StringIO()))
+        assert all(r.outcome.ok for r in results), [r.reason for r in results]
+        environment = resolve(aws, load(SCENARIO, suffix=SUFFIX), bundle)
+        sandbox.provision(aws, environment, bundle, attach_secondary=attach_secondary)
+        return Deployed(sandbox_url, aws, environment, f"{endpoints}/{environment.dr}/health")
+
+    return deployed

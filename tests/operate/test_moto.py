@@ -1,0 +1,126 @@
+"""readiness, failover, failback and drill through the CLI, against moto's server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from drgen.cli import cli
+from drgen.operate import failover, lambdas, readiness, sandbox
+from drgen.scenario.model import Role
+from tests.operate.conftest import Deployed
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
+
+
+def _invoke(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _state(deployed: Deployed) -> dict[str, Any]:
+    """What a failover changes: the writer, the primary's health check, the DR capacity, the engaged alarm."""
+    aws, env = deployed.aws, deployed.environment
+    ecs = aws.client("ecs", env.dr).describe_services(
+        cluster=env.app_output("EcsClusterName"), services=[env.app_output("EcsServiceName")]
+    )["services"][0]
+    record = lambdas.shared("failover").read_state(aws.client("ssm", env.dr), env.state_parameter)
+    return {
+        "writer": failover.writer(aws, env),
+        "dns": readiness.dns_answer(aws, env)[1],
+        "desired": ecs["desiredCount"],
+        "status": record.get("status"),
+        "mode": record.get("mode"),
+    }
+
+
+def test_readiness_passes_on_a_ready_standby(deploy):
+    ready = deploy()
+    result = _invoke("readiness", *ready.cli_target())
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("trading-ecs (t): ready")
+
+
+def test_readiness_fails_when_the_secondary_is_detached(deploy):
+    detached = deploy(attach_secondary=False)
+    result = _invoke("readiness", *detached.cli_target(), "--output", "json")
+    assert result.exit_code == 1, result.output
+    checks = {c["check"]: c for c in json.loads(result.output)["checks"]}
+    assert checks["global cluster"]["ok"] is False
+    assert "is not a member of trading-ecs-global-db-t" in checks["global cluster"]["detail"]
+    assert all(c["ok"] for name, c in checks.items() if name != "global cluster")
+
+
+def test_a_failover_run_twice_ends_in_the_same_state(deploy):
+    deployed = deploy()
+    before = _state(deployed)
+    with sandbox.promotion_standin() as calls:
+        first = _invoke("failover", *deployed.run_options())
+        after_first = _state(deployed)
+        second = _invoke("failover", *deployed.run_options(), "--output", "json")
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert before["writer"] == deployed.environment.cluster_arn(Role.PRIMARY)
+    assert after_first == {
+        "writer": deployed.environment.cluster_arn(Role.SECONDARY),
+        "dns": deployed.environment.endpoint(Role.SECONDARY),
+        "desired": 2,
+        "status": "succeeded",
+        "mode": "failover",
+    }
+    assert _state(deployed) == after_first
+    assert [action for action, _ in calls] == ["failover"]  # the second run promoted nothing
+    rerun = json.loads(second.output)
+    steps = {s["state"]: s for s in rerun["steps"]}
+    assert rerun["status"] == "SUCCEEDED" and rerun["where"] == "locally (sandbox)"
+    assert list(steps)[:4] == ["ChooseMode", "FailoverDefaults", "Request", "Guard"]
+
+
+def test_failback_is_refused_while_replication_lags_and_runs_once_caught_up(deploy):
+    deployed = deploy()
+    with sandbox.promotion_standin():
+        assert _invoke("failover", *deployed.run_options()).exit_code == 0
+        sandbox.publish_lag(deployed.aws, deployed.environment, deployed.environment.primary, 240.0)
+        refused = _invoke("failback", *deployed.run_options())
+        assert refused.exit_code == 1
+        assert "failback refused: replication lag 240 s in eu-central-1 exceeds 60 s" in refused.output
+        assert _state(deployed)["writer"] == deployed.environment.cluster_arn(Role.SECONDARY)
+
+        forced = _invoke("failback", *deployed.run_options(), "--force", "--output", "json")
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.output)["status"] == "SUCCEEDED"
+    state = _state(deployed)
+    assert state["writer"] == deployed.environment.cluster_arn(Role.PRIMARY)
+    assert state["dns"] == deployed.environment.endpoint(Role.PRIMARY) and state["mode"] == "failback"
+
+
+def test_failover_dry_run_changes_nothing(deploy):
+    deployed = deploy()
+    before = _state(deployed)
+    result = _invoke("failover", *deployed.cli_target(), "--dry-run", "--output", "json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    assert plan["execution"].startswith("failover-unplanned-")
+    assert plan["steps"][0] == "Guard (failover-guard)"
+    assert _state(deployed) == before
+
+
+def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("drill", "-s", "trading-ecs", "--output", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["passed"] is True
+    assert {v["check"]: v["ok"] for v in report["verified"]} == {
+        "ready before": True,
+        "writer in DR": True,
+        "DNS answers DR": True,
+        "DR compute scaled": True,
+        "notification sent": True,
+    }
+    run = report["runs"][0]
+    tasks = [s["state"] for s in run["steps"] if s["type"] == "Task"]
+    assert tasks == ["Guard", "Promote", "PromotionStatus", "Scale", "ShiftDns", "Validate", "NotifySuccess"]
+    assert any(line.startswith("Aurora global cluster") for line in report["created_through_apis"])

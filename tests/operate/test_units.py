@@ -1,0 +1,134 @@
+"""The local state-machine runner, the execution history reader and the idempotent execution name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drgen.builders.orchestration import MAX_POLLS, definition
+from drgen.errors import DrgenError
+from drgen.operate import asl, execution
+from drgen.scenario import PRESETS
+
+CONTEXT = {"Execution": {"Id": "arn:aws:states:eu-west-2:1:execution:m:run", "StartTime": "2026-01-01T00:00:00Z"}}
+
+
+def _script(results):
+    """An invoke that answers each Task from ``results[state]`` (a list consumed in order; an Exception raises)."""
+    calls = []
+
+    def invoke(resource, payload):
+        calls.append((resource, payload))
+        answer = results[resource].pop(0)
+        if isinstance(answer, asl.TaskFailed):
+            raise answer
+        return answer
+
+    return invoke, calls
+
+
+def _machine_results(promoted_after=1, valid=True):
+    step = "${Failover%sArn}"
+    return {
+        step % "Guard": [{"status": "running"}],
+        step % "Promote": [{"action": "failover"}],
+        step % "PromotionStatus": [{"promoted": i + 1 >= promoted_after} for i in range(promoted_after)],
+        step % "Scale": [{"changed": True}],
+        step % "Dns": [{"traffic_to": "dr"}],
+        step % "Validate": [{"valid": valid, "checks": []}],
+        step % "Notify": [{"outcome": "succeeded" if valid else "failed"}, {"outcome": "failed"}],
+    }
+
+
+def test_the_failover_definition_runs_its_tasks_in_order_and_polls_until_promoted():
+    invoke, calls = _script(_machine_results(promoted_after=3))
+    run = asl.run(definition(PRESETS["trading-ecs"]), {"planned": True}, CONTEXT, invoke, time_scale=0)
+
+    assert run.status == "SUCCEEDED"
+    tasks = [s.state for s in run.steps if s.kind == "Task"]
+    assert tasks == ["Guard", "Promote", "PromotionStatus", "PromotionStatus", "PromotionStatus", "Scale",
+                     "ShiftDns", "Validate", "NotifySuccess"]
+    guard_input = calls[0][1]
+    assert guard_input["mode"] == "failover" and guard_input["planned"] is True and guard_input["force"] is False
+    assert guard_input["execution_id"] == CONTEXT["Execution"]["Id"]
+    assert run.output["polls"] == {"count": 2}
+    assert calls[-1][1]["validation"] == {"valid": True, "checks": []}
+
+
+def test_a_failed_validation_notifies_the_failure_and_fails_the_run():
+    invoke, calls = _script(_machine_results(valid=False))
+    run = asl.run(definition(PRESETS["database-dr"]), {"mode": "failback"}, CONTEXT, invoke, time_scale=0)
+
+    assert run.status == "FAILED" and run.error == "FailoverFailed"
+    assert [s.state for s in run.steps][-3:] == ["ValidationFailed", "NotifyFailure", "FailoverFailed"]
+    assert calls[0][1]["mode"] == "failback" and calls[0][1]["planned"] is True  # failback defaults
+    assert calls[-1][1]["error"]["Error"] == "ValidationFailed"
+
+
+def test_a_refusal_is_not_retried_and_other_errors_are_retried_then_caught():
+    results = _machine_results()
+    results["${FailoverGuardArn}"] = [asl.TaskFailed("ReplicationLagError", "lag 240 s")]
+    invoke, calls = _script(results)
+    run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+    assert run.status == "FAILED"
+    assert [c[0] for c in calls] == ["${FailoverGuardArn}", "${FailoverNotifyArn}"]
+    assert calls[-1][1]["error"] == {"Error": "ReplicationLagError", "Cause": "lag 240 s"}
+
+    results = _machine_results()
+    results["${FailoverScaleArn}"] = [asl.TaskFailed("Throttling", "slow down")] * 2 + [{"changed": True}]
+    invoke, calls = _script(results)
+    run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+    assert run.status == "SUCCEEDED"
+    assert [c[0] for c in calls].count("${FailoverScaleArn}") == 3
+
+
+def test_the_poll_loop_gives_up_after_the_definitions_bound():
+    results = _machine_results(promoted_after=MAX_POLLS + 5)
+    invoke, _ = _script(results)
+    run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+    assert run.status == "FAILED"
+    assert "PromotionTimedOut" in [s.state for s in run.steps]
+    assert sum(1 for s in run.steps if s.state == "PromotionStatus") == MAX_POLLS + 1
+
+
+def test_unsupported_definitions_are_refused_by_name():
+    machine = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [], "End": True}}}
+    with pytest.raises(DrgenError, match="Parallel is not supported"):
+        asl.run(machine, {}, CONTEXT, lambda *_: None)
+    with pytest.raises(DrgenError, match="intrinsic"):
+        asl.parameters({"x.$": "States.Format('{}', $.a)"}, {"a": 1}, {})
+
+
+def test_the_history_becomes_steps_with_timings_and_the_final_status():
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def event(n, kind, seconds, **details):
+        return {"id": n, "type": kind, "timestamp": t0 + timedelta(seconds=seconds), **details}
+
+    events = [
+        event(1, "ExecutionStarted", 0),
+        event(2, "TaskStateEntered", 0.5, stateEnteredEventDetails={"name": "Guard"}),
+        event(3, "TaskStateExited", 2.5, stateExitedEventDetails={"name": "Guard"}),
+        event(4, "TaskStateEntered", 2.5, stateEnteredEventDetails={"name": "Promote"}),
+        event(5, "TaskFailed", 3.0, taskFailedEventDetails={"error": "Boom", "cause": "it broke"}),
+        event(6, "TaskStateExited", 3.0, stateExitedEventDetails={"name": "Promote"}),
+        event(7, "ExecutionFailed", 3.5, executionFailedEventDetails={"error": "FailoverFailed", "cause": "see"}),
+    ]
+    run = execution.steps_from_history(events)
+    assert run.status == "FAILED" and run.error == "FailoverFailed"
+    assert [(s.state, s.kind, s.started, s.seconds, s.ok) for s in run.steps] == [
+        ("Guard", "Task", 0.5, 2.0, True),
+        ("Promote", "Task", 2.5, 0.5, False),
+    ]
+    assert run.steps[1].detail == "Boom: it broke"
+    assert execution.steps_from_history(events[:4]).status == "RUNNING"
+
+
+def test_the_execution_name_is_the_same_for_the_same_request_and_recorded_state():
+    request = {"mode": "failover", "planned": False, "force": False}
+    name = execution.execution_name(request, "initial")
+    assert name == execution.execution_name(dict(request), "initial")
+    assert name.startswith("failover-unplanned-") and len(name) <= 80
+    assert name != execution.execution_name(request, "arn:previous-run")
+    assert name != execution.execution_name({**request, "planned": True}, "initial")
