@@ -27,6 +27,10 @@ render: $(VENV)/.render-stamp system-deps checkov ## render, lint, scan and revi
 lint: $(VENV)/.render-stamp ## lint the rendered bundles in templates_out/
 	$(DRGEN) lint
 
+.PHONY: bench
+bench: $(VENV)/.test-stamp ## run the benchmarks (not part of test): bench/results.json, docs/performance.md
+	$(BIN)/python -m bench
+
 system-deps: ## install the Debian packages drgen runs for real (postgresql, graphviz, chromium), when missing
 	scripts/system-deps.sh
 

@@ -14,9 +14,9 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
@@ -100,17 +100,20 @@ def package_zip(package: str, root: Path = LAMBDA_ROOT) -> bytes:
             if name in entries and entries[name] != content:
                 raise DrgenError(f"lambda package {package}: two different files would be zipped as {name}")
             entries[name] = content
-    return _zip(entries)
+    return _zip(tuple(sorted(entries.items())))
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
+@lru_cache(maxsize=32)
+def _zip(entries: tuple[tuple[str, bytes], ...]) -> bytes:
+    """The zip of ``entries`` (sorted by name). Memoised on the contents: every scenario of a render ships the
+    same few packages, and the sources are still read each time, so an edited file makes a new zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in sorted(entries):
+        for name, content in entries:
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.external_attr = _FILE_MODE
             info.create_system = 3  # unix, so the mode bits are read back as written
-            archive.writestr(info, entries[name])
+            archive.writestr(info, content)
     return buffer.getvalue()
 
 
@@ -131,9 +134,11 @@ def _wanted(relative: PurePosixPath) -> bool:
     return relative.suffix not in (".pyc", ".pyo")
 
 
-def _vendored(roots: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-    for distribution in _closure(tuple(roots)):
-        yield from _distribution_files(distribution)
+@cache
+def _vendored(roots: tuple[str, ...]) -> tuple[tuple[str, bytes], ...]:
+    """The vendored distributions' files, read once per process: what is installed does not change under a
+    running drgen, and every package of every scenario carries the same driver."""
+    return tuple(entry for distribution in _closure(roots) for entry in _distribution_files(distribution))
 
 
 @cache

@@ -13,10 +13,16 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location, severity_of
+
+if TYPE_CHECKING:
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.rules import Match, Rules
 
 MANIFEST = "manifest.json"
 RULES_DIR = Path(__file__).resolve().with_name("rules")
@@ -26,18 +32,12 @@ INTEGRITY_TITLE = "Templates are unchanged since rendering"
 
 def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
     """cfn-lint findings (its rules and drgen's) for one template file, checked in each of ``regions``."""
-    from cfnlint.api import ManualArgs, lint
-
     _check_regions(path, regions)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise DrgenError(f"cannot read template {path}: {error.strerror}") from error
     _silence_cfnlint()
-    # config_file: ConfigMixIn otherwise merges ~/.cfnlintrc and ./.cfnlintrc, so results would depend on who
-    # runs the lint and from where. An empty configuration file pins every setting to the ones given here.
-    # (append_rules and config_file are accepted at runtime but missing from the ManualArgs TypedDict.)
-    config = ManualArgs(regions=sorted(set(regions)), append_rules=[str(RULES_DIR)], config_file=os.devnull)  # type: ignore[typeddict-unknown-key]
     shown = _shown(path)
     return [
         Finding(
@@ -50,8 +50,40 @@ def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
             source="drgen" if m.rule.id[1:2] == "9" else "cfn-lint",  # 9xxx ids are reserved for user rules
             shortdesc=m.rule.shortdesc,
         )
-        for m in lint(text, config=config)
+        for m in _matches(text, regions)
     ]
+
+
+def _config(regions: Sequence[str]) -> ConfigMixIn:
+    """cfn-lint's settings for ``regions``, with drgen's rules appended.
+
+    config_file: ConfigMixIn otherwise merges ~/.cfnlintrc and ./.cfnlintrc, so results would depend on who
+    runs the lint and from where. An empty configuration file pins every setting to the ones given here.
+    """
+    from cfnlint.config import ConfigMixIn
+
+    return ConfigMixIn(regions=sorted(set(regions)), append_rules=[str(RULES_DIR)], config_file=os.devnull)
+
+
+@cache
+def _rules() -> Rules:
+    """cfn-lint's rules plus drgen's, loaded once per process: loading them (hundreds of modules and their JSON
+    data) costs more than linting a template, so each lint worker pays it once instead of once per template."""
+    from cfnlint.runner import Runner
+
+    return Runner(_config(["us-east-1"])).rules
+
+
+def _matches(text: str, regions: Sequence[str]) -> list[Match]:
+    """What ``cfnlint.api.lint`` returns, run with the process's shared rules and a fresh configuration (a run
+    records template arguments in its configuration, so that is not shared)."""
+    from cfnlint.decode.decode import decode_str
+    from cfnlint.runner import run_template_by_data
+
+    template, errors = decode_str(text)
+    if errors or template is None:
+        return list(errors or [])
+    return list(run_template_by_data(template, _config(regions), _rules()))
 
 
 def lint_bundle(bundle_dir: Path) -> list[Finding]:
