@@ -221,3 +221,14 @@ cli.add_command(deploy.plan_command)
 cli.add_command(destroy.destroy)
 cli.add_command(outputs.outputs)
 cli.add_command(bootstrap.bootstrap)
+
+from drgen.commands import budget  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(budget.budget)
+
+from drgen.commands import operate  # noqa: E402  (they use this module's helpers)
+
+cli.add_command(operate.readiness)
+cli.add_command(operate.failover)
+cli.add_command(operate.failback)
+cli.add_command(operate.drill)
