@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,26 @@ def resources(doc: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
 
 def stack(bundle: Bundle, layer: str, role: str) -> StackEntry:
     return next(s for s in bundle.stacks if s.layer == layer and s.role.value == role)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's server over HTTP on 127.0.0.1, one per test process (so per xdist worker)."""
+    from drgen.operate.drill import moto_server
+
+    with moto_server() as url:
+        yield url
+
+
+def sandbox_environment(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, poll_seconds: float) -> str:
+    """A clean moto, test credentials, a fast poll and a scratch working directory (the deployment record
+    goes to .drgen/ there); returns the endpoint URL."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("DRGEN_POLL_SECONDS", str(poll_seconds))
+    monkeypatch.chdir(tmp_path)
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
+    return moto_url

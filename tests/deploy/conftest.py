@@ -7,47 +7,27 @@ Every test that talks to moto runs in its own temporary directory (the deploymen
 from __future__ import annotations
 
 import io
-import logging
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws, Target
 from drgen.scenario import PRESETS
 
+from ..conftest import sandbox_environment
+
 SUFFIX = "t"
 POLL_SECONDS = 0.2
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
 def sandbox(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """A clean moto, test credentials, and a scratch working directory; returns the endpoint URL."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("DRGEN_POLL_SECONDS", str(POLL_SECONDS))
-    monkeypatch.chdir(tmp_path)
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
-    return moto_url
+    return sandbox_environment(moto_url, monkeypatch, tmp_path, POLL_SECONDS)
 
 
 @pytest.fixture

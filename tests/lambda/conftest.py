@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.core.responses import ActionResult
-from moto.rds.responses import RDSResponse
-from moto.server import ThreadedMotoServer
+
+from drgen.operate.drill import moto_server
+from drgen.operate.sandbox import promotion_standin
 
 from .servers import Postgres, find_postgres, free_port, http_endpoint, postgres_server
 
@@ -40,13 +40,8 @@ READ_ONLY_PASSWORD = "replica-test-password"
 # -- moto ----------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -104,31 +99,16 @@ def global_database(cloud: Callable[..., Any]) -> GlobalDatabase:
 
 
 @pytest.fixture
-def promotion_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Stand-in for FailoverGlobalCluster and SwitchoverGlobalCluster, which moto 5.2.5 does not implement.
-
-    A server-side patch of moto's RDS responses (the server runs in this process): the two operations make
-    the target member the writer at once, in moto's own global-cluster model, so describe_global_clusters
-    (which the code under test reads) sees the result. Everything else, and every other call, is moto's.
+def promotion_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Stand-in for FailoverGlobalCluster and SwitchoverGlobalCluster, which moto 5.2.5 does not implement:
+    drgen's own sandbox patch (drgen.operate.sandbox.promotion_standin), which the drill uses too. The two
+    operations make the target member the writer at once in moto's global-cluster model, so
+    describe_global_clusters (which the code under test reads) sees the result; every other call is moto's.
     Real RDS takes minutes and shows a FailoverState meanwhile; the tests of that path use a describe result.
     The list records each call's action and parameters as moto parsed them (snake_case, typed).
     """
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def promoting(action: str) -> Callable[[RDSResponse], ActionResult]:
-        def operation(self: RDSResponse) -> ActionResult:
-            params = dict(self.params)
-            calls.append((action, params))
-            cluster = self.global_backend.global_clusters[params["global_cluster_identifier"]]
-            for member in cluster.members:
-                member.is_writer = member.db_cluster_arn == params["target_db_cluster_identifier"]
-            return ActionResult({"GlobalCluster": cluster})
-
-        return operation
-
-    monkeypatch.setattr(RDSResponse, "failover_global_cluster", promoting("failover"), raising=False)
-    monkeypatch.setattr(RDSResponse, "switchover_global_cluster", promoting("switchover"), raising=False)
-    return calls
+    with promotion_standin() as calls:
+        yield calls
 
 
 @pytest.fixture(scope="session")

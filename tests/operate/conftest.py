@@ -7,14 +7,11 @@ skips (the Aurora global cluster and clusters, the secret, tables, alarms, ...),
 from __future__ import annotations
 
 import io
-import logging
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from drgen.deploy import deployer
 from drgen.deploy.bundle import DeployBundle, from_scenario
@@ -24,31 +21,15 @@ from drgen.operate import drill, sandbox
 from drgen.operate.environment import Environment, resolve
 from drgen.scenario import load
 
+from ..conftest import sandbox_environment
+
 SCENARIO = "trading-ecs"
 SUFFIX = "t"
 
 
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def sandbox_url(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("DRGEN_POLL_SECONDS", "0.05")
-    monkeypatch.chdir(tmp_path)
-    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
-    return moto_url
+    return sandbox_environment(moto_url, monkeypatch, tmp_path, poll_seconds=0.05)
 
 
 @pytest.fixture(scope="session")
