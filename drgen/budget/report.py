@@ -9,6 +9,7 @@ from drgen.budget.bundle import read
 from drgen.budget.model import WITHIN, rpo_verdict, rpo_worst, rto_total, rto_verdict
 from drgen.budget.rpo import rpo_terms
 from drgen.budget.rto import rto_terms
+from drgen.stability import failover_path, primary_dependencies
 
 BUDGET_FILE = "budget.json"
 FORMAT = 1
@@ -49,6 +50,22 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
             "terms": [t.to_dict() for t in rpo],
         },
         "within_objectives": rto_status == WITHIN and rpo_status == WITHIN,
+        "failover_path": _path_summary(failover_path(files)),
+    }
+
+
+def _path_summary(rows: list[dict[str, str]]) -> dict[str, Any]:
+    """What the failover path calls, counted by where it is served, and anything it needs from the primary."""
+    by_place: dict[str, int] = {}
+    for row in rows:
+        details = [row["region"]] if row.get("region") and row["region"] != row["where"] else []
+        if row.get("when", "failover") != "failover":
+            details.append(row["when"])
+        place = row["where"] + (f" ({', '.join(details)})" if details else "")
+        by_place[place] = by_place.get(place, 0) + 1
+    return {
+        "needs_by_region": dict(sorted(by_place.items())),
+        "from_primary_region": primary_dependencies(rows),
     }
 
 
@@ -75,6 +92,11 @@ def format_text(budget: dict[str, Any]) -> str:
                 kind = "estimate" if term["aws"]["estimate"] else "documented"
                 lines.append(f"  {PAD}  {kind}: {term['aws']['url']}")
         lines += [f"  - {finding}" for finding in part["findings"]]
+    path = budget["failover_path"]
+    places = "; ".join(f"{count} in {place}" for place, count in path["needs_by_region"].items())
+    primary = path["from_primary_region"]
+    lines += ["", f"failover path needs: {places}; from the primary region: "
+                  + ("nothing" if not primary else "; ".join(f"{r['component']} {r['needs']}" for r in primary))]
     lines += ["", budget["model"]]
     return "\n".join(lines)
 
