@@ -93,6 +93,29 @@ def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
     }
 
 
+@pytest.mark.parametrize("name", of_kind(ComputeKind.ECS))
+def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(name, bundles):
+    """Seed 000-33: the task role reaches this region's sessions replica and the artifacts bucket, and the
+    container is told their names."""
+    scenario = load(name, suffix="dev")
+    doc = template(bundles[name], "app")
+    _, task = only(doc, "AWS::ECS::TaskDefinition")
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    role = doc["Resources"][task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]]
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_resource = {json.dumps(r): s["Action"] for s in statements for r in s["Resource"]}
+    table = f"{scenario.prefix}-{scenario.sessions.table}-dev"
+    assert environment["SESSIONS_TABLE"] == table
+    table_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"}
+    assert sorted(by_resource[json.dumps(table_arn)]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"
+    ]
+    bucket = f"{scenario.prefix}-artifacts-${{AWS::Region}}-dev"
+    assert environment["ARTIFACTS_BUCKET"] == {"Fn::Sub": bucket}
+    assert by_resource[json.dumps({"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/*"})] == ["s3:GetObject"]
+
+
 @pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.kind is not ComputeKind.ECS])
 def test_only_ecs_scenarios_get_an_image_repository_and_ecr_endpoints(name, bundles):
     foundation = template(bundles[name], "foundation")

@@ -251,3 +251,13 @@ def test_the_global_stack_forwards_that_alarm_to_the_dr_regions_bus(name, bundle
     role = doc["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]
     (statement,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["events:PutEvents"] and statement["Resource"] == [target["Arn"]]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_failover_function_arn_is_an_output(name, bundles):
+    doc = template(bundles[name], "orchestration")
+    outputs = doc["Outputs"]
+    for key in ("Guard", "Promote", "PromotionStatus", "Scale", "Dns", "Validate", "Notify"):
+        output = outputs[f"Failover{key}Arn"]
+        assert output["Condition"] == "IsSecondary"
+        assert output["Value"] == {"Fn::GetAtt": [f"Failover{key}Function", "Arn"]}

@@ -296,3 +296,36 @@ def _keys(value: Any) -> list[str]:
     if isinstance(value, list):
         return [k for item in value for k in _keys(item)]
     return []
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_dashboard_shows_readiness_connectivity_and_the_application_per_region(name, bundles):
+    """Seeds 000-30/000-69/000-81, 001-18/001-60, 002-27/002-29: per region the readiness and connectivity
+    metrics, and for load-balanced scenarios the ALB's health, requests and 5XX, the ECS tasks or the Lambda
+    invocations; deploy-time dimensions come from the app stacks' outputs."""
+    scenario = PRESETS[name]
+    if not scenario.alerting.dashboard:
+        pytest.skip("no dashboard")
+    doc = template(bundles[name], "global")
+    pattern, variables = doc["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = [w["properties"] for w in json.loads(pattern)["widgets"]]
+    regions = (scenario.regions.primary, scenario.regions.secondary)
+
+    def metrics_in(region: str) -> set[tuple[str, str]]:
+        return {(m[0], m[1]) for w in widgets if w["region"] == region for m in w["metrics"] if isinstance(m[0], str)}
+
+    namespace = f"drgen/{name}"
+    kind = scenario.compute.kind.value
+    for title, region in zip(("Primary", "Secondary"), regions, strict=True):
+        found = metrics_in(region)
+        assert {(namespace, "FailoverReadiness"), (namespace, "DatabaseConnectivity")} <= found
+        if kind not in ("ecs", "asg", "lambda"):
+            continue
+        alb = {("AWS/ApplicationELB", m) for m in ("HealthyHostCount", "RequestCount", "HTTPCode_Target_5XX_Count")}
+        assert alb <= found
+        assert (("ECS/ContainerInsights", "RunningTaskCount") in found) == (kind == "ecs")
+        assert (("AWS/Lambda", "Invocations") in found) == (kind == "lambda")
+        for output in ("LoadBalancerFullName", "TargetGroupFullName"):
+            assert variables[f"{title}{output}"] == {"Ref": f"{title}{output}"}
+            assert f"${{{title}{output}}}" in pattern
+            assert output in template(bundles[name], "app")["Outputs"]

@@ -17,7 +17,7 @@ from troposphere import kms as tkms
 from troposphere import sns as tsns
 from troposphere import sqs as tsqs
 
-from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
+from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import ClusterHandles
 from drgen.builders.iam import (
     DESTROYABLE,
@@ -37,6 +37,7 @@ from drgen.builders.routing import (
     lag_alarm_name,
 )
 from drgen.builders.security import KeyHandles
+from drgen.functions import APP_HEALTH
 from drgen.naming import Names
 from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.model import ComputeKind, Role, Scenario
@@ -44,6 +45,13 @@ from drgen.scenario.model import ComputeKind, Role, Scenario
 ALERT_INBOX_QUEUE_ARN = "AlertInboxQueueArn"
 GLOBAL_ALERT_TOPIC_ARN = "GlobalAlertTopicArn"
 DASHBOARD_URL = "DashboardUrl"
+# The app stacks' ALB outputs (compute.py) the dashboard's load-balancer widgets take their dimensions from.
+LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
+TARGET_GROUP_FULL_NAME = "TargetGroupFullName"
+ECS_CLUSTER_NAME = "EcsClusterName"
+ECS_SERVICE_NAME = "EcsServiceName"
+# Published by the readiness test (lambda/readiness/app.py) in both regions: 1 ready, 0 not.
+READINESS_METRIC = "FailoverReadiness"
 
 TOPIC = "alerts"
 INBOX = "alerts-inbox"
@@ -346,16 +354,22 @@ def dashboard(ctx: StackContext) -> None:
     """One dashboard across both regions (each widget names its region) and Route 53 in us-east-1."""
     if not ctx.scenario.alerting.dashboard:
         return
-    widgets = [*_database_widgets(ctx), *_sessions_widgets(ctx), *_bucket_widgets(ctx), _health_widget()]
+    variables = {variable: Ref(CHECK_IDS[role]) for role, variable in _HEALTH_VARIABLES.items()}
+    widgets = [
+        *_database_widgets(ctx),
+        *_sessions_widgets(ctx),
+        *_bucket_widgets(ctx),
+        _health_widget(),
+        *_readiness_widgets(ctx),
+        *_compute_widgets(ctx, variables),
+    ]
     for index, widget in enumerate(widgets):
         widget.update(
             x=(index % 2) * WIDGET_WIDTH, y=(index // 2) * WIDGET_HEIGHT, width=WIDGET_WIDTH, height=WIDGET_HEIGHT
         )
     body = json.dumps({"widgets": widgets}, sort_keys=True).replace("${", "${!")  # literal text stays literal
-    variables = {}
-    for role, variable in _HEALTH_VARIABLES.items():
+    for variable in variables:
         body = body.replace(_placeholder(variable), f"${{{variable}}}")
-        variables[variable] = Ref(CHECK_IDS[role])
     name = ctx.names.fixed("dashboard", "dr")
     board = ctx.add(cloudwatch.Dashboard("Dashboard", DashboardName=name, DashboardBody=Sub(body, variables)))
     ctx.output(
@@ -366,6 +380,73 @@ def dashboard(ctx: StackContext) -> None:
         ),
         "CloudWatch dashboard of both regions.",
     )
+
+
+def _regions(scenario: Scenario) -> tuple[tuple[Role, str], ...]:
+    return (Role.PRIMARY, scenario.regions.primary), (Role.SECONDARY, scenario.regions.secondary)
+
+
+def _readiness_widgets(ctx: StackContext) -> list[dict[str, Any]]:
+    """The readiness test's verdict and the database connectivity test's, per region (drgen/<scenario>)."""
+    namespace = connectivity_namespace(ctx.scenario)
+    return [
+        _metric_widget(
+            f"Failover readiness and database connectivity, {role.value} ({region}) (1 = yes)",
+            region,
+            [
+                _metric(namespace, READINESS_METRIC, {}, stat="Minimum", label="failover readiness", period=3600),
+                _metric(namespace, CONNECTIVITY_METRIC, {}, stat="Minimum", label="database connectivity"),
+            ],
+            yAxis={"left": {"min": 0, "max": 1}},
+        )
+        for role, region in _regions(ctx.scenario)
+    ]
+
+
+def _compute_widgets(ctx: StackContext, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per region: the ALB's healthy hosts, requests and target 5XX (dimensions fed from the app stacks), the ECS
+    service's running tasks or the Lambda application's invocations."""
+    kind = ctx.scenario.compute.kind
+    if kind not in (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA):
+        return []
+    widgets = []
+    for role, region in _regions(ctx.scenario):
+
+        def app(output: str, role: Role = role) -> str:
+            return _app_variable(ctx, variables, role, output)
+
+        elb = "AWS/ApplicationELB"
+        both = {"LoadBalancer": app(LOAD_BALANCER_FULL_NAME), "TargetGroup": app(TARGET_GROUP_FULL_NAME)}
+        metrics = [
+            _metric(elb, "HealthyHostCount", both, stat="Minimum", label="healthy hosts"),
+            _metric(elb, "RequestCount", {"LoadBalancer": both["LoadBalancer"]}, stat="Sum", label="requests",
+                    yAxis="right"),
+            _metric(elb, "HTTPCode_Target_5XX_Count", both, stat="Sum", label="target 5XX", yAxis="right"),
+        ]
+        if kind is ComputeKind.ECS:
+            service = {"ClusterName": app(ECS_CLUSTER_NAME), "ServiceName": app(ECS_SERVICE_NAME)}
+            metrics.append(
+                _metric("ECS/ContainerInsights", "RunningTaskCount", service, stat="Minimum", label="running tasks")
+            )
+        elif kind is ComputeKind.LAMBDA:
+            # The function's name as functions.py gives it (fixed: the same in both regions).
+            function = {"FunctionName": ctx.names.fixed("lambda", APP_HEALTH.key)}
+            metrics.append(
+                _metric("AWS/Lambda", "Invocations", function, stat="Sum", label="invocations", yAxis="right")
+            )
+        widgets.append(_metric_widget(f"Application {role.value} ({region})", region, metrics))
+    return widgets
+
+
+def _app_variable(ctx: StackContext, variables: dict[str, Any], role: Role, output: str) -> str:
+    """A deploy-time value from a region's app stack: a template input, a Sub variable, a placeholder in the body."""
+    variable = f"{role.value.capitalize()}{output}"
+    variables[variable] = ctx.input(
+        variable,
+        f"{output} of the {role.value} region's app stack (dashboard).",
+        {Role.GLOBAL: OutputRef("app", role, output)},
+    )
+    return _placeholder(variable)
 
 
 def _placeholder(variable: str) -> str:

@@ -10,16 +10,19 @@ region whatever the failover record says, with a certificate that matches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import ecr, kms, logs, secretsmanager
+from awacs import dynamodb, ecr, kms, logs, s3, secretsmanager
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     Base64,
     GetAtt,
     If,
     Ref,
+    Select,
+    Split,
     Sub,
     applicationautoscaling,
     autoscaling,
@@ -34,6 +37,12 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as tlogs
 
 from drgen.builders import functions, monitoring, routing, upstream
+from drgen.builders.alerting import (
+    ECS_CLUSTER_NAME,
+    ECS_SERVICE_NAME,
+    LOAD_BALANCER_FULL_NAME,
+    TARGET_GROUP_FULL_NAME,
+)
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
@@ -49,10 +58,9 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CPU_TARGET_PERCENT = 60.0
 CONTAINER = "app"
 REPOSITORY = "app"
+ARTIFACTS = "artifacts"  # the bucket purpose whose objects the task reads
 # Outputs the failover functions read (routing.py names the ones the global stack reads).
 HEALTH_URL = "HealthUrl"
-ECS_CLUSTER_NAME = "EcsClusterName"
-ECS_SERVICE_NAME = "EcsServiceName"
 AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
 REPOSITORY_URI = "AppRepositoryUri"
 ALB_KINDS = (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)
@@ -156,6 +164,12 @@ def load_balanced(ctx: StackContext, app_health: functions.Deployed | None) -> N
         _auto_scaling(ctx, balancer, target_group)
     alias = Endpoint(GetAtt(balancer.load_balancer, "DNSName"), GetAtt(balancer.load_balancer, "CanonicalHostedZoneID"))
     endpoint_outputs(ctx, alias, alias)
+    # The global dashboard's ALB widgets: the metrics' dimension values, cut from the ARNs (the same text as the
+    # LoadBalancerFullName / TargetGroupFullName attributes, which the moto sandbox cannot resolve).
+    full_name = Select(1, Split(":loadbalancer/", Ref(balancer.load_balancer)))  # app/<name>/<id>
+    ctx.output(LOAD_BALANCER_FULL_NAME, full_name, "The ALB's full name (its metrics' dimension).")
+    group_name = Select(5, Split(":", Ref(target_group)))  # targetgroup/<name>/<id>
+    ctx.output(TARGET_GROUP_FULL_NAME, group_name, "The target group's full name (its metrics' dimension).")
 
 
 def certificate(ctx: StackContext) -> certificatemanager.Certificate:
@@ -391,6 +405,7 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
         "DB_ENDPOINT": upstream.database_endpoint(ctx),
         "DB_NAME": ctx.scenario.database.database_name,
         "HEALTH_PATH": ctx.scenario.routing.health_check.path,
+        **{variable: name for variable, (name, _) in _task_data(ctx).items()},
     }
     return ctx.add(
         ecs.TaskDefinition(
@@ -402,7 +417,9 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
             Memory=str(compute.task_memory),
             RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
             ExecutionRoleArn=GetAtt(_execution_role(ctx, group), "Arn"),
-            TaskRoleArn=GetAtt(_application_role(ctx, "TaskRole", "ecs-tasks.amazonaws.com"), "Arn"),
+            TaskRoleArn=GetAtt(
+                _application_role(ctx, "TaskRole", "ecs-tasks.amazonaws.com", data=_task_data(ctx).values()), "Arn"
+            ),
             ContainerDefinitions=[
                 ecs.ContainerDefinition(
                     Name=CONTAINER,
@@ -443,13 +460,39 @@ def _execution_role(ctx: StackContext, group: tlogs.LogGroup) -> iam.Role:
     return _role(ctx, "TaskExecutionRole", "ecs-tasks.amazonaws.com", statements)
 
 
-def _application_role(ctx: StackContext, title: str, service: str, managed: list[Any] | None = None) -> iam.Role:
-    """What the application itself may do: read the database secret (and decrypt it with the region's key)."""
+def _application_role(
+    ctx: StackContext,
+    title: str,
+    service: str,
+    managed: list[Any] | None = None,
+    data: Iterable[tuple[Any, Statement]] = (),
+) -> iam.Role:
+    """What the application itself may do: read the database secret (and decrypt it, and the artifacts, with the
+    region's key), plus the ``data`` statements (the sessions table, the artifacts bucket)."""
     statements = [
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[functions.secret_arn(ctx)]),
         Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
+        *(statement for _, statement in data),
     ]
     return _role(ctx, title, service, statements, managed)
+
+
+def _task_data(ctx: StackContext) -> dict[str, tuple[Any, Statement]]:
+    """Environment variable -> (name, grant) for the data the task reads in its own region: this region's replica
+    of the sessions table (item reads and writes) and the artifacts bucket's objects."""
+    scenario = ctx.scenario
+    found: dict[str, tuple[Any, Statement]] = {}
+    if scenario.sessions.enabled:
+        table = ctx.names.fixed("table", scenario.sessions.table)
+        arn = Sub(f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}")
+        actions = [dynamodb.GetItem, dynamodb.PutItem, dynamodb.UpdateItem, dynamodb.DeleteItem, dynamodb.Query]
+        found["SESSIONS_TABLE"] = (table, Statement(Effect=Allow, Action=actions, Resource=[arn]))
+    if any(b.purpose == ARTIFACTS for b in scenario.buckets):
+        bucket = ctx.names.regional_text("bucket", ARTIFACTS)
+        objects = Sub(f"arn:${{AWS::Partition}}:s3:::{bucket}/*")
+        statement = Statement(Effect=Allow, Action=[s3.GetObject], Resource=[objects])
+        found["ARTIFACTS_BUCKET"] = (Sub(bucket), statement)
+    return found
 
 
 def _role(

@@ -419,6 +419,14 @@ def state_machine(ctx: StackContext, deployed: Mapping[str, Deployed]) -> stepfu
     return machine
 
 
+def function_outputs(ctx: StackContext, deployed: Mapping[str, Deployed]) -> None:
+    """An output per failover function ARN (DR region), for operators and runbooks: ``<Function>Arn``."""
+    for spec in FAILOVER_STEPS:
+        ctx.output(
+            substitution(spec.key), deployed[spec.key].arn, f"Failover step function: {spec.description}", IS_SECONDARY
+        )
+
+
 def _machine_statements(function_arns: list[Any]) -> list[Statement]:
     return [
         Statement(Effect=Allow, Action=[InvokeFunction], Resource=function_arns),
@@ -522,6 +530,7 @@ def build(ctx: StackContext) -> None:
         probe_network(ctx),
     )
     machine = state_machine(ctx, deployed)
+    function_outputs(ctx, deployed)
     trigger = events.failover_trigger(ctx, machine)
     probe(ctx, deployed[probe_spec.key], trigger)
     functions.schedule(
