@@ -261,3 +261,23 @@ def test_every_failover_function_arn_is_an_output(name, bundles):
         output = outputs[f"Failover{key}Arn"]
         assert output["Condition"] == "IsSecondary"
         assert output["Value"] == {"Fn::GetAtt": [f"Failover{key}Function", "Arn"]}
+
+
+def test_the_dns_step_is_checked_before_validation():
+    """Seed 003: each failover step is validated before the next; the DNS step's data-plane report decides."""
+    from drgen.builders.orchestration import definition
+    from drgen.scenario import PRESETS
+
+    states = definition(PRESETS["trading-serverless"])["States"]
+    assert states["ShiftDns"]["Next"] == "DnsShifted"
+    choice = states["DnsShifted"]
+    assert choice["Type"] == "Choice" and choice["Default"] == "DnsShiftFailed"
+    wanted = {("failover", "ALARM"), ("failback", "OK")}
+    seen = set()
+    for rule in choice["Choices"]:
+        assert rule["Next"] == "Validate"
+        mode = next(c["StringEquals"] for c in rule["And"] if c["Variable"] == "$.request.mode")
+        state = next(c["StringEquals"] for c in rule["And"]
+                     if c["Variable"] == "$.dns.data_plane.state" and "StringEquals" in c)
+        seen.add((mode, state))
+    assert seen == wanted

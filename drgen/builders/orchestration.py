@@ -75,6 +75,8 @@ TASKS = {
 FAILED = "FailoverFailed"
 SUCCEEDED = "FailoverSucceeded"
 NOTIFY_FAILURE = "NotifyFailure"
+# lambda/failover/dns.py's data plane: the failover-engaged alarm goes to ALARM on a failover, OK on a failback.
+ENGAGED_STATES = (("failover", "ALARM"), ("failback", "OK"))
 
 
 def substitution(key: str) -> str:
@@ -129,7 +131,14 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         },
         "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
         "Scale": _task(scenario, "Scale", "$.scale", "ShiftDns"),
-        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "Validate"),
+        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "DnsShifted"),
+        "DnsShifted": {
+            "Type": "Choice",
+            "Comment": "The DNS step's own report: the failover-engaged alarm must be in the mode's state.",
+            "Choices": [_data_plane_rule(mode, state) for mode, state in ENGAGED_STATES],
+            "Default": "DnsShiftFailed",
+        },
+        "DnsShiftFailed": _error("DnsShiftFailed", "the failover-engaged alarm is not in the mode's state: see $.dns"),
         "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
         "Valid": {
             "Type": "Choice",
@@ -149,6 +158,18 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         "StartAt": "ChooseMode",
         "TimeoutSeconds": EXECUTION_TIMEOUT_SECONDS,
         "States": states_,
+    }
+
+
+def _data_plane_rule(mode: str, state: str) -> dict[str, Any]:
+    """Proceed to validation when the DNS step set the failover-engaged alarm to ``state`` for ``mode``."""
+    return {
+        "And": [
+            {"Variable": "$.dns.data_plane.state", "IsPresent": True},
+            {"Variable": "$.request.mode", "StringEquals": mode},
+            {"Variable": "$.dns.data_plane.state", "StringEquals": state},
+        ],
+        "Next": "Validate",
     }
 
 

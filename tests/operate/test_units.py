@@ -28,14 +28,17 @@ def _script(results):
     return invoke, calls
 
 
-def _machine_results(promoted_after=1, valid=True):
+def _machine_results(promoted_after=1, valid=True, mode="failover"):
     step = "${Failover%sArn}"
+    # the DNS step reports the failover-engaged alarm's state: ALARM on a failover, OK on a failback
+    engaged = {"traffic_to": "dr", "data_plane": {"state": "ALARM"}} if mode == "failover" else {
+        "traffic_to": "primary", "data_plane": {"state": "OK"}}
     return {
         step % "Guard": [{"status": "running"}],
         step % "Promote": [{"action": "failover"}],
         step % "PromotionStatus": [{"promoted": i + 1 >= promoted_after} for i in range(promoted_after)],
         step % "Scale": [{"changed": True}],
-        step % "Dns": [{"traffic_to": "dr"}],
+        step % "Dns": [engaged],
         step % "Validate": [{"valid": valid, "checks": []}],
         step % "Notify": [{"outcome": "succeeded" if valid else "failed"}, {"outcome": "failed"}],
     }
@@ -57,7 +60,7 @@ def test_the_failover_definition_runs_its_tasks_in_order_and_polls_until_promote
 
 
 def test_a_failed_validation_notifies_the_failure_and_fails_the_run():
-    invoke, calls = _script(_machine_results(valid=False))
+    invoke, calls = _script(_machine_results(valid=False, mode="failback"))
     run = asl.run(definition(PRESETS["database-dr"]), {"mode": "failback"}, CONTEXT, invoke, time_scale=0)
 
     assert run.status == "FAILED" and run.error == "FailoverFailed"
