@@ -281,3 +281,21 @@ def test_the_dns_step_is_checked_before_validation():
                      if c["Variable"] == "$.dns.data_plane.state" and "StringEquals" in c)
         seen.add((mode, state))
     assert seen == wanted
+
+
+def test_automatic_failback_only_where_the_seed_asks_and_only_on_recovery(bundles):
+    """Seed 003 asks for automatic failback when the primary recovers: ALARM -> OK of the primary's alarm."""
+    import json as _json
+
+    from .conftest import template as _template
+
+    doc = _template(bundles["trading-serverless"], "orchestration")
+    rule = doc["Resources"]["FailbackTrigger"]
+    assert rule["Condition"] == "IsSecondary"
+    detail = rule["Properties"]["EventPattern"]["detail"]
+    assert detail["state"] == {"value": ["OK"]} and detail["previousState"] == {"value": ["ALARM"]}
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "FailoverStateMachine"}
+    assert _json.loads(target["Input"]) == {"force": False, "mode": "failback", "planned": True}
+    for name in ("trading-ecs", "database-dr"):
+        assert "FailbackTrigger" not in _template(bundles[name], "orchestration")["Resources"]

@@ -27,6 +27,7 @@ APPLICATION_BUS = "events"
 APPLICATION_BUS_NAME = "ApplicationEventBusName"
 # What an alarm-triggered execution does: the primary is failing, so this is an unplanned failover.
 TRIGGER_INPUT = {"mode": "failover", "planned": False, "force": False}
+FAILBACK_INPUT = {"mode": "failback", "planned": True, "force": False}
 # EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
 TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
 TRIGGER_RETRIES = 10
@@ -73,6 +74,8 @@ def failover_trigger(ctx: StackContext, machine: Any) -> events.Rule:
             Policies=[_policy("start-failover", [states.StartExecution], Ref(machine))],
         )
     )
+    if ctx.scenario.auto_failback:
+        _failback_trigger(ctx, machine, role)
     return ctx.add(
         events.Rule(
             "FailoverTrigger",
@@ -86,6 +89,33 @@ def failover_trigger(ctx: StackContext, machine: Any) -> events.Rule:
                     Arn=Ref(machine),
                     RoleArn=GetAtt(role, "Arn"),
                     Input=json.dumps(TRIGGER_INPUT, sort_keys=True),
+                    RetryPolicy=events.RetryPolicy(
+                        MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
+                    ),
+                )
+            ],
+        )
+    )
+
+
+def _failback_trigger(ctx: StackContext, machine: Any, role: iam.Role) -> events.Rule:
+    """Starts a planned failback when the primary's health-check alarm goes from ALARM back to OK (the primary
+    region recovered). Only that transition: a new alarm's INSUFFICIENT_DATA -> OK must not fail back."""
+    pattern = alarm_pattern(ctx, alarm_only=False)
+    pattern["detail"].update(state={"value": ["OK"]}, previousState={"value": ["ALARM"]})
+    return ctx.add(
+        events.Rule(
+            "FailbackTrigger",
+            Condition=IS_SECONDARY,
+            Description="Starts a planned failback when the primary's health-check alarm recovers (ALARM -> OK)",
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=[
+                events.Target(
+                    Id="failback",
+                    Arn=Ref(machine),
+                    RoleArn=GetAtt(role, "Arn"),
+                    Input=json.dumps(FAILBACK_INPUT, sort_keys=True),
                     RetryPolicy=events.RetryPolicy(
                         MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
                     ),

@@ -169,6 +169,9 @@ class Scenario:
     # Tag values may hold {suffix}, {region} and {role}; the templates resolve them per stack.
     tags: tuple[tuple[str, str], ...] = ()
     suffix: str | None = None
+    # Fail back by itself when the primary's health-check alarm returns from ALARM to OK (the guard still
+    # refuses while replication to the primary lags).
+    auto_failback: bool = False
     # Where the seed asks for something AWS cannot do as written: what drgen does instead.
     notes: tuple[str, ...] = ()
 

@@ -127,6 +127,7 @@ TRADING_SERVERLESS = Scenario(
         kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1, event_bus=True
     ),
     tags=(("Environment", "{suffix}"), ("Region", "{region}")),
+    auto_failback=True,
     notes=(
         "The seed asks for zero loss of committed transactions; Aurora Global Database replicates "
         "asynchronously, so an unplanned failover can lose the last seconds of writes. Only a planned "
