@@ -83,18 +83,21 @@ def failover_trigger(ctx: StackContext, machine: Any) -> events.Rule:
             Description="Starts an unplanned failover when the primary's Route 53 health-check alarm fires",
             EventPattern=alarm_pattern(ctx, alarm_only=True),
             State="ENABLED",
-            Targets=[
-                events.Target(
-                    Id="failover",
-                    Arn=Ref(machine),
-                    RoleArn=GetAtt(role, "Arn"),
-                    Input=json.dumps(TRIGGER_INPUT, sort_keys=True),
-                    RetryPolicy=events.RetryPolicy(
-                        MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
-                    ),
-                )
-            ],
+            Targets=[_start_machine("failover", machine, role, TRIGGER_INPUT)],
         )
+    )
+
+
+def _start_machine(target_id: str, machine: Any, role: iam.Role, request: dict[str, Any]) -> events.Target:
+    """A rule target starting the state machine with ``request``; stale events are dropped, not retried for a day."""
+    return events.Target(
+        Id=target_id,
+        Arn=Ref(machine),
+        RoleArn=GetAtt(role, "Arn"),
+        Input=json.dumps(request, sort_keys=True),
+        RetryPolicy=events.RetryPolicy(
+            MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
+        ),
     )
 
 
@@ -110,17 +113,7 @@ def _failback_trigger(ctx: StackContext, machine: Any, role: iam.Role) -> events
             Description="Starts a planned failback when the primary's health-check alarm recovers (ALARM -> OK)",
             EventPattern=pattern,
             State="ENABLED",
-            Targets=[
-                events.Target(
-                    Id="failback",
-                    Arn=Ref(machine),
-                    RoleArn=GetAtt(role, "Arn"),
-                    Input=json.dumps(FAILBACK_INPUT, sort_keys=True),
-                    RetryPolicy=events.RetryPolicy(
-                        MaximumEventAgeInSeconds=TRIGGER_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=TRIGGER_RETRIES
-                    ),
-                )
-            ],
+            Targets=[_start_machine("failback", machine, role, FAILBACK_INPUT)],
         )
     )
 
