@@ -29,6 +29,7 @@ FUNCTIONS_DIR = "functions"
 # The template parameter the deployer fills with the region's artifact bucket (not known at render time).
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 VENDORED = ("pg8000",)  # the database driver; its requirements follow from its metadata
+DATABASE_ENV = "DB_SECRET_NAME"  # a function whose environment names the secret connects to the database
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip entry can carry
 _FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--
@@ -68,13 +69,18 @@ def key_parameter(package: str) -> str:
 def build_artifacts(scenario: Scenario, root: Path = LAMBDA_ROOT) -> tuple[Artifact, ...]:
     """One artifact per package the scenario's functions use, in catalogue order."""
     by_package: dict[str, list[str]] = {}
+    driver: set[str] = set()
     for function in functions_for(scenario):
         by_package.setdefault(function.package, []).append(function.key)
-    return tuple(_artifact(scenario, package, tuple(keys), root) for package, keys in by_package.items())
+        if DATABASE_ENV in function.env:
+            driver.add(function.package)
+    return tuple(
+        _artifact(scenario, package, tuple(keys), root, package in driver) for package, keys in by_package.items()
+    )
 
 
-def _artifact(scenario: Scenario, package: str, functions: tuple[str, ...], root: Path) -> Artifact:
-    data = package_zip(package, root)
+def _artifact(scenario: Scenario, package: str, functions: tuple[str, ...], root: Path, driver: bool) -> Artifact:
+    data = package_zip(package, root, driver=driver)
     digest = hashlib.sha256(data).hexdigest()
     name = f"{package}-{digest[:_HASH_CHARS]}.zip"
     return Artifact(
@@ -87,13 +93,14 @@ def _artifact(scenario: Scenario, package: str, functions: tuple[str, ...], root
     )
 
 
-def package_zip(package: str, root: Path = LAMBDA_ROOT) -> bytes:
-    """The zip bytes of ``lambda/<package>/`` with the shared code and the vendored driver."""
+def package_zip(package: str, root: Path = LAMBDA_ROOT, *, driver: bool = True) -> bytes:
+    """The zip bytes of ``lambda/<package>/`` with the shared code and, for packages that reach the database,
+    the vendored driver (about 1.2 MB the others need not carry)."""
     entries: dict[str, bytes] = {}
     sources = (
         _tree(root / package, PurePosixPath()),
         _tree(root / SHARED_PACKAGE, PurePosixPath(SHARED_PACKAGE)),
-        _vendored(VENDORED),
+        _vendored(VENDORED if driver else ()),
     )
     for source in sources:
         for name, content in source:

@@ -110,3 +110,13 @@ def test_rendering_twice_gives_identical_zip_bytes(bundles):
     again = render(load("trading-ecs", suffix="dev"))
     zips = {path for path in again.files if path.endswith(".zip")}
     assert zips and {p: again.files[p] for p in zips} == {p: bundles["trading-ecs"].files[p] for p in zips}
+
+
+def test_only_packages_that_reach_the_database_carry_the_driver():
+    """The driver is most of a zip's bytes: the failover steps, the probe and readiness never connect."""
+    artifacts = {a.package: a for a in build_artifacts(load("trading-ecs", suffix="dev"))}
+    for package, artifact in artifacts.items():
+        names = {info.filename for info in entries(artifact.data)}
+        connects = package in {"lag_monitor", "connectivity", "app"}
+        assert ("pg8000/__init__.py" in names) is connects, package
+        assert "drgen_common/__init__.py" in names
