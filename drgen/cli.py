@@ -25,7 +25,7 @@ DEFAULT_OUT = Path("templates_out")
 FORMATS = click.Choice(["text", "json", "sarif"])
 
 
-def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a DrgenError into one line on stderr and exit status 2."""
 
     @wraps(func)
@@ -105,7 +105,7 @@ def _duration(seconds: int) -> str:
 @click.option("--no-lint", is_flag=True, help="Skip cfn-lint, drgen's rules and the review files after rendering.")
 @click.option("--scan", is_flag=True, help="Also run the checkov security scan; its results go into REVIEW.md.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Lint report format.")
-@_handle_errors
+@handle_errors
 def render(
     names: tuple[str, ...],
     all_presets: bool,
@@ -162,18 +162,18 @@ def render(
 @cli.command()
 @click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 def lint(dirs: tuple[Path, ...], fmt: str) -> None:
     """Lint rendered bundles with cfn-lint (per stack region) and drgen's DR rules.
 
     DIRS are bundle directories (with manifest.json) or a directory of bundles; the default is every bundle
     under templates_out/. Exits 1 when there is any finding.
     """
-    targets = _bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    targets = bundle_dirs(list(dirs) or [DEFAULT_OUT])
     _lint_dirs(targets, fmt)
 
 
-def _bundle_dirs(dirs: list[Path]) -> list[Path]:
+def bundle_dirs(dirs: list[Path]) -> list[Path]:
     found: list[Path] = []
     for d in dirs:
         if (d / "manifest.json").is_file():

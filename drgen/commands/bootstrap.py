@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.commands.options import OUTPUT, cloud_errors, exit_on_failure, make_aws, print_results, target_options
 from drgen.errors import DrgenError
 
@@ -21,7 +21,7 @@ from drgen.errors import DrgenError
 )
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 @cloud_errors
 def bootstrap(
     stacksets: bool,

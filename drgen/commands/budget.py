@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.errors import DrgenError
 
 
@@ -22,7 +22,7 @@ from drgen.errors import DrgenError
 )
 @click.option("--suffix", help="Environment suffix when rendering a preset (else $ENVIRONMENT_SUFFIX, 'dev').")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_handle_errors
+@handle_errors
 def budget(scenario: str | None, bundle_dir: Path | None, suffix: str | None, output: str) -> None:
     """The RTO and RPO budget: every term read from the rendered templates, with its source and, where AWS's
     behaviour is the term, the documented figure and where it is documented.

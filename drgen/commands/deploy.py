@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.commands.options import (
     OUTPUT,
     cloud_errors,
@@ -46,7 +46,7 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @click.option("--allow-replace", is_flag=True, help="Allow replacing or removing stateful resources (loses data).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (as `drgen plan`) and change nothing.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
-@_handle_errors
+@handle_errors
 @cloud_errors
 def deploy(
     scenario: str | None,
@@ -122,7 +122,7 @@ def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:
 @target_options
 @ONLY
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 @cloud_errors
 def plan_command(
     scenario: str | None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.commands.options import (
     OUTPUT,
     cloud_errors,
@@ -26,7 +26,7 @@ from drgen.commands.options import (
 @click.option("--dry-run", is_flag=True, help="List the data and the order; delete nothing.")
 @click.option("--purge-artifacts", is_flag=True, help="Also delete the per-region artifact buckets.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
-@_handle_errors
+@handle_errors
 @cloud_errors
 def destroy(
     scenario: str | None,

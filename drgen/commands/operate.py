@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.commands.options import OUTPUT, cloud_errors, make_aws, target_options
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def _echo_step(output: str) -> Callable[[Step], None]:
 @scenario_options
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 @cloud_errors
 def readiness(
     scenario: str,
@@ -158,7 +158,7 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
               help="Planned: a switchover that waits for replication (no loss); unplanned: promote at once.")
 @_run_options
 @target_options
-@_handle_errors
+@handle_errors
 @cloud_errors
 def failover(
     scenario: str,
@@ -188,7 +188,7 @@ def failover(
 @click.option("--force", is_flag=True, help="Fail back even though replication to the primary region lags.")
 @_run_options
 @target_options
-@_handle_errors
+@handle_errors
 @cloud_errors
 def failback(
     scenario: str,
@@ -217,7 +217,7 @@ def failback(
 @click.option("--live", is_flag=True, help="Against a real deployed account: a planned switchover and back.")
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 @cloud_errors
 def drill(
     scenario: str,

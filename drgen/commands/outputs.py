@@ -6,7 +6,7 @@ import json
 
 import click
 
-from drgen.cli import _handle_errors
+from drgen.cli import handle_errors
 from drgen.commands.options import OUTPUT
 from drgen.errors import DrgenError
 
@@ -15,7 +15,7 @@ from drgen.errors import DrgenError
 @click.option("--scenario", "-s", required=True, metavar="NAME", help="The scenario that was deployed.")
 @click.option("--suffix", required=True, help="Its environment suffix.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@_handle_errors
+@handle_errors
 def outputs(scenario: str, suffix: str, output: str) -> None:
     """Print what `drgen deploy` recorded in .drgen/<scenario>-<suffix>.json."""
     from drgen.deploy import record

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from drgen.cli import DEFAULT_OUT, FORMATS, _bundle_dirs, _handle_errors
+from drgen.cli import DEFAULT_OUT, FORMATS, bundle_dirs, handle_errors
 from drgen.errors import DrgenError
 from drgen.lint import Finding
 
@@ -23,7 +23,7 @@ BUNDLE_DIRS = click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, f
 @BUNDLE_DIRS
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.option("--setup", is_flag=True, help="Only create checkov's virtualenv (.venv-checkov) when missing.")
-@_handle_errors
+@handle_errors
 def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
     """Security-scan rendered bundles with checkov; exit 1 on any failed check.
 
@@ -37,7 +37,7 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
     if setup:
         click.echo(f"checkov ready: {checkov}", err=True)
         return
-    targets = _bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    targets = bundle_dirs(list(dirs) or [DEFAULT_OUT])
     started = time.perf_counter()
     result = scan_bundles(targets, checkov)
     report = format_findings(result.findings, fmt)
@@ -65,7 +65,7 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
     help="A previous bundle (or a directory of bundles) to report the changes against.",
 )
 @click.option("--no-scan", is_flag=True, help="Leave the checkov scan out of the report.")
-@_handle_errors
+@handle_errors
 def review(dirs: tuple[Path, ...], previous: Path | None, no_scan: bool) -> None:
     """Write REVIEW.md, review.html, diagram.svg and diagram.png into each bundle.
 
@@ -74,7 +74,7 @@ def review(dirs: tuple[Path, ...], previous: Path | None, no_scan: bool) -> None
     """
     from drgen.lint import format_findings, lint_bundles
 
-    targets = _bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    targets = bundle_dirs(list(dirs) or [DEFAULT_OUT])
     started = time.perf_counter()
     linted, _ = lint_bundles(targets)
     if linted:

@@ -38,7 +38,7 @@ def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
     except OSError as error:
         raise DrgenError(f"cannot read template {path}: {error.strerror}") from error
     _silence_cfnlint()
-    shown = _shown(path)
+    shown = shown_path(path)
     return [
         Finding(
             rule=m.rule.id,
@@ -147,7 +147,7 @@ def _integrity(path: Path, digests: frozenset[str]) -> Finding | None:
         rule=INTEGRITY_RULE,
         severity=severity_of(INTEGRITY_RULE),
         message=message,
-        path=_shown(path),
+        path=shown_path(path),
         line=1,
         column=1,
         source="drgen",
@@ -173,7 +173,7 @@ def _silence_cfnlint() -> None:
         logger.addHandler(logging.NullHandler())
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """The path as the user gave it, or relative to the cwd when it is absolute and below it."""
     if path.is_absolute():
         try:

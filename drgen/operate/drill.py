@@ -23,7 +23,6 @@ import http.server
 import io
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -41,6 +40,7 @@ from drgen.errors import DrgenError
 from drgen.operate import failover, readiness, sandbox
 from drgen.operate.asl import Step
 from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
+from drgen.operate.local import environment
 from drgen.scenario.model import ComputeKind, Role, Scenario
 
 DRILL_SUFFIX = "drill"
@@ -137,18 +137,8 @@ def moto_server() -> Iterator[str]:
 @contextlib.contextmanager
 def sandbox_credentials() -> Iterator[None]:
     """Throwaway credentials for moto, for drgen and the Lambda code alike; the caller's are restored."""
-    saved = {key: os.environ.get(key) for key in (*SANDBOX_CREDENTIALS, "AWS_PROFILE", "AWS_SESSION_TOKEN")}
-    os.environ.update(SANDBOX_CREDENTIALS)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(key, None)
-    try:
+    with environment(SANDBOX_CREDENTIALS, remove=("AWS_PROFILE", "AWS_SESSION_TOKEN")):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class _Endpoints(http.server.BaseHTTPRequestHandler):

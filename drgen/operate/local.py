@@ -37,19 +37,27 @@ def functions_by_resource() -> dict[str, Function]:
 
 
 @contextlib.contextmanager
+def environment(values: Mapping[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
+    """``os.environ`` with ``values`` set and ``remove`` unset; exactly as it was afterwards."""
+    saved = {key: os.environ.get(key) for key in (*values, *remove)}
+    for key in remove:
+        os.environ.pop(key, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def lambda_environment(values: Mapping[str, str]) -> Iterator[None]:
     """``os.environ`` as the function sees it in AWS, restored afterwards."""
-    with _ENVIRONMENT_LOCK:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with _ENVIRONMENT_LOCK, environment(values):
+        yield
 
 
 @contextlib.contextmanager

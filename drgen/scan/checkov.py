@@ -21,7 +21,7 @@ from typing import Any
 
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location
-from drgen.lint.runner import _shown
+from drgen.lint.runner import shown_path
 from drgen.scan.skips import Skip
 
 CHECKOV_VERSION = "3.3.30"
@@ -151,7 +151,7 @@ def _parse(output: str, templates: int) -> ScanResult:
 
 
 def _path(check: dict[str, Any]) -> str:
-    return _shown(Path(os.path.normpath(check.get("file_abs_path") or check.get("file_path", ""))))
+    return shown_path(Path(os.path.normpath(check.get("file_abs_path") or check.get("file_path", ""))))
 
 
 def _finding(check: dict[str, Any]) -> Finding:
@@ -181,7 +181,7 @@ def _parse_error(path: str) -> Finding:
         rule=PARSE_RULE,
         severity="error",
         message="checkov could not parse this template",
-        path=_shown(Path(os.path.normpath(path))),
+        path=shown_path(Path(os.path.normpath(path))),
         line=1,
         column=1,
         source=SOURCE,
