@@ -232,3 +232,7 @@ cli.add_command(operate.readiness)
 cli.add_command(operate.failover)
 cli.add_command(operate.failback)
 cli.add_command(operate.drill)
+
+from drgen.commands import quotas  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(quotas.quotas)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from drgen.commands.options import (
     source_options,
     target_options,
 )
+from drgen.commands.quotas import quota_preflight
 
 if TYPE_CHECKING:
     from drgen.deploy.bundle import DeployBundle
@@ -45,6 +47,7 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @ONLY
 @click.option("--allow-replace", is_flag=True, help="Allow replacing or removing stateful resources (loses data).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (as `drgen plan`) and change nothing.")
+@click.option("--skip-quota-check", is_flag=True, help="Deploy even when a service quota would be exceeded.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
 @handle_errors
 @cloud_errors
@@ -62,6 +65,7 @@ def deploy(
     only: str | None,
     allow_replace: bool,
     dry_run: bool,
+    skip_quota_check: bool,
     output: str,
 ) -> None:
     """Deploy a scenario to both regions and the global layer, each stack as soon as its dependencies are done.
@@ -71,7 +75,9 @@ def deploy(
       drgen deploy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
       drgen deploy --bundle templates_out/trading-ecs --suffix dev --profile prod
       drgen deploy -s trading-ecs --suffix pr42 --mode stacksets
-    Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad input.
+    First checks the service quotas (as `drgen quotas`) and refuses when one would be exceeded.
+    Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad input or a
+    service quota too low.
     """
     from drgen.deploy import deployer, record
     from drgen.deploy.plan import select
@@ -85,6 +91,8 @@ def deploy(
         return
     account = aws.account_id()
     current = deployer.preflight(aws, bundle, entries, mode)
+    if not skip_quota_check:
+        quota_preflight(aws, bundle, current, refuse=True)
     options = deployer.DeployOptions(mode, allow_replace, _agreed_recreates(current, yes))
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
@@ -140,7 +148,8 @@ def plan_command(
     """Show the deploy graph (order, parallel waves) and, with AWS access, each stack's change set.
 
     Replacing or removing a stateful resource (database, table, bucket, key) is flagged; deploy refuses it
-    without --allow-replace. Without credentials only the graph is shown.
+    without --allow-replace. With credentials the service quotas are checked first (as `drgen quotas`):
+    exit 1 when one would be exceeded. Without credentials only the graph is shown.
     """
     from drgen.deploy.plan import select
 
@@ -153,14 +162,19 @@ def _show_plan(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mo
     from drgen.deploy import deployer
     from drgen.deploy.plan import graph_only
 
+    quota_problems: Sequence[str] = ()
     if aws.has_credentials():
         aws.account_id()
-        plan = deployer.review(aws, bundle, deployer.preflight(aws, bundle, entries, mode))
+        current = deployer.preflight(aws, bundle, entries, mode)
+        quota_problems = quota_preflight(aws, bundle, current, refuse=False)
+        plan = deployer.review(aws, bundle, current)
     else:
         plan = graph_only(bundle.scenario, bundle.suffix, mode, entries)
         if output == "text":
             click.echo("no AWS credentials: showing the graph only (no change sets)", err=True)
     click.echo(json.dumps(plan.to_dict(), indent=2) if output == "json" else format_plan(plan))
+    if quota_problems:
+        sys.exit(1)
 
 
 def format_plan(plan: Plan) -> str:
