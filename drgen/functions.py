@@ -85,9 +85,17 @@ PROBE = Function(
     "primary-probe", "probe", "app.handler", DR, ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS"), False,
     "Probes the primary's endpoint from the DR region every minute and publishes PrimaryEndpointHealthy",
 )
+BACKUP_EXPORT = Function(
+    "backup-export", "backup_export", "app.handler", (Role.PRIMARY,),
+    ("CLUSTER_ID", "BACKUP_BUCKET", "EXPORT_ROLE_ARN", "KMS_KEY_ARN"), False,
+    "Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
+    "BackupExportStarted",
+)
+# The bucket purpose BACKUP_EXPORT writes to; a scenario with such a bucket gets the export.
+BACKUPS_PURPOSE = "backups"
 TRADE_PROCESSOR = Function(
-    "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL"), True,
-    "Processes trade orders from SQS into the database, idempotently by order id",
+    "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"), True,
+    "Processes trade orders from SQS into the database, idempotently by order id, and announces them on the bus",
 )
 
 
@@ -104,4 +112,11 @@ def functions_for(scenario: Scenario) -> tuple[Function, ...]:
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:
         result.append(TRADE_PROCESSOR)
+    if has_backups_bucket(scenario):
+        result.append(BACKUP_EXPORT)
     return tuple(result)
+
+
+def has_backups_bucket(scenario: Scenario) -> bool:
+    """Whether the scenario keeps database backups in a bucket of its own (seed 004)."""
+    return any(bucket.purpose == BACKUPS_PURPOSE for bucket in scenario.buckets)

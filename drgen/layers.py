@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from drgen.builders import (
     alerting,
     app,
+    backup,
     compute,
     database,
     events,
@@ -59,13 +60,14 @@ def build_data(ctx: StackContext) -> None:
     sessions.global_table(ctx, foundation)
     network.peering_accepter_routes(ctx, foundation)
     alerting.database_alarms(ctx, foundation, cluster)
+    backup.vaults_and_plan(ctx, foundation, cluster)
 
 
 def build_global(ctx: StackContext) -> None:
     checks = routing.health_checks(ctx)
     routing.failover_records(ctx, checks)
-    alerting.health_check_alarms(ctx, checks)
-    events.forward_primary_alarm(ctx)
+    alerts = alerting.health_check_alarms(ctx, checks)
+    events.forward_primary_alarm(ctx, alerts)
     alerting.dashboard(ctx)
 
 

@@ -39,6 +39,8 @@ RULES: dict[str, NameRule] = {
     "generic": NameRule(255, re.compile(r"^[a-zA-Z0-9/_.:+=@-]+$"), "name"),
     "statemachine": NameRule(80, re.compile(r"^[a-zA-Z0-9_-]+$"), "state machine name"),
     "log": NameRule(512, re.compile(r"^[a-zA-Z0-9/_.#-]+$"), "log group name"),
+    # AWS Backup vault names (the CloudFormation schema's pattern); plan names fit the same rule.
+    "backup": NameRule(50, re.compile(r"^[a-zA-Z0-9_-]{2,50}$"), "AWS Backup vault or plan name"),
 }
 
 PLACEHOLDER_ACCOUNT = "123456789012"

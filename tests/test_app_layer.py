@@ -5,6 +5,7 @@ global stack and the failover read."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from drgen.builders.functions import camel
 from drgen.functions import functions_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
+from drgen.render import render
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import ComputeKind, Role
 
@@ -139,11 +141,37 @@ def test_auto_scaling_standby_runs_minimal_capacity_and_scales_out(name, bundles
     _, launch = only(doc, "AWS::EC2::LaunchTemplate")
     data = launch["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
-    assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
+    assert all(m["Ebs"]["Encrypted"] and m["Ebs"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}  # the region's key
+               for m in data["BlockDeviceMappings"])
+    # In transit all the way: the ALB reaches the instances over HTTPS, with a certificate each makes at boot.
+    _, group_ = only(doc, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    wanted = "HTTPS" if s.target_tls else "HTTP"
+    assert (group_["Properties"]["Protocol"], group_["Properties"]["HealthCheckProtocol"]) == (wanted, wanted)
+    user_data = data["UserData"]["Fn::Base64"]["Fn::Sub"][0]
+    assert ("openssl req -x509" in user_data and "APP_TLS_CERT=" in user_data) is s.target_tls
     # every scenario tag reaches the instances
     tags = {t["Key"]: t for t in props["Tags"]}
     assert {k for k, _ in PRESETS[name].tags} <= set(tags)
     assert all(t["PropagateAtLaunch"] is True for t in tags.values())
+
+
+GRACE = {
+    "AWS::ECS::Service": "HealthCheckGracePeriodSeconds",
+    "AWS::AutoScaling::AutoScalingGroup": "HealthCheckGracePeriod",
+}
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.ECS) + of_kind(ComputeKind.ASG))
+def test_the_health_check_grace_period_is_the_scenarios_startup_time(name, bundles):
+    """The failover's scale-out waits this long (drgen budget counts it), so it comes from the scenario."""
+    def grace(bundle: Any) -> int:
+        doc = template(bundle, "app")
+        return next(r["Properties"][prop] for rtype, prop in GRACE.items() for r in resources(doc, rtype).values())
+
+    scenario = load(name, suffix="dev")
+    assert grace(bundles[name]) == scenario.compute.startup_seconds
+    slower = replace(scenario, compute=replace(scenario.compute, startup_seconds=240))
+    assert grace(render(slower)) == 240
 
 
 @pytest.mark.parametrize("name", of_kind(ComputeKind.LAMBDA))
@@ -248,6 +276,68 @@ def test_application_buses_forward_their_own_events_to_the_other_region(name, bu
     arn = target["Arn"]["Fn::Sub"]
     assert "${PeerRegion}" in arn and arn.endswith(bus["Properties"]["Name"]["Fn::Sub"].replace("AWS::Region",
                                                                                                    "PeerRegion"))
+    # What arrives from the other region is archived here, replayable after a failover.
+    _, archive = only(doc, "AWS::Events::Archive")
+    assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": [next(iter(resources(doc, "AWS::Events::EventBus"))),
+                                                                "Arn"]}
+    assert archive["Properties"]["EventPattern"]["region"] == [{"Ref": "PeerRegion"}]
+    assert archive["Properties"]["EventPattern"]["source"] == pattern["source"]
+    assert archive["Properties"]["RetentionDays"] >= 1
+
+
+def _delivery_is_reliable(doc: dict[str, Any], rule_id: str, key: Any) -> None:
+    """The rule's cross-region target retries for EventBridge's maximum, then parks the event in an encrypted
+    dead-letter queue only that rule may write to, and an alarm pages on the first parked event."""
+    (target,) = doc["Resources"][rule_id]["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    queue = doc["Resources"][queue_id]["Properties"]
+    assert queue["KmsMasterKeyId"] == key and queue["MessageRetentionPeriod"] == 14 * 86400
+    (policy,) = [p["Properties"] for p in resources(doc, "AWS::SQS::QueuePolicy").values()
+                 if p["Properties"]["Queues"] == [{"Ref": queue_id}]]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert statement["Action"] == ["sqs:SendMessage"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+    alarms = [a["Properties"] for a in resources(doc, "AWS::CloudWatch::Alarm").values()]
+    assert any(a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+               and a["AlarmActions"] for a in alarms)
+
+
+def _grants_events_to_queues(key_policy: dict[str, Any]) -> bool:
+    return any(
+        s.get("Principal", {}).get("Service") == ["events.amazonaws.com"]
+        and "kms:EncryptionContext:aws:sqs:arn" in s.get("Condition", {}).get("ArnLike", {})
+        for s in key_policy["Statement"]
+    )
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_only_auto_scaling_scenarios_let_its_service_role_use_the_region_key(name, bundles):
+    (key,) = resources(template(bundles[name], "foundation"), "AWS::KMS::Key").values()
+    named = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+             if "AWSServiceRoleForAutoScaling" in json.dumps(s.get("Principal"))]
+    if PRESETS[name].compute.kind is not ComputeKind.ASG:
+        assert named == []
+        return
+    actions = {a for s in named for a in s["Action"]}
+    assert {"kms:GenerateDataKey*", "kms:Decrypt", "kms:CreateGrant"} <= actions
+    (grant,) = [s for s in named if "kms:CreateGrant" in s["Action"]]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cross_region_event_delivery_never_loses_an_event_silently(name, bundles):
+    glob = template(bundles[name], "global")
+    if PRESETS[name].regions.secondary != "us-east-1":
+        _delivery_is_reliable(glob, "ForwardPrimaryHealthAlarm", {"Ref": "GlobalAlertKey"})
+        assert _grants_events_to_queues(glob["Resources"]["GlobalAlertKey"]["Properties"]["KeyPolicy"])
+    (key,) = resources(template(bundles[name], "foundation"), "AWS::KMS::Key").values()
+    has_bus = PRESETS[name].compute.event_bus
+    assert _grants_events_to_queues(key["Properties"]["KeyPolicy"]) is has_bus  # only where a bus needs it
+    if has_bus:
+        _delivery_is_reliable(template(bundles[name], "app"), "ForwardApplicationEvents",
+                              {"Ref": "KmsKeyArn"})
 
 
 # -- functions ----------------------------------------------------------------------------------------------
@@ -292,6 +382,8 @@ def test_monitors_run_on_their_schedules_in_both_regions(name, bundles):
             if "ScheduleExpression" in rule["Properties"]:
                 (target,) = rule["Properties"]["Targets"]
                 monitor = target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")
+                if monitor == "BackupExport":
+                    continue  # daily and primary-only: tests/test_snapshot_export.py
                 # The DR region's probe of the primary (static stability) is the only one-region schedule.
                 assert rule.get("Condition") == ("IsSecondary" if monitor == "PrimaryProbe" else None)
                 schedules[monitor] = rule["Properties"]
@@ -399,7 +491,8 @@ def test_app_alarms_watch_what_each_seed_names_in_both_regions(name, bundles):
     kind = PRESETS[name].compute.kind
     doc = template(bundles[name], "app")
     alarms = resources(doc, "AWS::CloudWatch::Alarm")
-    assert all("Condition" not in a for a in alarms.values())
+    # The backup export's alarms exist where the export runs, the primary (tests/test_snapshot_export.py).
+    assert all("Condition" not in a for k, a in alarms.items() if not k.startswith("BackupExport"))
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopicArn"}] for a in alarms.values())
     metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}
     functions = [k.removesuffix("Function") for k in resources(doc, "AWS::Lambda::Function")]

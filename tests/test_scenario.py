@@ -98,6 +98,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("base: trading-ecs\ndatabase: {backup_retention_days: 0}\n", "1 to 35"),
         ("base: trading-ecs\ndatabase: {primary_instances: two}\n", "expected a whole number"),
         ("base: trading-ecs\ntags: {Owner: '{team}'}\n", "unknown placeholder"),
+        ("base: trading-ecs\ncompute: {startup_seconds: -5}\n", "compute.startup_seconds: -5; use 0 to 3600"),
+        ("base: trading-ecs\ncompute: {target_tls: true}\n", "only for kind asg"),
         ("- just\n- a list\n", "must be a mapping"),
         ("base: trading-ecs\nnetwork: [unclosed\n", "broken YAML"),
     ],

@@ -53,7 +53,13 @@ def test_the_dr_region_probes_the_primary_like_route53_and_its_alarm_starts_the_
         assert env["SEARCH_STRING"] == wanted
     assert resources["PrimaryProbeSchedule"]["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     alarm = resources["PrimaryProbeAlarm"]["Properties"]
-    assert (alarm["MetricName"], alarm["EvaluationPeriods"]) == ("PrimaryEndpointHealthy", check.failure_threshold)
+    assert alarm["MetricName"] == "PrimaryEndpointHealthy" and alarm["Period"] == 60
+    # Failed minutes in a row: at least as long as Route 53 needs to call the endpoint unhealthy, never a single
+    # lost probe, and no longer than that (the RTO budget counts every minute).
+    minutes = alarm["DatapointsToAlarm"]
+    assert alarm["EvaluationPeriods"] == minutes >= 2
+    route53_seconds = check.interval_seconds * check.failure_threshold
+    assert minutes * 60 >= route53_seconds and (minutes == 2 or (minutes - 1) * 60 < route53_seconds)
     trigger = resources["ProbeFailoverTrigger"]
     assert trigger["Condition"] == "IsSecondary"
     assert trigger["Properties"]["EventPattern"]["detail"]["alarmName"] == [{"Ref": "PrimaryProbeAlarm"}]

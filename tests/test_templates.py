@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
+from drgen.functions import functions_for
 from drgen.layers import LAYERS
 from drgen.naming import Names
 from drgen.scenario import PRESETS, load
-from drgen.scenario.model import HealthCheckType
+from drgen.scenario.model import HealthCheckType, Role
 
 from .conftest import resources, stack, template
 
@@ -312,11 +314,20 @@ def test_dashboard_shows_readiness_connectivity_and_the_application_per_region(n
     regions = (scenario.regions.primary, scenario.regions.secondary)
 
     def metrics_in(region: str) -> set[tuple[str, str]]:
-        return {(m[0], m[1]) for w in widgets if w["region"] == region for m in w["metrics"] if isinstance(m[0], str)}
+        return {(m[0], m[1]) for w in widgets if w["region"] == region for m in w.get("metrics", [])
+                if isinstance(m[0], str)}
 
     namespace = f"drgen/{name}"
     kind = scenario.compute.kind.value
+    bundle_functions = functions_for(load(name, suffix="dev"))
     for title, region in zip(("Primary", "Secondary"), regions, strict=True):
+        # Both regions' function logs are read in one place: a Logs Insights query per region over every
+        # function deployed there.
+        (logs,) = [w for w in widgets if "query" in w and w["region"] == region]
+        role = Role.PRIMARY if title == "Primary" else Role.SECONDARY
+        wanted = {f"/aws/lambda/{PRESETS[name].prefix}-{f.key}-dev" for f in bundle_functions if role in f.roles}
+        assert set(re.findall(r"SOURCE '([^']+)'", logs["query"])) == wanted
+        assert "ERROR" in logs["query"]
         found = metrics_in(region)
         assert {(namespace, "FailoverReadiness"), (namespace, "DatabaseConnectivity")} <= found
         if kind not in ("ecs", "asg", "lambda"):

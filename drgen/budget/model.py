@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from drgen.budget.figures import Figure
+from drgen.budget.figures import ALIAS_TTL, RECORD_TTL, Figure
 
+DNS_CACHE = (ALIAS_TTL, RECORD_TTL)  # the terms for resolvers' caches
 WITHIN = "within"
 EXCEEDS = "exceeds"
 UNREACHABLE = "unreachable"
@@ -97,7 +98,7 @@ def _unreachable_rto(terms: Sequence[Term], objective: int, floor: float) -> lis
         f"cannot be met as written: even with every setting at its least the budget is {_s(floor)} against an "
         f"RTO of {_s(objective)}"
     ]
-    detect_dns = [t for t in terms if t.phase == "detect" or t.branch == "dns"]
+    detect_dns = [t for t in terms if t.phase == "detect" or t.aws in DNS_CACHE]
     current = rto_total(detect_dns)
     if current > objective:
         findings.append(

@@ -13,7 +13,8 @@ from drgen.stability import failover_path, primary_dependencies
 
 BUDGET_FILE = "budget.json"
 FORMAT = 1
-PAD = " " * (16 + 1 + 52 + 1 + 9)
+PHASE_WIDTH = 18  # "recover/writer+dns"
+PAD = " " * (PHASE_WIDTH + 1 + 52 + 1 + 9)
 MODEL = (
     "RTO: an unplanned failover started by the primary's health-check alarm; phases add up, branches of a phase "
     "run at the same time. RPO: per data store, the worst one counts. Figures marked estimate are drgen's "
@@ -81,11 +82,12 @@ def format_text(budget: dict[str, Any]) -> str:
         part = budget[key]
         lines += ["", f"{key.upper()}: {_s(part['seconds'])} against an objective of {_s(part['objective_seconds'])}"
                       f" -> {part['status'].upper()}"]
-        lines.append(f"  {'PHASE':<16} {'TERM':<52} {'SECONDS':>9}  FORMULA / SOURCE")
+        lines.append(f"  {'PHASE':<{PHASE_WIDTH}} {'TERM':<52} {'SECONDS':>9}  FORMULA / SOURCE")
         for term in part["terms"]:
             phase = term["phase"] + (f"/{term['branch']}" if term.get("branch") else "")
             counted = '' if term.get('counted', True) else ' (reported, not held against the objective)'
-            lines.append(f"  {phase:<16} {term['name'][:52]:<52} {_s(term['seconds']):>9}  {term['formula']}{counted}")
+            name = term["name"][:52]
+            lines.append(f"  {phase:<{PHASE_WIDTH}} {name:<52} {_s(term['seconds']):>9}  {term['formula']}{counted}")
             where = term["source"]
             lines.append(f"  {PAD}  {where['stack']} {where['resource']}.{where['property']}")
             if "aws" in term:

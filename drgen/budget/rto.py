@@ -3,14 +3,16 @@
 The path is the one the templates build: the primary's Route 53 health check fails (detect), the
 health-check alarm the DR region's trigger rule listens for goes to ALARM (detect), EventBridge forwards the
 alarm event to the DR region and its rule starts the failover state machine (trigger), the machine runs its
-steps on the success path (orchestrate: each Task, the promotion observed by the poll loop), and then clients
-follow DNS while the standby scales out (recover: two branches that run at once).
+steps on the success path up to the scale step (orchestrate: each Task), and then two branches run at once
+(recover): the promotion observed by the poll loop, the DNS shift, validation and resolvers' caches on one;
+the standby's scale-out, which the scale step started, on the other.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 from drgen.budget import figures as f
@@ -23,6 +25,9 @@ LEAST_INTERVAL = 10  # Route 53 RequestInterval: 10 or 30
 LEAST_PERIOD = 60  # Route 53 metrics (and the alarms a metric health check watches) are standard resolution
 LEAST_TTL = 5  # a failover CNAME's TTL; lower only multiplies queries
 LEAST_TARGET_INTERVAL = 5  # ALB HealthCheckIntervalSeconds 5-300
+# The two branches of the recover phase.
+WRITER_DNS = "writer+dns"  # the promotion, the DNS shift and resolvers' caches, one after the other
+CAPACITY = "capacity"  # the scale-out the scale step started
 
 
 def rto_terms(docs: BundleDocs) -> list[Term]:
@@ -143,33 +148,72 @@ def _forwarding(glob: Stack, alarm_name: str) -> list[Term]:
 
 
 def _state_machine(orch: Stack) -> list[Term]:
-    """Each step on the success path of the failover machine, the promotion poll loop as one term."""
+    """Each step on the success path of the failover machine, the promotion poll loop as one term. The steps
+    after the scale step run while the standby scales out: they are the recover phase's writer+dns branch."""
     machine_id, machine = next(iter(orch.resources("AWS::StepFunctions::StateMachine").items()))
     definition = json.loads(machine["Properties"]["DefinitionString"])
     states = definition["States"]
+    scale_state = _scale_state(orch, machine["Properties"], states)
     terms: list[Term] = []
-    name, seen = definition["StartAt"], set()
+    name, seen, scaled = definition["StartAt"], set(), False
     while name and name not in seen:
         seen.add(name)
         state = states[name]
         where = orch.source(machine_id, f"DefinitionString States.{name}")
+        term = None
         if state["Type"] == "Task":
-            terms.append(Term("orchestrate", f"step {name}", f.LAMBDA_TASK.seconds, "one Lambda task",
-                              where, f.LAMBDA_TASK))
+            term = Term("orchestrate", f"step {name}", f.LAMBDA_TASK.seconds, "one Lambda task", where,
+                        f.LAMBDA_TASK)
         elif state["Type"] == "Wait":
-            terms.append(_wait(states, name, where))
-        name = _next(state)
+            term = _wait(states, name, where)
+        if term is not None:
+            terms.append(replace(term, phase="recover", branch=WRITER_DNS) if scaled else term)
+        scaled = scaled or name == scale_state
+        name = _next(states, state)
     return terms
 
 
-def _next(state: dict[str, Any]) -> str | None:
-    """The success path: a Choice follows its ``BooleanEquals: true`` branch, else its Default."""
+def _scale_state(orch: Stack, machine: dict[str, Any], states: dict[str, Any]) -> str | None:
+    """The Task that invokes the scale function (the one given ACTIVE_CAPACITY)."""
+    for name, state in states.items():
+        placeholder = str(state.get("Resource", "")).removeprefix("${").removesuffix("}")
+        target = machine.get("DefinitionSubstitutions", {}).get(placeholder, {})
+        function = orch.resource(str(target.get("Fn::GetAtt", [""])[0])) if isinstance(target, dict) else None
+        if function and "ACTIVE_CAPACITY" in function["Properties"].get("Environment", {}).get("Variables", {}):
+            return name
+    return None
+
+
+def _next(states: dict[str, Any], state: dict[str, Any]) -> str | None:
+    """The success path: a Choice follows its ``BooleanEquals: true`` branch, else the first of its Default and
+    its branches that reaches a Succeed state without recording an error."""
     if state["Type"] != "Choice":
         return state.get("Next")
     for choice in state.get("Choices", []):
         if choice.get("BooleanEquals") is True:
             return choice["Next"]
-    return state.get("Default")
+    candidates = [state.get("Default"), *(choice.get("Next") for choice in state.get("Choices", []))]
+    return next((c for c in candidates if c and _succeeds(states, c)), state.get("Default"))
+
+
+def _succeeds(states: dict[str, Any], start: str) -> bool:
+    """True when following Next (a Choice: any branch) from ``start`` reaches a Succeed state without passing a
+    state that records an error."""
+    pending, seen = [start], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        state = states[name]
+        if state["Type"] == "Succeed":
+            return True
+        if state.get("ResultPath") == "$.error" or state["Type"] == "Fail":
+            continue
+        pending += [state.get("Next"), state.get("Default")] if state["Type"] == "Choice" else [state.get("Next")]
+        pending += [choice.get("Next") for choice in state.get("Choices", [])]
+        pending = [p for p in pending if p]
+    return False
 
 
 def _wait(states: dict[str, Any], name: str, where: dict[str, str]) -> Term:
@@ -219,12 +263,12 @@ def _dns(glob: Stack) -> Term:
         if "AliasTarget" in props:
             return Term("recover", f"{logical_id} cached by resolvers", f.ALIAS_TTL.seconds,
                         "alias record: the target's TTL", glob.source(logical_id, "AliasTarget"), f.ALIAS_TTL,
-                        floor=LEAST_TTL, branch="dns",
+                        floor=LEAST_TTL, branch=WRITER_DNS,
                         setting=f"{logical_id}: a CNAME failover record to the regional name with TTL {LEAST_TTL} "
                                 "instead of an alias (an alias cannot set its TTL)")
         ttl = number(props.get("TTL"))
         return Term("recover", f"{logical_id} cached by resolvers", ttl, f"TTL {ttl} s",
-                    glob.source(logical_id, "TTL"), f.RECORD_TTL, floor=min(ttl, LEAST_TTL), branch="dns",
+                    glob.source(logical_id, "TTL"), f.RECORD_TTL, floor=min(ttl, LEAST_TTL), branch=WRITER_DNS,
                     setting=f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)")
     raise DrgenError("the global template has no PRIMARY failover record")
 
@@ -250,11 +294,11 @@ def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
                      f"{active}, scenario compute.standby_capacity)")
     what = f"{unit_id} {standby} -> {active}"
     terms = [Term("recover", f"scale-out {what}: start", start.seconds, start.documented.split(";")[0],
-                  app.source(unit_id, size_prop), start, floor=0, branch="capacity", setting=raise_standby)]
+                  app.source(unit_id, size_prop), start, floor=0, branch=CAPACITY, setting=raise_standby)]
     grace = number(unit["Properties"].get(grace_prop))
     if grace:
         terms.append(Term("recover", f"scale-out {what}: start-up allowance", grace, f"{grace_prop} {grace} s",
-                          app.source(unit_id, grace_prop), f.GRACE, floor=0, branch="capacity",
+                          app.source(unit_id, grace_prop), f.GRACE, floor=0, branch=CAPACITY,
                           setting=f"a shorter {unit_id} {grace_prop}, or {raise_standby}"))
     terms += _target_health(app, raise_standby)
     return terms
@@ -268,7 +312,7 @@ def _target_health(app: Stack, raise_standby: str) -> list[Term]:
         return [Term("recover", f"{logical_id} marks new targets healthy", interval * healthy,
                      f"HealthCheckIntervalSeconds {interval} s x HealthyThresholdCount {healthy}",
                      app.source(logical_id, "HealthCheckIntervalSeconds, HealthyThresholdCount"),
-                     f.TARGET_HEALTH, floor=0, branch="capacity",
+                     f.TARGET_HEALTH, floor=0, branch=CAPACITY,
                      setting=f"{logical_id} HealthCheckIntervalSeconds {LEAST_TARGET_INTERVAL} and "
                              f"HealthyThresholdCount 2, or {raise_standby}")]
     return []

@@ -8,6 +8,7 @@ region-specific because Route 53 health checks and the global stack find alarms 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from awacs import kms, sns, sqs
@@ -24,6 +25,7 @@ from drgen.builders.iam import (
     POLICY_VERSION,
     THIS_KEY,
     account_administers_key,
+    service_publishes,
     sns_principals,
 )
 from drgen.builders.inputs import ALERT_TOPIC_ARN, FoundationInputs
@@ -37,7 +39,7 @@ from drgen.builders.routing import (
     lag_alarm_name,
 )
 from drgen.builders.security import KeyHandles
-from drgen.functions import APP_HEALTH
+from drgen.functions import APP_HEALTH, functions_for
 from drgen.naming import Names
 from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.model import ComputeKind, Role, Scenario
@@ -280,14 +282,23 @@ def alarm(
 
 
 # -- global: health-check alarms ---------------------------------------------------------------------------
-def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> None:
+@dataclass(frozen=True)
+class GlobalAlerts:
+    """The global stack's alert topic and the key that encrypts it (and the forwarder's dead letters)."""
+
+    topic: tsns.Topic
+    key: tkms.Key
+
+
+def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> GlobalAlerts:
     """Alarms on both regions' Route 53 health checks, in us-east-1 where Route 53 publishes the metric.
 
     The primary's alarm is the failover signal (events.py forwards its state changes to the DR region, where
     they start the failover state machine); the DR region's says the standby could not take traffic.
     """
     name = ctx.names.fixed("sns", GLOBAL_TOPIC)
-    topic = _topic(ctx, "GlobalAlertTopic", name, Ref(_global_key(ctx, name)), ("cloudwatch.amazonaws.com",))
+    key = _global_key(ctx, name)
+    topic = _topic(ctx, "GlobalAlertTopic", name, Ref(key), ("cloudwatch.amazonaws.com",))
     for role in (Role.PRIMARY, Role.SECONDARY):
         alarm(
             ctx,
@@ -307,10 +318,11 @@ def health_check_alarms(ctx: StackContext, checks: HealthChecks) -> None:
             TreatMissingData="breaching",
         )
     ctx.output(GLOBAL_ALERT_TOPIC_ARN, Ref(topic), "Topic of the health-check alarms (us-east-1).")
+    return GlobalAlerts(topic=topic, key=key)
 
 
 def _global_key(ctx: StackContext, topic_name: str) -> tkms.Key:
-    """The global topic's own key: CloudWatch cannot publish to a topic under the AWS managed aws/sns key,
+    """The global alerts' own key: CloudWatch cannot publish to a topic under the AWS managed aws/sns key,
     whose policy admits no service principal, so its alarm notifications would be dropped silently."""
     # By name, not Ref: the topic refers to the key, so the key cannot refer to the topic.
     topic_arn = _arn("sns", "AWS::Region", topic_name)
@@ -329,6 +341,8 @@ def _global_key(ctx: StackContext, topic_name: str) -> tkms.Key:
                 Resource=THIS_KEY,
                 Condition=Condition(ArnEquals("kms:EncryptionContext:aws:sns:topicArn", topic_arn)),
             ),
+            # The alarm forwarder parks undeliverable events in an encrypted dead-letter queue (events.py).
+            service_publishes("EventsToDeadLetterQueue", ["events.amazonaws.com"], "sqs", "aws:sqs:arn"),
         ],
     )
     return ctx.add(
@@ -346,6 +360,7 @@ def _global_key(ctx: StackContext, topic_name: str) -> tkms.Key:
 # -- global: dashboard -------------------------------------------------------------------------------------
 WIDGET_WIDTH = 12
 WIDGET_HEIGHT = 6
+LOG_WIDGET_ROWS = 100
 # Health-check ids are known only at deploy time: Sub variables of the body, named like routing's outputs.
 _HEALTH_VARIABLES = HEALTH_CHECK_OUTPUTS
 
@@ -362,6 +377,7 @@ def dashboard(ctx: StackContext) -> None:
         _health_widget(),
         *_readiness_widgets(ctx),
         *_compute_widgets(ctx, variables),
+        *_log_widgets(ctx),
     ]
     for index, widget in enumerate(widgets):
         widget.update(
@@ -401,6 +417,37 @@ def _readiness_widgets(ctx: StackContext) -> list[dict[str, Any]]:
         )
         for role, region in _regions(ctx.scenario)
     ]
+
+
+def _log_widgets(ctx: StackContext) -> list[dict[str, Any]]:
+    """Per region, one Logs Insights query over every drgen function's log group: the warnings and errors of
+    both regions read in one place. The logs stay in their region (a central copy in one region would be lost
+    with that region); the dashboard is the central view."""
+    widgets = []
+    for role, region in _regions(ctx.scenario):
+        groups = [
+            f"/aws/lambda/{ctx.names.fixed('lambda', spec.key)}"
+            for spec in functions_for(ctx.scenario)
+            if role in spec.roles
+        ]
+        query = (
+            " | ".join(f"SOURCE '{group}'" for group in groups)
+            + " | fields @timestamp, @log, @message"
+            + " | filter @message like /WARNING|ERROR|CRITICAL|Task timed out/"
+            + f" | sort @timestamp desc | limit {LOG_WIDGET_ROWS}"
+        )
+        widgets.append(
+            {
+                "type": "log",
+                "properties": {
+                    "title": f"Function warnings and errors, {role.value} ({region})",
+                    "region": region,
+                    "query": query,
+                    "view": "table",
+                },
+            }
+        )
+    return widgets
 
 
 def _compute_widgets(ctx: StackContext, variables: dict[str, Any]) -> list[dict[str, Any]]:

@@ -95,7 +95,10 @@ def trade_queue(ctx: StackContext, processor_timeout: int) -> TradeQueue:
             **DESTROYABLE,
         )
     )
-    monitoring.dead_letters(ctx, dead_letters)
+    monitoring.dead_letters(
+        ctx, dead_letters, "trade-dead-letters", "Trade orders are in the dead-letter queue: they failed processing "
+        "repeatedly."
+    )
     ctx.output(TRADE_QUEUE_URL, Ref(queue), "Queue of trade orders in this region.")
     return TradeQueue(queue=queue)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from drgen.builders import api, compute, events, functions, monitoring, parameters
+from drgen.builders import api, compute, events, functions, monitoring, parameters, snapshot_export
 from drgen.builders.context import StackContext
 from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, TRADE_PROCESSOR, functions_for
 from drgen.scenario.model import ComputeKind
@@ -36,21 +36,23 @@ def build(ctx: StackContext) -> None:
     }
     grants = {}
     queue = None
+    bus = events.application_buses(ctx)
+    env.update(events.producer_env(ctx, bus, "trades"))
     if kind is ComputeKind.APIGATEWAY:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
         env["QUEUE_URL"] = Ref(queue.queue)
-        grants[TRADE_PROCESSOR.key] = api.consumer_grants(queue)
+        grants[TRADE_PROCESSOR.key] = [*api.consumer_grants(queue), *events.producer_grants(bus)]
     specs = [f for f in functions_for(ctx.scenario) if f.key in APP_FUNCTIONS]
     deployed = functions.deploy(ctx, specs, env, grants, compute.function_network(ctx))
     functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)
     functions.schedule(ctx, deployed[CONNECTIVITY.key], EVERY_MINUTE, "Database connectivity test")
     monitoring.function_errors(ctx, deployed.values())
+    snapshot_export.export(ctx)
     if kind in compute.ALB_KINDS:
         compute.load_balanced(ctx, deployed.get(APP_HEALTH.key))
     elif queue is not None:
         api.feed(ctx, queue, deployed[TRADE_PROCESSOR.key])
         api.rest_api(ctx, deployed[APP_HEALTH.key], queue)
-    bus = events.application_buses(ctx)
     parameters.region_config(ctx, _region_config(ctx, bus, queue))
     ctx.template.set_metadata({"drgen": {"decisions": [LAG_SCHEDULE + "."]}})
 

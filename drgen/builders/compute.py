@@ -64,8 +64,6 @@ HEALTH_URL = "HealthUrl"
 AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
 REPOSITORY_URI = "AppRepositoryUri"
 ALB_KINDS = (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)
-# A fresh task or instance gets this long to pass its first health checks before it counts as failed.
-GRACE_SECONDS = 120
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 # The first image tag the service runs; tags are immutable, so a release pushes a new tag and updates the stack.
 IMAGE_TAG = "v1"
@@ -295,10 +293,10 @@ def _target_group(ctx: StackContext, app_health: functions.Deployed | None) -> e
         elb.TargetGroup(
             "TargetGroup",
             TargetType="ip" if ctx.scenario.compute.kind is ComputeKind.ECS else "instance",
-            Protocol="HTTP",
+            Protocol=_target_protocol(ctx),
             Port=ctx.scenario.compute.app_port,
             VpcId=upstream.vpc_id(ctx),
-            HealthCheckProtocol="HTTP",
+            HealthCheckProtocol=_target_protocol(ctx),
             HealthCheckIntervalSeconds=10,
             TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
             **check,
@@ -327,7 +325,8 @@ def _ecs(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup) -
             TaskDefinition=Ref(_task_definition(ctx)),
             LaunchType="FARGATE",
             DesiredCount=_per_role_capacity(ctx),
-            HealthCheckGracePeriodSeconds=GRACE_SECONDS,
+            # A fresh task gets the application's start-up time before a failed health check counts.
+            HealthCheckGracePeriodSeconds=ctx.scenario.compute.startup_seconds,
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 MinimumHealthyPercent=100,
                 MaximumPercent=200,
@@ -533,7 +532,7 @@ def _auto_scaling(ctx: StackContext, balancer: Balancer, target_group: elb.Targe
             VPCZoneIdentifier=upstream.private_subnets(ctx),
             TargetGroupARNs=[Ref(target_group)],
             HealthCheckType="ELB",
-            HealthCheckGracePeriod=GRACE_SECONDS,
+            HealthCheckGracePeriod=compute.startup_seconds,
             MetricsCollection=[autoscaling.MetricsCollection(Granularity="1Minute")],
         )
     )
@@ -561,8 +560,22 @@ def asg_arn(ctx: StackContext) -> Sub:
     )
 
 
+def _target_protocol(ctx: StackContext) -> str:
+    return "HTTPS" if ctx.scenario.compute.target_tls else "HTTP"
+
+
+# Instances serving HTTPS to the load balancer make a certificate at boot (an ALB does not validate it).
+TLS_DIR = "/etc/drgen/tls"
+MAKE_CERTIFICATE = (
+    f"install -d -m 0700 {TLS_DIR}\n"
+    "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=${AWS::StackName} "
+    f"-keyout {TLS_DIR}/key.pem -out {TLS_DIR}/cert.pem\n"
+)
+
+
 def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplate:
-    """IMDSv2 only, encrypted root volume, the application's role, its configuration in /etc/drgen/app.env."""
+    """IMDSv2 only, the root volume under the region's key, the application's role, its configuration in
+    /etc/drgen/app.env (and with target TLS, its certificate)."""
     image = ctx.parameter(
         "ApplicationImageId",
         "SSM parameter holding the application AMI (default: the latest Amazon Linux 2023).",
@@ -577,10 +590,15 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
     )
     profile = ctx.add(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     group = _workload_security_group(ctx, balancer)
+    tls = ctx.scenario.compute.target_tls
     user_data = Sub(
-        "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\ncat > /etc/drgen/app.env <<'EOF'\n"
+        "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\n"
+        + (MAKE_CERTIFICATE if tls else "")
+        + "cat > /etc/drgen/app.env <<'EOF'\n"
         "DB_SECRET_NAME=${Secret}\nDB_ENDPOINT=${Endpoint}\nDB_NAME=${Database}\nAPP_PORT=${Port}\n"
-        "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\nEOF\n",
+        "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\n"
+        + (f"APP_TLS_CERT={TLS_DIR}/cert.pem\nAPP_TLS_KEY={TLS_DIR}/key.pem\n" if tls else "")
+        + "EOF\n",
         Secret=upstream.database_secret_name(ctx),
         Endpoint=upstream.database_endpoint(ctx),
         Database=ctx.scenario.database.database_name,
@@ -596,12 +614,16 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
                 IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
                 SecurityGroupIds=[Ref(group)],
                 MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled"),
-                # The AWS managed EBS key: the Auto Scaling service role cannot use the region's key unless its
-                # key policy names that role.
+                # The region's key (its policy lets the Auto Scaling service-linked role use it).
                 BlockDeviceMappings=[
                     ec2.LaunchTemplateBlockDeviceMapping(
                         DeviceName="/dev/xvda",
-                        Ebs=ec2.EBSBlockDevice(Encrypted=True, VolumeType="gp3", DeleteOnTermination=True),
+                        Ebs=ec2.EBSBlockDevice(
+                            Encrypted=True,
+                            KmsKeyId=upstream.key_arn(ctx),
+                            VolumeType="gp3",
+                            DeleteOnTermination=True,
+                        ),
                     )
                 ],
                 UserData=Base64(user_data),

@@ -4,7 +4,11 @@ The primary's health-check alarm lives in us-east-1 (Route 53 publishes its metr
 stack forwards that alarm's state changes from us-east-1's default bus to the DR region's default bus; a rule
 there starts the failover state machine when the alarm goes to ALARM. Scenarios with application buses get one
 bus per region, each forwarding the application's events that originate in its own region to the other
-region's bus (the ``region`` filter stops an event from bouncing back).
+region's bus (the ``region`` filter stops an event from bouncing back), and archiving the events that arrive
+from the other region, so that after a failover the survivor can replay what the failed region last said.
+
+Every cross-region delivery retries for as long as EventBridge allows and then parks the event in an encrypted
+dead-letter queue whose alarm pages: an event is never lost silently.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import json
 from typing import Any
 
 from awacs import events as event_actions
-from awacs import states
-from awacs.aws import Allow, PolicyDocument, Statement
+from awacs import sqs, states
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, events, iam
+from troposphere import sqs as tsqs
 
-from drgen.builders.alerting import health_check_alarm_name
+from drgen.builders import monitoring, upstream
+from drgen.builders.alerting import GlobalAlerts, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, StackContext
-from drgen.builders.iam import POLICY_VERSION, service_trust
+from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.regions import ROUTE53_METRICS_REGION
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
@@ -31,6 +37,12 @@ FAILBACK_INPUT = {"mode": "failback", "planned": True, "force": False}
 # EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
 TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
 TRIGGER_RETRIES = 10
+# Forwarded events are retried for EventBridge's maximum (a day, 185 attempts), then parked for 14 days.
+FORWARD_MAX_EVENT_AGE_SECONDS = 24 * 60 * 60
+FORWARD_RETRIES = 185
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60
+# Events from the other region stay replayable this long (``aws events start-replay`` onto this region's bus).
+ARCHIVE_RETENTION_DAYS = 7
 
 
 def alarm_pattern(ctx: StackContext, *, alarm_only: bool) -> dict[str, Any]:
@@ -42,7 +54,7 @@ def alarm_pattern(ctx: StackContext, *, alarm_only: bool) -> dict[str, Any]:
 
 
 # -- global: forward the primary's health alarm to the DR region ---------------------------------------------
-def forward_primary_alarm(ctx: StackContext) -> None:
+def forward_primary_alarm(ctx: StackContext, alerts: GlobalAlerts) -> None:
     """us-east-1 default bus -> the DR region's default bus, for the primary's health-check alarm.
 
     Nothing to forward when the DR region is us-east-1 itself: the alarm's events are on its bus already.
@@ -52,15 +64,68 @@ def forward_primary_alarm(ctx: StackContext) -> None:
         return
     target = Sub(f"arn:${{AWS::Partition}}:events:{region}:${{AWS::AccountId}}:event-bus/default")
     role = _put_events_role(ctx, "AlarmForwardingRole", target)
+    rule = "ForwardPrimaryHealthAlarm"
+    queue = _dead_letter_queue(ctx, "AlarmForwardDeadLetterQueue", "alarm-forward-dlq", rule, Ref(alerts.key))
     ctx.add(
         events.Rule(
-            "ForwardPrimaryHealthAlarm",
+            rule,
             Description=f"Forwards the primary's health-check alarm state changes to {region} (failover trigger)",
             EventPattern=alarm_pattern(ctx, alarm_only=False),
             State="ENABLED",
-            Targets=[events.Target(Id="dr-region-bus", Arn=target, RoleArn=GetAtt(role, "Arn"))],
+            Targets=[_forward("dr-region-bus", target, role, queue)],
         )
     )
+    monitoring.dead_letters(
+        ctx, queue, "alarm-forward-dead-letters",
+        f"Health-check alarm events could not be delivered to {region}: the forwarded failover trigger is not "
+        "arriving (the DR region's own probe still is).",
+        Ref(alerts.topic),
+    )
+
+
+def _forward(target_id: str, bus_arn: Any, role: iam.Role, dead_letters: tsqs.Queue) -> events.Target:
+    """A target on another region's bus: retried for a day, then parked in ``dead_letters``."""
+    return events.Target(
+        Id=target_id,
+        Arn=bus_arn,
+        RoleArn=GetAtt(role, "Arn"),
+        RetryPolicy=events.RetryPolicy(
+            MaximumEventAgeInSeconds=FORWARD_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=FORWARD_RETRIES
+        ),
+        DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
+    )
+
+
+def _dead_letter_queue(ctx: StackContext, title: str, purpose: str, rule: str, key: Any) -> tsqs.Queue:
+    """An encrypted queue that only ``rule`` may send its undeliverable events to."""
+    queue = ctx.add(
+        tsqs.Queue(
+            title,
+            QueueName=ctx.names.regional("sqs", purpose),
+            KmsMasterKeyId=key,
+            MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,
+            **DESTROYABLE,
+        )
+    )
+    ctx.add(
+        tsqs.QueuePolicy(
+            f"{title}Policy",
+            Queues=[Ref(queue)],
+            PolicyDocument=PolicyDocument(
+                Version=POLICY_VERSION,
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", ["events.amazonaws.com"]),
+                        Action=[sqs.SendMessage],
+                        Resource=[GetAtt(queue, "Arn")],
+                        Condition=Condition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
+                    )
+                ],
+            ),
+        )
+    )
+    return queue
 
 
 # -- orchestration (DR region): the trigger ------------------------------------------------------------------
@@ -129,18 +194,54 @@ def application_buses(ctx: StackContext) -> events.EventBus | None:
         + ctx.names.peer_text("generic", APPLICATION_BUS)
     )
     role = _put_events_role(ctx, "EventForwardingRole", peer)
+    rule = "ForwardApplicationEvents"
+    queue = _dead_letter_queue(ctx, "EventForwardDeadLetterQueue", "event-forward-dlq", rule, upstream.key_arn(ctx))
     ctx.add(
         events.Rule(
-            "ForwardApplicationEvents",
+            rule,
             Description="Forwards application events raised in this region to the other region's bus",
             EventBusName=Ref(bus),
-            EventPattern={"source": [{"prefix": f"{ctx.scenario.prefix}."}], "region": [Ref("AWS::Region")]},
+            EventPattern=_application_events(ctx, Ref("AWS::Region")),
             State="ENABLED",
-            Targets=[events.Target(Id="peer-region-bus", Arn=peer, RoleArn=GetAtt(role, "Arn"))],
+            Targets=[_forward("peer-region-bus", peer, role, queue)],
+        )
+    )
+    monitoring.dead_letters(
+        ctx, queue, "event-forward-dead-letters",
+        "Application events could not be delivered to the other region's bus: they wait in the dead-letter queue.",
+    )
+    ctx.add(
+        events.Archive(
+            "PeerEventsArchive",
+            Description="Application events that arrived from the other region, replayable after a failover",
+            SourceArn=GetAtt(bus, "Arn"),
+            EventPattern=_application_events(ctx, Ref("PeerRegion")),
+            RetentionDays=ARCHIVE_RETENTION_DAYS,
+            KmsKeyIdentifier=upstream.key_arn(ctx),
         )
     )
     ctx.output(APPLICATION_BUS_NAME, Ref(bus), "Application event bus (events forward to the other region).")
     return bus
+
+
+def producer_env(ctx: StackContext, bus: events.EventBus | None, component: str) -> dict[str, Any]:
+    """EVENT_BUS_NAME and EVENT_SOURCE of a function that announces events (empty bus name: no bus)."""
+    return {
+        "EVENT_BUS_NAME": Ref(bus) if bus is not None else "",
+        "EVENT_SOURCE": f"{ctx.scenario.prefix}.{component}",
+    }
+
+
+def producer_grants(bus: events.EventBus | None) -> list[Statement]:
+    """PutEvents on this region's application bus, nothing when there is none."""
+    if bus is None:
+        return []
+    return [Statement(Effect=Allow, Action=[event_actions.PutEvents], Resource=[GetAtt(bus, "Arn")])]
+
+
+def _application_events(ctx: StackContext, origin: Any) -> dict[str, Any]:
+    """The application's own events (source ``<prefix>.*``) raised in the region ``origin``."""
+    return {"source": [{"prefix": f"{ctx.scenario.prefix}."}], "region": [origin]}
 
 
 def _put_events_role(ctx: StackContext, title: str, bus_arn: Any) -> iam.Role:

@@ -33,7 +33,7 @@ RUNTIME = "python3.12"
 MEMORY_MB = 256
 # What the code in lambda/ calls beyond its own configuration (drgen/functions.py lists env, not calls).
 PUBLISHES_METRICS = frozenset(
-    {"failover-notify", "failover-dns", "lag-monitor", "connectivity", "readiness", "primary-probe"}
+    {"failover-notify", "failover-dns", "lag-monitor", "connectivity", "readiness", "primary-probe", "backup-export"}
 )
 READS_METRICS = frozenset({"failover-guard", "readiness"})
 NOTIFIES = frozenset({"failover-notify", "readiness"})

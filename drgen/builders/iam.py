@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from awacs import kms
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import If, Sub
 
@@ -57,3 +57,21 @@ def sns_principals(ctx: StackContext, role: Role | None = None) -> list[Any]:
         else:
             principals.append(If(IS_PRIMARY, peer, own))
     return principals
+
+
+def service_publishes(sid: str, principals: Any, service: str, context_key: str) -> Statement:
+    """A service delivering into an encrypted ``service`` resource: GenerateDataKey* and Decrypt, only for
+    this account's resources in this region (the resource ARN is the encryption context the target sends)."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", principals),
+        Action=[kms.Action("GenerateDataKey*"), kms.Decrypt],
+        Resource=THIS_KEY,
+        Condition=Condition(
+            ArnLike(
+                f"kms:EncryptionContext:{context_key}",
+                Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:*"),
+            )
+        ),
+    )

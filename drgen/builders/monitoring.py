@@ -142,14 +142,16 @@ def api(ctx: StackContext, name: str, stage: str) -> None:
     )
 
 
-def dead_letters(ctx: StackContext, queue: Any) -> None:
-    """A trade order failed processing often enough to land in the dead-letter queue."""
+def dead_letters(ctx: StackContext, queue: Any, what: str, description: str, topic: Any = None) -> None:
+    """Messages in a dead-letter queue: something failed delivery or processing often enough to be parked.
+    The alarm notifies ``topic`` (default: this region's alert topic)."""
+    name = ctx.names.regional("alarm", what) if ctx.regional else ctx.names.fixed("alarm", what)
     alarm(
         ctx,
-        "TradeDeadLettersAlarm",
-        ctx.names.regional("alarm", "trade-dead-letters"),
-        "Trade orders are in the dead-letter queue: they failed processing repeatedly.",
-        [upstream.alert_topic(ctx)],
+        f"{camel(what)}Alarm",
+        name,
+        description,
+        [upstream.alert_topic(ctx) if topic is None else topic],
         Namespace="AWS/SQS",
         MetricName="ApproximateNumberOfMessagesVisible",
         Dimensions=_dimensions(QueueName=GetAtt(queue, "QueueName")),

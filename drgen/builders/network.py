@@ -292,7 +292,12 @@ def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) ->
         HTTPS,
         roles,
     )
-    services = INTERFACE_SERVICES + (ECR_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
+    services = (
+        INTERFACE_SERVICES
+        + (ECR_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
+        # Functions in the VPC announce application events on the bus.
+        + (("events",) if ctx.scenario.compute.event_bus else ())
+    )
     for service in services:
         ctx.add(
             ec2.VPCEndpoint(

@@ -4,9 +4,10 @@ The machine lives in the DR region because Step Functions' integrations call the
 must not need the failing primary. Its input is ``{mode, planned, force}`` (each optional: an alarm-started run
 is an unplanned failover, a failback is planned unless told otherwise); ``mode: failback`` runs the same steps
 back to the primary. The path: guard (record the start, refuse a concurrent run or a lagging failback) ->
-promote -> poll the promotion (Wait + Choice, bounded) -> scale -> shift DNS -> validate -> Choice on
-``$.validation.valid`` -> notify success, or notify failure -> Fail. Every Task retries with exponential
-backoff and jitter (refusals excepted) and catches everything into the failure notification.
+promote -> scale (the compute starts while Aurora promotes) -> poll the promotion (Wait + Choice, bounded) ->
+shift DNS -> validate -> Choice on ``$.validation.valid`` -> notify success, or notify failure -> Fail. Every
+Task retries with exponential backoff and jitter (refusals excepted) and catches everything into the failure
+notification.
 
 Static stability (MISSION.md): nothing on the failover path needs the primary region. Two triggers start the
 machine: the us-east-1 health-check alarm forwarded to this region (events.py), and this region's own probe
@@ -24,6 +25,7 @@ DefinitionSubstitutions, so the tests can walk the same structure the template c
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,7 +47,7 @@ from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
 from drgen.builders.functions import Deployed, camel
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.functions import FAILOVER_STEPS, READINESS, probe_for
-from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
+from drgen.scenario.model import ComputeKind, HealthCheck, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
 STATE_MACHINE_ARN = "FailoverStateMachineArn"
@@ -111,14 +113,17 @@ def definition(scenario: Scenario) -> dict[str, Any]:
             "Next": "Guard",
         },
         "Guard": _task(scenario, "Guard", "$.guard", "Promote"),
-        "Promote": _task(scenario, "Promote", "$.promotion", "StartPolling"),
+        "Promote": _task(scenario, "Promote", "$.promotion", "Scale"),
+        # The stateless tier does not need the writer to start: scaling while Aurora promotes overlaps the two
+        # longest waits of the failover (a failback scales nothing).
+        "Scale": _task(scenario, "Scale", "$.scale", "StartPolling"),
         "StartPolling": {"Type": "Pass", "Result": {"count": 0}, "ResultPath": "$.polls", "Next": "WaitForPromotion"},
         "WaitForPromotion": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "PromotionStatus"},
         "PromotionStatus": _task(scenario, "PromotionStatus", "$.promotion_status", "PromotedYet"),
         "PromotedYet": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.promotion_status.promoted", "BooleanEquals": True, "Next": "Scale"},
+                {"Variable": "$.promotion_status.promoted", "BooleanEquals": True, "Next": "ShiftDns"},
                 {"Variable": "$.polls.count", "NumericGreaterThanEquals": MAX_POLLS, "Next": "PromotionTimedOut"},
             ],
             "Default": "CountPoll",
@@ -130,7 +135,6 @@ def definition(scenario: Scenario) -> dict[str, Any]:
             "Next": "WaitForPromotion",
         },
         "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
-        "Scale": _task(scenario, "Scale", "$.scale", "ShiftDns"),
         "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "DnsShifted"),
         "DnsShifted": {
             "Type": "Choice",
@@ -475,11 +479,18 @@ def _machine_statements(function_arns: list[Any]) -> list[Statement]:
 
 
 # -- the DR region's own trigger -----------------------------------------------------------------------------
+def probe_minutes(check: HealthCheck) -> int:
+    """Failed one-minute probes before the probe's alarm fires: as long as Route 53 takes to find the endpoint
+    unhealthy (RequestInterval x FailureThreshold) in whole minutes, and never one: a single lost probe must not
+    start a failover that may lose data."""
+    return max(2, math.ceil(check.interval_seconds * check.failure_threshold / 60))
+
+
 def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> None:
-    """Every minute the probe checks the primary; after as many failed minutes as Route 53's failure threshold
-    its alarm fires, and a rule on that alarm starts the failover exactly as the forwarded trigger does."""
+    """Every minute the probe checks the primary; after ``probe_minutes`` failed minutes its alarm fires, and a
+    rule on that alarm starts the failover exactly as the forwarded trigger does."""
     functions.schedule(ctx, deployed, PROBE_SCHEDULE, "Probes the primary's endpoint from the DR region")
-    failures = ctx.scenario.routing.health_check.failure_threshold
+    failures = probe_minutes(ctx.scenario.routing.health_check)
     probe_alarm = alarm(
         ctx,
         "PrimaryProbeAlarm",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs import kms as k
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnLike, Bool, Condition, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, kms, secretsmanager
 
 from drgen.builders import inputs
@@ -25,11 +25,14 @@ from drgen.builders.iam import (
     POLICY_VERSION,
     THIS_KEY,
     account_administers_key,
+    service_publishes,
     sns_principals,
 )
 from drgen.builders.inputs import FoundationInputs
+from drgen.scenario.model import ComputeKind
 
 KMS_KEY_ID = "KmsKeyId"
+AUTO_SCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 DATABASE_SECRET_ARN = "DatabaseSecretArn"
 DATABASE_SECRET_NAME = "DatabaseSecretName"
 # Characters Aurora PostgreSQL rejects in a master password: / @ " and space (and \ to keep JSON simple).
@@ -105,20 +108,54 @@ def db_secret(ctx: StackContext, foundation: FoundationInputs) -> SecretHandles:
 
 # -- key policy -----------------------------------------------------------------------------------------
 def _key_policy(ctx: StackContext) -> PolicyDocument:
+    # Application buses park undeliverable events in an encrypted dead-letter queue (events.py).
+    dead_letters = (
+        [service_publishes("EventsToEncryptedQueues", ["events.amazonaws.com"], "sqs", "aws:sqs:arn")]
+        if ctx.scenario.compute.event_bus
+        else []
+    )
+    # Instances' volumes under this key: EC2 Auto Scaling's service-linked role launches them.
+    volumes = _auto_scaling_volumes() if ctx.scenario.compute.kind is ComputeKind.ASG else []
     return PolicyDocument(
         Version=POLICY_VERSION,
         Statement=[
             account_administers_key(),
             _logs_encrypt(),
-            _service_publishes("SnsToEncryptedQueues", sns_principals(ctx), "sqs", "aws:sqs:arn"),
-            _service_publishes(
+            service_publishes("SnsToEncryptedQueues", sns_principals(ctx), "sqs", "aws:sqs:arn"),
+            service_publishes(
                 "AlarmsAndEventsToEncryptedTopics",
                 ["cloudwatch.amazonaws.com", "events.amazonaws.com"],
                 "sns",
                 "aws:sns:topicArn",
             ),
+            *dead_letters,
+            *volumes,
         ],
     )
+
+
+def _auto_scaling_volumes() -> list[Statement]:
+    """What AWS documents for EC2 Auto Scaling launching instances with volumes under a customer managed key:
+    the service-linked role uses the key, and may grant it to EC2 for the volumes it attaches. The role must
+    exist before this policy does: ``drgen deploy`` creates it (drgen/deploy/service_roles.py)."""
+    principal = Principal("AWS", Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{AUTO_SCALING_ROLE}"))
+    return [
+        Statement(
+            Sid="AutoScalingUsesKeyForVolumes",
+            Effect=Allow,
+            Principal=principal,
+            Action=[k.Encrypt, k.Decrypt, k.Action("ReEncrypt*"), k.Action("GenerateDataKey*"), k.DescribeKey],
+            Resource=THIS_KEY,
+        ),
+        Statement(
+            Sid="AutoScalingGrantsKeyToVolumes",
+            Effect=Allow,
+            Principal=principal,
+            Action=[k.CreateGrant],
+            Resource=THIS_KEY,
+            Condition=Condition(Bool("kms:GrantIsForAWSResource", True)),
+        ),
+    ]
 
 
 def _logs_encrypt() -> Statement:
@@ -133,24 +170,6 @@ def _logs_encrypt() -> Statement:
             ArnLike(
                 "kms:EncryptionContext:aws:logs:arn",
                 Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
-            )
-        ),
-    )
-
-
-def _service_publishes(sid: str, principals: Any, service: str, context_key: str) -> Statement:
-    """A service delivering into an encrypted ``service`` resource: GenerateDataKey* and Decrypt, only for
-    this account's resources in this region (the resource ARN is the encryption context the target sends)."""
-    return Statement(
-        Sid=sid,
-        Effect=Allow,
-        Principal=Principal("Service", principals),
-        Action=[k.Action("GenerateDataKey*"), k.Decrypt],
-        Resource=THIS_KEY,
-        Condition=Condition(
-            ArnLike(
-                f"kms:EncryptionContext:{context_key}",
-                Sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:*"),
             )
         ),
     )

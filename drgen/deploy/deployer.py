@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from drgen.deploy import changesets
+from drgen.deploy import changesets, service_roles
 from drgen.deploy.artifacts import Artifacts
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.executor import StackResult, run_graph
@@ -107,7 +107,8 @@ def deploy(
     options: DeployOptions,
     progress: Progress,
 ) -> list[StackResult]:
-    """Bootstrap the artifact buckets, upload, then run the graph; one result per entry."""
+    """Bootstrap the artifact buckets, upload, create the service-linked roles the key policies name, then run
+    the graph; one result per entry."""
     artifacts = Artifacts(aws, bundle)
     for path, adapted in sorted(artifacts.adapted.items()):
         if adapted.left_out:
@@ -116,6 +117,7 @@ def deploy(
     if options.mode == "stacksets":
         regions.add(bundle.admin_region)
     artifacts.prepare(regions, progress.note)
+    service_roles.ensure(aws, service_roles.named_roles(bundle), progress.note)
     outputs = _outputs(aws, bundle, options.mode)
     as_stack = StackDeploy(aws, artifacts, outputs, progress, options.allow_replace, options.may_recreate)
     as_instance = InstanceDeploy(StackSetOps(aws, bundle, progress), artifacts, outputs)

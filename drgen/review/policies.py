@@ -37,6 +37,18 @@ WILDCARD_REASONS = {
     "AlarmsToGlobalTopic": (
         "GenerateDataKey* covers the data-key calls CloudWatch makes to publish to the encrypted global topic."
     ),
+    "EventsToEncryptedQueues": (
+        "GenerateDataKey* covers the data-key calls EventBridge makes to park undeliverable events in the "
+        "encrypted dead-letter queue; the encryption-context condition holds it to this account's queues."
+    ),
+    "EventsToDeadLetterQueue": (
+        "GenerateDataKey* covers the data-key calls EventBridge makes to park undeliverable alarm events in the "
+        "encrypted dead-letter queue; the encryption-context condition holds it to this account's queues."
+    ),
+    "AutoScalingUsesKeyForVolumes": (
+        "AWS-documented grant for EC2 Auto Scaling launching instances with volumes under this key: ReEncrypt* "
+        "and GenerateDataKey* name the variants EC2 calls for the service-linked role."
+    ),
 }
 NO_REASON = "NO REASON DOCUMENTED"
 KEY_POLICY_RESOURCE = "In a key policy, Resource * means this key and nothing else."

@@ -99,6 +99,18 @@ class Sessions:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """AWS Backup on top of Aurora's own automated backups: a plan in the primary whose recovery points are
+    copied to a vault in the DR region (off unless the scenario asks)."""
+
+    enabled: bool = False
+    # How long recovery points (and their DR-region copies) are kept.
+    retention_days: int = 35
+    # When the plan runs (UTC): after the Aurora backup window (03:00-04:00), so the two do not overlap.
+    schedule: str = "cron(0 5 ? * * *)"
+
+
+@dataclass(frozen=True)
 class Bucket:
     """One replicated bucket; purpose names it (``artifacts`` -> ``<prefix>-artifacts-<region>-<suffix>``)."""
 
@@ -143,12 +155,18 @@ class Compute:
     max_capacity: int = 6
     # The port the application listens on behind the load balancer (ECS containers, EC2 instances).
     app_port: int = 8080
+    # How long the application needs from start to answering its health check: the load balancer's and the
+    # scaler's health-check grace period. The failover's scale-out waits this long (drgen budget counts it).
+    startup_seconds: int = 60
     # ECS Fargate task size (CPU units, MiB) and the EC2 instance type of an Auto Scaling group.
     task_cpu: int = 512
     task_memory: int = 1024
     instance_type: str = "t3.small"
     # Application event buses in both regions, forwarding the application's events to each other.
     event_bus: bool = False
+    # The load balancer reaches the instances over HTTPS too (kind asg): each instance makes its certificate at
+    # boot, which an ALB accepts without validating it.
+    target_tls: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +182,7 @@ class Scenario:
     routing: Routing
     compute: Compute
     sessions: Sessions = field(default_factory=Sessions)
+    backup: Backup = field(default_factory=Backup)
     buckets: tuple[Bucket, ...] = ()
     alerting: Alerting = field(default_factory=Alerting)
     # Tag values may hold {suffix}, {region} and {role}; the templates resolve them per stack.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drgen.scenario.model import (
+    Backup,
     Bucket,
     Compute,
     ComputeKind,
@@ -71,7 +72,7 @@ TRADING_ASG = Scenario(
             failure_threshold=3,
         ),
     ),
-    compute=Compute(kind=ComputeKind.ASG, standby_capacity=1, active_capacity=3, max_capacity=9),
+    compute=Compute(kind=ComputeKind.ASG, standby_capacity=1, active_capacity=3, max_capacity=9, target_tls=True),
     tags=(("Environment", "{suffix}"), ("Project", "trading-platform"), ("DR-Role", "{role}")),
     notes=(
         "The seed asks for a lag check every 30 s; EventBridge schedules run at most once a minute, so the "
@@ -90,6 +91,8 @@ HEALTHCARE_LAMBDA = Scenario(
     objectives=Objectives(rto_seconds=900, rpo_seconds=900),
     network=Network(primary_cidr="10.0.0.0/16", secondary_cidr="10.1.0.0/16", nat_gateways=0, peering=True),
     database=Database(database_name="patients", lag_alarm_seconds=60),
+    # The seed's optional "AWS Backup for centralized cross-region backup management".
+    backup=Backup(enabled=True, retention_days=35),
     buckets=(Bucket(purpose="assets", transition_ia_days=30, noncurrent_days=90),),
     routing=Routing(
         domain="healthcare.example.com",

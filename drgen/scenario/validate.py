@@ -7,7 +7,7 @@ import re
 
 from drgen.errors import ScenarioError
 from drgen.regions import KNOWN_REGIONS
-from drgen.scenario.model import HealthCheckType, Scenario
+from drgen.scenario.model import ComputeKind, HealthCheckType, Scenario
 
 SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SUFFIX_MAX = 20
@@ -18,6 +18,10 @@ DB_CLASS_RE = re.compile(r"^db\.(serverless|[a-z0-9]+\.[a-z0-9]+)$")
 IDENT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
 TABLE_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,100}$")
 TAG_PLACEHOLDERS = {"suffix", "region", "role"}
+# AWS Backup schedules: a six-field cron expression (minutes hours day-of-month month day-of-week year).
+BACKUP_SCHEDULE_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+BACKUP_RETENTION_MAX = 36500  # 100 years: beyond any retention a DR scenario means
+STARTUP_MAX = 3600  # an hour: beyond that a failover cannot meet any RTO drgen is for
 
 
 def _fail(message: str) -> None:
@@ -45,12 +49,17 @@ def validate(s: Scenario) -> None:
     _routing(s)
     _objectives(s)
     _storage(s)
+    _backup(s)
     _tags(s)
     if s.sessions.enabled and not TABLE_RE.match(s.sessions.table):
         _fail(f"sessions.table '{s.sessions.table}': 3-100 characters of letters, digits, '_', '-', '.'")
     c = s.compute
     if not 0 <= c.standby_capacity <= c.active_capacity <= c.max_capacity:
         _fail("compute: need 0 <= standby_capacity <= active_capacity <= max_capacity")
+    if c.target_tls and c.kind is not ComputeKind.ASG:
+        _fail("compute.target_tls: only for kind asg (the instances make their own certificate at boot)")
+    if not 0 <= c.startup_seconds <= STARTUP_MAX:
+        _fail(f"compute.startup_seconds: {c.startup_seconds}; use 0 to {STARTUP_MAX} (the health-check grace period)")
 
 
 def _regions(s: Scenario) -> None:
@@ -161,6 +170,14 @@ def _storage(s: Scenario) -> None:
                 _fail(f"{where}.{field_name}: {days}; use at least 1 day")
         if b.transition_ia_days is not None and b.transition_ia_days < 30:
             _fail(f"{where}.transition_ia_days: S3 needs at least 30 days before STANDARD_IA")
+
+
+def _backup(s: Scenario) -> None:
+    b = s.backup
+    if not 1 <= b.retention_days <= BACKUP_RETENTION_MAX:
+        _fail(f"backup.retention_days: {b.retention_days}; use 1 to {BACKUP_RETENTION_MAX} days")
+    if not BACKUP_SCHEDULE_RE.match(b.schedule):
+        _fail(f"backup.schedule: '{b.schedule}'; use a six-field cron expression such as 'cron(0 5 ? * * *)'")
 
 
 def _tags(s: Scenario) -> None:

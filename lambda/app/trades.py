@@ -5,18 +5,27 @@ is a no-op. A malformed order is reported in ``batchItemFailures`` (the event so
 ReportBatchItemFailures) so only it returns to the queue and, after maxReceiveCount, its dead-letter queue.
 A database that cannot take writes (down, or this region's cluster is still the replica) fails the whole
 batch: every message stays queued until the writer is back or this region has been promoted.
+
+With an application bus (EVENT_BUS_NAME), every stored order is announced as a "Trade Recorded" event, which
+the bus forwards to the other region. At least once: a batch whose events were not all accepted fails and is
+redelivered, its orders are no-ops the second time and their events go out again (consumers dedupe by order_id).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from drgen_common import aws, config, db, logs
+from drgen_common.retry import retry
 from drgen_common.schema import TRADES_DDL, TRADES_TABLE
+
+TRADE_RECORDED = "Trade Recorded"
+PUT_EVENTS_LIMIT = 10  # entries per PutEvents call
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.]{0,15}$")
@@ -54,11 +63,27 @@ CONNECTIONS = db.ConnectionCache(_connect)
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    return process(event.get("Records") or [], CONNECTIONS, region=config.region())
+    region = config.region()
+    bus = config.optional("EVENT_BUS_NAME")
+    announce = None
+    if bus:
+        client, source = aws.client("events"), config.required("EVENT_SOURCE")
+
+        def announce(orders: list[Order]) -> None:
+            publish(client, bus, source, orders, region=region)
+
+    return process(event.get("Records") or [], CONNECTIONS, region=region, announce=announce)
 
 
-def process(records: list[dict[str, Any]], connections: db.ConnectionCache, *, region: str) -> dict[str, Any]:
-    """Store the batch's orders; returns the SQS partial-batch response naming the bad messages."""
+def process(
+    records: list[dict[str, Any]],
+    connections: db.ConnectionCache,
+    *,
+    region: str,
+    announce: Callable[[list[Order]], None] | None = None,
+) -> dict[str, Any]:
+    """Store the batch's orders and ``announce`` the stored ones; returns the SQS partial-batch response naming
+    the bad messages."""
     failures: list[str] = []
     orders: list[tuple[str, Order]] = []
     for record in records:
@@ -72,7 +97,29 @@ def process(records: list[dict[str, Any]], connections: db.ConnectionCache, *, r
         failures.extend(rejected)
         duplicates = len(orders) - inserted - len(rejected)
         logs.info("trades stored", inserted=inserted, duplicates=duplicates, bad=failures)
+        if announce is not None:
+            announce([order for message_id, order in orders if message_id not in rejected])
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
+
+
+def publish(events: Any, bus: str, source: str, orders: list[Order], *, region: str) -> int:
+    """One "Trade Recorded" event per order on ``bus``; raises when EventBridge did not accept them all."""
+    entries = [
+        {
+            "EventBusName": bus,
+            "Source": source,
+            "DetailType": TRADE_RECORDED,
+            "Detail": json.dumps({**asdict(order), "region": region}, default=str, sort_keys=True),
+        }
+        for order in orders
+    ]
+    for start in range(0, len(entries), PUT_EVENTS_LIMIT):
+        response = retry(events.put_events, Entries=entries[start : start + PUT_EVENTS_LIMIT])
+        if response.get("FailedEntryCount"):
+            failed = [e for e in response["Entries"] if e.get("ErrorCode")]
+            raise RuntimeError(f"{len(failed)} trade event(s) not accepted by {bus}: {failed[0].get('ErrorCode')}")
+    logs.info("trade events published", bus=bus, count=len(entries))
+    return len(entries)
 
 
 def parse_order(body: str) -> Order:

@@ -10,7 +10,7 @@ from botocore.awsrequest import AWSResponse
 from moto.cloudformation.exceptions import ValidationError
 from moto.sqs.models import SQSBackend
 
-from drgen.deploy import deployer
+from drgen.deploy import deployer, service_roles
 from drgen.deploy.artifacts import TEMPLATE_BODY_LIMIT, bucket_name
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import DeployOptions
@@ -86,6 +86,22 @@ def test_each_preset_deploys_to_both_regions_with_outputs_fed_forward_and_redepl
     again = deployer.deploy(aws, bundle, bundle.stacks, DeployOptions(), progress)
     assert _outcomes(again) == {e.name: Outcome.UNCHANGED for e in bundle.stacks}
     assert _event_counts(sandbox, bundle) == events  # nothing was executed
+
+
+def test_deploy_creates_the_service_linked_role_a_key_policy_names_once(aws, sandbox, deploy_bundles, progress):
+    """trading-asg's key lets EC2 Auto Scaling's service-linked role encrypt volumes; a key policy may only name
+    a role that exists, so deploy creates it first, and leaves an existing one alone."""
+    assert service_roles.named_roles(deploy_bundles["database-dr"]) == []
+    bundle = deploy_bundles["trading-asg"]
+    roles = service_roles.named_roles(bundle)
+    assert roles == [("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling")]
+    iam = client(sandbox, "iam", "us-east-1")
+    notes: list[str] = []
+    assert service_roles.ensure(aws, roles, notes.append) == ["AWSServiceRoleForAutoScaling"]
+    role = iam.get_role(RoleName="AWSServiceRoleForAutoScaling")["Role"]
+    assert role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
+    assert "AWSServiceRoleForAutoScaling" in notes[0]
+    assert service_roles.ensure(aws, roles, notes.append) == [] and len(notes) == 1
 
 
 def _refuse_create(aws: Aws, entry: StackEntry) -> None:

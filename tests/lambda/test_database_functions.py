@@ -7,6 +7,7 @@ region's replica (writes fail with SQLSTATE 25006, as on an Aurora global second
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from app import health, trades
@@ -124,6 +125,50 @@ def test_trades_are_stored_once_per_order_and_bad_records_are_reported(database)
         lambda c: c.run("SELECT order_id, symbol, side, quantity::text, price::text FROM trades ORDER BY 1")
     )
     assert rows == [["ord-1", "ACME", "buy", "10", "101.25"], ["ord-3", "ACME", "buy", "10", "101.25"]]
+    cache.discard()
+
+
+def _bus_feeding_a_queue(cloud) -> tuple[Any, str]:
+    """An application bus whose rule delivers every trade event to a queue the test reads."""
+    events, sqs = cloud("events", region=PRIMARY), cloud("sqs", region=PRIMARY)
+    events.create_event_bus(Name="app-events")
+    queue_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all-trades", EventBusName="app-events", EventPattern=json.dumps({"source": ["t.trades"]}))
+    events.put_targets(Rule="all-trades", EventBusName="app-events", Targets=[{"Id": "q", "Arn": queue_arn}])
+    return sqs, queue_url
+
+
+def _seen(sqs: Any, queue_url: str) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_stored_trades_are_announced_on_the_bus_at_least_once(cloud, database):
+    sqs, queue_url = _bus_feeding_a_queue(cloud)
+    events = cloud("events", region=PRIMARY)
+
+    def announce(orders):
+        trades.publish(events, "app-events", "t.trades", orders, region=PRIMARY)
+
+    cache = db.ConnectionCache(lambda: db.connect(database))
+    batch = _orders(ORDER, "not json", {**ORDER, "order_id": "ord-2"})
+    assert trades.process(batch["Records"], cache, region=PRIMARY, announce=announce) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}]
+    }
+    seen = _seen(sqs, queue_url)
+    assert sorted(e["detail"]["order_id"] for e in seen) == ["ord-1", "ord-2"]  # the bad record is not announced
+    assert {(e["detail-type"], e["source"], e["detail"]["region"]) for e in seen} == {
+        ("Trade Recorded", "t.trades", PRIMARY)
+    }
+    assert seen[0]["detail"]["price"] == "101.25" and seen[0]["detail"]["symbol"] == "ACME"
+    # A batch whose events were refused fails as a whole: SQS redelivers it, the orders are no-ops in the
+    # database and their events go out again.
+    with pytest.raises(Exception, match="app-gone"):
+        trades.process(_orders({**ORDER, "order_id": "ord-3"})["Records"], cache, region=PRIMARY,
+                       announce=lambda orders: trades.publish(events, "app-gone", "t.trades", orders, region=PRIMARY))
+    trades.process(_orders({**ORDER, "order_id": "ord-3"})["Records"], cache, region=PRIMARY, announce=announce)
+    assert [e["detail"]["order_id"] for e in _seen(sqs, queue_url)] == ["ord-3"]
     cache.discard()
 
 

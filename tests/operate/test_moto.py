@@ -122,5 +122,5 @@ def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
     }
     run = report["runs"][0]
     tasks = [s["state"] for s in run["steps"] if s["type"] == "Task"]
-    assert tasks == ["Guard", "Promote", "PromotionStatus", "Scale", "ShiftDns", "Validate", "NotifySuccess"]
+    assert tasks == ["Guard", "Promote", "Scale", "PromotionStatus", "ShiftDns", "Validate", "NotifySuccess"]
     assert any(line.startswith("Aurora global cluster") for line in report["created_through_apis"])
