@@ -39,6 +39,8 @@ RULES: dict[str, NameRule] = {
     "generic": NameRule(255, re.compile(r"^[a-zA-Z0-9/_.:+=@-]+$"), "name"),
     "statemachine": NameRule(80, re.compile(r"^[a-zA-Z0-9_-]+$"), "state machine name"),
     "log": NameRule(512, re.compile(r"^[a-zA-Z0-9/_.#-]+$"), "log group name"),
+    # ECR repository prefixes (a pull-through cache rule's): 2-30 characters.
+    "ecrprefix": NameRule(30, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"), "ECR pull-through cache prefix"),
     # AWS Backup vault names (the CloudFormation schema's pattern); plan names fit the same rule.
     "backup": NameRule(50, re.compile(r"^[a-zA-Z0-9_-]{2,50}$"), "AWS Backup vault or plan name"),
 }

@@ -79,7 +79,7 @@ def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
     assert props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
     assert props["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     _, task = only(doc, "AWS::ECS::TaskDefinition")
-    (container,) = task["Properties"]["ContainerDefinitions"]
+    container = _application_container(task)
     assert "ContainerImageTag" in json.dumps(container["Image"])
     assert template(bundles[name], "app")["Parameters"]["ContainerImageTag"]["Default"] == "v1"
     assert resources(doc, "AWS::ApplicationAutoScaling::ScalingPolicy")
@@ -95,6 +95,12 @@ def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
     }
 
 
+def _application_container(task: dict[str, Any]) -> dict[str, Any]:
+    """The essential container (beside it runs the non-essential X-Ray daemon)."""
+    (container,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Essential"]]
+    return container
+
+
 @pytest.mark.parametrize("name", of_kind(ComputeKind.ECS))
 def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(name, bundles):
     """Seed 000-33: the task role reaches this region's sessions replica and the artifacts bucket, and the
@@ -102,8 +108,7 @@ def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(
     scenario = load(name, suffix="dev")
     doc = template(bundles[name], "app")
     _, task = only(doc, "AWS::ECS::TaskDefinition")
-    (container,) = task["Properties"]["ContainerDefinitions"]
-    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    environment = {e["Name"]: e["Value"] for e in _application_container(task)["Environment"]}
     role = doc["Resources"][task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]]
     statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     by_resource = {json.dumps(r): s["Action"] for s in statements for r in s["Resource"]}
@@ -122,7 +127,36 @@ def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(
 def test_only_ecs_scenarios_get_an_image_repository_and_ecr_endpoints(name, bundles):
     foundation = template(bundles[name], "foundation")
     assert not resources(foundation, "AWS::ECR::Repository")
+    assert not resources(foundation, "AWS::ECR::PullThroughCacheRule")
     assert ".ecr." not in json.dumps(resources(foundation, "AWS::EC2::VPCEndpoint"))
+
+
+@pytest.mark.parametrize("name", of_kind(ComputeKind.ECS))
+def test_ecs_tasks_trace_requests_through_an_x_ray_daemon_beside_the_application(name, bundles):
+    """Seed 000: X-Ray tracing for distributed request tracking. The daemon's public image comes through this
+    region's ECR (a pull-through cache), its traces leave through the X-Ray endpoint: no NAT needed."""
+    foundation = template(bundles[name], "foundation")
+    (rule,) = resources(foundation, "AWS::ECR::PullThroughCacheRule").values()
+    prefix = rule["Properties"]["EcrRepositoryPrefix"]
+    assert rule["Properties"]["UpstreamRegistryUrl"] == "public.ecr.aws"
+    endpoints = json.dumps(resources(foundation, "AWS::EC2::VPCEndpoint"))
+    assert ".xray" in endpoints
+    doc = template(bundles[name], "app")
+    _, task = only(doc, "AWS::ECS::TaskDefinition")
+    containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
+    daemon = next(c for c in containers.values() if "aws-xray-daemon" in json.dumps(c["Image"]))
+    assert f"/{prefix}/xray/aws-xray-daemon:" in daemon["Image"]["Fn::Sub"]
+    assert daemon["Essential"] is False  # tracing never stops the service
+    assert daemon["PortMappings"] == [{"ContainerPort": 2000, "Protocol": "udp"}]
+    (app,) = [c for c in containers.values() if c is not daemon]
+    assert {"Name": "AWS_XRAY_DAEMON_ADDRESS", "Value": "127.0.0.1:2000"} in app["Environment"]
+    role = doc["Resources"][task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]]
+    statements = [st for p in role["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    actions = {a for st in statements for a in st["Action"]}
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions
+    execution = doc["Resources"][task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
+    pulls = json.dumps(execution["Properties"]["Policies"])
+    assert "ecr:BatchImportUpstreamImage" in pulls and f"repository/{prefix}/*" in pulls
 
 
 @pytest.mark.parametrize("name", of_kind(ComputeKind.ASG))

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from awacs import dynamodb, ecr, kms, logs, s3, secretsmanager
+from awacs import dynamodb, ecr, kms, logs, s3, secretsmanager, xray
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     Base64,
@@ -67,6 +67,13 @@ ALB_KINDS = (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 # The first image tag the service runs; tags are immutable, so a release pushes a new tag and updates the stack.
 IMAGE_TAG = "v1"
+PUBLIC_REGISTRY = "public.ecr.aws"
+# The X-Ray daemon beside the application (seed 000: X-Ray tracing of requests), from its public repository.
+XRAY_IMAGE = "xray/aws-xray-daemon"
+XRAY_IMAGE_TAG = "latest"
+XRAY_CONTAINER = "xray-daemon"
+XRAY_PORT = 2000
+XRAY_CPU, XRAY_MEMORY = 32, 256
 HTTP_REDIRECT_ONLY = Skip(
     "CKV_AWS_260",
     "Port 80 is open to the world only for the listener that answers every request with a redirect to HTTPS; "
@@ -134,6 +141,19 @@ def image_repository(ctx: StackContext, key_arn: Any) -> None:
         )
     )
     ctx.output(REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), "This region's application image repository.")
+    # The X-Ray daemon's public image, mirrored into this region's ECR on first pull: tasks without NAT reach it.
+    ctx.add(
+        tecr.PullThroughCacheRule(
+            "PublicImageCacheRule",
+            EcrRepositoryPrefix=public_image_prefix(ctx),
+            UpstreamRegistryUrl=PUBLIC_REGISTRY,
+        )
+    )
+
+
+def public_image_prefix(ctx: StackContext) -> str:
+    """The repository prefix under which this region's ECR mirrors public images (the cache rule's)."""
+    return ctx.names.fixed("ecrprefix", "public")
 
 
 # -- app layer ---------------------------------------------------------------------------------------------
@@ -404,6 +424,8 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
         "DB_ENDPOINT": upstream.database_endpoint(ctx),
         "DB_NAME": ctx.scenario.database.database_name,
         "HEALTH_PATH": ctx.scenario.routing.health_check.path,
+        # The X-Ray SDK sends segments to the daemon beside it (one network namespace in awsvpc mode).
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_PORT}",
         **{variable: name for variable, (name, _) in _task_data(ctx).items()},
     }
     return ctx.add(
@@ -417,7 +439,10 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
             RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
             ExecutionRoleArn=GetAtt(_execution_role(ctx, group), "Arn"),
             TaskRoleArn=GetAtt(
-                _application_role(ctx, "TaskRole", "ecs-tasks.amazonaws.com", data=_task_data(ctx).values()), "Arn"
+                _application_role(
+                    ctx, "TaskRole", "ecs-tasks.amazonaws.com", data=[*_task_data(ctx).values(), _tracing()]
+                ),
+                "Arn",
             ),
             ContainerDefinitions=[
                 ecs.ContainerDefinition(
@@ -426,25 +451,48 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
                     Essential=True,
                     PortMappings=[ecs.PortMapping(ContainerPort=compute.app_port, Protocol="tcp")],
                     Environment=[ecs.Environment(Name=k, Value=v) for k, v in environment.items()],
-                    LogConfiguration=ecs.LogConfiguration(
-                        LogDriver="awslogs",
-                        Options={
-                            "awslogs-group": Ref(group),
-                            "awslogs-region": Ref("AWS::Region"),
-                            "awslogs-stream-prefix": CONTAINER,
-                        },
+                    LogConfiguration=_container_logs(group, CONTAINER),
+                ),
+                ecs.ContainerDefinition(
+                    Name=XRAY_CONTAINER,
+                    Image=Sub(
+                        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+                        f"{public_image_prefix(ctx)}/{XRAY_IMAGE}:{XRAY_IMAGE_TAG}"
                     ),
-                )
+                    # Tracing is not the service: a daemon that stops does not stop the application.
+                    Essential=False,
+                    Cpu=XRAY_CPU,
+                    MemoryReservation=XRAY_MEMORY,
+                    PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
+                    LogConfiguration=_container_logs(group, XRAY_CONTAINER),
+                ),
             ],
         )
     )
 
 
+def _container_logs(group: tlogs.LogGroup, prefix: str) -> ecs.LogConfiguration:
+    return ecs.LogConfiguration(
+        LogDriver="awslogs",
+        Options={"awslogs-group": Ref(group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": prefix},
+    )
+
+
+def _tracing() -> tuple[str, Statement]:
+    """The X-Ray daemon's calls; X-Ray authorizes them only on "*" (no resource-level permissions)."""
+    actions = [xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets]
+    return XRAY_CONTAINER, Statement(Effect=Allow, Action=actions, Resource=["*"])
+
+
 def _execution_role(ctx: StackContext, group: tlogs.LogGroup) -> iam.Role:
-    """What ECS needs to start the task: pull this region's image, write its log group."""
+    """What ECS needs to start the task: pull this region's image and the mirrored X-Ray daemon, write its log
+    group."""
     repository = Sub(
         "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
         + ctx.names.fixed("generic", REPOSITORY)
+    )
+    mirrored = Sub(
+        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" + public_image_prefix(ctx) + "/*"
     )
     statements = [
         # GetAuthorizationToken is account-wide: AWS does not scope it to a repository.
@@ -452,8 +500,10 @@ def _execution_role(ctx: StackContext, group: tlogs.LogGroup) -> iam.Role:
         Statement(
             Effect=Allow,
             Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
-            Resource=[repository],
+            Resource=[repository, mirrored],
         ),
+        # The first pull of a public image through the cache rule creates its mirror repository.
+        Statement(Effect=Allow, Action=[ecr.BatchImportUpstreamImage, ecr.CreateRepository], Resource=[mirrored]),
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[GetAtt(group, "Arn")]),
     ]
     return _role(ctx, "TaskExecutionRole", "ecs-tasks.amazonaws.com", statements)

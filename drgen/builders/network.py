@@ -25,8 +25,9 @@ ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
 # Interface endpoints a region without NAT needs to reach the AWS APIs drgen's workloads call.
 INTERFACE_SERVICES = ("secretsmanager", "monitoring", "logs", "sns", "sts", "kms")
-# ECS Fargate tasks pull their image from ECR (API and registry endpoints; layers come from S3's gateway).
-ECR_SERVICES = ("ecr.api", "ecr.dkr")
+# ECS Fargate tasks pull their images from ECR (API and registry endpoints; layers come from S3's gateway), and
+# their X-Ray daemon sends the traces to X-Ray.
+ECS_SERVICES = ("ecr.api", "ecr.dkr", "xray")
 # Regions whose AZ names skip letters (ca-central-1 has no "c"; ap-northeast-1b is closed to new accounts).
 AZ_LETTERS = {"ca-central-1": "abd", "ap-northeast-1": "acd"}
 DEFAULT_AZ_LETTERS = "abc"
@@ -294,7 +295,7 @@ def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) ->
     )
     services = (
         INTERFACE_SERVICES
-        + (ECR_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
+        + (ECS_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
         # Functions in the VPC announce application events on the bus.
         + (("events",) if ctx.scenario.compute.event_bus else ())
     )
@@ -315,7 +316,8 @@ def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) ->
 
 def _service_title(service: str) -> str:
     """Logical-ID form of an endpoint service name (``secretsmanager`` -> ``SecretsManager``)."""
-    titles = {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager", "ecr.api": "EcrApi", "ecr.dkr": "EcrDkr"}
+    titles = {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager", "ecr.api": "EcrApi", "ecr.dkr": "EcrDkr",
+              "xray": "XRay"}
     return titles.get(service, service.capitalize())
 
 

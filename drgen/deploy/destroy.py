@@ -2,7 +2,9 @@
 
 Before each stack goes: a ``DeletionProtection`` parameter that is "true" is set to "false" by an update,
 and every bucket of the stack loses its replication configuration (so nothing arrives while it is emptied)
-and then every object version and delete marker. The DR data stack goes before the primary's, so the
+and then every object version and delete marker; a backup vault loses its recovery points; the repositories
+an ECR pull-through cache rule mirrored (which CloudFormation does not own) are deleted with the rule's stack.
+The DR data stack goes before the primary's, so the
 secondary Aurora cluster has left the global cluster (CloudFormation's delete of a member cluster does that)
 before the stack holding the global cluster is deleted. Stack set instances go the same way, and a stack
 set once its last instance is gone. Nothing ever deletes a stack that failed to empty.
@@ -10,6 +12,7 @@ set once its last instance is gone. Nothing ever deletes a stack that failed to 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ DATA_TYPES = {
     "AWS::RDS::GlobalCluster": "Aurora global database",
     "AWS::DynamoDB::Table": "DynamoDB table",
     "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
+    "AWS::Backup::BackupVault": "AWS Backup vault",
 }
 
 
@@ -124,6 +128,17 @@ class StackDestroy:
         for resource in stack_resources(self.aws, entry.region, state.stack_id):
             if resource["ResourceType"] == "AWS::S3::Bucket":
                 self._empty(entry, resource["PhysicalResourceId"])
+            elif resource["ResourceType"] == "AWS::Backup::BackupVault":
+                vault = resource["PhysicalResourceId"]
+                self.progress.state(entry, f"deleting the recovery points in {vault}")
+                left = empty_vault(self.aws.client("backup", entry.region), vault, self.aws.target.poll_seconds)
+                if left:
+                    reason = f"{vault} still holds {left} recovery point(s); delete them, then run destroy again"
+                    return StackResult(entry.name, entry.region, Outcome.FAILED, reason=reason)
+            elif resource["ResourceType"] == "AWS::ECR::PullThroughCacheRule":
+                ecr = self.aws.client("ecr", entry.region)
+                for name in delete_mirrors(ecr, resource["PhysicalResourceId"]):
+                    self.progress.event(entry, f"{name}: mirrored repository deleted")
         self.progress.state(entry, "DELETE_IN_PROGRESS")
         if located.instance:
             try:
@@ -169,6 +184,42 @@ class StackDestroy:
         if buckets.remove_replication(s3, bucket):
             self.progress.event(entry, f"{bucket}: replication removed")
         self.progress.event(entry, f"{bucket}: {buckets.empty(s3, bucket)} versions and delete markers deleted")
+
+
+VAULT_EMPTY_POLLS = 120  # recovery points are deleted asynchronously; stop waiting after this many polls
+
+
+def empty_vault(backup: Any, vault: str, poll_seconds: float, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Delete every recovery point in ``vault`` (a vault with any left cannot be deleted) and wait until none is
+    left; returns how many are still there (0: the vault can go)."""
+
+    def points() -> list[dict[str, Any]]:
+        pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=vault)
+        return [point for page in pages for point in page["RecoveryPoints"]]
+
+    for point in points():
+        if point.get("Status") != "DELETING":
+            backup.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=point["RecoveryPointArn"])
+    for _ in range(VAULT_EMPTY_POLLS):
+        left = len(points())
+        if not left:
+            return 0
+        sleep(poll_seconds)
+    return left
+
+
+def delete_mirrors(ecr: Any, prefix: str) -> list[str]:
+    """The repositories a pull-through cache rule created under ``prefix`` (CloudFormation does not own them),
+    deleted with their images; returns their names."""
+    names = [
+        repository["repositoryName"]
+        for page in ecr.get_paginator("describe_repositories").paginate()
+        for repository in page["repositories"]
+        if repository["repositoryName"].startswith(f"{prefix}/")
+    ]
+    for name in names:
+        ecr.delete_repository(repositoryName=name, force=True)
+    return sorted(names)
 
 
 def destroy(

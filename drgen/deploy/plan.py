@@ -24,6 +24,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::DynamoDB::GlobalTable",
         "AWS::S3::Bucket",
         "AWS::KMS::Key",
+        "AWS::Backup::BackupVault",
     }
 )
 

@@ -14,7 +14,7 @@ from drgen.deploy import deployer, service_roles
 from drgen.deploy.artifacts import TEMPLATE_BODY_LIMIT, bucket_name
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import DeployOptions
-from drgen.deploy.destroy import destroy, inventory, purge_artifacts
+from drgen.deploy.destroy import delete_mirrors, destroy, inventory, purge_artifacts
 from drgen.deploy.executor import Outcome, StackResult
 from drgen.deploy.plan import Decision
 from drgen.deploy.session import Aws
@@ -102,6 +102,20 @@ def test_deploy_creates_the_service_linked_role_a_key_policy_names_once(aws, san
     assert role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
     assert "AWSServiceRoleForAutoScaling" in notes[0]
     assert service_roles.ensure(aws, roles, notes.append) == [] and len(notes) == 1
+
+
+def test_destroy_deletes_only_the_repositories_a_cache_rule_mirrored(sandbox):
+    """The pull-through cache rule's mirrors belong to no stack: destroy deletes them, images and all, and
+    leaves every other repository (moto has no cache rules: the mirrors are created here)."""
+    ecr = client(sandbox, "ecr", "eu-west-2")
+    for name in ("app-public-t/xray/aws-xray-daemon", "app-public-t/other/image", "app-t", "app-public-tx/keep"):
+        ecr.create_repository(repositoryName=name)
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {}, "layers": []}
+    ecr.put_image(repositoryName="app-public-t/other/image", imageManifest=json.dumps(manifest), imageTag="v1")
+    assert delete_mirrors(ecr, "app-public-t") == ["app-public-t/other/image", "app-public-t/xray/aws-xray-daemon"]
+    left = sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"])
+    assert left == ["app-public-tx/keep", "app-t"]
 
 
 def _refuse_create(aws: Aws, entry: StackEntry) -> None:

@@ -18,6 +18,7 @@ from moto.cloudformation.parsing import get_model_map
 
 from drgen.deploy import record, sandbox
 from drgen.deploy.bootstrap import roles_template
+from drgen.deploy.destroy import empty_vault
 from drgen.deploy.executor import Outcome, StackResult, pause, run_graph
 from drgen.deploy.plan import Change, Decision, decide, dependents, wave_numbers
 from drgen.deploy.progress import LiveProgress, PlainProgress
@@ -333,3 +334,44 @@ def test_templates_over_the_body_limit_go_by_url(deploy_bundles):
     small = next(e for e in bundle.stacks if e.layer == "zone")
     assert "TemplateBody" in artifacts.template(small).api_args()
     assert Path(source.url).name.startswith("orchestration-")
+
+
+class _Vault:
+    """A backup client's recovery-point calls over an in-memory vault whose deletions finish one poll later
+    (AWS deletes recovery points asynchronously; moto implements no recovery points)."""
+
+    def __init__(self, points: int, stuck: int = 0) -> None:
+        self.points = {f"arn:rp/{i}": "COMPLETED" for i in range(points)}
+        self.stuck = stuck  # points whose deletion never finishes
+        self.deleted: list[str] = []
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "list_recovery_points_by_backup_vault"
+        vault = self
+
+        class Pages:
+            def paginate(self, BackupVaultName: str) -> list[dict[str, Any]]:
+                listed = [{"RecoveryPointArn": a, "Status": s} for a, s in sorted(vault.points.items())]
+                vault.points = {a: s for a, s in vault.points.items() if s != "DELETING" or a in vault.kept()}
+                return [{"RecoveryPoints": listed[:2]}, {"RecoveryPoints": listed[2:]}]
+
+        return Pages()
+
+    def kept(self) -> set[str]:
+        return set(sorted(self.points)[: self.stuck])
+
+    def delete_recovery_point(self, BackupVaultName: str, RecoveryPointArn: str) -> None:
+        assert self.points[RecoveryPointArn] != "DELETING"
+        self.points[RecoveryPointArn] = "DELETING"
+        self.deleted.append(RecoveryPointArn)
+
+
+def test_a_backup_vault_is_emptied_before_its_stack_goes_and_a_stuck_one_is_reported():
+    vault = _Vault(points=5)
+    sleeps: list[float] = []
+    assert empty_vault(vault, "v", 0.5, sleeps.append) == 0
+    assert sorted(vault.deleted) == [f"arn:rp/{i}" for i in range(5)] and vault.points == {}
+    assert sleeps == [0.5]  # one poll while the deletions finished
+    stuck = _Vault(points=3, stuck=1)
+    assert empty_vault(stuck, "v", 0, lambda _: None) == 1  # destroy then fails this stack instead of deleting it
+    assert len(stuck.deleted) == 3  # each point was asked for once only

@@ -17,6 +17,7 @@ from cfnlint.rules import RuleMatch
 from cfnlint.template import Template
 
 STATEFUL_TYPES = (
+    "AWS::Backup::BackupVault",
     "AWS::DynamoDB::GlobalTable",
     "AWS::DynamoDB::Table",
     "AWS::KMS::Key",
