@@ -12,6 +12,7 @@ import click
 
 from drgen.cli import handle_errors
 from drgen.commands.options import (
+    MODE,
     OUTPUT,
     cloud_errors,
     exit_on_failure,
@@ -29,13 +30,6 @@ if TYPE_CHECKING:
     from drgen.deploy.session import Aws
     from drgen.render import StackEntry
 
-MODE = click.option(
-    "--mode",
-    type=click.Choice(["stacks", "stacksets"]),
-    default="stacks",
-    show_default=True,
-    help="Ordered stacks, or one StackSet per regional layer (run `drgen bootstrap --stacksets` once first).",
-)
 ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks it depends on must be deployed.")
 
 

@@ -118,3 +118,13 @@ def print_results(results: Sequence[StackResult], output: str, operation: str) -
 def exit_on_failure(results: Sequence[StackResult]) -> None:
     if any(not r.outcome.ok for r in results):
         sys.exit(1)
+
+
+# How a scenario is (or will be) deployed.
+MODE = click.option(
+    "--mode",
+    type=click.Choice(["stacks", "stacksets"]),
+    default="stacks",
+    show_default=True,
+    help="Ordered stacks, or one StackSet per regional layer (run `drgen bootstrap --stacksets` once first).",
+)

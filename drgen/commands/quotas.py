@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT, cloud_errors, load_bundle, make_aws, source_options, target_options
+from drgen.commands.options import MODE, OUTPUT, cloud_errors, load_bundle, make_aws, source_options, target_options
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -27,13 +27,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @source_options
-@click.option(
-    "--mode",
-    type=click.Choice(["stacks", "stacksets"]),
-    default="stacks",
-    show_default=True,
-    help="How the scenario is (or will be) deployed; stacks already deployed count as in use, not as needed.",
-)
+@MODE
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --output json.")
