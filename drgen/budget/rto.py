@@ -210,9 +210,8 @@ def _succeeds(states: dict[str, Any], start: str) -> bool:
             return True
         if state.get("ResultPath") == "$.error" or state["Type"] == "Fail":
             continue
-        pending += [state.get("Next"), state.get("Default")] if state["Type"] == "Choice" else [state.get("Next")]
-        pending += [choice.get("Next") for choice in state.get("Choices", [])]
-        pending = [p for p in pending if p]
+        following = [state.get("Next"), state.get("Default"), *(c.get("Next") for c in state.get("Choices", []))]
+        pending += [name for name in following if name]
     return False
 
 

@@ -440,7 +440,10 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
             ExecutionRoleArn=GetAtt(_execution_role(ctx, group), "Arn"),
             TaskRoleArn=GetAtt(
                 _application_role(
-                    ctx, "TaskRole", "ecs-tasks.amazonaws.com", data=[*_task_data(ctx).values(), _tracing()]
+                    ctx,
+                    "TaskRole",
+                    "ecs-tasks.amazonaws.com",
+                    grants=[*(grant for _, grant in _task_data(ctx).values()), _tracing()],
                 ),
                 "Arn",
             ),
@@ -478,10 +481,10 @@ def _container_logs(group: tlogs.LogGroup, prefix: str) -> ecs.LogConfiguration:
     )
 
 
-def _tracing() -> tuple[str, Statement]:
+def _tracing() -> Statement:
     """The X-Ray daemon's calls; X-Ray authorizes them only on "*" (no resource-level permissions)."""
     actions = [xray.PutTraceSegments, xray.PutTelemetryRecords, xray.GetSamplingRules, xray.GetSamplingTargets]
-    return XRAY_CONTAINER, Statement(Effect=Allow, Action=actions, Resource=["*"])
+    return Statement(Effect=Allow, Action=actions, Resource=["*"])
 
 
 def _execution_role(ctx: StackContext, group: tlogs.LogGroup) -> iam.Role:
@@ -514,14 +517,14 @@ def _application_role(
     title: str,
     service: str,
     managed: list[Any] | None = None,
-    data: Iterable[tuple[Any, Statement]] = (),
+    grants: Iterable[Statement] = (),
 ) -> iam.Role:
     """What the application itself may do: read the database secret (and decrypt it, and the artifacts, with the
-    region's key), plus the ``data`` statements (the sessions table, the artifacts bucket)."""
+    region's key), plus ``grants`` (the sessions table, the artifacts bucket, tracing)."""
     statements = [
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[functions.secret_arn(ctx)]),
         Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
-        *(statement for _, statement in data),
+        *grants,
     ]
     return _role(ctx, title, service, statements, managed)
 

@@ -19,13 +19,7 @@ CONNECT_TIMEOUT_SECONDS = 2.0  # Route 53 gives an endpoint 4 s to connect and 2
 
 
 def _connect() -> Any:
-    where = db.target(
-        aws.client("secretsmanager"),
-        config.required("DB_SECRET_NAME"),
-        config.optional("DB_ENDPOINT"),
-        config.optional("DB_NAME"),
-    )
-    return db.connect(where, timeout=CONNECT_TIMEOUT_SECONDS)
+    return db.connect(db.configured_target(aws.client("secretsmanager")), timeout=CONNECT_TIMEOUT_SECONDS)
 
 
 CONNECTIONS = db.ConnectionCache(_connect)

@@ -13,6 +13,7 @@ redelivered, its orders are no-ops the second time and their events go out again
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -50,13 +51,7 @@ class Order:
 
 
 def _connect() -> Any:
-    where = db.target(
-        aws.client("secretsmanager"),
-        config.required("DB_SECRET_NAME"),
-        config.optional("DB_ENDPOINT"),
-        config.optional("DB_NAME"),
-    )
-    return db.connect(where)
+    return db.connect(db.configured_target(aws.client("secretsmanager")))
 
 
 CONNECTIONS = db.ConnectionCache(_connect)
@@ -65,13 +60,11 @@ CONNECTIONS = db.ConnectionCache(_connect)
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     region = config.region()
     bus = config.optional("EVENT_BUS_NAME")
-    announce = None
-    if bus:
-        client, source = aws.client("events"), config.required("EVENT_SOURCE")
-
-        def announce(orders: list[Order]) -> None:
-            publish(client, bus, source, orders, region=region)
-
+    announce = (
+        functools.partial(publish, aws.client("events"), bus, config.required("EVENT_SOURCE"), region=region)
+        if bus
+        else None
+    )
     return process(event.get("Records") or [], CONNECTIONS, region=region, announce=announce)
 
 

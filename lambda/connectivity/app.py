@@ -21,10 +21,7 @@ def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
     namespace = config.required("METRICS_NAMESPACE")
 
     def connect() -> Any:
-        where = db.target(
-            secrets, config.required("DB_SECRET_NAME"), config.optional("DB_ENDPOINT"), config.optional("DB_NAME")
-        )
-        return db.connect(where)
+        return db.connect(db.configured_target(secrets))
 
     return check(connect, publish=lambda *values: metrics.publish(cloudwatch, namespace, *values))
 

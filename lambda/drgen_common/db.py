@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
+from drgen_common import config
 from drgen_common.retry import retry
 
 T = TypeVar("T")
@@ -57,6 +58,13 @@ def target(secrets: Any, secret_name: str, endpoint: str = "", database: str = "
         database=database or secret.get("dbname") or "postgres",
         user=secret["username"],
         password=secret["password"],
+    )
+
+
+def configured_target(secrets: Any) -> Target:
+    """The target the function's environment names: DB_SECRET_NAME, and DB_ENDPOINT and DB_NAME when set."""
+    return target(
+        secrets, config.required("DB_SECRET_NAME"), config.optional("DB_ENDPOINT"), config.optional("DB_NAME")
     )
 
 

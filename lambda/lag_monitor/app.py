@@ -57,12 +57,7 @@ class Schedule:
 
 
 def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
-    where = db.target(
-        aws.client("secretsmanager"),
-        config.required("DB_SECRET_NAME"),
-        config.optional("DB_ENDPOINT"),
-        config.optional("DB_NAME"),
-    )
+    where = db.configured_target(aws.client("secretsmanager"))
     cloudwatch = aws.client("cloudwatch")
     namespace = config.required("METRICS_NAMESPACE")
     connection = db.connect(where)
