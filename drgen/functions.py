@@ -39,12 +39,16 @@ DB_ENV = ("DB_SECRET_NAME", "DB_ENDPOINT", "DB_NAME")
 
 FAILOVER_STEPS = (
     Function("failover-guard", "failover", "guard.handler", DR,
-             ("STATE_MACHINE_ARN", "STATE_PARAMETER", "PRIMARY_REGION"), False,
-             "Records the start of a failover and refuses a second concurrent run",
+             ("CONTROL_TABLE", "STATE_PARAMETER", "PRIMARY_REGION", "GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN",
+              "LOCK_SECONDS"), False,
+             "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
              primary_region_use="failback only: reads the primary region's replication lag once it is back"),
+    Function("failover-confirm", "failover", "confirm.handler", DR,
+             ("PROBE_ALARM_NAME", "ROUTE53_ALARM_NAME", "CONFIRM_SECONDS"), False,
+             "Confirms an unplanned failover: two signals agree, or one has persisted"),
     Function("failover-promote", "failover", "promote.handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
-             "Promotes the DR cluster: FailoverGlobalCluster (unplanned) or SwitchoverGlobalCluster (planned)",
+             "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
              primary_region_use="failback only: the switchover's target is the primary region's cluster"),
     Function("failover-promotion-status", "failover", "promote.status_handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
@@ -52,14 +56,20 @@ FAILOVER_STEPS = (
     Function("failover-scale", "failover", "scale.handler", DR,
              ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"), False,
              "Scales the DR compute to active capacity"),
-    Function("failover-dns", "failover", "dns.handler", DR,
-             ("ENGAGED_ALARM_NAME", "HOSTED_ZONE_ID", "PRIMARY_HEALTH_CHECK_ID", "RECORD_NAME"), False,
-             "Shifts DNS to the DR region: sets the failover-engaged alarm, then inverts the record's health check"),
+    Function("failover-dns", "failover", "dns.handler", DR, ("CONTROL_TABLE", "PRIMARY_HEALTH_CHECK_ID"), False,
+             "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate"),
     Function("failover-validate", "failover", "validate.handler", DR,
-             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL"), False,
-             "Validates: the writer is in the DR region and the DR endpoint answers"),
-    Function("failover-notify", "failover", "notify.handler", DR, ("STATE_PARAMETER",), False,
-             "Publishes the outcome to SNS and the FailoverSuccess / FailoverDuration metrics"),
+             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL", "PRIMARY_HEALTH_URL", "HOSTED_ZONE_ID",
+              "RECORD_NAME", "DR_ENDPOINT", "PRIMARY_ENDPOINT"), False,
+             "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
+             primary_region_use="failback only: checks the primary's endpoint answers as the writer"),
+    Function("failover-notify", "failover", "notify.handler", DR, ("STATE_PARAMETER", "CONTROL_TABLE"), False,
+             "Records the outcome (metrics, state), releases the lock, then publishes the notice"),
+)
+# Not a step: every minute it republishes where traffic goes, because Route 53 follows the data stream.
+ENGAGED_SIGNAL = Function(
+    "engaged-signal", "failover", "engaged.handler", DR, ("CONTROL_TABLE",), False,
+    "Every minute: publishes FailoverEngaged from the control table (Route 53 follows the alarm's data stream)",
 )
 
 LAG_MONITOR = Function(
@@ -73,8 +83,9 @@ CONNECTIVITY = Function(
 )
 READINESS = Function(
     "readiness", "readiness", "app.handler", BOTH,
-    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS"), False,
-    "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine",
+    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS", "CONTROL_TABLE"), False,
+    "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
+    "the first pass arms the failover triggers",
     timeout=120,
 )
 APP_HEALTH = Function(
@@ -107,7 +118,7 @@ def probe_for(scenario: Scenario) -> Function:
 
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:
     """The functions a scenario deploys, in a stable order."""
-    result = [*FAILOVER_STEPS, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
+    result = [*FAILOVER_STEPS, ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
     if scenario.compute.kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY):
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:

@@ -104,6 +104,9 @@ def _classify(action: str, target: Any, regions: Mapping[str, str]) -> tuple[str
     """Where the API behind ``action`` on ``target`` is served, and when the failover needs it."""
     if action.startswith("route53:"):
         return _where_us_east_1(regions), "second way"  # the control plane; the data plane is the engaged alarm
+    if ":cloudwatch:*:" in json.dumps(target):
+        # The Route 53 health-check alarm, read where Route 53 publishes (us-east-1): one signal of several.
+        return _where_us_east_1(regions), "second way"
     if _mentions_primary(target):
         return "primary", "failover"
     return "dr", "failover"  # the function's clients call their own region unless the target is elsewhere
@@ -125,8 +128,10 @@ def _reason(resource: dict[str, Any]) -> str:
 
 
 def _dns(regions: Mapping[str, str]) -> list[Row]:
-    """How traffic moves: Route 53's checkers (global) read the DR region's failover-engaged alarm."""
+    """How traffic moves: Route 53's checkers (global) follow the data stream of the DR region's failover-engaged
+    alarm, which the DNS step and then the engaged signal publish."""
     return [
-        _row("FailoverEngagedAlarm", "CloudWatch alarm the DNS step sets (data layer)", "dr", regions),
+        _row("FailoverEngagedAlarm", "CloudWatch alarm whose data stream the engaged signal feeds (data layer)",
+             "dr", regions),
         _row("PrimaryRecordHealthCheck", "Route 53 health checkers evaluating the PRIMARY record", "global", regions),
     ]

@@ -418,10 +418,13 @@ def test_monitors_run_on_their_schedules_in_both_regions(name, bundles):
                 monitor = target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")
                 if monitor == "BackupExport":
                     continue  # daily and primary-only: tests/test_snapshot_export.py
-                # The DR region's probe of the primary (static stability) is the only one-region schedule.
-                assert rule.get("Condition") == ("IsSecondary" if monitor == "PrimaryProbe" else None)
+                # The DR region's probe of the primary (static stability) and the engaged signal (Route 53 follows
+                # its data stream) are the one-region schedules.
+                dr_only = monitor in ("PrimaryProbe", "EngagedSignal")
+                assert rule.get("Condition") == ("IsSecondary" if dr_only else None)
                 schedules[monitor] = rule["Properties"]
-    assert {k: v["ScheduleExpression"] for k, v in schedules.items()} == {**expected, "PrimaryProbe": "rate(1 minute)"}
+    every_minute_in_dr = {"PrimaryProbe": "rate(1 minute)", "EngagedSignal": "rate(1 minute)"}
+    assert {k: v["ScheduleExpression"] for k, v in schedules.items()} == {**expected, **every_minute_in_dr}
     # the 30-second lag requirement is met by sampling twice per run, and the template says so
     assert "samples 2 times, 30 s apart" in schedules["LagMonitor"]["Description"]
     lag = template(bundles[name], "app")["Resources"]["LagMonitorFunction"]["Properties"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from drgen.lint import lint_template
+from drgen.operate import lambdas
 from drgen.render import render, serialize
 from drgen.scenario.loader import resolve_suffix
 from drgen.scenario.model import ComputeKind, HealthCheckType
@@ -36,7 +37,9 @@ def test_the_failover_path_needs_nothing_from_the_primary_region(bundle: Any) ->
     assert {r["when"] for r in rows if r["region"] in (primary, "us-east-1")} <= {"failback only", "second way"}
     components = {r["component"] for r in rows}
     assert {"ProbeFailoverTrigger", "FailoverTrigger", "FailoverEngagedAlarm", "PrimaryRecordHealthCheck"} <= components
-    assert ("FailoverDns", "cloudwatch:SetAlarmState", "dr") in {(r["component"], r["needs"], r["where"]) for r in rows}
+    needs = {(r["component"], r["needs"], r["where"]) for r in rows}
+    assert {("FailoverDns", "dynamodb:PutItem", "dr"), ("FailoverDns", "cloudwatch:PutMetricData", "dr"),
+            ("EngagedSignal", "cloudwatch:PutMetricData", "dr")} <= needs
 
 
 def test_the_dr_region_probes_the_primary_like_route53_and_its_alarm_starts_the_failover(bundle: Any) -> None:
@@ -77,13 +80,27 @@ def test_the_primary_record_also_needs_the_dr_regions_engaged_alarm(bundle: Any)
     assert all(resources[c]["Properties"]["HealthCheckConfig"]["Type"] != "CALCULATED" for c in children)
     engaged = resources["FailoverEngagedHealthCheck"]["Properties"]["HealthCheckConfig"]
     assert engaged["AlarmIdentifier"]["Region"] == bundle.scenario.regions.secondary
-    assert engaged["InsufficientDataHealthStatus"] == "Healthy"
+    # Route 53 follows the data stream: a dry stream keeps the last status instead of reopening the primary.
+    assert engaged["InsufficientDataHealthStatus"] == "LastKnownStatus"
+    # Never invert a check: NOT(primary AND not-engaged) is healthy exactly when the primary is down.
+    assert not any(r["Properties"]["HealthCheckConfig"].get("Inverted") for r in resources.values()
+                   if r["Type"] == "AWS::Route53::HealthCheck")
     # The alarm exists in the DR data stack (deployed before the global stack) under the name Route 53 looks up.
     data_alarm = _template(bundle, "data")["Resources"]["FailoverEngagedAlarm"]
     assert data_alarm["Condition"] == "IsSecondary"
     name = data_alarm["Properties"]["AlarmName"]["Fn::Sub"].replace("${AWS::Region}", bundle.scenario.regions.secondary)
     assert name == engaged["AlarmIdentifier"]["Name"]
-    assert data_alarm["Properties"]["TreatMissingData"] == "ignore"
+    # Something in the DR region publishes that metric every minute, from the control table: the engaged signal.
+    orchestration = _template(bundle, "orchestration")["Resources"]
+    schedule = orchestration["EngagedSignalSchedule"]
+    assert schedule["Condition"] == "IsSecondary" and schedule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    signal = orchestration[schedule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]["Properties"]
+    assert signal["Handler"] == "engaged.handler"
+    assert signal["Environment"]["Variables"]["CONTROL_TABLE"] == {"Ref": "FailoverControlTable"}
+    metrics = lambdas.shared("metrics")  # what lambda/failover/engaged.py publishes, from the code itself
+    assert data_alarm["Properties"]["MetricName"] == metrics.FAILOVER_ENGAGED
+    assert data_alarm["Properties"]["Namespace"] == signal["Environment"]["Variables"]["METRICS_NAMESPACE"]
+    assert data_alarm["Properties"]["Period"] == 60 and data_alarm["Properties"]["Statistic"] == "Maximum"
     # The us-east-1 alarm (a failover trigger) keeps watching the endpoint check, not the engaged gate.
     dimension = resources["PrimaryHealthCheckAlarm"]["Properties"]["Dimensions"][0]["Value"]
     assert dimension == {"Ref": "PrimaryHealthCheck"}

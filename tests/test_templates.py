@@ -143,8 +143,14 @@ def test_health_checks_match_the_seed(name, bundles):
     if wanted.type is HealthCheckType.CLOUDWATCH_METRIC:
         assert kinds == {"CLOUDWATCH_METRIC", "CALCULATED"}
         calculated = [c for c in checks if c["Type"] == "CALCULATED"]
-        assert len(calculated) == 3  # one per region, and the PRIMARY record's gate (connectivity AND not engaged)
-        assert sorted(len(c["ChildHealthChecks"]) for c in calculated) == [1, 2, 2]  # DR: connectivity AND lag
+        # Only the PRIMARY record's gate (connectivity AND not engaged). Each region's record follows its database
+        # connectivity alone: a SECONDARY gated on lag would send clients to the failed primary (Route 53 answers
+        # PRIMARY whenever SECONDARY is unhealthy); lag stays in its alarm, the readiness test and the guard.
+        assert [len(c["ChildHealthChecks"]) for c in calculated] == [2]
+        metrics = sorted(c["AlarmIdentifier"]["Name"] for c in checks if c["Type"] == "CLOUDWATCH_METRIC")
+        assert [("db-connectivity" in m, "failover-engaged" in m) for m in metrics] == [(True, False)] * 2 + [
+            (False, True)
+        ]
     else:
         # The endpoint checks, plus the PRIMARY record's gate on the DR region's failover-engaged alarm.
         assert kinds == {wanted.type.value, "CALCULATED", "CLOUDWATCH_METRIC"}

@@ -61,7 +61,8 @@ GLOBAL_TOPIC = "global-alerts"
 HEALTH_ALARMS = {Role.PRIMARY: "primary-health", Role.SECONDARY: "secondary-health"}
 # Published (1 = the database answered) by the connectivity-test functions of connectivity scenarios.
 CONNECTIVITY_METRIC = "DatabaseConnectivity"
-# Published by the failover's DNS step (lambda/failover/dns.py): 1 failover engaged, 0 failed back.
+# Published by the failover's DNS step and the engaged signal (lambda/failover/dns.py, engaged.py): 1 traffic to
+# the DR region, 0 to the primary.
 ENGAGED_METRIC = "FailoverEngaged"
 
 MILLISECONDS_PER_SECOND = 1000
@@ -213,18 +214,18 @@ def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -
         EvaluationPeriods=3,
         DatapointsToAlarm=2,
         # No lag data means the cluster is not (yet, or no longer after a failover) a replica, where lag does not
-        # apply; a replica that falls behind keeps reporting a growing lag. Breaching would keep the DR region's
-        # Route 53 check unhealthy after promotion.
+        # apply; a replica that falls behind keeps reporting a growing lag.
         TreatMissingData="notBreaching",
     )
 
 
 def _engaged_alarm(ctx: StackContext, actions: list[Any]) -> None:
-    """The DR region's switch for the PRIMARY record: ALARM while a failover is engaged (routing.py).
+    """The DR region's FailoverEngaged alarm, whose data stream gates the PRIMARY record (routing.py).
 
     Here, in the data layer, because the global stack's health check on it comes next and Route 53 reads the
-    alarm by name. The DNS step sets its state and publishes the metric; missing data keeps the state, so
-    one data point holds until the failback publishes 0.
+    alarm by name. Route 53 evaluates the metric itself (the engaged signal publishes it every minute) and ignores
+    the alarm's state and TreatMissingData; the state only notifies people: ALARM when a failover engages, OK
+    when the failback releases it.
     """
     alarm(
         ctx,

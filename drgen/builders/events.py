@@ -34,6 +34,7 @@ APPLICATION_BUS_NAME = "ApplicationEventBusName"
 # What an alarm-triggered execution does: the primary is failing, so this is an unplanned failover.
 TRIGGER_INPUT = {"mode": "failover", "planned": False, "force": False}
 FAILBACK_INPUT = {"mode": "failback", "planned": True, "force": False}
+FAILBACK_RULE = "FailbackTrigger"
 # EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
 TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
 TRIGGER_RETRIES = 10
@@ -153,6 +154,12 @@ def failover_trigger(ctx: StackContext, machine: Any) -> events.Rule:
     )
 
 
+def failback_rules(ctx: StackContext) -> list[events.Rule]:
+    """The automatic failback's rule, when the scenario has one (built by ``failover_trigger``)."""
+    found = ctx.template.resources.get(FAILBACK_RULE)
+    return [found] if found is not None else []
+
+
 def _start_machine(target_id: str, machine: Any, role: iam.Role, request: dict[str, Any]) -> events.Target:
     """A rule target starting the state machine with ``request``; stale events are dropped, not retried for a day."""
     return events.Target(
@@ -173,7 +180,7 @@ def _failback_trigger(ctx: StackContext, machine: Any, role: iam.Role) -> events
     pattern["detail"].update(state={"value": ["OK"]}, previousState={"value": ["ALARM"]})
     return ctx.add(
         events.Rule(
-            "FailbackTrigger",
+            FAILBACK_RULE,
             Condition=IS_SECONDARY,
             Description="Starts a planned failback when the primary's health-check alarm recovers (ALARM -> OK)",
             EventPattern=pattern,

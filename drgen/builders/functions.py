@@ -33,9 +33,10 @@ RUNTIME = "python3.12"
 MEMORY_MB = 256
 # What the code in lambda/ calls beyond its own configuration (drgen/functions.py lists env, not calls).
 PUBLISHES_METRICS = frozenset(
-    {"failover-notify", "failover-dns", "lag-monitor", "connectivity", "readiness", "primary-probe", "backup-export"}
+    {"failover-notify", "failover-dns", "engaged-signal", "lag-monitor", "connectivity", "readiness", "primary-probe",
+     "backup-export"}
 )
-READS_METRICS = frozenset({"failover-guard", "readiness"})
+READS_METRICS = frozenset({"failover-guard", "failover-confirm", "readiness"})
 NOTIFIES = frozenset({"failover-notify", "readiness"})
 # Actions AWS authorizes only on "*": X-Ray segments, CloudWatch metric data (held to our namespace by a
 # condition instead), and the ENI calls Lambda makes for a function in a VPC (the ENIs do not exist beforehand).
@@ -275,6 +276,9 @@ def _base_grants(ctx: StackContext, spec: Function, group: tlogs.LogGroup, key: 
         statements.append(Statement(Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=ANY_RESOURCE))
     if spec.key in NOTIFIES:
         statements.append(Statement(Effect=Allow, Action=[sns.Publish], Resource=[upstream.alert_topic(ctx)]))
+        # The topic is encrypted with this region's key: SNS asks KMS for a data key in the publisher's name
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), and Decrypt is granted above.
+        statements.append(Statement(Effect=Allow, Action=[kms.GenerateDataKey], Resource=[key]))
     return statements
 
 

@@ -1,25 +1,17 @@
-"""Failover orchestration in the DR region: the failover functions and the Standard Step Functions machine.
+"""Failover orchestration in the DR region: the failover functions, the control table, the state machine.
 
 The machine lives in the DR region because Step Functions' integrations call their own region and a failover
-must not need the failing primary. Its input is ``{mode, planned, force}`` (each optional: an alarm-started run
-is an unplanned failover, a failback is planned unless told otherwise); ``mode: failback`` runs the same steps
-back to the primary. The path: guard (record the start, refuse a concurrent run or a lagging failback) ->
-promote -> scale (the compute starts while Aurora promotes) -> poll the promotion (Wait + Choice, bounded) ->
-shift DNS -> validate -> Choice on ``$.validation.valid`` -> notify success, or notify failure -> Fail. Every
-Task retries with exponential backoff and jitter (refusals excepted) and catches everything into the failure
-notification.
+must not need the failing primary; its definition is ``failover_definition``. Two triggers start it: the
+us-east-1 health-check alarm forwarded to this region (events.py), and this region's own probe of the primary's
+endpoint (``probe``: a scheduled function, its alarm, and a rule on that alarm). EventBridge cannot name the
+executions it starts, so two triggers firing together start two runs; the guard's lock in the control table
+lets exactly one proceed, and every step is idempotent.
 
-Static stability (MISSION.md): nothing on the failover path needs the primary region. Two triggers start the
-machine: the us-east-1 health-check alarm forwarded to this region (events.py), and this region's own probe
-of the primary's endpoint (``probe``: a scheduled function, its alarm, and a rule on that alarm). EventBridge
-cannot name the executions it starts, so two triggers firing together start two runs; the guard step lets the
-oldest proceed and refuses the other, and every step is idempotent, so a later duplicate run changes nothing.
-The DNS step shifts traffic through this region's failover-engaged alarm first (see routing.py); a step that
-touches the primary region at all (failback only) says why in its catalogue entry, and lint rule E9010 fails
-on any other primary-region reference in this template's DR-only resources.
-
-The definition is built from a Python dict (``definition``) with ``${<Function>Arn}`` placeholders filled by
-DefinitionSubstitutions, so the tests can walk the same structure the template carries.
+The DNS step records where traffic goes in the control table and the engaged signal, a function scheduled every
+minute, republishes it as the FailoverEngaged metric that Route 53's failover-engaged check follows (routing.py).
+A step that touches the primary region at all (failback only) says why in its catalogue entry, and lint rule
+E9010 fails on any other primary-region reference in this template's DR-only resources. The alarms on the
+failover machinery itself are in ``failover_alarms``.
 """
 
 from __future__ import annotations
@@ -31,6 +23,7 @@ from typing import Any
 
 from awacs import autoscaling as autoscaling_actions
 from awacs import cloudwatch as cloudwatch_actions
+from awacs import dynamodb as dynamodb_actions
 from awacs import ecs as ecs_actions
 from awacs import logs, rds, route53, ssm, states, xray
 from awacs.application_autoscaling import DescribeScalableTargets, RegisterScalableTarget
@@ -40,188 +33,25 @@ from troposphere import GetAtt, Join, Ref, Sub, ec2, iam, stepfunctions
 from troposphere import events as tevents
 from troposphere import logs as tlogs
 
-from drgen.builders import compute, events, functions, parameters, routing, upstream
-from drgen.builders.alerting import alarm, connectivity_namespace
+from drgen.builders import compute, control, events, failover_alarms, functions, parameters, routing, upstream
+from drgen.builders.alerting import alarm, connectivity_namespace, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
-from drgen.builders.functions import Deployed, camel
+from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, TASKS, definition, substitution
+from drgen.builders.functions import Deployed
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import FAILOVER_STEPS, READINESS, probe_for
+from drgen.functions import ENGAGED_SIGNAL, FAILOVER_STEPS, READINESS, probe_for
 from drgen.scenario.model import ComputeKind, HealthCheck, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
 STATE_MACHINE_ARN = "FailoverStateMachineArn"
-POLL_SECONDS = 15
-# Aurora promotes "within a few minutes"; 40 polls of 15 s give it 10 minutes before the run counts as failed.
-MAX_POLLS = 40
-TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
-# The guard's refusals (lambda/drgen_common/failover.py): retrying them cannot succeed.
-REFUSALS = ("ConcurrentFailoverError", "ReplicationLagError")
-EXECUTION_TIMEOUT_SECONDS = 3600
 # The DR region's probe of the primary (lambda/probe/app.py publishes the metric).
 PROBE_METRIC = "PrimaryEndpointHealthy"
 PROBE_ALARM = "primary-probe"
 PROBE_SCHEDULE = "rate(1 minute)"
 PROBE_TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
-# state name -> the catalogue function its Task invokes
-TASKS = {
-    "Guard": "failover-guard",
-    "Promote": "failover-promote",
-    "PromotionStatus": "failover-promotion-status",
-    "Scale": "failover-scale",
-    "ShiftDns": "failover-dns",
-    "Validate": "failover-validate",
-    "NotifySuccess": "failover-notify",
-    "NotifyFailure": "failover-notify",
-}
-FAILED = "FailoverFailed"
-SUCCEEDED = "FailoverSucceeded"
-NOTIFY_FAILURE = "NotifyFailure"
-# lambda/failover/dns.py's data plane: the failover-engaged alarm goes to ALARM on a failover, OK on a failback.
-ENGAGED_STATES = (("failover", "ALARM"), ("failback", "OK"))
-
-
-def substitution(key: str) -> str:
-    """The DefinitionSubstitutions variable holding a function's ARN."""
-    return f"{camel(key)}Arn"
-
-
-# -- the definition (pure) -----------------------------------------------------------------------------------
-def definition(scenario: Scenario) -> dict[str, Any]:
-    """The failover state machine as a dict (Amazon States Language); Lambda ARNs are ${...} placeholders."""
-    states_: dict[str, Any] = {
-        "ChooseMode": {
-            "Type": "Choice",
-            "Comment": "A failback is planned unless the input says otherwise; a failover is not.",
-            "Choices": [
-                {
-                    "And": [
-                        {"Variable": "$.mode", "IsPresent": True},
-                        {"Variable": "$.mode", "StringEquals": "failback"},
-                    ],
-                    "Next": "FailbackDefaults",
-                }
-            ],
-            "Default": "FailoverDefaults",
-        },
-        "FailoverDefaults": _defaults("failover", planned=False),
-        "FailbackDefaults": _defaults("failback", planned=True),
-        "Request": {
-            "Type": "Pass",
-            "Comment": "The input over the defaults: every step receives the same request.",
-            "Parameters": {"request.$": "States.JsonMerge($.defaults, $.input, false)"},
-            "Next": "Guard",
-        },
-        "Guard": _task(scenario, "Guard", "$.guard", "Promote"),
-        "Promote": _task(scenario, "Promote", "$.promotion", "Scale"),
-        # The stateless tier does not need the writer to start: scaling while Aurora promotes overlaps the two
-        # longest waits of the failover (a failback scales nothing).
-        "Scale": _task(scenario, "Scale", "$.scale", "StartPolling"),
-        "StartPolling": {"Type": "Pass", "Result": {"count": 0}, "ResultPath": "$.polls", "Next": "WaitForPromotion"},
-        "WaitForPromotion": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "PromotionStatus"},
-        "PromotionStatus": _task(scenario, "PromotionStatus", "$.promotion_status", "PromotedYet"),
-        "PromotedYet": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.promotion_status.promoted", "BooleanEquals": True, "Next": "ShiftDns"},
-                {"Variable": "$.polls.count", "NumericGreaterThanEquals": MAX_POLLS, "Next": "PromotionTimedOut"},
-            ],
-            "Default": "CountPoll",
-        },
-        "CountPoll": {
-            "Type": "Pass",
-            "Parameters": {"count.$": "States.MathAdd($.polls.count, 1)"},
-            "ResultPath": "$.polls",
-            "Next": "WaitForPromotion",
-        },
-        "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
-        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "DnsShifted"),
-        "DnsShifted": {
-            "Type": "Choice",
-            "Comment": "The DNS step's own report: the failover-engaged alarm must be in the mode's state.",
-            "Choices": [_data_plane_rule(mode, state) for mode, state in ENGAGED_STATES],
-            "Default": "DnsShiftFailed",
-        },
-        "DnsShiftFailed": _error("DnsShiftFailed", "the failover-engaged alarm is not in the mode's state: see $.dns"),
-        "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
-        "Valid": {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.validation.valid", "BooleanEquals": True, "Next": "NotifySuccess"}],
-            "Default": "ValidationFailed",
-        },
-        "ValidationFailed": _error("ValidationFailed", "the DR region is not serving: see $.validation.checks"),
-        "NotifySuccess": _task(
-            scenario, "NotifySuccess", "$.notification", SUCCEEDED, {"validation.$": "$.validation"}
-        ),
-        NOTIFY_FAILURE: _task(scenario, NOTIFY_FAILURE, "$.notification", FAILED, {"error.$": "$.error"}),
-        SUCCEEDED: {"Type": "Succeed"},
-        FAILED: {"Type": "Fail", "Error": FAILED, "Cause": "The failover did not complete; see the notification."},
-    }
-    return {
-        "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
-        "StartAt": "ChooseMode",
-        "TimeoutSeconds": EXECUTION_TIMEOUT_SECONDS,
-        "States": states_,
-    }
-
-
-def _data_plane_rule(mode: str, state: str) -> dict[str, Any]:
-    """Proceed to validation when the DNS step set the failover-engaged alarm to ``state`` for ``mode``."""
-    return {
-        "And": [
-            {"Variable": "$.dns.data_plane.state", "IsPresent": True},
-            {"Variable": "$.request.mode", "StringEquals": mode},
-            {"Variable": "$.dns.data_plane.state", "StringEquals": state},
-        ],
-        "Next": "Validate",
-    }
-
-
-def _defaults(mode: str, *, planned: bool) -> dict[str, Any]:
-    return {
-        "Type": "Pass",
-        "Parameters": {"defaults": {"mode": mode, "planned": planned, "force": False}, "input.$": "$"},
-        "Next": "Request",
-    }
-
-
-def _error(error: str, cause: str) -> dict[str, Any]:
-    """Record why the run failed where a Catch would, then notify the failure."""
-    return {
-        "Type": "Pass",
-        "Result": {"Error": error, "Cause": cause},
-        "ResultPath": "$.error",
-        "Next": NOTIFY_FAILURE,
-    }
-
-
-def _task(
-    scenario: Scenario, state: str, result_path: str, next_state: str, extra: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """A Lambda Task: the common request in, its result at ``result_path``; retried, and caught into the failure
-    notification (whose own failure ends the run)."""
-    catch = FAILED if state == NOTIFY_FAILURE else NOTIFY_FAILURE
-    parameters = {
-        "mode.$": "$.request.mode",
-        "planned.$": "$.request.planned",
-        "force.$": "$.request.force",
-        "lag_threshold_seconds": scenario.database.lag_alarm_seconds,
-        "execution_id.$": "$$.Execution.Id",
-        "started_at.$": "$$.Execution.StartTime",
-        **(extra or {}),
-    }
-    return {
-        "Type": "Task",
-        "Resource": "${" + substitution(TASKS[state]) + "}",
-        "Parameters": parameters,
-        "ResultPath": result_path,
-        "Retry": [
-            {"ErrorEquals": list(REFUSALS), "MaxAttempts": 0},
-            {"ErrorEquals": ["States.ALL"], **TASK_RETRY},
-        ],
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}],
-        "Next": next_state,
-    }
+# Route 53 evaluates the engaged alarm's one-minute data stream: the signal publishes every minute.
+ENGAGED_SCHEDULE = "rate(1 minute)"
 
 
 # -- the layer -----------------------------------------------------------------------------------------------
@@ -234,13 +64,15 @@ def state_machine_arn(ctx: StackContext) -> Sub:
     )
 
 
-def failover_env(ctx: StackContext, state_parameter: str) -> dict[str, Any]:
-    """Everything the failover steps and the readiness test read (see drgen/functions.py)."""
+def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[str, Any]:
+    """Everything the failover steps, the engaged signal and the readiness test read (see drgen/functions.py)."""
     kind = ctx.scenario.compute.kind
     serving = compute.has_endpoint(ctx.scenario)
     return {
         "STATE_MACHINE_ARN": state_machine_arn(ctx),
         "STATE_PARAMETER": state_parameter,
+        "CONTROL_TABLE": Ref(table),
+        "LOCK_SECONDS": str(EXECUTION_TIMEOUT_SECONDS),
         "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
         "DR_CLUSTER_ARN": upstream.dr_cluster_arn(ctx),
         "COMPUTE_KIND": kind.value,
@@ -251,19 +83,42 @@ def failover_env(ctx: StackContext, state_parameter: str) -> dict[str, Any]:
         "HOSTED_ZONE_ID": routing.zone_id(ctx),
         "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
         "RECORD_NAME": compute.domain_name(ctx.scenario) + ".",
-        "ENGAGED_ALARM_NAME": ctx.names.regional("alarm", routing.ENGAGED_ALARM),
         "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
         "PROBE_TARGET": probe_target(ctx),
         "SEARCH_STRING": _search_string(ctx.scenario),
         "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
-        # The validation and the readiness test probe this region's own name, whatever DNS answers.
+        "PROBE_ALARM_NAME": ctx.names.regional("alarm", PROBE_ALARM),
+        "ROUTE53_ALARM_NAME": health_check_alarm_name(ctx.names, Role.PRIMARY),
+        "CONFIRM_SECONDS": str(ctx.scenario.confirm_seconds),
+        # The validation and the readiness test probe this region's own name, whatever DNS answers; a failback's
+        # validation probes the primary's.
         "HEALTH_URL": upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.") if serving else "",
+        "PRIMARY_HEALTH_URL": probe_target(ctx) if serving else "",
+        "DR_ENDPOINT": _record_target(ctx, Role.SECONDARY),
+        "PRIMARY_ENDPOINT": _record_target(ctx, Role.PRIMARY),
         "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
     }
 
 
+def _record_target(ctx: StackContext, role: Role) -> Ref:
+    """What the failover record answers for ``role``: its public endpoint, or its cluster's writer endpoint
+    (the validation resolves both when Route 53's API does not answer)."""
+    title = role.value.capitalize()
+    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
+        output, what = upstream.CLUSTER_ENDPOINT, "cluster's writer endpoint"
+    else:
+        output, what = routing.ENDPOINT_DNS_NAME, "public endpoint"
+    layer = "data" if output == upstream.CLUSTER_ENDPOINT else "app"
+    return ctx.input(
+        f"{title}RecordTarget",
+        f"The {role.value} region's {what} (the failover record's target); empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef(layer, role, output)},
+    )
+
+
 def record_health_check_id(ctx: StackContext) -> Ref:
-    """The health check gating the PRIMARY record (global stack), which the DNS step inverts as its second way."""
+    """The health check gating the PRIMARY record (global stack), whose threshold the DNS step raises as its
+    second way."""
     return ctx.input(
         routing.PRIMARY_RECORD_CHECK_OUTPUT,
         "Route 53 health check gating the PRIMARY record; empty in the primary's stack.",
@@ -299,19 +154,23 @@ def _scale_target(ctx: StackContext, kind: ComputeKind, output: str, what: str) 
 
 
 def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, list[Statement]]:
-    """What each failover step and the readiness test call, resource by resource."""
+    """What each failover step, the engaged signal and the readiness test call, resource by resource (the
+    common grants, metrics and the alert topic with its key among them, follow from the catalogue entry)."""
     global_cluster = Sub(
         "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=upstream.global_cluster_id(ctx)
     )
     clusters = [_cluster_arn(ctx, region) for region in ("AWS::Region", "PeerRegion")]
-    machine = state_machine_arn(ctx)
-    state = [ssm.GetParameter, ssm.PutParameter]
+    state = Statement(Effect=Allow, Action=[ssm.GetParameter, ssm.PutParameter], Resource=[state_parameter_arn])
     describe = Statement(Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[global_cluster])
+    health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
+    alarms = [
+        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", PROBE_ALARM)),
+        # Read where Route 53 publishes its metrics (us-east-1): by name in any region, so no region is written.
+        _alarm_arn("*", health_check_alarm_name(ctx.names, Role.PRIMARY)),
+    ]
     return {
-        "failover-guard": [
-            Statement(Effect=Allow, Action=[states.ListExecutions], Resource=[machine]),
-            Statement(Effect=Allow, Action=state, Resource=[state_parameter_arn]),
-        ],
+        "failover-guard": [control.grant(ctx, control.WRITE), state, describe],
+        "failover-confirm": [Statement(Effect=Allow, Action=[cloudwatch_actions.DescribeAlarms], Resource=alarms)],
         "failover-promote": [
             describe,
             Statement(
@@ -323,29 +182,35 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
         "failover-promotion-status": [describe],
         "failover-scale": _scale_grants(ctx),
         "failover-dns": [
-            Statement(
-                Effect=Allow,
-                Action=[cloudwatch_actions.SetAlarmState],
-                Resource=[
-                    Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
-                        + ctx.names.regional_text("alarm", routing.ENGAGED_ALARM))
-                ],
-            ),
+            control.grant(ctx, [dynamodb_actions.PutItem]),
             Statement(
                 Effect=Allow,
                 Action=[route53.GetHealthCheck, route53.UpdateHealthCheck],
                 Resource=[Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}", Id=record_health_check_id(ctx))],
             ),
+        ],
+        "failover-validate": [
+            describe,
+            Statement(Effect=Allow, Action=[route53.GetHealthCheck, route53.GetHealthCheckStatus],
+                      Resource=[health_checks]),
             Statement(
                 Effect=Allow,
                 Action=[route53.ListResourceRecordSets],
                 Resource=[Sub("arn:${AWS::Partition}:route53:::hostedzone/${Id}", Id=routing.zone_id(ctx))],
             ),
         ],
-        "failover-validate": [describe],
-        "failover-notify": [Statement(Effect=Allow, Action=state, Resource=[state_parameter_arn])],
-        "readiness": [describe, Statement(Effect=Allow, Action=[states.DescribeStateMachine], Resource=[machine])],
+        "failover-notify": [state, control.grant(ctx, control.WRITE)],
+        "engaged-signal": [control.grant(ctx, control.READ)],
+        "readiness": [
+            describe,
+            Statement(Effect=Allow, Action=[states.DescribeStateMachine], Resource=[state_machine_arn(ctx)]),
+            control.grant(ctx, [dynamodb_actions.PutItem]),
+        ],
     }
+
+
+def _alarm_arn(region: str, name: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:cloudwatch:{region}:${{AWS::AccountId}}:alarm:{name}")
 
 
 def _cluster_arn(ctx: StackContext, region: str) -> Sub:
@@ -486,7 +351,7 @@ def probe_minutes(check: HealthCheck) -> int:
     return max(2, math.ceil(check.interval_seconds * check.failure_threshold / 60))
 
 
-def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> None:
+def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> tevents.Rule:
     """Every minute the probe checks the primary; after ``probe_minutes`` failed minutes its alarm fires, and a
     rule on that alarm starts the failover exactly as the forwarded trigger does."""
     functions.schedule(ctx, deployed, PROBE_SCHEDULE, "Probes the primary's endpoint from the DR region")
@@ -513,7 +378,7 @@ def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> None:
         "detail-type": [events.ALARM_STATE_CHANGE],
         "detail": {"alarmName": [Ref(probe_alarm)], "state": {"value": ["ALARM"]}},
     }
-    ctx.add(
+    return ctx.add(
         tevents.Rule(
             "ProbeFailoverTrigger",
             Condition=IS_SECONDARY,
@@ -553,21 +418,29 @@ def probe_network(ctx: StackContext) -> functions.Network | None:
 def build(ctx: StackContext) -> None:
     """The orchestration layer: readiness test in both regions; in the DR region the failover machinery."""
     state_name, state_arn = parameters.failover_state(ctx)
+    table = control.table(ctx)
     probe_spec = probe_for(ctx.scenario)
-    deployed = functions.deploy(
-        ctx,
-        [*FAILOVER_STEPS, READINESS, probe_spec],
-        failover_env(ctx, state_name),
-        failover_grants(ctx, state_arn),
-        probe_network(ctx),
-    )
+    env = failover_env(ctx, state_name, table)
+    grants = failover_grants(ctx, state_arn)
+    deployed = functions.deploy(ctx, [*FAILOVER_STEPS, ENGAGED_SIGNAL, probe_spec], env, grants, probe_network(ctx))
+    # The readiness test runs in both regions; only the DR region's has a control table to arm.
+    readiness_env = {**env, "CONTROL_TABLE": control.env_value(table)}
+    deployed |= functions.deploy(ctx, [READINESS], readiness_env, grants)
     machine = state_machine(ctx, deployed)
     function_outputs(ctx, deployed)
     trigger = events.failover_trigger(ctx, machine)
-    probe(ctx, deployed[probe_spec.key], trigger)
+    probe_trigger = probe(ctx, deployed[probe_spec.key], trigger)
+    functions.schedule(
+        ctx,
+        deployed[ENGAGED_SIGNAL.key],
+        ENGAGED_SCHEDULE,
+        "Republishes FailoverEngaged every minute: Route 53 follows the engaged alarm's data stream",
+    )
     functions.schedule(
         ctx,
         deployed[READINESS.key],
         "rate(1 hour)",
         "Hourly failover-readiness test: health endpoint, standby cluster, replication lag, state machine",
     )
+    rules = [trigger, probe_trigger, *events.failback_rules(ctx)]
+    failover_alarms.build(ctx, machine, [d for key, d in deployed.items() if key != READINESS.key], rules)

@@ -6,11 +6,17 @@ health check passes, and with the DR region's otherwise. The health-check kind f
 probe of each region's own name (the app stacks publish it), or (for a database-only scenario)
 CloudWatch-metric checks on the alarms the data layer keeps in each region.
 
-Static stability: the PRIMARY record is gated by a calculated check (``PrimaryRecordHealthCheck``) that also
-needs the DR region's "failover engaged" alarm to be OK. The failover's DNS step sets that alarm in the DR
-region, and Route 53's health checkers (data plane, global) read it there, so traffic moves without any
-record or health-check change through Route 53's control plane in us-east-1. ``PrimaryHealthCheck`` stays the
-plain endpoint check: its us-east-1 alarm is a failover trigger and must not fire because a failover began.
+Static stability: the PRIMARY record is gated by a calculated check (``PrimaryRecordHealthCheck``, an AND of
+the primary's own check and the failover-engaged check). The engaged check follows the data stream of the DR
+region's FailoverEngaged alarm, which the failover's DNS step and then the engaged signal (every minute, for as
+long as traffic is recorded in the DR region) feed; Route 53's checkers (data plane, global) read it there, so
+traffic moves without any change through Route 53's control plane in us-east-1. ``PrimaryHealthCheck`` stays
+the plain endpoint check: its us-east-1 alarm is a failover trigger and must not fire because a failover began.
+The DNS step's second way closes the gate by raising its HealthThreshold; nothing ever inverts a check.
+
+Each record's health is about whether that region can serve, nothing else: the SECONDARY's check does not
+watch replication lag, because Route 53 answers PRIMARY whenever SECONDARY is unhealthy, whatever PRIMARY's
+health; a lag spike must not send clients to a failed primary (the failback's guard checks lag instead).
 """
 
 from __future__ import annotations
@@ -44,11 +50,11 @@ HTTPS_PORT = 443
 _FAILOVER = {Role.PRIMARY: "PRIMARY", Role.SECONDARY: "SECONDARY"}
 _TITLE = {Role.PRIMARY: "Primary", Role.SECONDARY: "Secondary"}
 
-# The data layer's alarms that CLOUDWATCH_METRIC health checks watch. Route 53 finds an alarm by name and
-# region, so the names are defined here, where they are read; alerting creates the alarms under them.
+# The data layer's alarms (CLOUDWATCH_METRIC health checks watch the last two). Route 53 finds an alarm by name
+# and region, so the names are defined here, where they are read; alerting creates the alarms under them.
 LAG_ALARM = "replication-lag"
 CONNECTIVITY_ALARM = "db-connectivity"
-# The DR region's alarm the failover's DNS step sets (ALARM: the PRIMARY record is unhealthy, traffic to DR).
+# The DR region's alarm on FailoverEngaged (1: traffic to DR), whose data stream closes the PRIMARY record's gate.
 ENGAGED_ALARM = "failover-engaged"
 
 
@@ -166,21 +172,17 @@ def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
 def health_checks(ctx: StackContext) -> HealthChecks:
     """One top-level health check per region, of the kind the scenario asks for; ids are outputs."""
     if ctx.scenario.routing.health_check.type is HealthCheckType.CLOUDWATCH_METRIC:
-        children = {role: _alarm_children(ctx, role) for role in _FAILOVER}
-        checks = {role: _calculated(ctx, CHECK_IDS[role], children[role], f"{role.value}-health") for role in _FAILOVER}
-        # Route 53 cannot nest calculated checks: the record's check takes the primary's children directly.
-        primary_parts = children[Role.PRIMARY]
+        checks = {role: _connectivity_check(ctx, role) for role in _FAILOVER}
     else:
         found = endpoints(ctx)
         checks = {role: _https_check(ctx, role, found[role]) for role in _FAILOVER}
-        primary_parts = [checks[Role.PRIMARY]]
     for role, check in checks.items():
         ctx.output(
             HEALTH_CHECK_OUTPUTS[role],
             Ref(check),
             f"Route 53 health check of the {role.value} region's endpoint (its us-east-1 alarm watches it).",
         )
-    record_check = _calculated(ctx, PRIMARY_RECORD_CHECK, [*primary_parts, _engaged_check(ctx)], "primary-record")
+    record_check = _calculated(ctx, PRIMARY_RECORD_CHECK, [checks[Role.PRIMARY], _engaged_check(ctx)], "primary-record")
     ctx.output(
         PRIMARY_RECORD_CHECK_OUTPUT,
         Ref(record_check),
@@ -190,10 +192,12 @@ def health_checks(ctx: StackContext) -> HealthChecks:
 
 
 def _engaged_check(ctx: StackContext) -> route53.HealthCheck:
-    """Unhealthy while the DR region's failover-engaged alarm is in ALARM (set by the failover's DNS step).
+    """Unhealthy while the DR region's FailoverEngaged data stream breaches (1: traffic goes to the DR region).
 
-    Insufficient data (a new alarm, or the DR region's CloudWatch impaired) counts as healthy: only an
-    explicit failover moves traffic this way; the endpoint check still does on its own.
+    Route 53 follows the stream, not the alarm's state, so the engaged signal republishes the value every minute.
+    Should the stream still run dry (the DR region's CloudWatch or the signal impaired), the check keeps its last
+    known status: Healthy would reopen the failed primary mid-failover, Unhealthy would move traffic to a standby
+    nobody failed over to. A new check with no status yet is healthy (Route 53's rule): no failover engaged.
     """
     region = ctx.scenario.regions.secondary
     return _metric_check(
@@ -202,7 +206,7 @@ def _engaged_check(ctx: StackContext) -> route53.HealthCheck:
         engaged_alarm_name(ctx.names, region),
         region,
         "failover-engaged",
-        insufficient="Healthy",
+        insufficient="LastKnownStatus",
     )
 
 
@@ -223,40 +227,19 @@ def _https_check(ctx: StackContext, role: Role, endpoint: Endpoint) -> route53.H
     return _health_check(ctx, CHECK_IDS[role], route53.HealthCheckConfig(**config), f"{role.value}-health")
 
 
-def _alarm_children(ctx: StackContext, role: Role) -> list[route53.HealthCheck]:
-    """A region is healthy while its DB connectivity alarm is OK, and in the DR region also its lag alarm.
-
-    Route 53 reads the alarms' state in their own regions, so the DR region's health does not depend on
-    the primary's CloudWatch.
-    """
-    names = ctx.names
+def _connectivity_check(ctx: StackContext, role: Role) -> route53.HealthCheck:
+    """A region is healthy while its database connectivity alarm (in that region) is OK: Route 53 reads it
+    there, so the DR region's health does not depend on the primary's CloudWatch. No connectivity data means the
+    test is not proving the database reachable: do not send traffic there."""
     region = ctx.scenario.region(role)
-    title = _TITLE[role]
-    # No connectivity data means the probe is not proving the database reachable: do not send traffic there.
-    children = [
-        _metric_check(
-            ctx,
-            f"{title}ConnectivityHealthCheck",
-            connectivity_alarm_name(names, region),
-            region,
-            f"{role.value}-db-connectivity",
-            insufficient="Unhealthy",
-        )
-    ]
-    if role is Role.SECONDARY:
-        # The lag alarm treats missing data as OK (no lag metric once promoted), so insufficient data only
-        # occurs while the alarm is new or CloudWatch is impaired: keep the last known state, do not flap.
-        children.append(
-            _metric_check(
-                ctx,
-                f"{title}LagHealthCheck",
-                lag_alarm_name(names, region),
-                region,
-                f"{role.value}-replication-lag",
-                insufficient="LastKnownStatus",
-            )
-        )
-    return children
+    return _metric_check(
+        ctx,
+        CHECK_IDS[role],
+        connectivity_alarm_name(ctx.names, region),
+        region,
+        f"{role.value}-db-connectivity",
+        insufficient="Unhealthy",
+    )
 
 
 def _calculated(ctx: StackContext, logical: str, children: list[Any], name: str) -> route53.HealthCheck:

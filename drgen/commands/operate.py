@@ -55,11 +55,17 @@ def _echo_step(output: str) -> Callable[[Step], None]:
 @scenario_options
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
+@click.option(
+    "--health-url",
+    metavar="URL",
+    help="Sandbox only: the URL the DR readiness function probes instead of the deployed endpoint (moto serves none).",
+)
 @handle_errors
 @cloud_errors
 def readiness(
     scenario: str,
     suffix: str,
+    health_url: str | None,
     endpoint_url: str | None,
     profile: str | None,
     retry_mode: str,
@@ -72,12 +78,19 @@ def readiness(
     \b
     Checks: the DR cluster attached to the global cluster (the writer elsewhere), replication lag under the
     scenario's threshold, the sessions table's DR replica, bucket replication, DR compute able to scale,
-    the health checks, the failover state machine, the replicated secret.
+    the health checks and Route 53's answer, the failover state machine, the replicated secret; then it runs
+    the DR region's readiness function, whose first pass arms the failover triggers (until then every
+    trigger stands down: a new environment's alarms pass through ALARM while they settle).
     """
-    from drgen.operate.readiness import check_all
+    from drgen.errors import DrgenError
+    from drgen.operate.readiness import armed, check_all
 
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    checks = check_all(aws, _environment(scenario, suffix, aws))
+    if health_url and not aws.sandbox:
+        raise DrgenError("--health-url is for a moto sandbox only: on AWS the readiness function probes the endpoint")
+    environment = _environment(scenario, suffix, aws)
+    checks = check_all(aws, environment)
+    checks.append(armed(aws, environment, {"HEALTH_URL": health_url} if health_url else None))
     ready = all(c.ok for c in checks)
     if output == "json":
         click.echo(json.dumps({"scenario": scenario, "suffix": suffix, "ready": ready,
@@ -129,7 +142,7 @@ def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool, for
             sys.exit(1)
     if output == "text":
         click.echo(f"{mode} of {scenario} ({suffix}), {'planned' if planned else 'unplanned'}")
-    overrides = {"HEALTH_URL": health_url} if health_url else None
+    overrides = {"HEALTH_URL": health_url, "PRIMARY_HEALTH_URL": health_url} if health_url else None
     outcome = failover.run(aws, environment, wanted, wait=wait, on_step=_echo_step(output), overrides=overrides)
     _print_outcome(outcome, output)
     if not outcome.ok:
@@ -150,12 +163,20 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
         click.echo(f"validate: {check['name']} {'ok' if check['ok'] else 'FAILED'}: {check['detail']}")
     why = f": {outcome.run.error} {outcome.run.cause}".rstrip() if outcome.run.error else ""
     click.echo(f"{outcome.name}: {outcome.run.status} in {outcome.run.seconds:.3f} s{why}")
+    if outcome.changed_nothing:
+        click.echo(f"nothing changed: {outcome.changed_nothing}")
+        if "NotArmedError" in outcome.changed_nothing:
+            click.echo("the triggers arm at the first passing readiness test: run `drgen readiness`, or pass --force")
 
 
 @click.command()
 @scenario_options
 @click.option("--planned/--unplanned", default=False, show_default=True,
-              help="Planned: a switchover that waits for replication (no loss); unplanned: promote at once.")
+              help="Planned: a switchover that waits for replication (no loss); unplanned: promote at once once the "
+                   "failure signals agree (or one persists).")
+@click.option("--force", is_flag=True,
+              help="An operator's decision: go ahead before the first readiness test armed the environment, and "
+                   "without waiting for the failure signals to agree.")
 @_run_options
 @target_options
 @handle_errors
@@ -164,6 +185,7 @@ def failover(
     scenario: str,
     suffix: str,
     planned: bool,
+    force: bool,
     dry_run: bool,
     wait: bool,
     health_url: str | None,
@@ -176,10 +198,13 @@ def failover(
 ) -> None:
     """Start the DR region's failover state machine (idempotent execution name); --wait follows each step.
 
+    \b
+    The machine refuses quietly before the environment's first passing readiness test (`drgen readiness`),
+    and an unplanned run waits until two failure signals agree (or one has persisted) unless --force.
     Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
     """
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    _operate("failover", scenario, suffix, aws, planned, False, dry_run, wait, output, health_url)
+    _operate("failover", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url)
 
 
 @click.command()
@@ -215,6 +240,8 @@ def failback(
 @click.option("--scenario", "-s", required=True, metavar="NAME", help="A preset.")
 @click.option("--suffix", default=None, help="Suffix (local: 'drill'; --live: the deployed one, required).")
 @click.option("--live", is_flag=True, help="Against a real deployed account: a planned switchover and back.")
+@click.option("--planned/--unplanned", default=False, show_default=True,
+              help="Local: a planned switchover with the primary up, or the primary region lost (then recovered).")
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
 @handle_errors
@@ -223,6 +250,7 @@ def drill(
     scenario: str,
     suffix: str | None,
     live: bool,
+    planned: bool,
     endpoint_url: str | None,
     profile: str | None,
     retry_mode: str,
@@ -234,8 +262,12 @@ def drill(
 
     \b
     Local (default): starts moto's server, deploys, creates through the APIs what moto cannot create from
-    the templates, fails the primary, runs the failover steps with the Lambda code, verifies writer, DNS,
-    DR capacity and notification. Needs nothing running.
+    the templates; then on a simulated clock arms the triggers (the readiness function), fails the primary
+    (--unplanned, default) or not (--planned), runs the failover steps with the Lambda code, lets a day pass,
+    fails back. Verifies the writer, DR capacity, notification, the primary writing again, and where Route 53
+    sends clients: a timeline from drgen's model of Route 53 at 0, 1, 2, 5, 30 minutes and 24 hours after
+    the DNS step, and after the failback. Needs nothing running. What only a live drill can show: the
+    README's "What the drill proves".
     --live: a planned switchover to the DR region and back in a real account (uses --profile).
     """
     from drgen.errors import DrgenError
@@ -256,7 +288,8 @@ def drill(
     else:
         if endpoint_url:
             raise DrgenError("the local drill starts its own moto server: drop --endpoint-url (or use --live)")
-        report = drills.local(load(scenario, suffix=suffix or drills.DRILL_SUFFIX), line, lambda _: None)
+        report = drills.local(load(scenario, suffix=suffix or drills.DRILL_SUFFIX), line, lambda _: None,
+                              planned=planned)
     if text:
         click.echo(format_report(report))
     else:
@@ -267,7 +300,7 @@ def drill(
 
 def format_report(report: Any) -> str:
     """The drill report: each run's steps with their time and the budget's term, then the verifications."""
-    lines = [f"drill report: {report.scenario} ({report.where})"]
+    lines = [f"drill report: {report.scenario}, {report.mode} ({report.where})"]
     if report.created:
         lines.append("created through the service APIs (moto's CloudFormation skips them):")
         lines += [f"  {c}" for c in report.created]
@@ -282,6 +315,9 @@ def format_report(report: Any) -> str:
             lines.append(_step_line(step, report.budget.get(step.state, (None, ""))))
         if outcome.run:
             lines.append(f"  {outcome.run.status} in {outcome.run.seconds:.3f} s")
+    for run, samples in report.timelines.items():
+        lines.append(f"DNS ({run}), by drgen's model of Route 53, after the DNS step:")
+        lines += [f"  +{offset:>8.0f} s  {moment.answer:<9} {moment.target}" for offset, moment in samples]
     lines.append("verified:")
     lines += [f"  {'ok' if v.ok else 'FAILED':<6} {v.name:<20} {v.detail}" for v in report.verifications]
     lines.append(f"drill {'PASSED' if report.ok else 'FAILED'}")

@@ -53,6 +53,7 @@ class Run:
     """The outcome: SUCCEEDED or FAILED, the final data, and every step."""
 
     status: str = "RUNNING"
+    origin: float = 0.0  # the clock's reading when the run started (the steps' times are relative to it)
     output: Any = None
     error: str = ""
     cause: str = ""
@@ -86,8 +87,8 @@ def run(
     """Execute ``definition`` on ``data``; ``context`` is ``$$`` (Execution.Id, Execution.StartTime, ...)."""
     states: Mapping[str, Any] = definition["States"]
     name: str | None = definition["StartAt"]
-    result = Run()
     origin = clock()
+    result = Run(origin=origin)
     for _ in range(MAX_TRANSITIONS):
         if name is None:
             break

@@ -1,16 +1,16 @@
 """``drgen drill``: the whole failover rehearsal, locally against a moto server started here, or ``--live``.
 
 Local: start moto's server in this process, deploy the scenario with the deploy code, create through the
-service APIs what moto cannot create from the templates (``sandbox.provision``), simulate the primary's failure
-(its health endpoint answers 503, the us-east-1 health-check alarm goes to ALARM), run the failover machine's
-definition with the Lambda code (``local``), then verify: the DR cluster writes, DNS answers with the DR
-endpoint, the DR compute is scaled, the notification reached the alert inbox. Each step's time stands next to
-the budget's term for that state (``drgen budget``).
+service APIs what moto cannot create from the templates (``sandbox.provision``), then, on a simulated clock
+(``simclock``) with the stand-ins of ``rehearsal`` for what moto does not run (alarms, databases, applications,
+schedules): run the DR region's readiness function (it arms the triggers), fail the primary (unplanned) or not
+(planned), run the failover machine's definition with the Lambda code, let a day pass, bring the primary back,
+fail back. Verified: the writer, the DR compute, the notification, the primary writing and answering again, and
+where Route 53 sends clients, a timeline from drgen's model of Route 53 (``dns_verdict``): DR from the failover's
+DNS step until the failback, the primary after it. Each step's time stands next to the budget's term.
 
-Stand-ins, and why: the promotion (moto has no FailoverGlobalCluster; ``sandbox.promotion_standin``) and the
-applications' health endpoints (moto runs no containers; a local HTTP server answers for each region). moto
-evaluates no health check and no alarm, so "DNS answers" is computed from Route 53's records and the state of
-the check gating the PRIMARY record, as Route 53 would answer.
+The promotion is a stand-in (moto has no FailoverGlobalCluster; ``sandbox.promotion_standin``), and so is
+GetHealthCheckStatus, which the validation step reads: the model answers it (``sandbox.health_check_standin``).
 
 Live (``--live``): against a real, deployed account a planned switchover to the DR region and back, each
 followed step by step in Step Functions, with the readiness check before each.
@@ -19,28 +19,28 @@ followed step by step in Step Functions, with the readiness check before each.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import io
 import json
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from drgen.builders import compute
-from drgen.builders.alerting import health_check_alarm_name
 from drgen.deploy import deployer
 from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws, Target
 from drgen.errors import DrgenError
-from drgen.operate import failover, readiness, sandbox
+from drgen.operate import dns_verdict, failover, lambdas, readiness, sandbox
 from drgen.operate.asl import Step
 from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
 from drgen.operate.local import environment
+from drgen.operate.rehearsal import Rehearsal, endpoints
+from drgen.operate.simclock import SimClock, lambda_clock
 from drgen.scenario.model import ComputeKind, Role, Scenario
 
 DRILL_SUFFIX = "drill"
@@ -50,6 +50,14 @@ SANDBOX_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 _TERM_SOURCE = re.compile(r"DefinitionString States\.(\w+)")
+MINUTE = 60.0
+HISTORY_SECONDS = 900.0  # what the model of Route 53 looks back on (failure thresholds, last known statuses)
+DETECTION_SECONDS = 180.0  # from the outage until the failure alarms have fired and the trigger starts the run
+RECOVERY_GAP_SECONDS = 24 * 3600 + 600.0  # the primary comes back a day after the failover
+WINDOW_SECONDS = 180.0  # how long before a sample the schedules run (the alarm's evaluation periods and more)
+# When the DNS verdict is sampled, after each run's DNS step (the issue's 0, 1, 2, 5, 30 minutes and 24 hours).
+FAILOVER_SAMPLES = (0.0, 60.0, 120.0, 300.0, 1800.0, 86400.0)
+FAILBACK_SAMPLES = (0.0, 60.0, 120.0, 300.0, 1800.0)
 
 
 @dataclass(frozen=True)
@@ -66,12 +74,15 @@ class Verification:
 class Report:
     scenario: str
     where: str
+    mode: str = "planned"
     created: list[str] = field(default_factory=list)
     standins: list[str] = field(default_factory=list)
     phases: list[tuple[str, failover.Outcome]] = field(default_factory=list)
     verifications: list[Verification] = field(default_factory=list)
     budget: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # state -> (seconds, term name)
     deploy_seconds: float = 0.0
+    # run -> (seconds after its DNS step, Route 53's answer by the model)
+    timelines: dict[str, list[tuple[float, Any]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +92,7 @@ class Report:
         return {
             "scenario": self.scenario,
             "where": self.where,
+            "mode": self.mode,
             "passed": self.ok,
             "deploy_seconds": round(self.deploy_seconds, 2),
             "created_through_apis": self.created,
@@ -94,6 +106,11 @@ class Report:
                 for phase, outcome in self.phases
             ],
             "verified": [v.to_dict() for v in self.verifications],
+            "dns_timeline": {
+                run: [{"after_dns_step_seconds": offset, "answer": moment.answer, "target": moment.target}
+                      for offset, moment in samples]
+                for run, samples in self.timelines.items()
+            },
         }
 
 
@@ -121,15 +138,18 @@ def budget_terms(files: dict[str, bytes]) -> dict[str, tuple[float | None, str]]
 # -- local: moto, stand-ins --------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's server in this process on a free port (the promotion stand-in patches it in place)."""
+    """moto's server in this process on a free port (the stand-ins patch it in place), starting empty: moto keeps
+    its state per process, and an earlier sandbox in this process must not leak into this one."""
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
     try:
-        yield f"http://{host}:{port}"
+        yield url
     finally:
         server.stop()
 
@@ -141,73 +161,33 @@ def sandbox_credentials() -> Iterator[None]:
         yield
 
 
-class _Endpoints(http.server.BaseHTTPRequestHandler):
-    """``/<region>/health``: 200 with a body while the region is up, 503 once it is down."""
-
-    down: ClassVar[set[str]] = set()
-
-    def do_GET(self) -> None:
-        region = self.path.strip("/").split("/")[0]
-        status, body = (503, b'{"status":"unavailable"}') if region in self.down else (200, b'{"status":"ok"}')
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: access lines do not belong in the drill report."""
-
-
-@contextlib.contextmanager
-def health_endpoints() -> Iterator[tuple[str, set[str]]]:
-    """A local stand-in for both regions' health endpoints; the set holds the regions that are down."""
-    handler = type("Endpoints", (_Endpoints,), {"down": set()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler.down
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def local(scenario: Scenario, on_line: Callable[[str], None], on_step: Callable[[Step], None]) -> Report:
+def local(
+    scenario: Scenario, on_line: Callable[[str], None], on_step: Callable[[Step], None], *, planned: bool = False
+) -> Report:
     """The local drill end to end; ``on_line`` gets progress lines, ``on_step`` each state as it ends."""
-    report = Report(scenario.name, "local moto server")
+    report = Report(scenario.name, "local moto server", "planned" if planned else "unplanned")
     report.budget = budget_terms(_rendered_files(scenario))
-    with sandbox_credentials(), moto_server() as url, health_endpoints() as (endpoints, down):
+    bundle = _bundle(scenario)
+    with sandbox_credentials(), moto_server() as url:
         aws = Aws(Target(endpoint_url=url, max_attempts=2, poll_seconds=0.05))
         environment = _deploy(aws, scenario, report, on_line)
-        report.created = sandbox.provision(aws, environment, _bundle(scenario))
+        report.created = sandbox.provision(aws, environment, bundle)
         on_line(f"created through the service APIs: {len(report.created)} kinds of what moto's CloudFormation skips")
-        report.standins = [
-            "promotion: FailoverGlobalCluster/SwitchoverGlobalCluster make the target the writer at once "
-            "(moto does not implement them)",
-            f"health endpoints: {endpoints}/<region>/health (moto runs no application)",
-        ]
-        before = readiness.check_all(aws, environment)
-        report.verifications.append(
-            Verification(
-                "ready before",
-                all(c.ok for c in before),
-                "; ".join(f"{c.name}: {c.detail}" for c in before if not c.ok) or "all readiness checks pass",
-            )
-        )
-        _fail_primary(aws, environment, down, on_line)
-        wanted = failover.request(failover.FAILOVER, planned=False)
-        on_line("failover: running the state machine's steps with the Lambda code")
-        with sandbox.promotion_standin():
-            outcome = failover.run(
-                aws,
-                environment,
-                wanted,
-                wait=True,
-                on_step=on_step,
-                overrides={"HEALTH_URL": f"{endpoints}/{environment.dr}/health"},
-            )
-        report.phases.append(("failover", outcome))
-        report.verifications.extend(verify(aws, environment))
+        clock, regions = SimClock(), dns_verdict.Regions()
+        rehearsal = Rehearsal(aws, environment, clock, regions)
+        layer = dns_verdict.deployed(aws, environment, bundle)
+        world = dns_verdict.SandboxWorld(regions, layer.endpoints, lambda r: aws.client("cloudwatch", r),
+                                         (clock.start - HISTORY_SECONDS, clock.start))
+        status = dns_verdict.check_status(aws, layer, world, clock.now)
+        with (
+            lambda_clock(clock),
+            endpoints(rehearsal) as url_for,
+            sandbox.promotion_standin(),
+            sandbox.health_check_standin(status),
+        ):
+            report.standins = _standins(url_for)
+            rehearsal.start()
+            _Drill(aws, environment, clock, rehearsal, layer, world, url_for, report, on_line, on_step).run(planned)
     return report
 
 
@@ -229,25 +209,124 @@ def _deploy(aws: Aws, scenario: Scenario, report: Report, on_line: Callable[[str
     return from_outputs(scenario, aws.account_id(), outputs)
 
 
-def _fail_primary(aws: Aws, environment: Environment, down: set[str], on_line: Callable[[str], None]) -> None:
-    """The primary region goes down: its endpoint answers 503 and the health-check alarm fires."""
-    down.add(environment.primary)
-    alarm = health_check_alarm_name(environment.names, Role.PRIMARY)
-    sandbox.alarm_state(aws, "us-east-1", alarm, "ALARM", "drill: the primary region is down")
-    on_line(f"primary {environment.primary} down: endpoint 503, {alarm} in ALARM")
-
-
-# -- verification ----------------------------------------------------------------------------------------------
-def verify(aws: Aws, environment: Environment) -> list[Verification]:
-    """After a failover: writer, DNS answer, DR capacity, notification."""
+def _standins(url_for: Callable[[str], str]) -> list[str]:
     return [
-        _verify("writer in DR", lambda: _writer(aws, environment)),
-        _verify("DNS answers DR", lambda: _dns(aws, environment)),
-        _verify("DR compute scaled", lambda: _scaled(aws, environment)),
-        _verify("notification sent", lambda: _notified(aws, environment)),
+        "clock: simulated; Wait states, retries and schedules advance it (a day passes in seconds)",
+        "promotion: FailoverGlobalCluster/SwitchoverGlobalCluster make the target the writer at once "
+        "(moto does not implement them)",
+        "Route 53 health checks: GetHealthCheckStatus answered by drgen's model of Route 53 (moto evaluates none)",
+        "alarms: the probe's and the us-east-1 health-check alarm set to ALARM on the outage, OK on recovery",
+        "lag monitor and connectivity tests: published every simulated minute from the regions' state",
+        f"health endpoints: {url_for('<region>')} (moto runs no application)",
     ]
 
 
+@dataclass
+class _Drill:
+    """The drill's phases on one sandbox (see ``local``)."""
+
+    aws: Aws
+    environment: Environment
+    clock: SimClock
+    rehearsal: Rehearsal
+    layer: dns_verdict.Deployed
+    world: dns_verdict.SandboxWorld
+    url_for: Callable[[str], str]
+    report: Report
+    on_line: Callable[[str], None]
+    on_step: Callable[[Step], None]
+
+    def run(self, planned: bool) -> None:
+        env, report = self.environment, self.report
+        self.clock.advance(2 * MINUTE)  # the monitors report before anything is asked of them
+        before = readiness.check_all(self.aws, env)
+        failed = "; ".join(f"{c.name}: {c.detail}" for c in before if not c.ok)
+        report.verifications.append(Verification("ready before", not failed, failed or "all readiness checks pass"))
+        report.verifications.append(_from_check(readiness.armed(self.aws, env, {"HEALTH_URL": self.url_for(env.dr)})))
+        if not planned:
+            self.rehearsal.outage()
+            self.clock.advance(DETECTION_SECONDS)
+            self.on_line(f"primary {env.primary} down: endpoint 503, its writer silent, both failure alarms in ALARM")
+        failover_run = self._run("failover", failover.request(failover.FAILOVER, planned=planned))
+        report.verifications += [
+            _verify("writer in DR", lambda: _writer(self.aws, env, Role.SECONDARY)),
+            _verify("DR compute scaled", lambda: _scaled(self.aws, env)),
+            _verify("notification sent", lambda: _notified(self.aws, env, "failover succeeded")),
+        ]
+        shifted = _dns_step(failover_run)
+        if shifted is None:
+            return
+        report.timelines["failover"] = self._timeline(shifted, FAILOVER_SAMPLES)
+        held = all(m.answer == "SECONDARY" for _, m in report.timelines["failover"])
+        report.verifications.append(Verification(
+            "DNS answers DR", held, _timeline_text(report.timelines["failover"], "until the failback")))
+        self.clock.skip(RECOVERY_GAP_SECONDS)
+        if not planned:
+            self.rehearsal.recover()
+            self.on_line(f"primary {env.primary} back: replication to it resumes")
+        self.clock.advance(5 * MINUTE)  # the primary region's replica reports its lag
+        failback_run = self._run("failback", failover.request(failover.FAILBACK, planned=True))
+        ended = self.clock.now()
+        report.verifications += [
+            _verify("writer in primary", lambda: _writer(self.aws, env, Role.PRIMARY)),
+            _verify("primary answers as writer", lambda: _answers_as_writer(self.url_for(env.primary))),
+        ]
+        back = _dns_step(failback_run)
+        if back is None:
+            return
+        report.timelines["failback"] = self._timeline(back, FAILBACK_SAMPLES)
+        after = [m for _, m in report.timelines["failback"] if m.at >= ended]
+        report.verifications.append(Verification(
+            "DNS answers primary", bool(after) and all(m.answer == "PRIMARY" for m in after),
+            _timeline_text(report.timelines["failback"], f"the failback ended at +{ended - back:.0f} s")))
+
+    def _run(self, phase: str, wanted: dict[str, Any]) -> failover.Outcome:
+        env = self.environment
+        self.on_line(f"{phase}: running the state machine's steps with the Lambda code")
+        overrides = {"HEALTH_URL": self.url_for(env.dr), "PRIMARY_HEALTH_URL": self.url_for(env.primary)}
+        outcome = failover.run(self.aws, env, wanted, wait=True, on_step=self.on_step, overrides=overrides,
+                               clock=self.clock)
+        self.report.phases.append((phase, outcome))
+        return outcome
+
+    def _timeline(self, origin: float, offsets: Sequence[float]) -> list[tuple[float, Any]]:
+        """Route 53's answer ``offsets`` seconds after ``origin``, letting the clock run through each sample's
+        evaluation window (and skipping the stretches between, where nothing the model reads changes)."""
+        for offset in offsets:
+            moment = origin + offset
+            if moment > self.clock.now():
+                self.clock.skip(max(0.0, moment - WINDOW_SECONDS - self.clock.now()))
+                self.clock.advance_to(moment + 1)
+        start = origin - HISTORY_SECONDS
+        self.world.span = (start, self.clock.now() + MINUTE)
+        self.world.forget()
+        moments = dns_verdict.timeline(self.aws, self.layer, self.world, start, [origin + o for o in offsets])
+        return list(zip(offsets, moments, strict=True))
+
+
+def _dns_step(outcome: failover.Outcome) -> float | None:
+    """When the run's DNS step ran (simulated epoch seconds), or None when it never did."""
+    run = outcome.run
+    step = next((s for s in run.steps if s.state == "ShiftDns"), None) if run else None
+    return None if step is None or run is None else run.origin + step.started
+
+
+def _timeline_text(samples: list[tuple[float, Any]], note: str) -> str:
+    cells = ", ".join(f"+{_duration(offset)} {moment.answer}" for offset, moment in samples)
+    return f"after the DNS step: {cells} ({note})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def _from_check(check: readiness.Check) -> Verification:
+    return Verification(check.name, check.ok, check.detail)
+
+
+# -- verification ----------------------------------------------------------------------------------------------
 def _verify(name: str, check: Callable[[], tuple[bool, str]]) -> Verification:
     try:
         ok, detail = check()
@@ -256,17 +335,16 @@ def _verify(name: str, check: Callable[[], tuple[bool, str]]) -> Verification:
     return Verification(name, ok, detail)
 
 
-def _writer(aws: Aws, environment: Environment) -> tuple[bool, str]:
+def _writer(aws: Aws, environment: Environment, role: Role) -> tuple[bool, str]:
     writer = failover.writer(aws, environment)
-    return writer == environment.cluster_arn(Role.SECONDARY), f"writer {writer or 'none'}"
+    return writer == environment.cluster_arn(role), f"writer {writer or 'none'}"
 
 
-def _dns(aws: Aws, environment: Environment) -> tuple[bool, str]:
-    """The SECONDARY record answers, and it names the DR region's endpoint (when the app stack publishes one)."""
-    record, target, why = readiness.dns_answer(aws, environment)
-    expected = environment.endpoint(Role.SECONDARY).rstrip(".")
-    ok = record == "SECONDARY" and target == (expected or target)
-    return ok, f"{environment.record_name} -> {target} ({record} record; {why})"
+def _answers_as_writer(url: str) -> tuple[bool, str]:
+    """The region's health endpoint answers, and says its database is the writer (the health body's contract)."""
+    answer = lambdas.shared("probe").get(url)
+    writer = lambdas.module("failover", "validate").database_is_writer(answer.body)
+    return answer.ok and writer is True, f"{answer.describe()}; writer: {writer}"
 
 
 def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:
@@ -286,13 +364,13 @@ def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:
     return True, f"{kind.value}: nothing to scale"
 
 
-def _notified(aws: Aws, environment: Environment) -> tuple[bool, str]:
+def _notified(aws: Aws, environment: Environment, outcome: str) -> tuple[bool, str]:
     inbox = environment.outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_INBOX)
     if not inbox:
         return False, "no alert inbox queue to read (alerting.cross_region_subscription is off)"
     sqs = aws.client("sqs", environment.dr)
     url = sqs.get_queue_url(QueueName=inbox.rsplit(":", 1)[1])["QueueUrl"]
-    wanted = f"drgen {environment.scenario.name}: failover succeeded"
+    wanted = f"drgen {environment.scenario.name}: {outcome}"
     subjects = []
     for _ in range(5):
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
@@ -305,7 +383,7 @@ def _notified(aws: Aws, environment: Environment) -> tuple[bool, str]:
 # -- live ------------------------------------------------------------------------------------------------------
 def live(aws: Aws, scenario: Scenario, on_line: Callable[[str], None], on_step: Callable[[Step], None]) -> Report:
     """A planned switchover to the DR region and back on a real deployed environment, each step followed."""
-    report = Report(scenario.name, f"account {aws.account_id()}")
+    report = Report(scenario.name, f"account {aws.account_id()}", "planned")
     report.budget = budget_terms(_rendered_files(scenario))
     environment = resolve(aws, scenario, _bundle(scenario))
     for phase, mode in (("switchover", failover.FAILOVER), ("switchback", failover.FAILBACK)):
@@ -324,7 +402,7 @@ def live(aws: Aws, scenario: Scenario, on_line: Callable[[str], None], on_step: 
         if not outcome.ok:
             return report
         if mode == failover.FAILOVER:
-            report.verifications.append(_verify("writer in DR", lambda: _writer(aws, environment)))
+            report.verifications.append(_verify("writer in DR", lambda: _writer(aws, environment, Role.SECONDARY)))
     return report
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from drgen.builders import compute, routing
 from drgen.builders.alerting import connectivity_namespace
+from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
 from drgen.builders.orchestration import STATE_MACHINE_ARN
 from drgen.builders.parameters import FAILOVER_STATE
@@ -86,6 +87,11 @@ class Environment:
             for b in self.scenario.buckets
             if b.replicate
         ]
+
+    @property
+    def control_table(self) -> str:
+        """The failover control table (DR region): lock, traffic direction, arming."""
+        return self.names.fixed("table", CONTROL_TABLE)
 
     @property
     def state_parameter(self) -> str:

@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drgen.builders.orchestration import TASKS, definition
+from drgen.builders.failover_definition import REFUSED, STOOD_DOWN, TASKS, definition
 from drgen.deploy.executor import pause
 from drgen.deploy.session import Aws
 from drgen.operate import execution, lambdas, local
 from drgen.operate.asl import Run, Step
 from drgen.operate.environment import Environment
 from drgen.operate.readiness import LAG_WINDOW_SECONDS
+from drgen.operate.simclock import SimClock
 
 FAILOVER, FAILBACK = "failover", "failback"
 
@@ -41,7 +42,19 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.run is None or self.run.status == "SUCCEEDED"
+        """The run went through (or was only started): not failed, not refused, not stood down."""
+        return self.run is None or (self.run.status == "SUCCEEDED" and not self.changed_nothing)
+
+    @property
+    def changed_nothing(self) -> str:
+        """Why a run that succeeded changed nothing ("" when it went through): the guard's quiet refusal (not
+        armed, nothing to fail back, another run holds the lock) or the confirmation's stand-down."""
+        steps = self.run.steps if self.run else []
+        if not steps or steps[-1].state not in (REFUSED, STOOD_DOWN):
+            return ""
+        task = next((s for s in reversed(steps) if s.kind == "Task" and s.state in ("Guard", "Confirm")), None)
+        reason = (task.result or {}).get("reason", "") if task and isinstance(task.result, dict) else ""
+        return f"{steps[-1].state}: {reason or (task.detail if task else '')}"
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -54,6 +67,7 @@ class Outcome:
         if self.run is not None:
             result |= {
                 "status": self.run.status,
+                "changed_nothing": self.changed_nothing,
                 "seconds": round(self.run.seconds, 3),
                 "error": self.run.error,
                 "cause": self.run.cause,
@@ -123,11 +137,13 @@ def run(
     wait: bool,
     on_step: Callable[[Step], None],
     overrides: Mapping[str, str] | None = None,
+    clock: SimClock | None = None,
 ) -> Outcome:
-    """One run: locally against a sandbox (always followed), else started (or joined) in Step Functions."""
+    """One run: locally against a sandbox (always followed; on ``clock`` when given), else started (or joined)
+    in Step Functions."""
     name = execution_name(aws, environment, wanted)
     if aws.sandbox:
-        result, _logs = local.run(aws, environment, name, wanted, overrides=overrides, on_step=on_step)
+        result, _logs = local.run(aws, environment, name, wanted, overrides=overrides, on_step=on_step, clock=clock)
         note = "sandbox: moto cannot execute the deployed state machine; its definition ran here with the Lambda code"
         return Outcome(name, local.execution_arn(environment.state_machine_arn, name), True, True, result, [note])
     sfn = aws.client("stepfunctions", environment.dr)

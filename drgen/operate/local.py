@@ -14,17 +14,20 @@ import io
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from drgen.builders.orchestration import definition, substitution
+from drgen.builders.failover_definition import definition, substitution
 from drgen.deploy.sandbox import placeholder
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.functions import FAILOVER_STEPS, Function
 from drgen.operate import asl, lambdas
 from drgen.operate.environment import Environment
+from drgen.operate.simclock import SimClock
+from drgen.scenario.model import Role
 
 PLACEHOLDER = placeholder("")  # what drgen/deploy/sandbox.py puts where a skipped resource was
 _ENVIRONMENT_LOCK = threading.Lock()  # os.environ is the process's: one local run at a time
@@ -77,7 +80,8 @@ def function_environment(aws: Aws, environment: Environment, function: Function)
     """The deployed function's environment variables, as CloudFormation resolved them in the DR region.
 
     In a sandbox the values that came from resources moto could not create are ``sandbox-...`` placeholders;
-    those drgen knows by name (the global cluster, the DR cluster) are put back, any other is an error.
+    those drgen knows by name (the global cluster, the DR cluster) or can look up (the clusters' endpoints, which
+    the sandbox created through the API) are put back, any other is an error.
     """
     name = environment.function_name(function.key)
     lam = aws.client("lambda", environment.dr)
@@ -85,10 +89,23 @@ def function_environment(aws: Aws, environment: Environment, function: Function)
     known = environment.known_values()
     for key, value in values.items():
         if value.startswith(PLACEHOLDER):
+            if key in CLUSTER_ENDPOINTS:
+                known[key] = _cluster_endpoint(aws, environment, CLUSTER_ENDPOINTS[key])
             if key not in known:
                 raise DrgenError(f"{name}: {key} is {value} (not created in the sandbox) and drgen cannot fill it in")
             values[key] = known[key]
     return values
+
+
+# Settings holding a cluster's writer endpoint (a database-only scenario's failover record targets).
+CLUSTER_ENDPOINTS = {"DR_ENDPOINT": Role.SECONDARY, "PRIMARY_ENDPOINT": Role.PRIMARY}
+
+
+def _cluster_endpoint(aws: Aws, environment: Environment, role: Role) -> str:
+    clusters = aws.client("rds", environment.region(role)).describe_db_clusters(
+        DBClusterIdentifier=environment.cluster_id(role)
+    )["DBClusters"]
+    return str(clusters[0].get("Endpoint", "")) if clusters else ""
 
 
 def runtime_environment(aws: Aws, environment: Environment, function: Function) -> dict[str, str]:
@@ -100,6 +117,14 @@ def runtime_environment(aws: Aws, environment: Environment, function: Function) 
     if aws.target.profile:
         values["AWS_PROFILE"] = aws.target.profile
     return values
+
+
+def call(aws: Aws, environment: Environment, function: Function, payload: dict[str, Any],
+         overrides: Mapping[str, str] | None = None) -> Any:
+    """Run a DR-region function's handler once, in its deployed environment (plus ``overrides``), here."""
+    handler: Callable[[dict[str, Any], Any], Any] = lambdas.handler(function)  # type: ignore[assignment]
+    with lambda_environment(runtime_environment(aws, environment, function) | dict(overrides or {})):
+        return handler(payload, None)
 
 
 def invoker(aws: Aws, environment: Environment, overrides: Mapping[str, str]) -> asl.Invoke:
@@ -135,18 +160,20 @@ def run(
     name: str,
     request: Mapping[str, Any],
     *,
-    time_scale: float = 0.0,
     overrides: Mapping[str, str] | None = None,
     on_step: Callable[[asl.Step], None] = lambda _: None,
+    clock: SimClock | None = None,
 ) -> tuple[asl.Run, str]:
     """One execution named ``name`` of the failover machine with ``request`` as its input; also the logs.
 
-    ``overrides`` replace function settings (the drill points HEALTH_URL at its stand-in endpoint)."""
+    ``overrides`` replace function settings (the drill points HEALTH_URL at its stand-in endpoint). Without a
+    ``clock`` the Wait states take no time; with one (the drill's simulated clock) they advance it."""
+    started = clock.now() if clock else time.time()
     context = {
         "Execution": {
             "Id": execution_arn(environment.state_machine_arn, name),
             "Name": name,
-            "StartTime": datetime.now(UTC).isoformat(),
+            "StartTime": datetime.fromtimestamp(started, UTC).isoformat(),
             "Input": dict(request),
         }
     }
@@ -157,7 +184,9 @@ def run(
             dict(request),
             context,
             invoker(aws, environment, overrides or {}),
-            time_scale=time_scale,
+            time_scale=1.0 if clock else 0.0,
             on_step=on_step,
+            clock=clock.now if clock else time.monotonic,
+            sleep=clock.advance if clock else time.sleep,
         )
     return result, logs.getvalue()

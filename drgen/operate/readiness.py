@@ -3,8 +3,9 @@
 Checks: the global cluster has the DR cluster attached as a replica (and the writer elsewhere), the DR
 region's replication lag is reported and under the scenario's threshold, the sessions table's DR replica is
 active, every replicated bucket has its replication rule to the DR bucket, the DR compute can scale to active
-capacity, both Route 53 health checks exist (the primary's not inverted: no failover engaged), the failover
-state machine is active, and the database secret is replicated to the DR region. A check that cannot run
+capacity, both Route 53 health checks exist and Route 53 answers the PRIMARY record (no failover engaged), the
+failover state machine is active, and the database secret is replicated to the DR region. ``armed`` runs the DR
+region's readiness function, whose first pass arms the failover triggers. A check that cannot run
 (missing resource, denied call) fails with the error, it never stops the others.
 
 In a moto sandbox one check is relaxed, and says so: moto models no DynamoDB replicas, so the DR table
@@ -13,13 +14,16 @@ existing and active is the check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from drgen.builders import compute
 from drgen.deploy.session import Aws, error_text
-from drgen.operate import lambdas
+from drgen.errors import DrgenError
+from drgen.functions import READINESS
+from drgen.operate import lambdas, local
 from drgen.operate.environment import Environment
 from drgen.scenario.model import ComputeKind, Role
 
@@ -49,6 +53,34 @@ def check_all(aws: Aws, environment: Environment) -> list[Check]:
         ("secret", _secret),
     ]
     return [_run(name, check, aws, environment) for name, check in checks]
+
+
+def armed(aws: Aws, env: Environment, overrides: Mapping[str, str] | None = None) -> Check:
+    """Run the DR region's readiness function now, the test whose first pass arms the failover triggers, and say
+    whether they are armed. On AWS it is invoked; in a sandbox its handler runs here (moto runs no Lambda code),
+    with ``overrides`` for what moto cannot serve (the health endpoint)."""
+
+    def check(aws: Aws, env: Environment) -> tuple[bool, str]:
+        result = _invoke_readiness(aws, env, overrides)
+        control = lambdas.shared("control")
+        since = control.armed(aws.client("dynamodb", env.dr), env.control_table)
+        if not result.get("ready"):
+            failed = ", ".join(c["name"] for c in result.get("checks", []) if not c.get("ok")) or "see its log"
+            state = f"armed since {since['at']}" if since else "NOT armed: the failover triggers stand down"
+            return bool(since), f"the DR readiness function says not ready ({failed}); {state}"
+        return bool(since), f"ready; failover triggers armed since {since.get('at', '?')}"
+
+    return _run("armed", check, aws, env)
+
+
+def _invoke_readiness(aws: Aws, env: Environment, overrides: Mapping[str, str] | None) -> dict[str, Any]:
+    if aws.sandbox:
+        return dict(local.call(aws, env, READINESS, {}, overrides))
+    response = aws.client("lambda", env.dr).invoke(FunctionName=env.function_name(READINESS.key), Payload=b"{}")
+    payload = json.loads(response["Payload"].read() or b"{}")
+    if response.get("FunctionError"):
+        raise DrgenError(f"the DR readiness function failed: {payload.get('errorMessage', payload)}")
+    return dict(payload)
 
 
 def _run(name: str, check: Callable[[Aws, Environment], tuple[bool, str]], aws: Aws, env: Environment) -> Check:
@@ -152,23 +184,18 @@ def _health_checks(aws: Aws, env: Environment) -> tuple[bool, str]:
 
 
 def dns_answer(aws: Aws, env: Environment) -> tuple[str, str, str]:
-    """What Route 53 answers for the failover record: which record (PRIMARY while the check gating it is
-    healthy, else SECONDARY), its target, and why. A check counts as unhealthy when it is inverted (the
-    failover's DNS step inverts it; moto reports every check healthy, so in a sandbox that is the only way)."""
+    """What Route 53 answers for the failover record now: which record, its target, and why. Judged exactly as
+    the failover's validation step judges it (the checks' statuses combined by Route 53's rules); in a sandbox
+    moto reports every checker successful, so only the gate's HealthThreshold moves the answer there."""
     route53 = aws.client("route53", "us-east-1")
+    validate = lambdas.module("failover", "validate")
+    record, why = validate.route53_answer(route53, env.hosted_zone_id, env.record_name)
     records = route53.list_resource_record_sets(
         HostedZoneId=env.hosted_zone_id, StartRecordName=env.record_name, MaxItems="10"
     )["ResourceRecordSets"]
-    pair = {r.get("Failover"): r for r in records if r["Name"].lower() == env.record_name.lower()}
-    if "PRIMARY" not in pair or "SECONDARY" not in pair:
-        raise LookupError(f"no PRIMARY/SECONDARY failover records named {env.record_name}")
-    check_id = pair["PRIMARY"].get("HealthCheckId", "")
-    config = route53.get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"] if check_id else {}
-    inverted = bool(config.get("Inverted", False))
-    record = "SECONDARY" if inverted else "PRIMARY"
-    chosen = pair[record]
+    chosen = next(r for r in records if r["Name"].lower() == env.record_name.lower() and r.get("Failover") == record)
     target = chosen.get("AliasTarget", {}).get("DNSName") or chosen["ResourceRecords"][0]["Value"]
-    return record, str(target).rstrip("."), f"PRIMARY gated by {check_id or 'no check'}, inverted: {inverted}"
+    return record, str(target).rstrip("."), why
 
 
 def _state_machine(aws: Aws, env: Environment) -> tuple[bool, str]:

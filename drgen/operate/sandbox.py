@@ -55,6 +55,7 @@ def provision(
         _bucket_replication,
         _scalable_target,
         lambda a, e: _alarms(a, e, bundle),
+        lambda a, e: _calculated_checks(a, e, bundle),
         _alert_subscription,
         lambda a, e: publish_lag(a, e, e.dr, lag_seconds),
     ]
@@ -217,6 +218,29 @@ def _literal(settings: dict[str, Any], key: str, default: Any) -> Any:
     return value if isinstance(value, type(default)) else default
 
 
+def _calculated_checks(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | None:
+    """moto's CloudFormation drops a CALCULATED check's children and threshold: set them as the template does
+    (the failover's DNS step reads them back to close the gate)."""
+    from drgen.operate import dns_verdict
+
+    layer = dns_verdict.deployed(aws, environment, bundle)
+    route53 = aws.client("route53", "us-east-1")
+    fixed = []
+    for name, check in sorted(layer.topology.checks.items()):
+        if check.type != "CALCULATED":
+            continue
+        physical = layer.physical[name]
+        version = route53.get_health_check(HealthCheckId=physical)["HealthCheck"]["HealthCheckVersion"]
+        route53.update_health_check(
+            HealthCheckId=physical,
+            HealthCheckVersion=version,
+            HealthThreshold=check.threshold,
+            ChildHealthChecks=[layer.physical[child] for child in check.children],
+        )
+        fixed.append(name)
+    return f"children and threshold of {', '.join(fixed)} (moto's CloudFormation drops them)" if fixed else None
+
+
 def _alert_subscription(aws: Aws, environment: Environment) -> str | None:
     inbox = environment.outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_INBOX)
     if not inbox:
@@ -272,3 +296,39 @@ def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
                 delattr(RDSResponse, name)
             else:
                 setattr(RDSResponse, name, original)
+
+
+CHECKERS = 16  # Route 53 health checkers reporting on one check (any number: the model answers for all of them)
+
+
+@contextlib.contextmanager
+def health_check_standin(healthy: Callable[[str], bool | None]) -> Iterator[list[str]]:
+    """GetHealthCheckStatus for an in-process moto server, answered by ``healthy(health_check_id)`` (drgen's
+    model of Route 53: moto reports every checker successful, whatever the endpoint or data stream says).
+    ``None`` leaves moto's answer. Yields the ids asked about."""
+    from moto.core.responses import ActionResult
+    from moto.route53.responses import Route53
+
+    asked: list[str] = []
+    original = Route53.__dict__.get("get_health_check_status")
+
+    def status(self: Route53) -> ActionResult:
+        check_id = self._get_param("HealthCheckId")
+        asked.append(check_id)
+        verdict = healthy(check_id)
+        if verdict is None and original is not None:
+            return original(self)
+        self.backend.get_health_check(check_id)  # an unknown id is NoSuchHealthCheck, as in AWS
+        report = "Success: HTTP Status Code 200, OK" if verdict else "Failure: the model of Route 53 says unhealthy"
+        observation = {"Region": "us-east-1", "IPAddress": "127.0.13.37",
+                       "StatusReport": {"Status": report, "CheckedTime": datetime.now(UTC)}}
+        return ActionResult({"HealthCheckObservations": [observation] * CHECKERS})
+
+    Route53.get_health_check_status = status  # type: ignore[method-assign]
+    try:
+        yield asked
+    finally:
+        if original is None:
+            delattr(Route53, "get_health_check_status")
+        else:
+            Route53.get_health_check_status = original  # type: ignore[method-assign]

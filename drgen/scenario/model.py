@@ -191,6 +191,10 @@ class Scenario:
     # Fail back by itself when the primary's health-check alarm returns from ALARM to OK (the guard still
     # refuses while replication to the primary lags).
     auto_failback: bool = False
+    # A failover that may lose data starts when two independent signals agree that the primary is down (the DR
+    # region's probe, the Route 53 health-check alarm, the primary writer's heartbeat on the replica), or when one
+    # of them has persisted this many seconds.
+    confirm_seconds: int = 180
     # Where the seed asks for something AWS cannot do as written: what drgen does instead.
     notes: tuple[str, ...] = ()
 

@@ -22,6 +22,7 @@ TAG_PLACEHOLDERS = {"suffix", "region", "role"}
 BACKUP_SCHEDULE_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 BACKUP_RETENTION_MAX = 36500  # 100 years: beyond any retention a DR scenario means
 STARTUP_MAX = 3600  # an hour: beyond that a failover cannot meet any RTO drgen is for
+CONFIRM_RANGE = (60, 3600)  # one signal alone: at least a minute of it, at most an hour
 
 
 def _fail(message: str) -> None:
@@ -60,6 +61,12 @@ def validate(s: Scenario) -> None:
         _fail("compute.target_tls: only for kind asg (the instances make their own certificate at boot)")
     if not 0 <= c.startup_seconds <= STARTUP_MAX:
         _fail(f"compute.startup_seconds: {c.startup_seconds}; use 0 to {STARTUP_MAX} (the health-check grace period)")
+    low, high = CONFIRM_RANGE
+    if not low <= s.confirm_seconds <= high:
+        _fail(
+            f"confirm_seconds: {s.confirm_seconds}; use {low} to {high} (how long one failure signal alone must "
+            "last before a failover that may lose data starts)"
+        )
 
 
 def _regions(s: Scenario) -> None:

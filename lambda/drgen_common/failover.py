@@ -30,11 +30,22 @@ class ConcurrentFailoverError(RefusedError):
     """Another execution of the failover state machine is already running."""
 
 
+class NotArmedError(RefusedError):
+    """The environment has not passed its readiness test yet: its alarms may still be settling after a deploy."""
+
+
+class NothingToFailBackError(RefusedError):
+    """A failback with traffic and the writer already in the primary region (e.g. the recovery rule after an
+    alarm that never led to a failover)."""
+
+
 class ReplicationLagError(RefusedError):
     """A failback would lose data: the primary region's replica has not caught up (or reports no lag)."""
 
 
-REFUSALS = frozenset({ConcurrentFailoverError.__name__, ReplicationLagError.__name__})
+# Refusals that end the run quietly (Succeed): nothing is wrong, there is just nothing for this run to do.
+QUIET_REFUSALS = frozenset({ConcurrentFailoverError.__name__, NotArmedError.__name__, NothingToFailBackError.__name__})
+REFUSALS = QUIET_REFUSALS | {ReplicationLagError.__name__}
 
 
 def _flag(value: Any, name: str) -> bool:

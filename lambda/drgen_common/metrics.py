@@ -7,9 +7,10 @@ define (e.g. on DatabaseConnectivity) watch the metric name in METRICS_NAMESPACE
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from drgen_common import clock
 from drgen_common.retry import retry
 
 PERIOD_SECONDS = 60
@@ -20,6 +21,7 @@ DATABASE_CONNECTIVITY = "DatabaseConnectivity"  # connectivity test: 1 connected
 FAILOVER_READINESS = "FailoverReadiness"  # readiness test: 1 ready, 0 not
 SUCCESS = {"failover": "FailoverSuccess", "failback": "FailbackSuccess"}  # notify: 1 succeeded, 0 failed
 DURATION = {"failover": "FailoverDuration", "failback": "FailbackDuration"}  # notify: seconds since the start
+FAILOVER_ENGAGED = "FailoverEngaged"  # DNS step and engaged signal, DR region: 1 traffic to DR, 0 to the primary
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,20 @@ class Metric:
 
 
 def publish(cloudwatch: Any, namespace: str, *metrics: Metric) -> None:
-    """Put the metrics in one call."""
+    """Put the metrics in one call, stamped with the function's clock."""
+    stamp = clock.utcnow()
     retry(
         cloudwatch.put_metric_data,
         Namespace=namespace,
-        MetricData=[{"MetricName": m.name, "Value": float(m.value), "Unit": m.unit} for m in metrics],
+        MetricData=[
+            {"MetricName": m.name, "Value": float(m.value), "Unit": m.unit, "Timestamp": stamp} for m in metrics
+        ],
     )
 
 
 def latest_maximum(cloudwatch: Any, namespace: str, name: str, window_seconds: int) -> float | None:
     """The maximum of the most recent minute with data within the window; None when there is no data."""
-    end = datetime.now(UTC)
+    end = clock.utcnow()
     response = retry(
         cloudwatch.get_metric_data,
         MetricDataQueries=[

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from drgen_common import logs
 from drgen_common.retry import retry
 
 SUBJECT_LIMIT = 100  # SNS: ASCII, no line breaks, at most 100 characters
@@ -26,3 +27,14 @@ def publish(sns: Any, topic_arn: str, subject: str, details: Mapping[str, Any]) 
         Message=json.dumps(details, indent=2, sort_keys=True, default=str),
     )
     return str(response["MessageId"])
+
+
+def publish_best_effort(sns: Any, topic_arn: str, subject: str, details: Mapping[str, Any]) -> bool:
+    """``publish``, where a failure is logged and reported as False: callers record their outcome (metrics,
+    state) first, so that a notice that cannot get out (an SNS outage, a missing KMS grant) loses nothing."""
+    try:
+        publish(sns, topic_arn, subject, details)
+    except Exception as error:
+        logs.error("the notice could not be published", topic=topic_arn, error=f"{type(error).__name__}: {error}")
+        return False
+    return True

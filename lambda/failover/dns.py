@@ -1,105 +1,92 @@
-"""Failover step 4: move traffic to the DR region, first through the DR region itself, then through Route 53.
+"""Failover step: move traffic to the DR region (or back), first from the DR region itself, then through Route 53.
 
-The PRIMARY failover record is gated by a calculated health check that also needs the DR region's
-"failover engaged" alarm to be OK (drgen/builders/routing.py). Way one, which needs nothing outside the DR
-region: publish FailoverEngaged (1 on failover, 0 on failback) to this region's CloudWatch and set the alarm's
-state to match at once; the alarm keeps that state (it ignores missing data), and Route 53's health checkers,
-which read the alarm here, turn the PRIMARY record unhealthy. Way two, the second chance: invert (or restore)
-the record's health check through Route 53's control plane, which is served from us-east-1 and so may be
-down with a us-east-1 primary. Its failure is reported in the result and logged, never raised: way one
-already moved the traffic. The records are only read, to report whether the PRIMARY record really is gated
-by that check.
+The PRIMARY failover record is gated by a CALCULATED health check: the primary's own check AND the
+failover-engaged check, a CLOUDWATCH_METRIC check on the DR region's FailoverEngaged alarm (drgen's
+routing.py). Route 53 follows that alarm's data stream, not its state ("you can't force the status of a
+health check by using SetAlarmState"), so:
+
+Way one, needing nothing outside the DR region: record where traffic goes in the control table, then publish
+FailoverEngaged (1 to the DR region, 0 back) at once. The engaged signal (engaged.py) republishes the recorded
+value every minute for as long as it stands, so the stream never runs dry; if it ever does, the check keeps
+its last known status. Raises on failure: without it the shift would depend on us-east-1 alone.
+
+Way two, through Route 53's control plane (served from us-east-1, so possibly down with a us-east-1 primary):
+raise the gating check's HealthThreshold above its number of children, which no set of children can meet (the
+check is unhealthy whatever they say), and restore it on a failback. Never ``Inverted``: NOT(primary AND not
+engaged) is healthy exactly when the primary is down. Its failure is reported in the result, never raised.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drgen_common import aws, config, logs, metrics
+from drgen_common import aws, clock, config, control, logs, metrics
 from drgen_common.failover import Request
 from drgen_common.metrics import Metric
 from drgen_common.retry import retry
-
-FAILOVER_ENGAGED = "FailoverEngaged"
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     request = Request.from_event(event)
     to_dr = not request.failback
     engaged = engage(
+        aws.client("dynamodb"),
         aws.client("cloudwatch"),
+        table=config.required("CONTROL_TABLE"),
         namespace=config.required("METRICS_NAMESPACE"),
-        alarm_name=config.required("ENGAGED_ALARM_NAME"),
+        execution=request.execution_id,
         to_dr=to_dr,
     )
-    control = shift(
-        aws.client("route53"),
-        health_check_id=config.required("PRIMARY_HEALTH_CHECK_ID"),
-        hosted_zone_id=config.required("HOSTED_ZONE_ID"),
-        record_name=config.required("RECORD_NAME"),
-        to_dr=to_dr,
-    )
-    return {"traffic_to": "dr" if to_dr else "primary", "data_plane": engaged, "control_plane": control}
+    gate = shift(aws.client("route53"), health_check_id=config.required("PRIMARY_HEALTH_CHECK_ID"), to_dr=to_dr)
+    return {"traffic_to": "dr" if to_dr else "primary", "data_plane": engaged, "control_plane": gate}
 
 
-def engage(cloudwatch: Any, *, namespace: str, alarm_name: str, to_dr: bool) -> dict[str, Any]:
-    """Way one: the metric (the alarm's lasting input) and the alarm state (effective now). Raises on failure:
-    without it the shift depends on us-east-1 alone."""
-    value = 1.0 if to_dr else 0.0
-    metrics.publish(cloudwatch, namespace, Metric(FAILOVER_ENGAGED, value))
-    state = "ALARM" if to_dr else "OK"
-    retry(
-        cloudwatch.set_alarm_state,
-        AlarmName=alarm_name,
-        StateValue=state,
-        StateReason=f"drgen failover step: {FAILOVER_ENGAGED}={value:g}",
-    )
-    result = {"alarm": alarm_name, "state": state, "metric": FAILOVER_ENGAGED, "value": value}
-    logs.info("failover-engaged alarm set", **result)
+def engaged_value(to_dr: bool) -> float:
+    return 1.0 if to_dr else 0.0
+
+
+def engage(dynamodb: Any, cloudwatch: Any, *, table: str, namespace: str, execution: str, to_dr: bool
+           ) -> dict[str, Any]:
+    """Way one: where traffic goes, recorded (what the engaged signal republishes) and published now."""
+    to = control.DR if to_dr else control.PRIMARY
+    control.set_traffic(dynamodb, table, to, execution, clock.utcnow().isoformat())
+    metrics.publish(cloudwatch, namespace, Metric(metrics.FAILOVER_ENGAGED, engaged_value(to_dr)))
+    result = {"traffic_to": to, "metric": metrics.FAILOVER_ENGAGED, "value": engaged_value(to_dr)}
+    logs.info("traffic recorded and engaged signal published", **result)
     return result
 
 
-def shift(route53: Any, *, health_check_id: str, hosted_zone_id: str, record_name: str, to_dr: bool) -> dict[str, Any]:
-    """Way two: invert (to_dr) or restore the record's health check; an error is returned, not raised."""
+def gate_threshold(children: int, to_dr: bool) -> int:
+    """The HealthThreshold that closes the gate (more than its children: always unhealthy) or opens it (all of
+    them: healthy while every child is)."""
+    return children + 1 if to_dr else children
+
+
+def shift(route53: Any, *, health_check_id: str, to_dr: bool) -> dict[str, Any]:
+    """Way two: close (to_dr) or reopen the gate's threshold; an error is returned, not raised."""
     try:
-        result = _invert(route53, health_check_id, to_dr)
-        result["primary_record_gated"] = _primary_record_gated(route53, hosted_zone_id, record_name, health_check_id)
+        check = retry(route53.get_health_check, HealthCheckId=health_check_id)["HealthCheck"]
+        config_ = check["HealthCheckConfig"]
+        if config_.get("Type") != "CALCULATED":
+            raise ValueError(f"{health_check_id} is a {config_.get('Type')} check, not the CALCULATED gate")
+        children = list(config_.get("ChildHealthChecks", []))
+        wanted = gate_threshold(len(children), to_dr)
+        inverted = bool(config_.get("Inverted", False))
+        changed = int(config_.get("HealthThreshold", 0)) != wanted or inverted
+        if changed:
+            retry(
+                route53.update_health_check,
+                HealthCheckId=health_check_id,
+                # Optimistic locking: fails instead of overwriting a concurrent change to the check.
+                HealthCheckVersion=check["HealthCheckVersion"],
+                HealthThreshold=wanted,
+                ChildHealthChecks=children,  # unchanged; named so that no implementation may take it as emptied
+                **({"Inverted": False} if inverted else {}),  # someone inverted the gate: undo it
+            )
     except Exception as error:  # the control plane is the second way: its failure must not fail the failover
         failed = {"health_check_id": health_check_id, "ok": False, "error": f"{type(error).__name__}: {error}"}
-        logs.warning("route 53 control plane unavailable: traffic moves through the engaged alarm", **failed)
+        logs.warning("route 53 control plane unavailable: traffic moves through the engaged signal", **failed)
         return failed
-    if not result["primary_record_gated"]:
-        logs.warning("the PRIMARY failover record does not use this health check: traffic may not move", **result)
-    logs.info("health check inverted" if result["changed"] else "health check already so", **result)
+    result = {"health_check_id": health_check_id, "ok": True, "health_threshold": wanted, "changed": changed}
+    logs.info("gate threshold set" if changed else "gate threshold already so", **result)
     return result
-
-
-def _invert(route53: Any, health_check_id: str, to_dr: bool) -> dict[str, Any]:
-    check = retry(route53.get_health_check, HealthCheckId=health_check_id)["HealthCheck"]
-    changed = bool(check["HealthCheckConfig"].get("Inverted", False)) != to_dr
-    if changed:
-        retry(
-            route53.update_health_check,
-            HealthCheckId=health_check_id,
-            # Optimistic locking: fails instead of overwriting a concurrent change to the check.
-            HealthCheckVersion=check["HealthCheckVersion"],
-            Inverted=to_dr,
-        )
-    return {"health_check_id": health_check_id, "ok": True, "inverted": to_dr, "changed": changed}
-
-
-def _primary_record_gated(route53: Any, hosted_zone_id: str, record_name: str, health_check_id: str) -> bool:
-    """Whether the PRIMARY failover record of ``record_name`` uses ``health_check_id``."""
-    wanted = record_name.rstrip(".").lower() + "."
-    page = retry(
-        route53.list_resource_record_sets,
-        HostedZoneId=hosted_zone_id,
-        StartRecordName=wanted,
-        MaxItems="10",  # the failover pair (and its other types) sort together
-    )
-    return any(
-        record["Name"].lower() == wanted
-        and record.get("Failover") == "PRIMARY"
-        and record.get("HealthCheckId") == health_check_id
-        for record in page["ResourceRecordSets"]
-    )

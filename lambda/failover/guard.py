@@ -1,9 +1,18 @@
-"""Failover step 1: refuse a second concurrent run, refuse a failback while replication lags, record the start.
+"""Failover step 1: refuse a run that must not go ahead, take the lock, record the start.
 
-Two triggers may start the state machine at the same moment (the us-east-1 health-check alarm and the DR
-region's own probe). Each run lists the RUNNING executions: the oldest one proceeds, every later one is refused
-with ConcurrentFailoverError, so exactly one failover runs. The start is recorded in the STATE_PARAMETER
-SSM parameter (execution id and time); notify reads it back for the duration metric.
+Refusals, checked in this order and raised before anything changes:
+
+- NotArmedError: the DR region's readiness test has never passed (the control table's ``armed`` item). Alarms
+  of a fresh deploy settle through ALARM; a trigger must not fail a new environment over. ``force`` overrides.
+- NothingToFailBackError: a failback while traffic and the writer are both in the primary region already (the
+  recovery rule after an alarm that never led to a failover). ``force`` overrides.
+- ReplicationLagError: a failback while the primary region's replica lags or reports no lag (the lag monitor
+  runs in whichever region is the replica, so after a failover it reports from the primary region).
+- ConcurrentFailoverError: another execution holds the lock, a conditional write in the control table, so of
+  two triggers firing together exactly one proceeds (ListExecutions, used before, is eventually consistent).
+
+The state machine ends a run quietly (Succeed) on the first, second and fourth: nothing is wrong. The start is
+recorded in the STATE_PARAMETER SSM parameter; notify reads it back and releases the lock.
 """
 
 from __future__ import annotations
@@ -11,45 +20,68 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drgen_common import aws, config, logs
-from drgen_common.failover import ConcurrentFailoverError, ReplicationLagError, Request, read_state, write_state
+from drgen_common import aws, clock, config, control, logs
+from drgen_common.failover import (
+    ConcurrentFailoverError,
+    NotArmedError,
+    NothingToFailBackError,
+    ReplicationLagError,
+    Request,
+    describe_global_cluster,
+    read_state,
+    write_state,
+    writer_arn,
+)
 from drgen_common.metrics import REPLICATION_LAG, latest_maximum
-from drgen_common.retry import retry
 
 LAG_WINDOW_SECONDS = 300  # the lag monitor reports every minute; older data says nothing about now
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    request = Request.from_event(event)
     return guard(
-        request,
-        sfn=aws.client("stepfunctions"),
+        Request.from_event(event),
+        dynamodb=aws.client("dynamodb"),
         ssm=aws.client("ssm"),
+        rds=aws.client("rds"),
         # In a failback the replica to check is the primary region's cluster, reporting in its own region.
         cloudwatch=aws.client("cloudwatch", config.required("PRIMARY_REGION")),
-        state_machine_arn=config.required("STATE_MACHINE_ARN"),
+        table=config.required("CONTROL_TABLE"),
         parameter=config.required("STATE_PARAMETER"),
         namespace=config.required("METRICS_NAMESPACE"),
+        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
+        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
+        lock_seconds=config.number("LOCK_SECONDS"),
+        now=clock.now(),
     )
 
 
 def guard(
     request: Request,
     *,
-    sfn: Any,
+    dynamodb: Any,
     ssm: Any,
+    rds: Any,
     cloudwatch: Any,
-    state_machine_arn: str,
+    table: str,
     parameter: str,
     namespace: str,
+    global_cluster_id: str,
+    dr_cluster_arn: str,
+    lock_seconds: float,
+    now: float,
 ) -> dict[str, Any]:
     """Refuse or record the start; returns the recorded state (the same on a repeated call)."""
     if not request.execution_id:
         raise ValueError("execution_id is missing: the state machine passes $$.Execution.Id")
-    earlier = _earlier_runs(sfn, state_machine_arn, request.execution_id)
-    if earlier:
-        raise ConcurrentFailoverError(f"another failover is already running: {earlier[0]}")
-    lag = None if not request.failback or request.force else _check_lag(cloudwatch, namespace, request)
+    if not request.force and not control.armed(dynamodb, table):
+        raise NotArmedError("the environment has not passed its readiness test yet: the triggers are not armed")
+    lag = None
+    if request.failback and not request.force:
+        _something_to_fail_back(dynamodb, rds, table, global_cluster_id, dr_cluster_arn)
+        lag = _check_lag(cloudwatch, namespace, request)
+    holder = control.acquire(dynamodb, table, request.execution_id, now, lock_seconds)
+    if holder:
+        raise ConcurrentFailoverError(f"another failover is already running: {holder}")
     recorded = read_state(ssm, parameter)
     if recorded.get("execution_id") == request.execution_id:
         return {**recorded, "lag_seconds": lag}  # a retried step: the start is recorded already
@@ -57,7 +89,7 @@ def guard(
         "execution_id": request.execution_id,
         "mode": request.mode,
         "planned": request.planned,
-        "started_at": request.started_at or datetime.now(UTC).isoformat(),
+        "started_at": request.started_at or datetime.fromtimestamp(now, UTC).isoformat(),
         "status": "running",
     }
     write_state(ssm, parameter, record)
@@ -65,21 +97,13 @@ def guard(
     return {**record, "lag_seconds": lag}
 
 
-def _earlier_runs(sfn: Any, state_machine_arn: str, execution_id: str) -> list[str]:
-    """RUNNING executions that started before this one (ties broken by ARN, so exactly one run is first)."""
-    running: list[dict[str, Any]] = []
-    token: dict[str, str] = {}
-    while True:
-        page = retry(sfn.list_executions, stateMachineArn=state_machine_arn, statusFilter="RUNNING", **token)
-        running.extend(page["executions"])
-        if not page.get("nextToken"):
-            break
-        token = {"nextToken": page["nextToken"]}
-    mine = next((e for e in running if e["executionArn"] == execution_id), None)
-    if mine is None:  # not (or no longer) running: any running execution comes first
-        return [e["executionArn"] for e in running]
-    key = (mine["startDate"], execution_id)
-    return [e["executionArn"] for e in running if (e["startDate"], e["executionArn"]) < key]
+def _something_to_fail_back(dynamodb: Any, rds: Any, table: str, global_cluster_id: str, dr_cluster_arn: str) -> None:
+    """Refuse a failback that would change nothing: traffic in the primary region and the writer not in DR."""
+    if control.traffic(dynamodb, table) == control.DR:
+        return
+    writer = writer_arn(describe_global_cluster(rds, global_cluster_id))
+    if writer and writer != dr_cluster_arn:
+        raise NothingToFailBackError(f"traffic and the writer ({writer}) are in the primary region already")
 
 
 def _check_lag(cloudwatch: Any, namespace: str, request: Request) -> float:

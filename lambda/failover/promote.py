@@ -1,9 +1,11 @@
-"""Failover step 2: make the target cluster the global database's writer, and report when it is.
+"""Failover step: make the target cluster the global database's writer, and report when it is.
 
-Unplanned: FailoverGlobalCluster with AllowDataLoss (the primary region is gone; RPO is the replication lag).
-Planned (and failback by default): SwitchoverGlobalCluster, which waits for the replica to catch up and loses
-nothing. Both are idempotent here: when the target already writes, or a failover to it is under way, nothing
-is called. The state machine then polls ``status_handler`` until ``promoted`` is true.
+Unplanned: FailoverGlobalCluster with AllowDataLoss (the primary region is gone; RPO is the replication lag),
+unless the confirm step saw the primary writer's heartbeat still fresh on the replica (``writer_alive``): then
+the primary's database is up and replicating, and a switchover loses nothing. Planned (and failback by
+default): SwitchoverGlobalCluster, which waits for the replica to catch up and loses nothing. Both are
+idempotent here: when the target already writes, or a failover to it is under way, nothing is called. The
+state machine then polls ``status_handler`` until ``promoted`` is true.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         rds=aws.client("rds"),
         global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
         dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
+        writer_alive=event.get("writer_alive") is True,
     )
 
 
@@ -43,16 +46,20 @@ def status_handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     )
 
 
-def promote(request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str) -> dict[str, Any]:
+def promote(
+    request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str, writer_alive: bool = False
+) -> dict[str, Any]:
     """Start the promotion unless it is done or under way; ``action`` says which it was."""
     cluster = describe_global_cluster(rds, global_cluster_id)
     target = target_cluster(cluster, dr_cluster_arn, request)
-    result = {"target": target, "previous_writer": writer_arn(cluster), "planned": request.planned}
+    lossless = request.planned or writer_alive
+    result = {"target": target, "previous_writer": writer_arn(cluster), "planned": request.planned,
+              "lossless": lossless}
     if writer_arn(cluster) == target or transition_to(cluster) == target:
         logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
         return {**result, "action": "none", "changed": False}
     try:
-        action = _start(rds, global_cluster_id, target, request.planned)
+        action = _start(rds, global_cluster_id, target, lossless)
     except ClientError as error:
         if error_code(error) != BUSY or transition_to(describe_global_cluster(rds, global_cluster_id)) != target:
             raise
@@ -61,8 +68,8 @@ def promote(request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_ar
     return {**result, "action": action, "changed": action != "none"}
 
 
-def _start(rds: Any, global_cluster_id: str, target: str, planned: bool) -> str:
-    if planned:
+def _start(rds: Any, global_cluster_id: str, target: str, lossless: bool) -> str:
+    if lossless:
         retry(
             rds.switchover_global_cluster, GlobalClusterIdentifier=global_cluster_id, TargetDbClusterIdentifier=target
         )

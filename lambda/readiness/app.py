@@ -4,6 +4,9 @@ Checks: the health endpoint answers (HEALTH_URL), the global cluster has a repli
 writer, that replica's lag (ReplicationLagSeconds from the lag monitor, in the replica's region) is under
 LAG_THRESHOLD_SECONDS, and the failover state machine exists. Publishes FailoverReadiness 1/0 and notifies
 the alert topic when not ready. A failed check never fails the invocation: the result says what failed.
+
+In the DR region (where CONTROL_TABLE is set) the first passing test arms the failover triggers: until then the
+failover's guard stands every trigger down, because a fresh deploy's alarms pass through ALARM while they settle.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from drgen_common import aws, config, logs, metrics, probe
+from drgen_common import aws, clock, config, control, logs, metrics, probe
 from drgen_common.failover import describe_global_cluster, members, writer_arn
 from drgen_common.metrics import Metric
-from drgen_common.notify import publish
+from drgen_common.notify import publish_best_effort
 from drgen_common.retry import retry
 
 LAG_WINDOW_SECONDS = 300
@@ -32,6 +35,7 @@ def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
         namespace=config.required("METRICS_NAMESPACE"),
         topic_arn=config.required("ALERT_TOPIC_ARN"),
         region=config.region(),
+        control_table=config.optional("CONTROL_TABLE"),
     )
 
 
@@ -45,6 +49,7 @@ def readiness(
     namespace: str,
     topic_arn: str,
     region: str,
+    control_table: str = "",
 ) -> dict[str, Any]:
     """Run every check; ``client(service, region)`` builds the clients (some checks look at the other region)."""
     checks: list[Check] = []
@@ -58,12 +63,17 @@ def readiness(
     checks.append(_run("state machine", lambda: _state_machine(client, state_machine_arn)))
     ready = all(check["ok"] for check in checks)
     metrics.publish(client("cloudwatch", region), namespace, Metric(metrics.FAILOVER_READINESS, 1.0 if ready else 0.0))
+    armed = ready and bool(control_table) and control.arm(
+        client("dynamodb", region), control_table, clock.utcnow().isoformat(), "readiness"
+    )
+    if armed:
+        logs.info("failover triggers armed: the first readiness test passed", region=region)
     if not ready:
         failed = ", ".join(check["name"] for check in checks if not check["ok"])
         subject = f"drgen: failover not ready in {region} ({failed})"
-        publish(client("sns", region), topic_arn, subject, {"region": region, "checks": checks})
+        publish_best_effort(client("sns", region), topic_arn, subject, {"region": region, "checks": checks})
     logs.info("readiness", ready=ready, checks=checks)
-    return {"ready": ready, "checks": checks}
+    return {"ready": ready, "checks": checks, "armed_now": armed}
 
 
 def _run(name: str, check: Callable[[], Check]) -> Check:

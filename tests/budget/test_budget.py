@@ -119,7 +119,7 @@ def test_the_scale_out_runs_while_aurora_promotes(bundles, budgets):
     shift and resolvers' caches, so a longer start-up only counts once it outlasts that branch."""
     rto = budgets["trading-ecs"]["rto"]
     steps = [t["name"] for t in rto["terms"] if t["phase"] == "orchestrate"]
-    assert steps == ["step Guard", "step Promote", "step Scale"]
+    assert steps == ["step Guard", "step Confirm", "step Promote", "step Scale"]
     writer = [t for t in rto["terms"] if t.get("branch") == "writer+dns"]
     assert writer[0]["name"].startswith("Aurora promotion") and writer[-1]["name"].endswith("cached by resolvers")
     assert "step NotifySuccess" in [t["name"] for t in writer]  # the success path, not the failure notification

@@ -197,3 +197,113 @@ def metric_values(cloud: Callable[..., Any], name: str, region: str = DR, stat: 
         EndTime=end,
     )
     return list(result["MetricDataResults"][0]["Values"])
+
+
+# -- the failover control table -------------------------------------------------------------------------------------
+CONTROL_TABLE = "drgen-failover-control-test"
+
+
+@pytest.fixture
+def control_table(cloud: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The DR region's control table as the orchestration template creates it (partition key ``id``)."""
+    cloud("dynamodb").create_table(
+        TableName=CONTROL_TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("CONTROL_TABLE", CONTROL_TABLE)
+    return CONTROL_TABLE
+
+
+def control_item(cloud: Callable[..., Any], key: str) -> dict[str, str]:
+    """An item of the control table as plain strings ({} when absent), read back with a client of the test's."""
+    item = cloud("dynamodb").get_item(TableName=CONTROL_TABLE, Key={"id": {"S": key}}, ConsistentRead=True)
+    return {name: next(iter(value.values())) for name, value in item.get("Item", {}).items()}
+
+
+# -- the global layer's failover records, as routing.py builds them ------------------------------------------------
+RECORD = "app.example.com."
+ENGAGED_ALARM = "failover-engaged-eu-west-2-test"
+ENDPOINTS = {"PRIMARY": "primary.example.net", "SECONDARY": "dr.example.net"}
+
+
+@dataclass(frozen=True)
+class FailoverRecords:
+    zone: str
+    checks: dict[str, str]  # PRIMARY / SECONDARY endpoint checks, ENGAGED, GATE (the PRIMARY record's)
+
+    def topology(self) -> Any:
+        """The same records for drgen's model of Route 53 (moto keeps no AlarmIdentifier to read back)."""
+        from drgen import route53_model as model
+
+        endpoint = {"type": "HTTPS_STR_MATCH", "interval": 10, "failure_threshold": 3}
+        alarm = model.Alarm(ENGAGED_ALARM, DR, NAMESPACE, "FailoverEngaged", "Maximum", 60, 1, 1, 1.0,
+                            "GreaterThanOrEqualToThreshold")
+        ids = self.checks
+        checks = [
+            model.Check(ids["PRIMARY"], endpoint=ENDPOINTS["PRIMARY"], **endpoint),
+            model.Check(ids["SECONDARY"], endpoint=ENDPOINTS["SECONDARY"], **endpoint),
+            model.Check(ids["ENGAGED"], "CLOUDWATCH_METRIC", alarm=alarm, insufficient="LastKnownStatus"),
+            model.Check(ids["GATE"], "CALCULATED", children=(ids["PRIMARY"], ids["ENGAGED"]), threshold=2),
+        ]
+        records = {
+            "PRIMARY": model.Record("PRIMARY", ids["GATE"], ENDPOINTS["PRIMARY"]),
+            "SECONDARY": model.Record("SECONDARY", ids["SECONDARY"], ENDPOINTS["SECONDARY"]),
+        }
+        return model.Topology({check.id: check for check in checks}, records)
+
+
+@pytest.fixture
+def failover_records(cloud: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> FailoverRecords:
+    """PRIMARY gated by CALCULATED(primary endpoint AND engaged, threshold 2), SECONDARY by the DR endpoint's check;
+    the engaged check follows the DR region's FailoverEngaged alarm, LastKnownStatus when the stream is empty."""
+    route53 = cloud("route53")
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="zone")["HostedZone"]["Id"]
+
+    def check(reference: str, config: dict[str, Any]) -> str:
+        created = route53.create_health_check(CallerReference=reference, HealthCheckConfig=config)
+        return str(created["HealthCheck"]["Id"])
+
+    checks = {
+        role: check(role, {"Type": "HTTPS_STR_MATCH", "FullyQualifiedDomainName": host, "ResourcePath": "/health",
+                           "SearchString": '"status":"ok"', "RequestInterval": 10, "FailureThreshold": 3})
+        for role, host in ENDPOINTS.items()
+    }
+    checks["ENGAGED"] = check("engaged", {
+        "Type": "CLOUDWATCH_METRIC",
+        "AlarmIdentifier": {"Region": DR, "Name": ENGAGED_ALARM},
+        "InsufficientDataHealthStatus": "LastKnownStatus",
+    })
+    checks["GATE"] = check("gate", {
+        "Type": "CALCULATED", "ChildHealthChecks": [checks["PRIMARY"], checks["ENGAGED"]], "HealthThreshold": 2,
+    })
+    for role, gate in (("PRIMARY", checks["GATE"]), ("SECONDARY", checks["SECONDARY"])):
+        change = {
+            "Name": RECORD,
+            "Type": "CNAME",
+            "SetIdentifier": role.lower(),
+            "Failover": role,
+            "TTL": 60,
+            "HealthCheckId": gate,
+            "ResourceRecords": [{"Value": ENDPOINTS[role]}],
+        }
+        route53.change_resource_record_sets(
+            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": change}]}
+        )
+    # The data layer's alarm in the DR region (moto's CloudFormation skips alarms: create it as the template does).
+    cloud("cloudwatch").put_metric_alarm(
+        AlarmName=ENGAGED_ALARM,
+        Namespace=NAMESPACE,
+        MetricName="FailoverEngaged",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="ignore",
+    )
+    monkeypatch.setenv("HOSTED_ZONE_ID", zone)
+    monkeypatch.setenv("RECORD_NAME", RECORD)
+    monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", checks["GATE"])
+    return FailoverRecords(zone, checks)

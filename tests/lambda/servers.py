@@ -127,6 +127,9 @@ ROUTES = {
     "/ok": (200, b'{"status":"ok"}'),
     "/empty": (200, b""),
     "/down": (503, b'{"status":"unavailable"}'),
+    # lambda/app/health.py's body: whether this region's database is the writer
+    "/writer": (200, b'{"status":"ok","region":"eu-west-2","database":{"writer":true}}'),
+    "/reader": (200, b'{"status":"ok","region":"eu-west-2","database":{"writer":false}}'),
 }
 
 

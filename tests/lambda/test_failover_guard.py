@@ -1,32 +1,42 @@
-"""failover/guard.py: one failover at a time, the start recorded once, no failback while replication lags."""
+"""failover/guard.py: armed triggers only, one failover at a time by a conditional lock, no needless or lagging
+failback, the start recorded once."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
-from drgen_common import metrics
-from drgen_common.failover import ConcurrentFailoverError, ReplicationLagError, Request
+from drgen_common import control, metrics
+from drgen_common.failover import (
+    ConcurrentFailoverError,
+    NotArmedError,
+    NothingToFailBackError,
+    ReplicationLagError,
+    Request,
+)
 from failover import guard
 
-from .conftest import PRIMARY
+from .conftest import NAMESPACE, PRIMARY, control_item
 
 PARAMETER = "/drgen/test/failover-state"
-DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+EXECUTION = "arn:aws:states:eu-west-2:123456789012:execution:failover:"
+LOCK_SECONDS = 3600
 
 
 @pytest.fixture
-def state_machine(cloud, monkeypatch):
-    arn = cloud("stepfunctions").create_state_machine(
-        name="failover", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/failover"
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    monkeypatch.setenv("STATE_PARAMETER", PARAMETER)
-    return arn
-
-
-def _start(cloud, state_machine, name):
-    return cloud("stepfunctions").start_execution(stateMachineArn=state_machine, name=name)["executionArn"]
+def armed(cloud, control_table, global_database, monkeypatch):
+    """An environment whose readiness test has passed once."""
+    for name, value in {
+        "STATE_PARAMETER": PARAMETER,
+        "GLOBAL_CLUSTER_ID": global_database.identifier,
+        "DR_CLUSTER_ARN": global_database.dr_arn,
+        "LOCK_SECONDS": str(LOCK_SECONDS),
+    }.items():
+        monkeypatch.setenv(name, value)
+    control.arm(cloud("dynamodb"), control_table, "2024-05-01T09:00:00+00:00", "test")
+    return control_table
 
 
 def _recorded(cloud):
@@ -34,62 +44,122 @@ def _recorded(cloud):
     return json.loads(parameter["Value"]), parameter["Version"]
 
 
-def test_guard_records_the_start_once(cloud, state_machine):
-    execution = _start(cloud, state_machine, "first")
-    event = {"execution_id": execution, "started_at": "2024-05-01T10:00:00.000Z"}
+def _nothing_recorded(cloud):
+    ssm = cloud("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=PARAMETER)
+
+
+def test_guard_records_the_start_once_and_holds_the_lock(cloud, armed):
+    event = {"execution_id": EXECUTION + "first", "started_at": "2024-05-01T10:00:00.000Z"}
     result = guard.handler(event, None)
-    assert result["execution_id"] == execution and result["status"] == "running"
+    assert result["execution_id"] == EXECUTION + "first" and result["status"] == "running"
     recorded, version = _recorded(cloud)
     assert recorded == {
-        "execution_id": execution,
+        "execution_id": EXECUTION + "first",
         "mode": "failover",
         "planned": False,
         "started_at": "2024-05-01T10:00:00.000Z",
         "status": "running",
     }
+    assert control_item(cloud, "lock")["holder"] == EXECUTION + "first"
     assert guard.handler(event, None) == result  # a retried step changes nothing
     assert _recorded(cloud) == (recorded, version)
 
 
-def test_guard_refuses_a_second_concurrent_run(cloud, state_machine):
-    first = _start(cloud, state_machine, "first")
-    second = _start(cloud, state_machine, "second")
+def test_a_trigger_before_the_first_passing_readiness_test_is_refused(cloud, control_table, global_database,
+                                                                       monkeypatch):
+    """Defect 8: a fresh deploy's alarms pass through ALARM; nothing may fail it over before it is armed."""
+    monkeypatch.setenv("STATE_PARAMETER", PARAMETER)
+    monkeypatch.setenv("LOCK_SECONDS", str(LOCK_SECONDS))
+    monkeypatch.setenv("GLOBAL_CLUSTER_ID", global_database.identifier)
+    monkeypatch.setenv("DR_CLUSTER_ARN", global_database.dr_arn)
+    with pytest.raises(NotArmedError, match="readiness"):
+        guard.handler({"execution_id": EXECUTION + "early"}, None)
+    _nothing_recorded(cloud)
+    assert control_item(cloud, "lock") == {}
+    forced = guard.handler({"execution_id": EXECUTION + "forced", "force": True}, None)  # an operator's choice
+    assert forced["status"] == "running"
+
+
+def test_a_second_run_is_refused_by_the_lock_until_the_first_releases_it(cloud, armed):
+    """Defect 9: the lock is a conditional write, not an eventually consistent listing."""
+    guard.handler({"execution_id": EXECUTION + "first"}, None)
     with pytest.raises(ConcurrentFailoverError, match="first"):
-        guard.handler({"execution_id": second}, None)
-    assert guard.handler({"execution_id": first}, None)["execution_id"] == first  # the older run goes on
-    assert _recorded(cloud)[0]["execution_id"] == first
+        guard.handler({"execution_id": EXECUTION + "second"}, None)
+    assert _recorded(cloud)[0]["execution_id"] == EXECUTION + "first"
+    assert control.release(cloud("dynamodb"), armed, EXECUTION + "second") is False  # not the holder's to give
+    assert control.release(cloud("dynamodb"), armed, EXECUTION + "first") is True
+    assert guard.handler({"execution_id": EXECUTION + "second"}, None)["execution_id"] == EXECUTION + "second"
 
 
-def _failback(cloud, state_machine, *, lag: float | None, **extra):
+def test_of_two_triggers_firing_together_exactly_one_proceeds(cloud, armed):
+    outcomes: dict[str, str] = {}
+    barrier = threading.Barrier(2)
+
+    def run(name: str) -> None:
+        barrier.wait()
+        try:
+            guard.handler({"execution_id": EXECUTION + name}, None)
+            outcomes[name] = "proceeded"
+        except ConcurrentFailoverError:
+            outcomes[name] = "refused"
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("probe", "route53")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["proceeded", "refused"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "proceeded")
+    assert control_item(cloud, "lock")["holder"] == EXECUTION + winner
+
+
+def test_a_lock_whose_holder_outlived_the_execution_timeout_is_taken_over(cloud, armed):
+    dynamodb = cloud("dynamodb")
+    assert control.acquire(dynamodb, armed, EXECUTION + "crashed", time.time() - LOCK_SECONDS - 1, LOCK_SECONDS) == ""
+    assert guard.handler({"execution_id": EXECUTION + "next"}, None)["execution_id"] == EXECUTION + "next"
+
+
+def _traffic_in_dr(cloud, table):
+    control.set_traffic(cloud("dynamodb"), table, control.DR, EXECUTION + "failover", "2024-05-01T10:05:00+00:00")
+
+
+def _failback(cloud, *, lag: float | None, **extra):
     if lag is not None:
         cloud("cloudwatch", PRIMARY).put_metric_data(
-            Namespace="drgen/test", MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": lag}]
+            Namespace=NAMESPACE, MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": lag}]
         )
-    execution = _start(cloud, state_machine, "failback")
-    return guard.handler({"execution_id": execution, "mode": "failback", "lag_threshold_seconds": 5, **extra}, None)
+    event = {"execution_id": EXECUTION + "failback", "mode": "failback", "lag_threshold_seconds": 5, **extra}
+    return guard.handler(event, None)
 
 
-def test_failback_is_refused_while_the_primary_lags(cloud, state_machine):
+def test_a_failback_with_traffic_and_writer_in_the_primary_has_nothing_to_do(cloud, armed):
+    """The recovery rule fires on ALARM -> OK whether or not a failover happened."""
+    with pytest.raises(NothingToFailBackError, match="primary region already"):
+        _failback(cloud, lag=1)
+    _nothing_recorded(cloud)
+
+
+def test_failback_is_refused_while_the_primary_lags(cloud, armed):
+    _traffic_in_dr(cloud, armed)
     with pytest.raises(ReplicationLagError, match="45 s exceeds 5 s"):
-        _failback(cloud, state_machine, lag=45)
-    ssm = cloud("ssm")
-    with pytest.raises(ssm.exceptions.ParameterNotFound):  # nothing was recorded
-        ssm.get_parameter(Name=PARAMETER)
+        _failback(cloud, lag=45)
+    _nothing_recorded(cloud)
+    assert control_item(cloud, "lock") == {}
 
 
-def test_failback_is_refused_without_lag_data_and_forced_through_with_force(cloud, state_machine):
+def test_failback_is_refused_without_lag_data_and_forced_through_with_force(cloud, armed):
+    _traffic_in_dr(cloud, armed)
     with pytest.raises(ReplicationLagError, match="no ReplicationLagSeconds"):
-        _failback(cloud, state_machine, lag=None)
-    refused = cloud("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"][0]
-    cloud("stepfunctions").stop_execution(executionArn=refused["executionArn"])  # the refused run ended
-    forced = guard.handler(
-        {"execution_id": _start(cloud, state_machine, "forced"), "mode": "failback", "force": True}, None
-    )
+        _failback(cloud, lag=None)
+    forced = _failback(cloud, lag=None, force=True)
     assert forced["mode"] == "failback" and forced["planned"] is True and forced["lag_seconds"] is None
 
 
-def test_failback_proceeds_once_replication_caught_up(cloud, state_machine):
-    result = _failback(cloud, state_machine, lag=2)
+def test_failback_proceeds_once_replication_caught_up(cloud, armed):
+    _traffic_in_dr(cloud, armed)
+    result = _failback(cloud, lag=2)
     assert result["lag_seconds"] == 2 and _recorded(cloud)[0]["mode"] == "failback"
 
 

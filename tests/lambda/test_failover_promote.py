@@ -109,3 +109,13 @@ def test_a_failover_started_by_an_earlier_attempt_is_not_an_error():
     rds = _Rds(busy_after_describe=True)
     result = promote.promote(Request(), rds=rds, global_cluster_id="g", dr_cluster_arn=DR_ARN)
     assert result["action"] == "none" and result["changed"] is False and rds.failovers == 1
+
+
+def test_an_unplanned_failover_switches_over_without_loss_while_the_primary_writer_still_replicates(
+    cloud, env, promotion_calls
+):
+    """Defect 7: the confirm step saw the primary writer's heartbeat fresh on the replica (an application fault,
+    not a lost database): the promotion loses nothing."""
+    result = promote.handler({"planned": False, "writer_alive": True}, None)
+    assert result["action"] == "switchover" and result["lossless"] is True
+    assert [action for action, _ in promotion_calls] == ["switchover"]

@@ -1,19 +1,29 @@
-"""failover/scale.py and failover/dns.py: DR compute to active capacity, traffic to the DR region; both idempotent.
+"""failover/scale.py, failover/dns.py and failover/engaged.py: DR compute to active capacity, traffic to the DR
+region; idempotent.
 
-The DNS step's first way is the DR region's failover-engaged alarm (and its metric); the Route 53 control plane
-is the second way, whose failure must not fail the step.
+The DNS step's first way is the FailoverEngaged data stream (recorded in the control table, republished every
+minute by the engaged signal); the Route 53 control plane is the second way, whose failure must not fail the
+step. Where traffic goes is judged by drgen's model of Route 53 over the live records and metric data, because
+moto evaluates no health check.
 """
 
 from __future__ import annotations
 
-import pytest
-from failover import dns, scale
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
 
-from .conftest import DR, NAMESPACE, metric_values
+import pytest
+from drgen_common import clock
+from failover import dns, engaged, scale
+
+from drgen import route53_model
+
+from .conftest import CONTROL_TABLE, DR, ENDPOINTS, NAMESPACE, control_item, metric_values
 
 SERVICE_RESOURCE = "service/dr-cluster/trading"
-RECORD = "app.example.com."
-ENGAGED_ALARM = "failover-engaged-eu-west-2-test"
 
 
 @pytest.fixture
@@ -90,96 +100,121 @@ def test_scale_says_when_there_is_nothing_to_scale(monkeypatch, kind, event):
     assert ("failback" if event else "nothing to scale") in result["reason"]
 
 
-@pytest.fixture
-def failover_records(cloud, monkeypatch):
-    """The global layer's zone: PRIMARY and SECONDARY records, each gated by its region's health check."""
-    route53 = cloud("route53")
-    zone = route53.create_hosted_zone(Name="example.com", CallerReference="zone")["HostedZone"]["Id"]
-    checks = {}
-    for role, host in (("PRIMARY", "primary.example.net"), ("SECONDARY", "dr.example.net")):
-        checks[role] = route53.create_health_check(
-            CallerReference=role,
-            HealthCheckConfig={
-                "Type": "HTTPS_STR_MATCH",
-                "FullyQualifiedDomainName": host,
-                "ResourcePath": "/health",
-                "SearchString": '"status":"ok"',
-            },
-        )["HealthCheck"]["Id"]
-        change = {
-            "Name": RECORD,
-            "Type": "CNAME",
-            "SetIdentifier": role.lower(),
-            "Failover": role,
-            "TTL": 60,
-            "HealthCheckId": checks[role],
-            "ResourceRecords": [{"Value": host}],
-        }
-        route53.change_resource_record_sets(
-            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": change}]}
-        )
-    monkeypatch.setenv("HOSTED_ZONE_ID", zone)
-    monkeypatch.setenv("RECORD_NAME", RECORD)
-    monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", checks["PRIMARY"])
-    # The data layer's alarm in the DR region (moto's CloudFormation skips alarms: create it as the template does).
-    cloud("cloudwatch").put_metric_alarm(
-        AlarmName=ENGAGED_ALARM,
-        Namespace=NAMESPACE,
-        MetricName=dns.FAILOVER_ENGAGED,
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="ignore",
-    )
-    monkeypatch.setenv("ENGAGED_ALARM_NAME", ENGAGED_ALARM)
-    return checks
+# -- DNS -------------------------------------------------------------------------------------------------------------
+@dataclass
+class Outage:
+    """The world the model of Route 53 needs: the primary's endpoint down (or not), the metric data moto holds."""
+
+    cloud: Any
+    primary_down: bool
+    since: float
+
+    def endpoint_up(self, endpoint: str, at: float) -> bool:
+        return not (self.primary_down and endpoint == ENDPOINTS["PRIMARY"] and at >= self.since)
+
+    def target_healthy(self, target: str, at: float) -> bool:
+        return True  # CNAME records: no alias target to evaluate
+
+    def datapoints(self, alarm: Any) -> list[tuple[float, float]]:
+        end = datetime.now(UTC) + timedelta(days=2)
+        result = self.cloud("cloudwatch", alarm.region).get_metric_data(
+            MetricDataQueries=[{"Id": "m", "MetricStat": {
+                "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric},
+                "Period": alarm.period, "Stat": alarm.statistic}}],
+            StartTime=end - timedelta(days=4), EndTime=end,
+        )["MetricDataResults"][0]
+        return [(t.timestamp(), v) for t, v in zip(result["Timestamps"], result["Values"], strict=True)]
 
 
-def _alarm_state(cloud):
-    return cloud("cloudwatch").describe_alarms(AlarmNames=[ENGAGED_ALARM])["MetricAlarms"][0]["StateValue"]
+def _route53_answers(cloud, records, primary_down: bool, minutes: list[int]) -> list[str]:
+    """What Route 53 answers ``minutes`` after now, as the model judges the records with their live settings and
+    the metric data in moto."""
+    topology = route53_model.overlay(records.topology(), cloud("route53", "us-east-1"))
+    now = time.time()
+    world = Outage(cloud, primary_down, now - 600)
+    return [m.answer for m in route53_model.timeline(topology, world, now - 600, [600 + 60 * m for m in minutes])]
 
 
-def _inverted(cloud, check_id):
-    return cloud("route53").get_health_check(HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]["Inverted"]
+def _keep_publishing(cloud, minutes: list[int]) -> None:
+    """The engaged signal on its one-minute schedule at each of ``minutes`` from now (enough to fill the
+    evaluation windows the test looks at; between them the check keeps its last status)."""
+    start = time.time()
+    for minute in sorted({m + k for m in minutes for k in (-2, -1, 0)} - {-2, -1}):
+        with mock.patch.object(clock, "source", lambda minute=minute: start + 60 * minute + 1):
+            engaged.keep(cloud("dynamodb"), cloud("cloudwatch"), table=CONTROL_TABLE, namespace=NAMESPACE)
 
 
-def test_dns_engages_the_dr_alarm_then_inverts_the_check_once_and_failback_restores_both(cloud, failover_records):
-    primary = failover_records["PRIMARY"]
-    first = dns.handler({}, None)
+def _gate(cloud, records):
+    return cloud("route53").get_health_check(HealthCheckId=records.checks["GATE"])["HealthCheck"]["HealthCheckConfig"]
+
+
+EXECUTION = {"execution_id": "arn:aws:states:eu-west-2:123456789012:execution:failover:run"}
+
+
+def test_dns_records_the_traffic_publishes_the_signal_and_closes_the_gate_once(cloud, control_table, failover_records):
+    first = dns.handler(EXECUTION, None)
     assert first["traffic_to"] == "dr"
-    assert first["data_plane"] == {"alarm": ENGAGED_ALARM, "state": "ALARM", "metric": "FailoverEngaged", "value": 1.0}
-    assert _alarm_state(cloud) == "ALARM" and metric_values(cloud, dns.FAILOVER_ENGAGED) == [1.0]
-    control = first["control_plane"]
-    assert control["ok"] is True and control["changed"] is True and control["primary_record_gated"] is True
-    assert _inverted(cloud, primary) is True
-    assert dns.handler({}, None)["control_plane"]["changed"] is False
-    assert _inverted(cloud, primary) is True and _alarm_state(cloud) == "ALARM"
-    assert _inverted(cloud, failover_records["SECONDARY"]) is False
-    back = dns.handler({"mode": "failback"}, None)
-    assert back["traffic_to"] == "primary" and back["data_plane"]["state"] == "OK"
-    assert back["control_plane"]["changed"] is True
-    assert _inverted(cloud, primary) is False and _alarm_state(cloud) == "OK"
-    assert metric_values(cloud, dns.FAILOVER_ENGAGED, stat="Minimum")[0] == 0.0  # newest minute first
+    assert first["data_plane"] == {"traffic_to": "dr", "metric": "FailoverEngaged", "value": 1.0}
+    assert control_item(cloud, "traffic")["to"] == "dr" and metric_values(cloud, "FailoverEngaged") == [1.0]
+    assert first["control_plane"] == {"health_check_id": failover_records.checks["GATE"], "ok": True,
+                                      "health_threshold": 3, "changed": True}
+    gate = _gate(cloud, failover_records)
+    assert gate["HealthThreshold"] == 3 and not gate["Inverted"]  # more than its 2 children: always unhealthy
+    assert dns.handler(EXECUTION, None)["control_plane"]["changed"] is False
+    back = dns.handler({**EXECUTION, "mode": "failback"}, None)
+    assert back["traffic_to"] == "primary" and back["data_plane"]["value"] == 0.0
+    assert _gate(cloud, failover_records)["HealthThreshold"] == 2 and control_item(cloud, "traffic")["to"] == "primary"
 
 
-def test_dns_survives_the_route53_control_plane_failing(cloud, failover_records, monkeypatch):
-    """Route 53's control plane (us-east-1) down, here a check it does not know: the alarm still moves traffic."""
+@pytest.mark.parametrize("primary_down", [True, False], ids=["unplanned", "planned"])
+def test_route53_answers_dr_for_a_day_after_the_dns_step(cloud, control_table, failover_records, primary_down):
+    """Defects 1 and 2, judged by the model of Route 53 over the live records: DR from the first complete minute
+    after the DNS step, for as long as the engaged signal runs, planned (primary healthy) or not."""
+    dns.handler(EXECUTION, None)
+    when = [2, 5, 30, 24 * 60]
+    _keep_publishing(cloud, when)
+    assert _route53_answers(cloud, failover_records, primary_down, when) == ["SECONDARY"] * 4
+
+
+def test_inverting_the_gate_instead_would_answer_the_failed_primary(cloud, control_table, failover_records):
+    """The defect put back: NOT(primary AND not-engaged) is healthy exactly when the primary is down."""
+    dns.handler(EXECUTION, None)
+    _keep_publishing(cloud, [5])
+    route53 = cloud("route53")
+    check = route53.get_health_check(HealthCheckId=failover_records.checks["GATE"])["HealthCheck"]
+    route53.update_health_check(HealthCheckId=failover_records.checks["GATE"], HealthThreshold=2, Inverted=True,
+                                HealthCheckVersion=check["HealthCheckVersion"])
+    assert _route53_answers(cloud, failover_records, True, [5]) == ["PRIMARY"]
+
+
+def test_dns_survives_the_route53_control_plane_failing(cloud, control_table, failover_records, monkeypatch):
+    """Route 53's control plane (us-east-1) down, here a check it does not know: the engaged signal still moves
+    traffic, by Route 53's data plane."""
     monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", "00000000-0000-0000-0000-000000000000")
-    result = dns.handler({}, None)
+    result = dns.handler(EXECUTION, None)
     assert result["control_plane"]["ok"] is False and "NoSuchHealthCheck" in result["control_plane"]["error"]
-    assert result["data_plane"]["state"] == "ALARM" and _alarm_state(cloud) == "ALARM"
-    assert _inverted(cloud, failover_records["PRIMARY"]) is False
+    assert result["data_plane"]["value"] == 1.0 and _gate(cloud, failover_records)["HealthThreshold"] == 2
+    _keep_publishing(cloud, [2, 5])
+    assert _route53_answers(cloud, failover_records, True, [2, 5]) == ["SECONDARY", "SECONDARY"]
 
 
-def test_dns_fails_when_the_dr_region_alarm_cannot_be_set(cloud, failover_records, monkeypatch):
+def test_dns_fails_when_the_dr_region_cannot_record_the_traffic(cloud, failover_records, monkeypatch):
     """Without the first way the shift would depend on us-east-1 alone: the step fails (and is retried)."""
-    monkeypatch.setenv("ENGAGED_ALARM_NAME", "no-such-alarm")
+    monkeypatch.setenv("CONTROL_TABLE", "no-such-table")
     with pytest.raises(Exception, match=r"ResourceNotFound|not found|does not exist"):
-        dns.handler({}, None)
+        dns.handler(EXECUTION, None)
 
 
-def test_dns_reports_a_health_check_that_gates_no_primary_record(cloud, failover_records, monkeypatch):
-    monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", failover_records["SECONDARY"])
-    assert dns.handler({}, None)["control_plane"]["primary_record_gated"] is False
+def test_the_dns_step_refuses_to_touch_a_check_that_is_not_the_calculated_gate(cloud, control_table,
+                                                                               failover_records, monkeypatch):
+    monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", failover_records.checks["SECONDARY"])
+    result = dns.handler(EXECUTION, None)["control_plane"]
+    assert result["ok"] is False and "not the CALCULATED gate" in result["error"]
+
+
+def test_the_engaged_signal_publishes_the_recorded_direction(cloud, control_table):
+    dynamodb, cloudwatch = cloud("dynamodb"), cloud("cloudwatch")
+    assert engaged.keep(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE) == {
+        "traffic_to": "primary", "value": 0.0}  # nothing recorded yet: the primary serves
+    dns.engage(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE, execution="x", to_dr=True)
+    assert engaged.keep(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE)["value"] == 1.0

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
-from drgen_common import metrics
+from drgen_common import control, metrics
 from readiness import app as readiness
 
-from .conftest import DR, NAMESPACE, PRIMARY, metric_values
+from .conftest import DR, NAMESPACE, PRIMARY, control_item, metric_values
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
@@ -87,3 +88,22 @@ def test_readiness_fails_without_a_replica_to_fail_over_to(cloud, ready_env, glo
     standby = next(check for check in result["checks"] if check["name"] == "standby")
     assert result["ready"] is False and "no replica outside" in standby["detail"]
     assert "endpoint" not in _checks(result)
+
+
+def test_the_first_passing_test_in_the_dr_region_arms_the_failover_triggers(cloud, ready_env, control_table,
+                                                                            monkeypatch):
+    """Defect 8: until the environment has passed readiness once, the guard stands every trigger down."""
+    monkeypatch.setenv("AWS_REGION", DR)  # the DR region's readiness function has the control table
+    monkeypatch.setenv("HEALTH_URL", "")
+    dynamodb = cloud("dynamodb")
+    monkeypatch.setenv("CONTROL_TABLE", "")
+    assert readiness.handler({}, None)["armed_now"] is False  # the primary region's: no table to arm
+    monkeypatch.setenv("CONTROL_TABLE", control_table)
+    machine = os.environ["STATE_MACHINE_ARN"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", machine.replace(":failover", ":gone"))
+    assert readiness.handler({}, None)["armed_now"] is False and control.armed(dynamodb, control_table) == {}
+    monkeypatch.setenv("STATE_MACHINE_ARN", machine)  # not ready above; ready now
+    first = readiness.handler({}, None)
+    assert first["ready"] is True and first["armed_now"] is True
+    assert control_item(cloud, "armed")["by"] == "readiness"
+    assert readiness.handler({}, None)["armed_now"] is False  # armed once; later passes change nothing

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from drgen.builders.alerting import health_check_alarm_name
 from drgen.cli import cli
 from drgen.operate import failover, lambdas, readiness, sandbox
 from drgen.scenario.model import Role
@@ -36,25 +37,72 @@ def _state(deployed: Deployed) -> dict[str, Any]:
     }
 
 
-def test_readiness_passes_on_a_ready_standby(deploy):
+def _arm(deployed: Deployed) -> None:
+    """The first passing readiness test: the DR readiness function arms the failover triggers."""
+    result = _invoke("readiness", *deployed.cli_target(), "--health-url", deployed.health_url)
+    assert result.exit_code == 0, result.output
+
+
+def _outage(deployed: Deployed) -> None:
+    """What the primary's loss does to the two failure alarms (moto evaluates none: set as CloudWatch would)."""
+    env = deployed.environment
+    sandbox.alarm_state(deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "down")
+    sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "ALARM", "down")
+
+
+def test_readiness_passes_on_a_ready_standby_and_arms_the_triggers(deploy):
     ready = deploy()
-    result = _invoke("readiness", *ready.cli_target())
+    result = _invoke("readiness", *ready.cli_target(), "--health-url", ready.health_url)
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith("trading-ecs (t): ready")
+    assert "failover triggers armed since" in result.output
+
+
+def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(deploy):
+    """Defect 8: a new environment's triggers are not armed; an operator may still --force."""
+    deployed = deploy()
+    before = _state(deployed)
+    _outage(deployed)
+    result = _invoke("failover", *deployed.run_options())
+    assert result.exit_code == 1, result.output
+    assert "nothing changed: Refused: NotArmedError" in result.output and "drgen readiness" in result.output
+    assert _state(deployed) == before
+
+
+def test_one_failure_signal_alone_stands_the_failover_down(deploy):
+    """Defect 7: the DR probe alone (no agreement from Route 53 or the writer's heartbeat) changes nothing."""
+    deployed = deploy()
+    _arm(deployed)
+    env = deployed.environment
+    sandbox.alarm_state(deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "x")
+    sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "OK", "healthy")
+    before = _state(deployed)
+    result = _invoke("failover", *deployed.run_options(), "--output", "json")
+    assert result.exit_code == 1, result.output
+    run = json.loads(result.output)
+    assert run["changed_nothing"].startswith("StoodDown: only probe fires"), run  # waited, then gave up
+    after = _state(deployed)
+    assert after["status"] == "stood-down"  # the run is on record; the writer, DNS and capacity are not touched
+    assert {k: after[k] for k in ("writer", "dns", "desired")} == {k: before[k] for k in ("writer", "dns", "desired")}
 
 
 def test_readiness_fails_when_the_secondary_is_detached(deploy):
     detached = deploy(attach_secondary=False)
-    result = _invoke("readiness", *detached.cli_target(), "--output", "json")
+    result = _invoke("readiness", *detached.cli_target(), "--output", "json", "--health-url", detached.health_url)
     assert result.exit_code == 1, result.output
     checks = {c["check"]: c for c in json.loads(result.output)["checks"]}
     assert checks["global cluster"]["ok"] is False
     assert "is not a member of trading-ecs-global-db-t" in checks["global cluster"]["detail"]
-    assert all(c["ok"] for name, c in checks.items() if name != "global cluster")
+    # The DR readiness function sees the same missing standby, so nothing is armed.
+    assert checks["armed"]["ok"] is False and "standby" in checks["armed"]["detail"]
+    assert "NOT armed" in checks["armed"]["detail"]
+    assert all(c["ok"] for name, c in checks.items() if name not in ("global cluster", "armed"))
 
 
 def test_a_failover_run_twice_ends_in_the_same_state(deploy):
     deployed = deploy()
+    _arm(deployed)
+    _outage(deployed)
     before = _state(deployed)
     with sandbox.promotion_standin() as calls:
         first = _invoke("failover", *deployed.run_options())
@@ -71,7 +119,8 @@ def test_a_failover_run_twice_ends_in_the_same_state(deploy):
         "mode": "failover",
     }
     assert _state(deployed) == after_first
-    assert [action for action, _ in calls] == ["failover"]  # the second run promoted nothing
+    # the second run promoted nothing (the provisioned heartbeat is fresh: the writer lives, so a switchover)
+    assert [action for action, _ in calls] == ["switchover"]
     rerun = json.loads(second.output)
     steps = {s["state"]: s for s in rerun["steps"]}
     assert rerun["status"] == "SUCCEEDED" and rerun["where"] == "locally (sandbox)"
@@ -80,6 +129,8 @@ def test_a_failover_run_twice_ends_in_the_same_state(deploy):
 
 def test_failback_is_refused_while_replication_lags_and_runs_once_caught_up(deploy):
     deployed = deploy()
+    _arm(deployed)
+    _outage(deployed)
     with sandbox.promotion_standin():
         assert _invoke("failover", *deployed.run_options()).exit_code == 0
         sandbox.publish_lag(deployed.aws, deployed.environment, deployed.environment.primary, 240.0)
@@ -112,15 +163,25 @@ def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
     result = _invoke("drill", "-s", "trading-ecs", "--output", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["passed"] is True
+    assert report["passed"] is True and report["mode"] == "unplanned"
     assert {v["check"]: v["ok"] for v in report["verified"]} == {
         "ready before": True,
+        "armed": True,
         "writer in DR": True,
-        "DNS answers DR": True,
         "DR compute scaled": True,
         "notification sent": True,
+        "DNS answers DR": True,
+        "writer in primary": True,
+        "primary answers as writer": True,
+        "DNS answers primary": True,
     }
-    run = report["runs"][0]
-    tasks = [s["state"] for s in run["steps"] if s["type"] == "Task"]
-    assert tasks == ["Guard", "Promote", "Scale", "PromotionStatus", "ShiftDns", "Validate", "NotifySuccess"]
+    failover_run, failback_run = report["runs"]
+    tasks = [s["state"] for s in failover_run["steps"] if s["type"] == "Task"]
+    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "ShiftDns", "Validate",
+                     "NotifySuccess"]
+    assert failback_run["phase"] == "failback" and failback_run["status"] == "SUCCEEDED"
+    timeline = report["dns_timeline"]
+    assert [s["after_dns_step_seconds"] for s in timeline["failover"]] == [0, 60, 120, 300, 1800, 86400]
+    assert {s["answer"] for s in timeline["failover"]} == {"SECONDARY"}
+    assert timeline["failback"][-1]["answer"] == "PRIMARY"
     assert any(line.startswith("Aurora global cluster") for line in report["created_through_apis"])

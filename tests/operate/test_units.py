@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drgen.builders.orchestration import MAX_POLLS, definition
+from drgen.builders.failover_definition import MAX_POLLS, MAX_VALIDATIONS, definition
 from drgen.errors import DrgenError
 from drgen.operate import asl, execution
 from drgen.scenario import PRESETS
@@ -28,18 +28,18 @@ def _script(results):
     return invoke, calls
 
 
-def _machine_results(promoted_after=1, valid=True, mode="failover"):
+def _machine_results(promoted_after=1, valid=True, mode="failover", confirmations=None):
     step = "${Failover%sArn}"
-    # the DNS step reports the failover-engaged alarm's state: ALARM on a failover, OK on a failback
-    engaged = {"traffic_to": "dr", "data_plane": {"state": "ALARM"}} if mode == "failover" else {
-        "traffic_to": "primary", "data_plane": {"state": "OK"}}
+    dns = {"traffic_to": "dr"} if mode == "failover" else {"traffic_to": "primary"}
+    validations = [{"valid": valid, "checks": []}] * (1 if valid else MAX_VALIDATIONS + 1)
     return {
         step % "Guard": [{"status": "running"}],
+        step % "Confirm": confirmations or [{"confirmed": True, "waiting": False, "writer_alive": False}],
         step % "Promote": [{"action": "failover"}],
         step % "PromotionStatus": [{"promoted": i + 1 >= promoted_after} for i in range(promoted_after)],
         step % "Scale": [{"changed": True}],
-        step % "Dns": [engaged],
-        step % "Validate": [{"valid": valid, "checks": []}],
+        step % "Dns": [dns],
+        step % "Validate": validations,
         step % "Notify": [{"outcome": "succeeded" if valid else "failed"}, {"outcome": "failed"}],
     }
 
@@ -50,8 +50,8 @@ def test_the_failover_definition_runs_its_tasks_in_order_and_polls_until_promote
 
     assert run.status == "SUCCEEDED"
     tasks = [s.state for s in run.steps if s.kind == "Task"]
-    assert tasks == ["Guard", "Promote", "Scale", "PromotionStatus", "PromotionStatus", "PromotionStatus",
-                     "ShiftDns", "Validate", "NotifySuccess"]
+    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "PromotionStatus",
+                     "PromotionStatus", "ShiftDns", "Validate", "NotifySuccess"]
     guard_input = calls[0][1]
     assert guard_input["mode"] == "failover" and guard_input["planned"] is True and guard_input["force"] is False
     assert guard_input["execution_id"] == CONTEXT["Execution"]["Id"]
@@ -65,8 +65,10 @@ def test_a_failed_validation_notifies_the_failure_and_fails_the_run():
 
     assert run.status == "FAILED" and run.error == "FailoverFailed"
     assert [s.state for s in run.steps][-3:] == ["ValidationFailed", "NotifyFailure", "FailoverFailed"]
+    assert sum(1 for s in run.steps if s.state == "Validate") == MAX_VALIDATIONS + 1  # retried, then given up
     assert calls[0][1]["mode"] == "failback" and calls[0][1]["planned"] is True  # failback defaults
     assert calls[-1][1]["error"]["Error"] == "ValidationFailed"
+    assert calls[-1][1]["progress"]["dns"] == {"traffic_to": "primary"}  # told what was done
 
 
 def test_a_refusal_is_not_retried_and_other_errors_are_retried_then_caught():
@@ -84,6 +86,31 @@ def test_a_refusal_is_not_retried_and_other_errors_are_retried_then_caught():
     run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
     assert run.status == "SUCCEEDED"
     assert [c[0] for c in calls].count("${FailoverScaleArn}") == 3
+
+
+def test_duplicates_and_unarmed_triggers_end_quietly_without_touching_anything():
+    for refusal in ("ConcurrentFailoverError", "NotArmedError", "NothingToFailBackError"):
+        results = _machine_results()
+        results["${FailoverGuardArn}"] = [asl.TaskFailed(refusal, "no")]
+        invoke, calls = _script(results)
+        run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+        assert run.status == "SUCCEEDED" and [s.state for s in run.steps][-1] == "Refused"
+        assert [c[0] for c in calls] == ["${FailoverGuardArn}"]
+
+
+def test_one_signal_waits_for_agreement_and_a_cleared_one_stands_down():
+    waiting = {"confirmed": False, "waiting": True, "writer_alive": True}
+    results = _machine_results(confirmations=[waiting, waiting, {**waiting, "confirmed": True, "waiting": False}])
+    invoke, calls = _script(results)
+    run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+    assert run.status == "SUCCEEDED" and [c[0] for c in calls].count("${FailoverConfirmArn}") == 3
+    assert next(p for r, p in calls if r == "${FailoverPromoteArn}")["writer_alive"] is True
+
+    cleared = {"confirmed": False, "waiting": False, "writer_alive": True}
+    invoke, calls = _script(_machine_results(confirmations=[waiting, cleared]))
+    run = asl.run(definition(PRESETS["trading-ecs"]), {}, CONTEXT, invoke, time_scale=0)
+    assert run.status == "SUCCEEDED" and [s.state for s in run.steps][-2:] == ["NotifyStandDown", "StoodDown"]
+    assert "${FailoverPromoteArn}" not in [c[0] for c in calls]  # nothing was changed
 
 
 def test_the_poll_loop_gives_up_after_the_definitions_bound():

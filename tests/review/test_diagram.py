@@ -60,8 +60,8 @@ def test_replication_arrows_connect_the_data_stores(bundle_root):
 
 def test_the_failover_path_runs_from_alarms_through_health_checks_to_dns(bundle_root):
     found, _ = edges("database-dr", bundle_root)
-    assert ("secondary_data_ReplicationLagAlarm", "global_global_SecondaryLagHealthCheck", "alarm state") in found
-    assert ("global_global_SecondaryLagHealthCheck", "global_global_SecondaryHealthCheck", "child") in found
+    assert ("secondary_data_DatabaseConnectivityAlarm", "global_global_SecondaryHealthCheck", "alarm state") in found
+    assert not any("Lag" in target for _, target, _ in found if target.startswith("global_global_"))
     # The PRIMARY record's gate: the primary's checks AND the DR region's failover-engaged alarm (static stability).
     assert ("global_global_PrimaryRecordHealthCheck", "global_global_PrimaryFailoverRecord", "gates") in found
     assert ("global_global_FailoverEngagedHealthCheck", "global_global_PrimaryRecordHealthCheck", "child") in found

@@ -1,0 +1,237 @@
+"""The failover state machine's definition (Amazon States Language), as a dict; pure, no template resources.
+
+Input ``{mode, planned, force}`` (each optional: an alarm-started run is an unplanned failover, a failback is
+planned unless told otherwise). The success path:
+
+guard (armed? something to fail back? lag? take the lock) -> confirm (an unplanned run waits until two signals
+agree or one persists; if every signal clears it stands down) -> promote -> scale (the compute starts while
+Aurora promotes) -> poll the promotion (bounded) -> shift DNS -> validate with what AWS says (retried, bounded:
+Route 53's checkers need a minute or two to see the engaged signal) -> notify -> Succeed.
+
+A quiet refusal (not armed, nothing to fail back, another run holds the lock) ends in Succeed without touching
+anything; any other failure is caught into NotifyFailure, which is told everything done so far, and ends in
+Fail. Every Task retries with exponential backoff and jitter, refusals excepted. Lambda ARNs are ``${...}``
+placeholders that the template's DefinitionSubstitutions fill (``substitution``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drgen.builders.functions import camel
+from drgen.scenario.model import Scenario
+
+POLL_SECONDS = 15
+# Aurora promotes "within a few minutes"; 40 polls of 15 s give it 10 minutes before the run counts as failed.
+MAX_POLLS = 40
+# Confirmation: one signal alone must persist for the scenario's confirm_seconds; ask again every 20 s until
+# then, and stop asking a minute after it (the signal then either persisted or cleared).
+CONFIRM_POLL_SECONDS = 20
+CONFIRM_MARGIN_SECONDS = 60
+# Validation: the first engaged datapoint needs its minute to complete before Route 53's checkers see it.
+VALIDATE_POLL_SECONDS = 30
+MAX_VALIDATIONS = 10
+TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
+# The guard's refusals (lambda/drgen_common/failover.py): retrying them cannot succeed.
+QUIET_REFUSALS = ("ConcurrentFailoverError", "NotArmedError", "NothingToFailBackError")
+REFUSALS = (*QUIET_REFUSALS, "ReplicationLagError")
+EXECUTION_TIMEOUT_SECONDS = 3600
+# state name -> the catalogue function its Task invokes
+TASKS = {
+    "Guard": "failover-guard",
+    "Confirm": "failover-confirm",
+    "Promote": "failover-promote",
+    "PromotionStatus": "failover-promotion-status",
+    "Scale": "failover-scale",
+    "ShiftDns": "failover-dns",
+    "Validate": "failover-validate",
+    "NotifySuccess": "failover-notify",
+    "NotifyStandDown": "failover-notify",
+    "NotifyFailure": "failover-notify",
+}
+FAILED = "FailoverFailed"
+SUCCEEDED = "FailoverSucceeded"
+REFUSED = "Refused"
+STOOD_DOWN = "StoodDown"
+NOTIFY_FAILURE = "NotifyFailure"
+
+
+def substitution(key: str) -> str:
+    """The DefinitionSubstitutions variable holding a function's ARN."""
+    return f"{camel(key)}Arn"
+
+
+def max_confirmations(scenario: Scenario) -> int:
+    """How often the confirm step may ask again before the run stands down."""
+    return -(-(scenario.confirm_seconds + CONFIRM_MARGIN_SECONDS) // CONFIRM_POLL_SECONDS)
+
+
+def definition(scenario: Scenario) -> dict[str, Any]:
+    """The failover state machine as a dict; Lambda ARNs are ${...} placeholders."""
+    states: dict[str, Any] = {
+        "ChooseMode": {
+            "Type": "Choice",
+            "Comment": "A failback is planned unless the input says otherwise; a failover is not.",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.mode", "IsPresent": True},
+                        {"Variable": "$.mode", "StringEquals": "failback"},
+                    ],
+                    "Next": "FailbackDefaults",
+                }
+            ],
+            "Default": "FailoverDefaults",
+        },
+        "FailoverDefaults": _defaults("failover", planned=False),
+        "FailbackDefaults": _defaults("failback", planned=True),
+        "Request": {
+            "Type": "Pass",
+            "Comment": "The input over the defaults: every step receives the same request.",
+            "Parameters": {"request.$": "States.JsonMerge($.defaults, $.input, false)"},
+            "Next": "Guard",
+        },
+        "Guard": _task(scenario, "Guard", "$.guard", "StartConfirming", quiet=REFUSED),
+        **_loop("Confirm", "$.confirms", CONFIRM_POLL_SECONDS),
+        "Confirm": _task(scenario, "Confirm", "$.confirmation", "Confirmed"),
+        "Confirmed": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.confirmation.confirmed", "BooleanEquals": True, "Next": "Promote"},
+                {
+                    "And": [
+                        {"Variable": "$.confirmation.waiting", "BooleanEquals": True},
+                        {"Variable": "$.confirms.count", "NumericLessThan": max_confirmations(scenario)},
+                    ],
+                    "Next": "WaitToConfirm",
+                },
+            ],
+            "Default": "NotifyStandDown",
+        },
+        "NotifyStandDown": _task(
+            scenario, "NotifyStandDown", "$.notification", STOOD_DOWN, {"confirmation.$": "$.confirmation"}
+        ),
+        "Promote": _task(
+            scenario, "Promote", "$.promotion", "Scale", {"writer_alive.$": "$.confirmation.writer_alive"}
+        ),
+        # The stateless tier does not need the writer to start: scaling while Aurora promotes overlaps the two
+        # longest waits of the failover (a failback scales nothing).
+        "Scale": _task(scenario, "Scale", "$.scale", "StartPolling"),
+        "StartPolling": {"Type": "Pass", "Result": {"count": 0}, "ResultPath": "$.polls", "Next": "WaitForPromotion"},
+        "WaitForPromotion": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "PromotionStatus"},
+        "PromotionStatus": _task(scenario, "PromotionStatus", "$.promotion_status", "PromotedYet"),
+        "PromotedYet": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.promotion_status.promoted", "BooleanEquals": True, "Next": "ShiftDns"},
+                {"Variable": "$.polls.count", "NumericGreaterThanEquals": MAX_POLLS, "Next": "PromotionTimedOut"},
+            ],
+            "Default": "CountPoll",
+        },
+        "CountPoll": _count("$.polls", "WaitForPromotion"),
+        "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
+        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "StartValidating"),
+        **_loop("Validate", "$.validations", VALIDATE_POLL_SECONDS),
+        "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
+        "Valid": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.validation.valid", "BooleanEquals": True, "Next": "NotifySuccess"},
+                {"Variable": "$.validations.count", "NumericLessThan": MAX_VALIDATIONS, "Next": "WaitToValidate"},
+            ],
+            "Default": "ValidationFailed",
+        },
+        "ValidationFailed": _error(
+            "ValidationFailed", f"still not valid after {MAX_VALIDATIONS} tries: see $.validation.checks"
+        ),
+        "NotifySuccess": _task(
+            scenario, "NotifySuccess", "$.notification", SUCCEEDED,
+            {"validation.$": "$.validation", "confirmation.$": "$.confirmation"},
+        ),
+        # Told everything done so far: a promoted writer whose traffic did not follow must be announced as such.
+        NOTIFY_FAILURE: _task(
+            scenario, NOTIFY_FAILURE, "$.notification", FAILED, {"error.$": "$.error", "progress.$": "$"}
+        ),
+        SUCCEEDED: {"Type": "Succeed"},
+        REFUSED: {"Type": "Succeed", "Comment": "Refused quietly: not armed, nothing to fail back, or running."},
+        STOOD_DOWN: {"Type": "Succeed", "Comment": "The signals cleared before they agreed: nothing was changed."},
+        FAILED: {"Type": "Fail", "Error": FAILED, "Cause": "The failover did not complete; see the notification."},
+    }
+    return {
+        "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
+        "StartAt": "ChooseMode",
+        "TimeoutSeconds": EXECUTION_TIMEOUT_SECONDS,
+        "States": states,
+    }
+
+
+def _loop(task: str, counter: str, seconds: int) -> dict[str, Any]:
+    """Start<Task>s (counter 0), WaitTo<Task> and Count<Task>: a bounded retry loop around ``task``."""
+    start = {"Type": "Pass", "Result": {"count": 0}, "ResultPath": counter, "Next": task}
+    wait = {"Type": "Wait", "Seconds": seconds, "Next": f"Count{task}"}
+    return {_start_name(task): start, f"WaitTo{task}": wait, f"Count{task}": _count(counter, task)}
+
+
+def _start_name(task: str) -> str:
+    return {"Confirm": "StartConfirming", "Validate": "StartValidating"}[task]
+
+
+def _count(counter: str, next_state: str) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Parameters": {"count.$": f"States.MathAdd({counter}.count, 1)"},
+        "ResultPath": counter,
+        "Next": next_state,
+    }
+
+
+def _defaults(mode: str, *, planned: bool) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Parameters": {"defaults": {"mode": mode, "planned": planned, "force": False}, "input.$": "$"},
+        "Next": "Request",
+    }
+
+
+def _error(error: str, cause: str) -> dict[str, Any]:
+    """Record why the run failed where a Catch would, then notify the failure."""
+    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.error", "Next": NOTIFY_FAILURE}
+
+
+def _task(
+    scenario: Scenario,
+    state: str,
+    result_path: str,
+    next_state: str,
+    extra: Mapping[str, str] | None = None,
+    *,
+    quiet: str | None = None,
+) -> dict[str, Any]:
+    """A Lambda Task: the common request in, its result at ``result_path``; retried, and caught into the failure
+    notification (whose own failure ends the run). ``quiet``: where a quiet refusal goes instead."""
+    catch = FAILED if state == NOTIFY_FAILURE else NOTIFY_FAILURE
+    parameters = {
+        "mode.$": "$.request.mode",
+        "planned.$": "$.request.planned",
+        "force.$": "$.request.force",
+        "lag_threshold_seconds": scenario.database.lag_alarm_seconds,
+        "execution_id.$": "$$.Execution.Id",
+        "started_at.$": "$$.Execution.StartTime",
+        **(extra or {}),
+    }
+    catchers = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}]
+    if quiet:
+        catchers.insert(0, {"ErrorEquals": list(QUIET_REFUSALS), "ResultPath": "$.error", "Next": quiet})
+    return {
+        "Type": "Task",
+        "Resource": "${" + substitution(TASKS[state]) + "}",
+        "Parameters": parameters,
+        "ResultPath": result_path,
+        "Retry": [
+            {"ErrorEquals": list(REFUSALS), "MaxAttempts": 0},
+            {"ErrorEquals": ["States.ALL"], **TASK_RETRY},
+        ],
+        "Catch": catchers,
+        "Next": next_state,
+    }
