@@ -27,8 +27,17 @@ class Function:
     # Why a DR-only function may touch the primary region at all (failback only); empty: it never does.
     # The lint rule E9010 accepts a primary-region reference only from a function that says why.
     primary_region_use: str = ""
+    # Every AWS API its code calls (service:Action), besides logs and X-Ray: a test holds this against the code's
+    # boto3 calls, and lint rule E9011 checks that the function's role grants each and the KMS calls it implies.
+    calls: tuple[str, ...] = ()
 
 
+# What the scale step calls per compute kind (the template grants only the scenario's: ``calls_for``).
+SCALE_CALLS = {
+    ComputeKind.ECS: ("ecs:DescribeServices", "ecs:UpdateService", "application-autoscaling:DescribeScalableTargets",
+                      "application-autoscaling:RegisterScalableTarget"),
+    ComputeKind.ASG: ("autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"),
+}
 BOTH = (Role.PRIMARY, Role.SECONDARY)
 DR = (Role.SECONDARY,)
 
@@ -42,44 +51,71 @@ FAILOVER_STEPS = (
              ("CONTROL_TABLE", "STATE_PARAMETER", "PRIMARY_REGION", "GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN",
               "LOCK_SECONDS"), False,
              "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
-             primary_region_use="failback only: reads the primary region's replication lag once it is back"),
+             primary_region_use="failback only: reads the primary region's replication lag once it is back",
+    calls=("dynamodb:GetItem", "dynamodb:PutItem", "ssm:GetParameter", "ssm:PutParameter",
+           "rds:DescribeGlobalClusters", "cloudwatch:GetMetricData")),
     Function("failover-confirm", "failover", "confirm.handler", DR,
              ("PROBE_ALARM_NAME", "ROUTE53_ALARM_NAME", "CONFIRM_SECONDS"), False,
-             "Confirms an unplanned failover: two signals agree, or one has persisted"),
+             "Confirms an unplanned failover: two signals agree, or one has persisted",
+    calls=("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData")),
     Function("failover-promote", "failover", "promote.handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
              "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
-             primary_region_use="failback only: the switchover's target is the primary region's cluster"),
+             primary_region_use="failback only: the switchover's target is the primary region's cluster",
+    calls=("rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster")),
     Function("failover-promotion-status", "failover", "promote.status_handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
-             "Reports whether the DR cluster is the global cluster's writer yet"),
+             "Reports whether the DR cluster is the global cluster's writer yet",
+    calls=("rds:DescribeGlobalClusters",)),
     Function("failover-scale", "failover", "scale.handler", DR,
              ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"), False,
-             "Scales the DR compute to active capacity"),
+             "Scales the DR compute to active capacity",
+    calls=(*SCALE_CALLS[ComputeKind.ECS], *SCALE_CALLS[ComputeKind.ASG])),
     Function("failover-dns", "failover", "dns.handler", DR, ("CONTROL_TABLE", "PRIMARY_HEALTH_CHECK_ID"), False,
-             "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate"),
+             "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate",
+    calls=("dynamodb:PutItem", "cloudwatch:PutMetricData", "route53:GetHealthCheck", "route53:UpdateHealthCheck")),
     Function("failover-validate", "failover", "validate.handler", DR,
              ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL", "PRIMARY_HEALTH_URL", "HOSTED_ZONE_ID",
               "RECORD_NAME", "DR_ENDPOINT", "PRIMARY_ENDPOINT"), False,
              "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
-             primary_region_use="failback only: checks the primary's endpoint answers as the writer"),
+             primary_region_use="failback only: checks the primary's endpoint answers as the writer",
+    calls=("rds:DescribeGlobalClusters", "route53:ListResourceRecordSets", "route53:GetHealthCheck",
+           "route53:GetHealthCheckStatus")),
     Function("failover-notify", "failover", "notify.handler", DR, ("STATE_PARAMETER", "CONTROL_TABLE"), False,
-             "Records the outcome (metrics, state), releases the lock, then publishes the notice"),
+             "Records the outcome (metrics, state), releases the lock, then publishes the notice",
+    calls=("ssm:GetParameter", "ssm:PutParameter", "cloudwatch:PutMetricData", "dynamodb:DeleteItem",
+           "sns:Publish")),
+)
+RETURN_REPLICATION_USE = (
+    "best effort: replicates the DR region's writes back to the primary's buckets; the failover neither waits for "
+    "nor fails on it (a failure is reported)"
+)
+# A step only where the scenario replicates buckets: what the DR region writes goes back to the primary's buckets.
+RETURN_REPLICATION = Function(
+    "failover-return-replication", "failover", "returns.handler", DR,
+    ("RETURN_BUCKETS", "RETURN_REPLICATION_ROLE_ARN", "PRIMARY_KMS_KEY_ARN"), False,
+    "Turns on replication from the DR region's buckets back to the primary's once the DR region serves",
+    primary_region_use=RETURN_REPLICATION_USE,
+    calls=("s3:PutReplicationConfiguration", "iam:PassRole"),
 )
 # Not a step: every minute it republishes where traffic goes, because Route 53 follows the data stream.
 ENGAGED_SIGNAL = Function(
     "engaged-signal", "failover", "engaged.handler", DR, ("CONTROL_TABLE",), False,
     "Every minute: publishes FailoverEngaged from the control table (Route 53 follows the alarm's data stream)",
+    calls=("dynamodb:GetItem", "cloudwatch:PutMetricData"),
 )
 
 LAG_MONITOR = Function(
-    "lag-monitor", "lag_monitor", "app.handler", BOTH, (*DB_ENV, "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), True,
+    "lag-monitor", "lag_monitor", "app.handler", BOTH,
+    (*DB_ENV, "DB_READER_ENDPOINT", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), True,
     "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
     timeout=90,
+    calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 CONNECTIVITY = Function(
     "connectivity", "connectivity", "app.handler", BOTH, DB_ENV, True,
     "Connects to this region's cluster and publishes DatabaseConnectivity (1 ok, 0 failed)",
+    calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 READINESS = Function(
     "readiness", "readiness", "app.handler", BOTH,
@@ -87,26 +123,34 @@ READINESS = Function(
     "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
     "the first pass arms the failover triggers",
     timeout=120,
+    calls=("rds:DescribeGlobalClusters", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData",
+           "states:DescribeStateMachine", "dynamodb:PutItem", "sns:Publish"),
 )
 APP_HEALTH = Function(
     "app-health", "app", "health.handler", BOTH, DB_ENV, True,
     "The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
+    calls=("secretsmanager:GetSecretValue",),
 )
 PROBE = Function(
     "primary-probe", "probe", "app.handler", DR, ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS"), False,
     "Probes the primary's endpoint from the DR region every minute and publishes PrimaryEndpointHealthy",
+    calls=("cloudwatch:PutMetricData",),
 )
 BACKUP_EXPORT = Function(
     "backup-export", "backup_export", "app.handler", (Role.PRIMARY,),
     ("CLUSTER_ID", "BACKUP_BUCKET", "EXPORT_ROLE_ARN", "KMS_KEY_ARN"), False,
     "Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
     "BackupExportStarted",
+    calls=("rds:DescribeDBClusterSnapshots", "rds:DescribeExportTasks", "rds:StartExportTask", "iam:PassRole",
+           "cloudwatch:PutMetricData"),
 )
 # The bucket purpose BACKUP_EXPORT writes to; a scenario with such a bucket gets the export.
 BACKUPS_PURPOSE = "backups"
 TRADE_PROCESSOR = Function(
     "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"), True,
     "Processes trade orders from SQS into the database, idempotently by order id, and announces them on the bus",
+    calls=("secretsmanager:GetSecretValue", "events:PutEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+           "sqs:GetQueueAttributes"),
 )
 
 
@@ -116,9 +160,26 @@ def probe_for(scenario: Scenario) -> Function:
     return replace(PROBE, vpc=True) if scenario.compute.kind is ComputeKind.CONNECTIVITY else PROBE
 
 
+def returns_data(scenario: Scenario) -> bool:
+    """Whether the scenario has buckets whose writes in the DR region must come back (any it replicates)."""
+    return any(bucket.replicate for bucket in scenario.buckets)
+
+
+def failover_steps(scenario: Scenario) -> tuple[Function, ...]:
+    """The state machine's functions in this scenario."""
+    return (*FAILOVER_STEPS, RETURN_REPLICATION) if returns_data(scenario) else FAILOVER_STEPS
+
+
+def calls_for(spec: Function, scenario: Scenario) -> tuple[str, ...]:
+    """The calls ``spec`` makes in ``scenario``: the scale step resizes only the scenario's kind of compute."""
+    if spec.key == "failover-scale":
+        return SCALE_CALLS.get(scenario.compute.kind, ())
+    return spec.calls
+
+
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:
     """The functions a scenario deploys, in a stable order."""
-    result = [*FAILOVER_STEPS, ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
+    result = [*failover_steps(scenario), ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
     if scenario.compute.kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY):
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:

@@ -80,14 +80,15 @@ def _calls(resources: dict[str, Any], regions: Mapping[str, str]) -> Iterator[Ro
         if resource["Type"] != "AWS::IAM::Role":
             continue
         component = name.removesuffix("Role")
-        reason = _reason(resources.get(f"{component}Function", {}))
+        reason = _reason(resources.get(f"{component}Function", resource))
+        explained = "failback only" if reason.startswith("failback only") else "best effort"
         if reason:
-            yield _row(component, reason, "primary", regions, "failback only")
+            yield _row(component, reason, "primary", regions, explained)
         for action, targets in _grants(resource):
             for target in targets:  # one statement may name a DR resource and, for failback, a primary one
                 where, when = _classify(action, target, regions)
                 if where == "primary" and reason:
-                    when = "failback only"
+                    when = explained
                 yield _row(component, action, where, regions, when)
 
 

@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parent / "lint_fixtures"
 DR_REGIONS = ("us-east-1", "us-west-2")
 
 # rule id -> how many findings its bad fixture holds
-BAD = {"E9001": 3, "E9002": 3, "E9003": 2, "W9004": 2, "E9005": 2, "W9006": 2}
+BAD = {"E9001": 3, "E9002": 3, "E9003": 2, "W9004": 2, "E9005": 2, "W9006": 2, "E9011": 5}
 
 
 # -- the rules ------------------------------------------------------------------------------------------
@@ -52,6 +52,16 @@ def test_messages_name_the_role_in_which_the_problem_occurs() -> None:
     versioning = _messages("E9002-bad.json")
     assert any("Documents has a ReplicationConfiguration (when IsPrimary)" in m for m in versioning)
     assert any("Exports may be a replication destination" in m for m in versioning)
+
+
+def test_the_grant_rule_names_each_missing_or_misplaced_grant() -> None:
+    """E9011: a missing grant, a missing KMS data-key grant for an encrypted topic, and ARNs of the wrong form."""
+    messages = _messages("E9011-bad.json")
+    assert any("dynamodb:PutItem: no statement" in m for m in messages)
+    assert any("kms:GenerateDataKey: no statement" in m for m in messages)  # implied by sns:Publish
+    assert any("Resource \"*\" only" in m for m in messages)
+    assert any("not an ARN" in m for m in messages)
+    assert any("none of the ARN forms" in m and "route53" in m for m in messages)
 
 
 def test_deletion_policy_finding_explains_the_snapshot_default() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from drgen.builders import api, compute, events, functions, monitoring, parameters, snapshot_export
+from drgen.builders import api, compute, events, functions, monitoring, parameters, snapshot_export, upstream
 from drgen.builders.context import StackContext
 from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, TRADE_PROCESSOR, functions_for
 from drgen.scenario.model import ComputeKind
@@ -42,8 +42,13 @@ def build(ctx: StackContext) -> None:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
         env["QUEUE_URL"] = Ref(queue.queue)
         grants[TRADE_PROCESSOR.key] = [*api.consumer_grants(queue), *events.producer_grants(bus)]
-    specs = [f for f in functions_for(ctx.scenario) if f.key in APP_FUNCTIONS]
-    deployed = functions.deploy(ctx, specs, env, grants, compute.function_network(ctx))
+    specs = [f for f in functions_for(ctx.scenario) if f.key in APP_FUNCTIONS and f.key != LAG_MONITOR.key]
+    network = compute.function_network(ctx)
+    deployed = functions.deploy(ctx, specs, env, grants, network)
+    # The lag monitor tries the writer endpoint in both regions and falls back to the reader endpoint: whichever
+    # region holds the replica now (DR before a failover, the primary after one) measures the lag.
+    lag_env = {**env, "DB_ENDPOINT": upstream.writer_endpoint(ctx), "DB_READER_ENDPOINT": upstream.reader_endpoint(ctx)}
+    deployed |= functions.deploy(ctx, [LAG_MONITOR], lag_env, grants, network)
     functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)
     functions.schedule(ctx, deployed[CONNECTIVITY.key], EVERY_MINUTE, "Database connectivity test")
     monitoring.function_errors(ctx, deployed.values())

@@ -95,9 +95,11 @@ def build(
         _metric(f"e{camel(d.spec.key)}", "AWS/Lambda", "Errors", "Sum", FunctionName=Ref(d.function))
         for d in deployed
     ]
-    _alarm(ctx, "FailoverFunctionErrorsAlarm", "failover-function-errors",
-           "A failover step, the engaged signal or the probe raised an error: the failover path is broken.",
-           errors, "SUM(METRICS())", "GreaterThanOrEqualToThreshold", 1)
+    for part, start in enumerate(range(0, len(errors), MAX_METRICS), start=1):
+        suffix = "" if part == 1 else str(part)
+        _alarm(ctx, f"FailoverFunctionErrors{suffix}Alarm", "failover-function-errors" + (f"-{part}" if suffix else ""),
+               "A failover step, the engaged signal or the probe raised an error: the failover path is broken.",
+               errors[start:start + MAX_METRICS], "SUM(METRICS())", "GreaterThanOrEqualToThreshold", 1)
     triggers = [
         _metric(f"r{rule.title}", "AWS/Events", "FailedInvocations", "Sum", RuleName=Ref(rule)) for rule in rules
     ]

@@ -5,8 +5,9 @@ planned unless told otherwise). The success path:
 
 guard (armed? something to fail back? lag? take the lock) -> confirm (an unplanned run waits until two signals
 agree or one persists; if every signal clears it stands down) -> promote -> scale (the compute starts while
-Aurora promotes) -> poll the promotion (bounded) -> shift DNS -> validate with what AWS says (retried, bounded:
-Route 53's checkers need a minute or two to see the engaged signal) -> notify -> Succeed.
+Aurora promotes) -> poll the promotion (bounded) -> shift DNS -> (with replicated buckets) turn on their
+replication back to the primary -> validate with what AWS says (retried, bounded: Route 53's checkers need a
+minute or two to see the engaged signal) -> notify -> Succeed.
 
 A quiet refusal (not armed, nothing to fail back, another run holds the lock) ends in Succeed without touching
 anything; any other failure is caught into NotifyFailure, which is told everything done so far, and ends in
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drgen.builders.functions import camel
+from drgen.functions import returns_data
 from drgen.scenario.model import Scenario
 
 POLL_SECONDS = 15
@@ -45,6 +47,7 @@ TASKS = {
     "PromotionStatus": "failover-promotion-status",
     "Scale": "failover-scale",
     "ShiftDns": "failover-dns",
+    "ReturnReplication": "failover-return-replication",
     "Validate": "failover-validate",
     "NotifySuccess": "failover-notify",
     "NotifyStandDown": "failover-notify",
@@ -60,6 +63,11 @@ NOTIFY_FAILURE = "NotifyFailure"
 def substitution(key: str) -> str:
     """The DefinitionSubstitutions variable holding a function's ARN."""
     return f"{camel(key)}Arn"
+
+
+def tasks(scenario: Scenario) -> dict[str, str]:
+    """The Task states of ``scenario``'s machine and their functions (no return replication without buckets)."""
+    return {state: key for state, key in TASKS.items() if state != "ReturnReplication" or returns_data(scenario)}
 
 
 def max_confirmations(scenario: Scenario) -> int:
@@ -131,7 +139,8 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         },
         "CountPoll": _count("$.polls", "WaitForPromotion"),
         "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
-        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "StartValidating"),
+        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "ReturnReplication" if returns_data(scenario) else
+                          "StartValidating"),
         **_loop("Validate", "$.validations", VALIDATE_POLL_SECONDS),
         "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
         "Valid": {
@@ -158,6 +167,9 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         STOOD_DOWN: {"Type": "Succeed", "Comment": "The signals cleared before they agreed: nothing was changed."},
         FAILED: {"Type": "Fail", "Error": FAILED, "Cause": "The failover did not complete; see the notification."},
     }
+    if returns_data(scenario):
+        # The DR region serves now: what it writes to its buckets goes back to the primary's (best effort).
+        states["ReturnReplication"] = _task(scenario, "ReturnReplication", "$.returns", "StartValidating")
     return {
         "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
         "StartAt": "ChooseMode",

@@ -24,7 +24,7 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import BOTH, COMMON_ENV, DB_ENV, Function
+from drgen.functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Role
@@ -127,6 +127,8 @@ def common_env(ctx: StackContext) -> dict[str, Any]:
     }
 
 
+# The function's Metadata key listing the AWS calls its code makes (drgen/functions.py); lint rule E9011 reads it.
+CALLS = "drgen:Calls"
 # The resource Metadata key under which a function (and its role) says why it may use the primary region;
 # the lint rule E9010 (drgen/lint/rules/failover_path_region.py) and drgen/stability.py read it.
 PRIMARY_REGION_USE = "drgen:PrimaryRegionUse"
@@ -223,9 +225,10 @@ def _function(
             LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(group)),
             Environment=awslambda.Environment(Variables=variables),
             KmsKeyArn=key,
-            Metadata=_metadata(
-                spec, NO_RESERVED_CONCURRENCY, NO_DEAD_LETTER_QUEUE, *(() if spec.vpc else (OUTSIDE_VPC,))
-            ),
+            Metadata={
+                **_metadata(spec, NO_RESERVED_CONCURRENCY, NO_DEAD_LETTER_QUEUE, *(() if spec.vpc else (OUTSIDE_VPC,))),
+                CALLS: list(calls_for(spec, ctx.scenario)),
+            },
             **properties,
             **extra,
         )

@@ -25,7 +25,9 @@ from awacs import autoscaling as autoscaling_actions
 from awacs import cloudwatch as cloudwatch_actions
 from awacs import dynamodb as dynamodb_actions
 from awacs import ecs as ecs_actions
+from awacs import iam as iam_actions
 from awacs import logs, rds, route53, ssm, states, xray
+from awacs import s3 as s3_actions
 from awacs.application_autoscaling import DescribeScalableTargets, RegisterScalableTarget
 from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.awslambda import InvokeFunction
@@ -33,15 +35,34 @@ from troposphere import GetAtt, Join, Ref, Sub, ec2, iam, stepfunctions
 from troposphere import events as tevents
 from troposphere import logs as tlogs
 
-from drgen.builders import compute, control, events, failover_alarms, functions, parameters, routing, upstream
+from drgen.builders import (
+    compute,
+    control,
+    events,
+    failover_alarms,
+    functions,
+    parameters,
+    routing,
+    storage,
+    upstream,
+)
 from drgen.builders.alerting import alarm, connectivity_namespace, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
-from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, TASKS, definition, substitution
+from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, definition, substitution, tasks
 from drgen.builders.functions import Deployed
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import ENGAGED_SIGNAL, FAILOVER_STEPS, READINESS, probe_for
-from drgen.scenario.model import ComputeKind, HealthCheck, HealthCheckType, Role, Scenario
+from drgen.builders.inputs import KMS_KEY_ARN
+from drgen.functions import (
+    ENGAGED_SIGNAL,
+    READINESS,
+    RETURN_REPLICATION,
+    RETURN_REPLICATION_USE,
+    failover_steps,
+    probe_for,
+    returns_data,
+)
+from drgen.scenario.model import Bucket, ComputeKind, HealthCheck, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
 STATE_MACHINE_ARN = "FailoverStateMachineArn"
@@ -97,7 +118,44 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         "DR_ENDPOINT": _record_target(ctx, Role.SECONDARY),
         "PRIMARY_ENDPOINT": _record_target(ctx, Role.PRIMARY),
         "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
+        **return_replication_env(ctx),
     }
+
+
+def _returned(ctx: StackContext) -> list[Bucket]:
+    return [bucket for bucket in ctx.scenario.buckets if bucket.replicate]
+
+
+def return_replication_env(ctx: StackContext) -> dict[str, Any]:
+    """What the return-replication step needs: the bucket pairs, the role S3 assumes, the primary's key (the
+    replicas there are encrypted with it). The role is here, in the DR region's orchestration stack, because it
+    deploys after the primary's foundation: its key exists by then."""
+    if not returns_data(ctx.scenario):
+        return {}
+    names = ctx.names
+    pairs = [Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
+             for b in _returned(ctx)]
+    primary_key = ctx.input(
+        "PrimaryKmsKeyArn",
+        "The primary region's KMS key ARN (replicas written back there); empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, KMS_KEY_ARN)},
+    )
+    role = storage.replication_role(
+        ctx, "ReturnReplicationRole", IS_SECONDARY, "s3-return-replication", upstream.key_arn(ctx), primary_key,
+        _returned(ctx), metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
+    )
+    return {"RETURN_BUCKETS": Join(",", pairs), "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
+            "PRIMARY_KMS_KEY_ARN": primary_key}
+
+
+def _return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list[Statement]:
+    """PutBucketReplication on this region's buckets, and handing S3 the role."""
+    buckets = [Sub(f"arn:${{AWS::Partition}}:s3:::{ctx.names.regional_text('bucket', b.purpose)}")
+               for b in _returned(ctx)]
+    return [
+        Statement(Effect=Allow, Action=[s3_actions.PutReplicationConfiguration], Resource=buckets),
+        Statement(Effect=Allow, Action=[iam_actions.PassRole], Resource=[env["RETURN_REPLICATION_ROLE_ARN"]]),
+    ]
 
 
 def _record_target(ctx: StackContext, role: Role) -> Ref:
@@ -268,7 +326,7 @@ def state_machine(ctx: StackContext, deployed: Mapping[str, Deployed]) -> stepfu
             **DESTROYABLE,
         )
     )
-    keys = sorted(set(TASKS.values()))
+    keys = sorted(set(tasks(ctx.scenario).values()))
     role = ctx.add(
         iam.Role(
             "FailoverStateMachineRole",
@@ -311,7 +369,7 @@ def state_machine(ctx: StackContext, deployed: Mapping[str, Deployed]) -> stepfu
 
 def function_outputs(ctx: StackContext, deployed: Mapping[str, Deployed]) -> None:
     """An output per failover function ARN (DR region), for operators and runbooks: ``<Function>Arn``."""
-    for spec in FAILOVER_STEPS:
+    for spec in failover_steps(ctx.scenario):
         ctx.output(
             substitution(spec.key), deployed[spec.key].arn, f"Failover step function: {spec.description}", IS_SECONDARY
         )
@@ -422,7 +480,11 @@ def build(ctx: StackContext) -> None:
     probe_spec = probe_for(ctx.scenario)
     env = failover_env(ctx, state_name, table)
     grants = failover_grants(ctx, state_arn)
-    deployed = functions.deploy(ctx, [*FAILOVER_STEPS, ENGAGED_SIGNAL, probe_spec], env, grants, probe_network(ctx))
+    if returns_data(ctx.scenario):
+        grants[RETURN_REPLICATION.key] = _return_replication_grants(ctx, env)
+    deployed = functions.deploy(
+        ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe_network(ctx)
+    )
     # The readiness test runs in both regions; only the DR region's has a control table to arm.
     readiness_env = {**env, "CONTROL_TABLE": control.env_value(table)}
     deployed |= functions.deploy(ctx, [READINESS], readiness_env, grants)

@@ -8,6 +8,7 @@ re-encrypted there with the DR region's key and bounded by S3 Replication Time C
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from awacs import kms, s3
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
@@ -42,7 +43,7 @@ def buckets(ctx: StackContext, key: KeyHandles) -> None:
     role = peer_key = None
     if replicated:
         peer_key = peer_kms_key_arn(ctx)
-        role = _replication_role(ctx, key, peer_key, replicated)
+        role = replication_role(ctx, "S3ReplicationRole", IS_PRIMARY, "s3-replication", key.arn, peer_key, replicated)
     for bucket in ctx.scenario.buckets:
         replication = _replication(ctx, bucket, role, peer_key) if bucket.replicate else None
         resource = ctx.add(_bucket(ctx, bucket, key, replication))
@@ -136,8 +137,19 @@ def _replication(ctx: StackContext, bucket: Bucket, role: iam.Role, peer_key: Re
     return If(IS_PRIMARY, configuration, Ref("AWS::NoValue"))
 
 
-def _replication_role(ctx: StackContext, key: KeyHandles, peer_key: Ref, replicated: list[Bucket]) -> iam.Role:
-    """The role S3 assumes to replicate: read the primary's versions, write replicas, re-encrypt."""
+def replication_role(
+    ctx: StackContext,
+    logical: str,
+    condition: str,
+    name: str,
+    key: Any,
+    peer_key: Any,
+    replicated: list[Bucket],
+    metadata: dict[str, Any] | None = None,
+) -> iam.Role:
+    """The role S3 assumes to replicate this region's buckets to the peer's (under ``condition``): read this
+    region's versions, write replicas there, decrypt with ``key`` and re-encrypt with ``peer_key``. The primary's
+    foundation uses it towards the DR region; the DR region's failover, back (orchestration.py)."""
     sources = [ctx.names.regional_text("bucket", b.purpose) for b in replicated]
     targets = [ctx.names.peer_text("bucket", b.purpose) for b in replicated]
     statements = [
@@ -156,14 +168,15 @@ def _replication_role(ctx: StackContext, key: KeyHandles, peer_key: Ref, replica
             Action=[s3.ReplicateObject, s3.ReplicateDelete, s3.ReplicateTags],
             Resource=[_arn(name, objects=True) for name in targets],
         ),
-        _kms_via_s3(kms.Decrypt, key.arn, "${AWS::Region}"),
+        _kms_via_s3(kms.Decrypt, key, "${AWS::Region}"),
         _kms_via_s3(kms.Encrypt, peer_key, "${PeerRegion}"),
     ]
     return ctx.add(
         iam.Role(
-            "S3ReplicationRole",
-            Condition=IS_PRIMARY,
-            RoleName=ctx.names.regional("iam", "s3-replication"),
+            logical,
+            Condition=condition,
+            RoleName=ctx.names.regional("iam", name),
+            **({"Metadata": metadata} if metadata else {}),
             AssumeRolePolicyDocument=service_trust("s3.amazonaws.com"),
             Policies=[
                 iam.Policy(

@@ -61,14 +61,22 @@ def public_subnets(ctx: StackContext) -> Split:
 
 
 # -- data ---------------------------------------------------------------------------------------------------
+def writer_endpoint(ctx: StackContext) -> Ref:
+    """This region's cluster writer endpoint (inactive while the cluster is a secondary)."""
+    return ctx.same_region("data", CLUSTER_ENDPOINT, "This region's cluster writer endpoint.")
+
+
+def reader_endpoint(ctx: StackContext) -> Ref:
+    """This region's cluster reader endpoint (active whether the cluster is the primary or a secondary)."""
+    return ctx.same_region("data", READER_ENDPOINT, "This region's cluster reader endpoint.")
+
+
 def database_endpoint(ctx: StackContext) -> If:
     """The endpoint this region's functions use: the writer in the primary; in the DR region the reader endpoint,
     because a secondary cluster's writer endpoint is inactive until promotion, while its reader endpoint reaches
     the cluster's instance before and after (a cluster without replicas routes reader connections to its writer).
     """
-    writer = ctx.same_region("data", CLUSTER_ENDPOINT, "This region's cluster writer endpoint.")
-    reader = ctx.same_region("data", READER_ENDPOINT, "This region's cluster reader endpoint.")
-    return If(IS_SECONDARY, reader, writer)
+    return If(IS_SECONDARY, reader_endpoint(ctx), writer_endpoint(ctx))
 
 
 def database_secret_name(ctx: StackContext) -> Ref:

@@ -42,6 +42,9 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @click.option("--allow-replace", is_flag=True, help="Allow replacing or removing stateful resources (loses data).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (as `drgen plan`) and change nothing.")
 @click.option("--skip-quota-check", is_flag=True, help="Deploy even when a service quota would be exceeded.")
+@click.option("--during-failover", is_flag=True,
+              help="Deploy even though a failover is engaged (the DR region serves); it returns the DR compute to "
+                   "standby and reopens the PRIMARY record's gate.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
 @handle_errors
 @cloud_errors
@@ -60,6 +63,7 @@ def deploy(
     allow_replace: bool,
     dry_run: bool,
     skip_quota_check: bool,
+    during_failover: bool,
     output: str,
 ) -> None:
     """Deploy a scenario to both regions and the global layer, each stack as soon as its dependencies are done.
@@ -69,13 +73,16 @@ def deploy(
       drgen deploy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
       drgen deploy --bundle templates_out/trading-ecs --suffix dev --profile prod
       drgen deploy -s trading-ecs --suffix pr42 --mode stacksets
-    First checks the service quotas (as `drgen quotas`) and refuses when one would be exceeded.
-    Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad input or a
-    service quota too low.
+    First checks the service quotas (as `drgen quotas`) and refuses when one would be exceeded, and refuses
+    while a failover is engaged (the DR region serves: a deploy would put it back to standby) unless
+    --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad
+    input, a service quota too low, or a failover engaged.
     """
     from drgen.deploy import deployer, record
+    from drgen.deploy.engaged import engaged_failover
     from drgen.deploy.plan import select
     from drgen.deploy.progress import for_terminal
+    from drgen.errors import DrgenError
 
     bundle = load_bundle(scenario, bundle_dir, suffix)
     entries = select(bundle.stacks, only)
@@ -84,6 +91,12 @@ def deploy(
         _show_plan(aws, bundle, entries, mode, output)
         return
     account = aws.account_id()
+    engaged = "" if during_failover else engaged_failover(aws, bundle)
+    if engaged:
+        raise DrgenError(
+            f"a failover of {bundle.scenario} ({bundle.suffix}) is engaged: {engaged}; a deploy would put the serving "
+            "DR region back to standby. Fail back first (`drgen failback`), or pass --during-failover"
+        )
     current = deployer.preflight(aws, bundle, entries, mode)
     if not skip_quota_check:
         quota_preflight(aws, bundle, current, refuse=True)

@@ -253,6 +253,8 @@ class _Drill:
             _verify("DR compute scaled", lambda: _scaled(self.aws, env)),
             _verify("notification sent", lambda: _notified(self.aws, env, "failover succeeded")),
         ]
+        if env.replicated_buckets():
+            report.verifications.append(_verify("DR buckets replicate back", lambda: _returning(self.aws, env)))
         shifted = _dns_step(failover_run)
         if shifted is None:
             return
@@ -345,6 +347,19 @@ def _answers_as_writer(url: str) -> tuple[bool, str]:
     answer = lambdas.shared("probe").get(url)
     writer = lambdas.module("failover", "validate").database_is_writer(answer.body)
     return answer.ok and writer is True, f"{answer.describe()}; writer: {writer}"
+
+
+def _returning(aws: Aws, environment: Environment) -> tuple[bool, str]:
+    """Each DR bucket now replicates to its primary bucket (what the DR region writes comes back)."""
+    s3 = aws.client("s3", environment.dr)
+    missing = []
+    for source, destination in environment.replicated_buckets():
+        rules = s3.get_bucket_replication(Bucket=destination)["ReplicationConfiguration"]["Rules"]
+        if not any(r["Destination"]["Bucket"].endswith(f":::{source}") and r["Status"] == "Enabled" for r in rules):
+            missing.append(destination)
+    if missing:
+        return False, f"not replicating back: {', '.join(missing)}"
+    return True, f"{len(environment.replicated_buckets())} bucket(s) replicate back to the primary's"
 
 
 def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:

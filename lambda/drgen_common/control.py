@@ -82,7 +82,12 @@ def release(dynamodb: Any, table: str, holder: str) -> bool:
 
 def traffic(dynamodb: Any, table: str) -> str:
     """``dr`` while a failover holds the traffic in the DR region, else ``primary``."""
-    return DR if _item(dynamodb, table, TRAFFIC).get("to") == DR else PRIMARY
+    return DR if traffic_record(dynamodb, table).get("to") == DR else PRIMARY
+
+
+def traffic_record(dynamodb: Any, table: str) -> dict[str, str]:
+    """The traffic item as recorded: ``to``, ``since``, ``execution`` ({} before the first DNS step)."""
+    return _item(dynamodb, table, TRAFFIC)
 
 
 def set_traffic(dynamodb: Any, table: str, to: str, execution: str, now: str) -> None:

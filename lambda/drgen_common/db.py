@@ -11,6 +11,7 @@ the Lambda runtime does not carry the RDS certificate authorities (packaging the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import ssl
 from collections.abc import Callable
@@ -66,6 +67,26 @@ def configured_target(secrets: Any) -> Target:
     return target(
         secrets, config.required("DB_SECRET_NAME"), config.optional("DB_ENDPOINT"), config.optional("DB_NAME")
     )
+
+
+def reader_of(writer: Target) -> Target:
+    """The same database through this region's reader endpoint (DB_READER_ENDPOINT), which answers whether this
+    region's cluster is the global database's primary or a secondary; the writer endpoint when there is none."""
+    return dataclasses.replace(writer, host=config.optional("DB_READER_ENDPOINT") or writer.host)
+
+
+def connect_first(targets: list[Target], timeout: float = CONNECT_TIMEOUT_SECONDS) -> pg8000.native.Connection:
+    """A connection to the first target that accepts one. A secondary cluster's writer endpoint is inactive,
+    so after a failover the old primary's functions reach their cluster through its reader endpoint."""
+    failure: BaseException | None = None
+    for where in targets:
+        try:
+            return connect(where, timeout)
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            failure = error
+    raise failure if failure else ValueError("no database target to connect to")
 
 
 def _tls() -> ssl.SSLContext:

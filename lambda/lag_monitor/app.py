@@ -3,11 +3,15 @@
 EventBridge schedules run at most once a minute and seed 001 asks for a sample every 30 s, so one invocation
 takes SAMPLES samples SAMPLE_INTERVAL_SECONDS apart (defaults 2 and 30).
 
-Which region writes is found by trying: the write fails with SQLSTATE 25006 (read-only transaction) on a
-replica. The writer beats every second for SAMPLES x SAMPLE_INTERVAL_SECONDS (the whole minute between
-invocations with the defaults): the age the replica sees is the replication lag plus at most one beat
-interval, instead of plus up to a whole sample interval if it wrote once per sample. The replica publishes
-ReplicationLagSeconds = its clock - the other region's latest beat, once per sample.
+Which region writes is found by trying: DB_ENDPOINT is this region's cluster writer endpoint, inactive while the
+cluster is a secondary (the connection then goes to DB_READER_ENDPOINT), and a write fails with SQLSTATE 25006
+(read-only transaction) on a replica. So the monitor measures wherever the replica is now: in the DR region
+before a failover, in the primary region after one.
+
+The writer beats every second for SAMPLES x SAMPLE_INTERVAL_SECONDS (the whole minute between invocations with
+the defaults): the age the replica sees is the replication lag plus at most one beat interval, instead of plus
+up to a whole sample interval if it wrote once per sample. The replica publishes ReplicationLagSeconds = its
+clock - the other region's latest beat, once per sample.
 """
 
 from __future__ import annotations
@@ -57,10 +61,12 @@ class Schedule:
 
 
 def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
-    where = db.configured_target(aws.client("secretsmanager"))
+    writer = db.configured_target(aws.client("secretsmanager"))
     cloudwatch = aws.client("cloudwatch")
     namespace = config.required("METRICS_NAMESPACE")
-    connection = db.connect(where)
+    # The writer endpoint where it is active; after a failover this region's cluster is the replica, its writer
+    # endpoint inactive, and the lag to measure is here (the failback's guard reads it): the reader endpoint.
+    connection = db.connect_first([writer, db.reader_of(writer)])
     try:
         return monitor(
             connection,

@@ -20,8 +20,8 @@ def test_the_budget_lists_what_the_failover_path_needs_and_from_where():
     budget = budget_for_bundle(render(load("database-dr", suffix="dev")).files)
     path = budget["failover_path"]
     assert path["from_primary_region"] == []  # static stability: nothing on the failover path needs the primary
-    # most calls are served in the DR region; the primary (us-east-1 here) appears only for failback and for
-    # the Route 53 control plane, which is the second way to shift DNS
+    # most calls are served in the DR region; the primary (us-east-1 here) appears only for failback, for the
+    # Route 53 control plane (the second way to shift DNS) and for the best-effort return replication
     assert max(path["needs_by_region"], key=path["needs_by_region"].get) == "dr (eu-west-1)"
     primary = [place for place in path["needs_by_region"] if place.startswith("primary")]
-    assert primary and all(p.endswith(("failback only)", "second way)")) for p in primary)
+    assert primary and all(p.endswith(("failback only)", "second way)", "best effort)")) for p in primary)

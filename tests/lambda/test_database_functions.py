@@ -217,3 +217,21 @@ def test_health_on_the_replica_reports_it_is_not_the_writer(database):
     cache.discard()
     body = json.loads(response["body"])
     assert response["statusCode"] == 200 and body["database"]["writer"] is False and body["database"]["trades"] is None
+
+
+def test_after_a_failover_the_old_primary_measures_the_lag_through_its_reader_endpoint(cloud, database, monkeypatch):
+    """Defect 5: the old primary's cluster is now a secondary, its writer endpoint inactive. Without the reader
+    endpoint no lag would be published there, and the guard would refuse every failback."""
+    writer = db.connect(database)
+    try:
+        lag_monitor.monitor(writer, region="eu-west-2", schedule=FAST, publish=pytest.fail)  # the DR region writes
+    finally:
+        writer.close()
+    monkeypatch.setenv("DB_SECRET_NAME", store_secret(cloud, "db-replica", read_only(database), region=PRIMARY))
+    monkeypatch.setenv("AWS_REGION", PRIMARY)
+    monkeypatch.setenv("DB_ENDPOINT", "inactive-writer-endpoint.invalid")  # resolves nowhere, as an inactive one
+    monkeypatch.setenv("DB_READER_ENDPOINT", database.host)
+    monkeypatch.setenv("SAMPLES", "1")
+    result = lag_monitor.handler({}, None)
+    assert result["role"] == "replica" and result["region"] == PRIMARY
+    assert len(metric_values(cloud, metrics.REPLICATION_LAG, region=PRIMARY)) == 1  # where the guard reads it

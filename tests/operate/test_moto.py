@@ -170,6 +170,7 @@ def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
         "writer in DR": True,
         "DR compute scaled": True,
         "notification sent": True,
+        "DR buckets replicate back": True,
         "DNS answers DR": True,
         "writer in primary": True,
         "primary answers as writer": True,
@@ -177,11 +178,24 @@ def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
     }
     failover_run, failback_run = report["runs"]
     tasks = [s["state"] for s in failover_run["steps"] if s["type"] == "Task"]
-    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "ShiftDns", "Validate",
-                     "NotifySuccess"]
+    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "ShiftDns", "ReturnReplication",
+                     "Validate", "NotifySuccess"]
     assert failback_run["phase"] == "failback" and failback_run["status"] == "SUCCEEDED"
     timeline = report["dns_timeline"]
     assert [s["after_dns_step_seconds"] for s in timeline["failover"]] == [0, 60, 120, 300, 1800, 86400]
     assert {s["answer"] for s in timeline["failover"]} == {"SECONDARY"}
     assert timeline["failback"][-1]["answer"] == "PRIMARY"
     assert any(line.startswith("Aurora global cluster") for line in report["created_through_apis"])
+
+
+def test_a_deploy_during_a_failover_is_refused_unless_told(deploy):
+    """Defect 11: the rendered bundle would put the serving DR region back to standby and reopen the gate."""
+    deployed = deploy()
+    _arm(deployed)
+    _outage(deployed)
+    with sandbox.promotion_standin():
+        assert _invoke("failover", *deployed.run_options()).exit_code == 0
+    refused = _invoke("deploy", *deployed.cli_target(), "--skip-quota-check")
+    assert refused.exit_code == 2, refused.output
+    assert "is engaged: traffic goes to eu-west-2 since" in refused.output and "--during-failover" in refused.output
+    assert _state(deployed)["desired"] == 2  # still serving at active capacity

@@ -39,6 +39,7 @@ def _machine_results(promoted_after=1, valid=True, mode="failover", confirmation
         step % "PromotionStatus": [{"promoted": i + 1 >= promoted_after} for i in range(promoted_after)],
         step % "Scale": [{"changed": True}],
         step % "Dns": [dns],
+        step % "ReturnReplication": [{"changed": True, "returning": True, "buckets": []}],
         step % "Validate": validations,
         step % "Notify": [{"outcome": "succeeded" if valid else "failed"}, {"outcome": "failed"}],
     }
@@ -51,7 +52,7 @@ def test_the_failover_definition_runs_its_tasks_in_order_and_polls_until_promote
     assert run.status == "SUCCEEDED"
     tasks = [s.state for s in run.steps if s.kind == "Task"]
     assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "PromotionStatus",
-                     "PromotionStatus", "ShiftDns", "Validate", "NotifySuccess"]
+                     "PromotionStatus", "ShiftDns", "ReturnReplication", "Validate", "NotifySuccess"]
     guard_input = calls[0][1]
     assert guard_input["mode"] == "failover" and guard_input["planned"] is True and guard_input["force"] is False
     assert guard_input["execution_id"] == CONTEXT["Execution"]["Id"]
