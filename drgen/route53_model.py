@@ -270,14 +270,14 @@ def stack_alarms(
                 continue  # metric math and percentile alarms: Route 53 evaluates neither
             if resource.get("Condition") not in (None, f"Is{role.capitalize()}"):
                 continue
-            name = _literal_name(properties["AlarmName"], region, peer)
+            name = literal_name(properties["AlarmName"], region, peer)
             literal = {key: value for key, value in properties.items() if not isinstance(value, dict | list)}
             found[(name, region)] = alarm_from(name, region, literal)
     return found
 
 
-def _literal_name(value: Any, region: str, peer: str) -> str:
-    """An alarm name as its stack spells it: a literal, or a Sub of the stack's region and its peer's."""
+def literal_name(value: Any, region: str, peer: str) -> str:
+    """A name as its stack spells it: a literal, or a Sub of the stack's region and its peer's."""
     if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
         value = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${PeerRegion}", peer)
     if not isinstance(value, str) or "${" in value:

@@ -17,7 +17,6 @@ failover machinery itself are in ``failover_alarms``.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +30,7 @@ from awacs import s3 as s3_actions
 from awacs.application_autoscaling import DescribeScalableTargets, RegisterScalableTarget
 from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.awslambda import InvokeFunction
-from troposphere import GetAtt, Join, Ref, Sub, ec2, iam, stepfunctions
-from troposphere import events as tevents
+from troposphere import GetAtt, Join, Ref, Sub, iam, stepfunctions
 from troposphere import logs as tlogs
 
 from drgen.builders import (
@@ -42,11 +40,12 @@ from drgen.builders import (
     failover_alarms,
     functions,
     parameters,
+    probe,
     routing,
     storage,
     upstream,
 )
-from drgen.builders.alerting import alarm, connectivity_namespace, health_check_alarm_name
+from drgen.builders.alerting import health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, definition, substitution, tasks
@@ -62,15 +61,10 @@ from drgen.functions import (
     probe_for,
     returns_data,
 )
-from drgen.scenario.model import Bucket, ComputeKind, HealthCheck, HealthCheckType, Role, Scenario
+from drgen.scenario.model import Bucket, ComputeKind, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
 STATE_MACHINE_ARN = "FailoverStateMachineArn"
-# The DR region's probe of the primary (lambda/probe/app.py publishes the metric).
-PROBE_METRIC = "PrimaryEndpointHealthy"
-PROBE_ALARM = "primary-probe"
-PROBE_SCHEDULE = "rate(1 minute)"
-PROBE_TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
 # Route 53 evaluates the engaged alarm's one-minute data stream: the signal publishes every minute.
 ENGAGED_SCHEDULE = "rate(1 minute)"
 
@@ -105,16 +99,16 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
         "RECORD_NAME": compute.domain_name(ctx.scenario) + ".",
         "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
-        "PROBE_TARGET": probe_target(ctx),
+        "PROBE_TARGET": probe.target(ctx),
         "SEARCH_STRING": _search_string(ctx.scenario),
-        "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
-        "PROBE_ALARM_NAME": ctx.names.regional("alarm", PROBE_ALARM),
+        "PROBE_TIMEOUT_SECONDS": str(probe.TIMEOUT_SECONDS),
+        "PROBE_ALARM_NAME": ctx.names.regional("alarm", probe.ALARM),
         "ROUTE53_ALARM_NAME": health_check_alarm_name(ctx.names, Role.PRIMARY),
         "CONFIRM_SECONDS": str(ctx.scenario.confirm_seconds),
         # The validation and the readiness test probe this region's own name, whatever DNS answers; a failback's
         # validation probes the primary's.
         "HEALTH_URL": upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.") if serving else "",
-        "PRIMARY_HEALTH_URL": probe_target(ctx) if serving else "",
+        "PRIMARY_HEALTH_URL": probe.target(ctx) if serving else "",
         "DR_ENDPOINT": _record_target(ctx, Role.SECONDARY),
         "PRIMARY_ENDPOINT": _record_target(ctx, Role.PRIMARY),
         "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
@@ -184,23 +178,6 @@ def record_health_check_id(ctx: StackContext) -> Ref:
     )
 
 
-def probe_target(ctx: StackContext) -> Join:
-    """What the DR region's probe checks: the URL Route 53's check fetches, or the primary's cluster port."""
-    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
-        endpoint = ctx.input(
-            "PrimaryClusterEndpoint",
-            "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
-            {Role.SECONDARY: OutputRef("data", Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
-        )
-        return Join("", ["tcp://", endpoint, f":{ctx.scenario.database.port}"])
-    fqdn = ctx.input(
-        "PrimaryHealthCheckFqdn",
-        "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("app", Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
-    )
-    return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
-
-
 def _search_string(scenario: Scenario) -> str:
     check = scenario.routing.health_check
     return check.search_string if check.type is HealthCheckType.HTTPS_STR_MATCH else ""
@@ -222,7 +199,7 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
     describe = Statement(Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[global_cluster])
     health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
     alarms = [
-        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", PROBE_ALARM)),
+        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", probe.ALARM)),
         # Read where Route 53 publishes its metrics (us-east-1): by name in any region, so no region is written.
         _alarm_arn("*", health_check_alarm_name(ctx.names, Role.PRIMARY)),
     ]
@@ -401,78 +378,6 @@ def _machine_statements(function_arns: list[Any]) -> list[Statement]:
     ]
 
 
-# -- the DR region's own trigger -----------------------------------------------------------------------------
-def probe_minutes(check: HealthCheck) -> int:
-    """Failed one-minute probes before the probe's alarm fires: as long as Route 53 takes to find the endpoint
-    unhealthy (RequestInterval x FailureThreshold) in whole minutes, and never one: a single lost probe must not
-    start a failover that may lose data."""
-    return max(2, math.ceil(check.interval_seconds * check.failure_threshold / 60))
-
-
-def probe(ctx: StackContext, deployed: Deployed, trigger: tevents.Rule) -> tevents.Rule:
-    """Every minute the probe checks the primary; after ``probe_minutes`` failed minutes its alarm fires, and a
-    rule on that alarm starts the failover exactly as the forwarded trigger does."""
-    functions.schedule(ctx, deployed, PROBE_SCHEDULE, "Probes the primary's endpoint from the DR region")
-    failures = probe_minutes(ctx.scenario.routing.health_check)
-    probe_alarm = alarm(
-        ctx,
-        "PrimaryProbeAlarm",
-        ctx.names.regional("alarm", PROBE_ALARM),
-        "The DR region's probe finds the primary's endpoint unhealthy: starts the failover.",
-        [upstream.alert_topic(ctx)],
-        Condition=IS_SECONDARY,
-        Namespace=connectivity_namespace(ctx.scenario),
-        MetricName=PROBE_METRIC,
-        Statistic="Minimum",
-        Threshold=1,
-        ComparisonOperator="LessThanThreshold",
-        EvaluationPeriods=failures,
-        DatapointsToAlarm=failures,
-        # No data means the probe is not running: that says nothing about the primary, so no failover.
-        TreatMissingData="missing",
-    )
-    pattern = {
-        "source": ["aws.cloudwatch"],
-        "detail-type": [events.ALARM_STATE_CHANGE],
-        "detail": {"alarmName": [Ref(probe_alarm)], "state": {"value": ["ALARM"]}},
-    }
-    return ctx.add(
-        tevents.Rule(
-            "ProbeFailoverTrigger",
-            Condition=IS_SECONDARY,
-            Description="Starts an unplanned failover when the DR region's probe of the primary fails",
-            EventPattern=pattern,
-            State="ENABLED",
-            Targets=trigger.Targets,  # the same target, role, input and retry policy as the forwarded trigger
-        )
-    )
-
-
-def probe_network(ctx: StackContext) -> functions.Network | None:
-    """A database probe's network: the private subnets, out to the primary's CIDR on the database port (over
-    the peering) and to this VPC's endpoints on HTTPS (metrics), nothing in."""
-    if not probe_for(ctx.scenario).vpc:
-        return None
-    port = ctx.scenario.database.port
-    network = ctx.scenario.network
-    egress = [
-        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=network.primary_cidr,
-                              Description=f"TCP {port} to the primary's cluster over the peering"),
-        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.secondary_cidr,
-                              Description="HTTPS to this VPC's endpoints (CloudWatch metrics)"),
-    ]
-    group = ctx.add(
-        ec2.SecurityGroup(
-            "ProbeSecurityGroup",
-            Condition=IS_SECONDARY,
-            GroupDescription="DR region probe of the primary database: egress only",
-            VpcId=upstream.vpc_id(ctx),
-            SecurityGroupEgress=egress,
-        )
-    )
-    return functions.Network(subnets=upstream.private_subnets(ctx), security_group=Ref(group))
-
-
 def build(ctx: StackContext) -> None:
     """The orchestration layer: readiness test in both regions; in the DR region the failover machinery."""
     state_name, state_arn = parameters.failover_state(ctx)
@@ -483,7 +388,7 @@ def build(ctx: StackContext) -> None:
     if returns_data(ctx.scenario):
         grants[RETURN_REPLICATION.key] = _return_replication_grants(ctx, env)
     deployed = functions.deploy(
-        ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe_network(ctx)
+        ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe.network(ctx)
     )
     # The readiness test runs in both regions; only the DR region's has a control table to arm.
     readiness_env = {**env, "CONTROL_TABLE": control.env_value(table)}
@@ -491,7 +396,7 @@ def build(ctx: StackContext) -> None:
     machine = state_machine(ctx, deployed)
     function_outputs(ctx, deployed)
     trigger = events.failover_trigger(ctx, machine)
-    probe_trigger = probe(ctx, deployed[probe_spec.key], trigger)
+    probe_trigger = probe.trigger(ctx, deployed[probe_spec.key], trigger)
     functions.schedule(
         ctx,
         deployed[ENGAGED_SIGNAL.key],

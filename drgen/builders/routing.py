@@ -34,7 +34,7 @@ from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
 # Logical ids of each region's top-level health check (the one its failover record uses).
 CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
 HEALTH_CHECK_OUTPUTS = {Role.PRIMARY: "PrimaryHealthCheckId", Role.SECONDARY: "SecondaryHealthCheckId"}
-# The check gating the PRIMARY record: the primary's endpoint AND the DR region's failover-engaged alarm OK.
+# The check gating the PRIMARY record: the primary's endpoint AND the DR region's FailoverEngaged stream at 0.
 PRIMARY_RECORD_CHECK = "PrimaryRecordHealthCheck"
 PRIMARY_RECORD_CHECK_OUTPUT = "PrimaryRecordHealthCheckId"
 HOSTED_ZONE_ID = "HostedZoneId"

@@ -14,7 +14,6 @@ from troposphere import If, Ref, Split
 from drgen.builders import inputs
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
-from drgen.builders.routing import HEALTH_CHECK_OUTPUTS
 from drgen.builders.security import DATABASE_SECRET_NAME
 from drgen.scenario.model import Role
 
@@ -24,7 +23,6 @@ CLUSTER_ENDPOINT = "ClusterEndpoint"
 READER_ENDPOINT = "ReaderEndpoint"
 CLUSTER_ARN = "ClusterArn"
 DR_CLUSTER_ARN = "DrClusterArn"
-PRIMARY_HEALTH_CHECK_ID = HEALTH_CHECK_OUTPUTS[Role.PRIMARY]
 
 
 # -- render-time values -------------------------------------------------------------------------------------
@@ -95,16 +93,6 @@ def dr_cluster_arn(ctx: StackContext) -> Ref:
         DR_CLUSTER_ARN,
         "ARN of the DR region's Aurora cluster; empty in the primary's stack.",
         {Role.SECONDARY: OutputRef("data", Role.SECONDARY, CLUSTER_ARN)},
-    )
-
-
-# -- global ----------------------------------------------------------------------------------------
-def primary_health_check_id(ctx: StackContext) -> Ref:
-    """The Route 53 health check gating the PRIMARY record (the failover's DNS step inverts it)."""
-    return ctx.input(
-        PRIMARY_HEALTH_CHECK_ID,
-        "Route 53 health check of the primary region; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("global", Role.GLOBAL, PRIMARY_HEALTH_CHECK_ID)},
     )
 
 

@@ -121,9 +121,11 @@ def runtime_environment(aws: Aws, environment: Environment, function: Function) 
 
 def call(aws: Aws, environment: Environment, function: Function, payload: dict[str, Any],
          overrides: Mapping[str, str] | None = None) -> Any:
-    """Run a DR-region function's handler once, in its deployed environment (plus ``overrides``), here."""
+    """Run a DR-region function's handler once, in its deployed environment (plus ``overrides``), here. Its log
+    lines stay out of drgen's output (which may be JSON); the result says what it did."""
     handler: Callable[[dict[str, Any], Any], Any] = lambdas.handler(function)  # type: ignore[assignment]
-    with lambda_environment(runtime_environment(aws, environment, function) | dict(overrides or {})):
+    settings = runtime_environment(aws, environment, function) | dict(overrides or {})
+    with captured_logs(io.StringIO()), lambda_environment(settings):
         return handler(payload, None)
 
 

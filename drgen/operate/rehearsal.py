@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from drgen.builders.alerting import CONNECTIVITY_METRIC, health_check_alarm_name
-from drgen.builders.orchestration import PROBE_ALARM
+from drgen.builders.probe import ALARM as PROBE_ALARM
 from drgen.deploy.session import Aws
 from drgen.functions import ENGAGED_SIGNAL
 from drgen.operate import lambdas, local, sandbox

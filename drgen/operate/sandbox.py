@@ -10,7 +10,8 @@ names the templates give them, through the APIs moto does implement:
 - the sessions table in each region (moto has no global tables: two plain tables, no replication);
 - versioning on both sides and the replication rule on each primary bucket;
 - the DR ECS service's scalable target (standby minimum, maximum capacity);
-- every alarm of the templates, by name (the DNS step sets the failover-engaged alarm; alarms never evaluate);
+- every alarm of the templates, by name (the confirm step reads the failure alarms' states; alarms never evaluate);
+- the CALCULATED health checks' children and threshold (moto's CloudFormation drops them);
 - the DR alert topic's subscription to the alert inbox queue (SNS -> SQS delivers in moto);
 - one ReplicationLagSeconds sample where the lag monitor (which needs a real database) would publish it.
 
@@ -33,9 +34,9 @@ from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
 from drgen.builders.sessions import PARTITION_KEY
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.session import Aws
-from drgen.errors import DrgenError
 from drgen.operate import lambdas
 from drgen.operate.environment import ALERT_INBOX, Environment
+from drgen.route53_model import literal_name
 from drgen.scenario.model import ComputeKind, Role
 
 ENGINE = "aurora-postgresql"
@@ -171,7 +172,7 @@ def _alarms(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | N
             if resource["Type"] != ALARM or not _exists_in(resource.get("Condition"), entry.role):
                 continue
             settings = resource["Properties"]
-            name = _text(settings["AlarmName"], entry.region, environment.scenario.region(_peer(entry.role)))
+            name = literal_name(settings["AlarmName"], entry.region, environment.scenario.region(_peer(entry.role)))
             aws.client("cloudwatch", entry.region).put_metric_alarm(
                 AlarmName=name, **{key: _literal(settings, key, default) for key, default in ALARM_DEFAULTS.items()}
             )
@@ -197,15 +198,6 @@ def _exists_in(condition: str | None, role: Role) -> bool:
 
 def _peer(role: Role) -> Role:
     return Role.PRIMARY if role is Role.SECONDARY else Role.SECONDARY
-
-
-def _text(value: Any, region: str, peer_region: str) -> str:
-    """A name as the template spells it: a literal, or a Sub of the stack's own and its peer's region."""
-    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-        value = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${PeerRegion}", peer_region)
-    if not isinstance(value, str) or "${" in value:
-        raise DrgenError(f"cannot work out the name {value!r} outside CloudFormation")
-    return value
 
 
 def _literal(settings: dict[str, Any], key: str, default: Any) -> Any:

@@ -10,17 +10,18 @@ import pytest
 
 from drgen.builders import routing
 from drgen.operate import drill, lambdas
+from drgen.operate.drill_report import Report
 from drgen.operate.rehearsal import Rehearsal
 from drgen.scenario import PRESETS, load
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
 
 
-def _drill(name: str, *, planned: bool) -> drill.Report:
+def _drill(name: str, *, planned: bool) -> Report:
     return drill.local(load(name, suffix="drill"), lambda _: None, lambda _: None, planned=planned)
 
 
-def _verified(report: drill.Report) -> dict[str, bool]:
+def _verified(report: Report) -> dict[str, bool]:
     return {v.name: v.ok for v in report.verifications}
 
 

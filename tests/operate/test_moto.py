@@ -50,12 +50,16 @@ def _outage(deployed: Deployed) -> None:
     sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "ALARM", "down")
 
 
-def test_readiness_passes_on_a_ready_standby_and_arms_the_triggers(deploy):
+def test_readiness_passes_on_a_ready_standby_and_arms_the_triggers(deploy, capfd):
     ready = deploy()
-    result = _invoke("readiness", *ready.cli_target(), "--health-url", ready.health_url)
+    capfd.readouterr()
+    result = _invoke("readiness", *ready.cli_target(), "--health-url", ready.health_url, "--output", "json")
     assert result.exit_code == 0, result.output
-    assert result.output.rstrip().endswith("trading-ecs (t): ready")
-    assert "failover triggers armed since" in result.output
+    report = json.loads(result.output)
+    assert report["ready"] is True
+    assert "failover triggers armed since" in {c["check"]: c for c in report["checks"]}["armed"]["detail"]
+    # The readiness function ran here: its log lines must not reach stdout, where the JSON goes.
+    assert capfd.readouterr().out == ""
 
 
 def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(deploy):

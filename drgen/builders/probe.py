@@ -1,0 +1,115 @@
+"""The DR region's own failover trigger: a probe of the primary's endpoint that runs in the DR region.
+
+Route 53 publishes its health-check metrics only in us-east-1, so an alarm on them is in the failed region when
+the primary is us-east-1. The probe (lambda/probe/app.py) runs every minute in the DR region and makes the check
+Route 53's makes; after ``minutes`` failed minutes its alarm fires, and a rule on that alarm starts the failover
+exactly as the forwarded Route 53 alarm does (static stability, MISSION.md). The alarm is also one of the
+signals the failover's confirm step reads.
+"""
+
+from __future__ import annotations
+
+import math
+
+from troposphere import Join, Ref, ec2
+from troposphere import events as tevents
+
+from drgen.builders import events, functions, routing, upstream
+from drgen.builders.alerting import alarm, connectivity_namespace
+from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
+from drgen.builders.functions import Deployed
+from drgen.functions import probe_for
+from drgen.scenario.model import ComputeKind, HealthCheck, Role
+
+METRIC = "PrimaryEndpointHealthy"  # lambda/probe/app.py publishes it
+ALARM = "primary-probe"
+SCHEDULE = "rate(1 minute)"
+TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
+
+
+def target(ctx: StackContext) -> Join:
+    """What the DR region's probe checks: the URL Route 53's check fetches, or the primary's cluster port."""
+    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
+        endpoint = ctx.input(
+            "PrimaryClusterEndpoint",
+            "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
+            {Role.SECONDARY: OutputRef("data", Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
+        )
+        return Join("", ["tcp://", endpoint, f":{ctx.scenario.database.port}"])
+    fqdn = ctx.input(
+        "PrimaryHealthCheckFqdn",
+        "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef("app", Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
+    )
+    return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
+
+
+def minutes(check: HealthCheck) -> int:
+    """Failed one-minute probes before the probe's alarm fires: as long as Route 53 takes to find the endpoint
+    unhealthy (RequestInterval x FailureThreshold) in whole minutes, and never one: a single lost probe must not
+    start a failover that may lose data."""
+    return max(2, math.ceil(check.interval_seconds * check.failure_threshold / 60))
+
+
+def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> tevents.Rule:
+    """Every minute the probe checks the primary; after ``minutes`` failed minutes its alarm fires, and a
+    rule on that alarm starts the failover exactly as the forwarded trigger does."""
+    functions.schedule(ctx, deployed, SCHEDULE, "Probes the primary's endpoint from the DR region")
+    failures = minutes(ctx.scenario.routing.health_check)
+    probe_alarm = alarm(
+        ctx,
+        "PrimaryProbeAlarm",
+        ctx.names.regional("alarm", ALARM),
+        "The DR region's probe finds the primary's endpoint unhealthy: starts the failover.",
+        [upstream.alert_topic(ctx)],
+        Condition=IS_SECONDARY,
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=METRIC,
+        Statistic="Minimum",
+        Threshold=1,
+        ComparisonOperator="LessThanThreshold",
+        EvaluationPeriods=failures,
+        DatapointsToAlarm=failures,
+        # No data means the probe is not running: that says nothing about the primary, so no failover.
+        TreatMissingData="missing",
+    )
+    pattern = {
+        "source": ["aws.cloudwatch"],
+        "detail-type": [events.ALARM_STATE_CHANGE],
+        "detail": {"alarmName": [Ref(probe_alarm)], "state": {"value": ["ALARM"]}},
+    }
+    return ctx.add(
+        tevents.Rule(
+            "ProbeFailoverTrigger",
+            Condition=IS_SECONDARY,
+            Description="Starts an unplanned failover when the DR region's probe of the primary fails",
+            EventPattern=pattern,
+            State="ENABLED",
+            Targets=failover.Targets,  # the same target, role, input and retry policy as the forwarded trigger
+        )
+    )
+
+
+def network(ctx: StackContext) -> functions.Network | None:
+    """A database probe's network: the private subnets, out to the primary's CIDR on the database port (over
+    the peering) and to this VPC's endpoints on HTTPS (metrics), nothing in."""
+    if not probe_for(ctx.scenario).vpc:
+        return None
+    port = ctx.scenario.database.port
+    network = ctx.scenario.network
+    egress = [
+        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=network.primary_cidr,
+                              Description=f"TCP {port} to the primary's cluster over the peering"),
+        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.secondary_cidr,
+                              Description="HTTPS to this VPC's endpoints (CloudWatch metrics)"),
+    ]
+    group = ctx.add(
+        ec2.SecurityGroup(
+            "ProbeSecurityGroup",
+            Condition=IS_SECONDARY,
+            GroupDescription="DR region probe of the primary database: egress only",
+            VpcId=upstream.vpc_id(ctx),
+            SecurityGroupEgress=egress,
+        )
+    )
+    return functions.Network(subnets=upstream.private_subnets(ctx), security_group=Ref(group))
