@@ -110,8 +110,6 @@ def test_records_without_a_check_are_healthy_and_alias_targets_count_when_evalua
     assert rules.record_healthy(None) is True
     assert rules.record_healthy(True, evaluate_target_health=True, target=False) is False
     assert rules.record_healthy(True, evaluate_target_health=False, target=False) is True
-    assert rules.target_group_healthy([1, 0]) is False  # every target group with targets needs a healthy one
-    assert rules.target_group_healthy([2, 1]) is True
 
 
 def test_an_endpoint_changes_status_only_after_failure_threshold_consecutive_results() -> None:

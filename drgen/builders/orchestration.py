@@ -9,9 +9,9 @@ lets exactly one proceed, and every step is idempotent.
 
 The DNS step records where traffic goes in the control table and the engaged signal, a function scheduled every
 minute, republishes it as the FailoverEngaged metric that Route 53's failover-engaged check follows (routing.py).
-A step that touches the primary region at all (failback only) says why in its catalogue entry, and lint rule
-E9010 fails on any other primary-region reference in this template's DR-only resources. The alarms on the
-failover machinery itself are in ``failover_alarms``.
+A step that touches the primary region at all (failback only, or best effort) says why in its catalogue entry,
+and lint rule E9010 fails on any other primary-region reference in this template's DR-only resources. The alarms
+on the failover machinery itself are in ``failover_alarms``.
 """
 
 from __future__ import annotations

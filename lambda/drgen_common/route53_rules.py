@@ -22,8 +22,8 @@ METRIC_URL = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-c
 # Records without a health check are healthy; the failover pair's answer.
 CHOOSE_URL = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html"
 FAILOVER_URL = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-types.html"
-# Alias records with EvaluateTargetHealth inherit the target's health (an ALB: every target group with targets
-# has a healthy one).
+# Alias records with EvaluateTargetHealth inherit the target's health (an ALB's: every target group that has
+# targets has a healthy one; the model's world says whether that holds).
 ALIAS_URL = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html"
 
 HEALTHY, UNHEALTHY, LAST_KNOWN = "Healthy", "Unhealthy", "LastKnownStatus"
@@ -108,13 +108,6 @@ def metric_check_healthy(breaching: bool | None, *, insufficient: str, last_know
     if insufficient == LAST_KNOWN:
         return True if last_known is None else last_known
     raise ValueError(f"InsufficientDataHealthStatus {insufficient!r} is not one of {', '.join(INSUFFICIENT_STATUSES)}")
-
-
-def target_group_healthy(healthy_targets: Iterable[int]) -> bool:
-    """An ALB alias target with EvaluateTargetHealth: healthy when every target group that has targets has at
-    least one healthy target (given: healthy targets per target group with targets). (ALIAS_URL)"""
-    counts = list(healthy_targets)
-    return bool(counts) and all(count > 0 for count in counts)
 
 
 def record_healthy(check: bool | None, *, evaluate_target_health: bool = False, target: bool = True) -> bool:
