@@ -18,12 +18,15 @@ needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` (https://docs.aws.amazon.com/s
 sending to a queue the same and receiving ``kms:Decrypt``
 (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html), reading a
 secret ``kms:Decrypt`` (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html).
-A key policy statement that denies a KMS action to anyone fails the rule wherever it applies.
+A key policy statement that denies a KMS action fails the rule, and so does a key policy that does not delegate
+to IAM (the account root allowed ``kms:*``): without it no IAM grant on the key has any effect
+(https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -84,7 +87,7 @@ class FunctionGrants(CloudFormationLintRule):
         resources = cfn.template.get("Resources")
         if not isinstance(resources, dict):
             return []
-        matches = list(_key_denials(resources))
+        matches = list(_key_policies(resources))
         for name, resource in sorted(resources.items()):
             calls = (resource.get("Metadata") or {}).get(CALLS_KEY) if isinstance(resource, dict) else None
             if resource.get("Type") != "AWS::Lambda::Function" or not isinstance(calls, list):
@@ -181,14 +184,27 @@ def _arn_fits(call: str, formats: tuple[str, ...], arn: str) -> str:
     return f"{arn!r} has none of the ARN forms IAM authorizes {call} on ({', '.join(formats)})"
 
 
-def _key_denials(resources: dict[str, Any]) -> Iterator[RuleMatch]:
-    """A key policy that denies a KMS action: the functions' IAM grants cannot override it."""
+def _key_policies(resources: dict[str, Any]) -> Iterator[RuleMatch]:
+    """A key policy that denies a KMS action, or that does not let IAM policies grant the key's use."""
     for name, resource in sorted(resources.items()):
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::KMS::Key":
             continue
         policy = (resource.get("Properties") or {}).get("KeyPolicy") or {}
-        for index, statement in enumerate(policy.get("Statement", [])):
+        statements = policy.get("Statement", [])
+        for index, statement in enumerate(statements):
             if statement.get("Effect") == "Deny":
                 actions = statement.get("Action", [])
                 yield RuleMatch(["Resources", name, "Properties", "KeyPolicy", "Statement", index],
                                 f"{name}'s key policy denies {actions}: no IAM grant can allow them")
+        if not any(_delegates_to_iam(statement) for statement in statements):
+            yield RuleMatch(["Resources", name, "Properties", "KeyPolicy"],
+                            f"{name}'s key policy does not allow the account root kms:*: IAM grants on it do nothing")
+
+
+def _delegates_to_iam(statement: dict[str, Any]) -> bool:
+    """The default key policy statement: the account root may use the key, so IAM policies decide."""
+    principal = (statement.get("Principal") or {}).get("AWS") if isinstance(statement.get("Principal"), dict) else None
+    actions = statement.get("Action", [])
+    actions = actions if isinstance(actions, list) else [actions]
+    return (statement.get("Effect") == "Allow" and "kms:*" in actions
+            and ":root" in json.dumps(principal))
