@@ -36,9 +36,10 @@ from drgen.deploy.session import Aws, Target
 from drgen.errors import DrgenError
 from drgen.operate import dns_verdict, failover, lambdas, readiness, sandbox
 from drgen.operate.asl import Step
-from drgen.operate.drill_report import Report, Verification, budget_terms
+from drgen.operate.drill_report import Report, budget_terms
 from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
 from drgen.operate.local import environment
+from drgen.operate.readiness import Check
 from drgen.operate.rehearsal import Rehearsal, endpoints
 from drgen.operate.simclock import SimClock, lambda_clock
 from drgen.scenario.model import ComputeKind, Role, Scenario
@@ -165,8 +166,8 @@ class _Drill:
         self.clock.advance(2 * MINUTE)  # the monitors report before anything is asked of them
         before = readiness.check_all(self.aws, env)
         failed = "; ".join(f"{c.name}: {c.detail}" for c in before if not c.ok)
-        report.verifications.append(Verification("ready before", not failed, failed or "all readiness checks pass"))
-        report.verifications.append(_from_check(readiness.armed(self.aws, env, {"HEALTH_URL": self.url_for(env.dr)})))
+        report.verifications.append(Check("ready before", not failed, failed or "all readiness checks pass"))
+        report.verifications.append(readiness.armed(self.aws, env, {"HEALTH_URL": self.url_for(env.dr)}))
         if not planned:
             self.rehearsal.outage()
             self.clock.advance(DETECTION_SECONDS)
@@ -184,7 +185,7 @@ class _Drill:
             return
         report.timelines["failover"] = self._timeline(shifted, FAILOVER_SAMPLES)
         held = all(m.answer == "SECONDARY" for _, m in report.timelines["failover"])
-        report.verifications.append(Verification(
+        report.verifications.append(Check(
             "DNS answers DR", held, _timeline_text(report.timelines["failover"], "until the failback")))
         self.clock.skip(RECOVERY_GAP_SECONDS)
         if not planned:
@@ -202,7 +203,7 @@ class _Drill:
             return
         report.timelines["failback"] = self._timeline(back, FAILBACK_SAMPLES)
         after = [m for _, m in report.timelines["failback"] if m.at >= ended]
-        report.verifications.append(Verification(
+        report.verifications.append(Check(
             "DNS answers primary", bool(after) and all(m.answer == "PRIMARY" for m in after),
             _timeline_text(report.timelines["failback"], f"the failback ended at +{ended - back:.0f} s")))
 
@@ -248,17 +249,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
-def _from_check(check: readiness.Check) -> Verification:
-    return Verification(check.name, check.ok, check.detail)
-
-
-# -- verification ----------------------------------------------------------------------------------------------
-def _verify(name: str, check: Callable[[], tuple[bool, str]]) -> Verification:
+def _verify(name: str, check: Callable[[], tuple[bool, str]]) -> Check:
     try:
         ok, detail = check()
     except Exception as exc:  # a verification that cannot run has failed; say why
-        return Verification(name, False, f"{type(exc).__name__}: {exc}")
-    return Verification(name, ok, detail)
+        return Check(name, False, f"{type(exc).__name__}: {exc}")
+    return Check(name, ok, detail)
 
 
 def _writer(aws: Aws, environment: Environment, role: Role) -> tuple[bool, str]:
@@ -329,11 +325,11 @@ def live(aws: Aws, scenario: Scenario, on_line: Callable[[str], None], on_step: 
         checks = readiness.check_all(aws, environment) if mode == failover.FAILOVER else []
         not_ready = [c for c in checks if not c.ok]
         if not_ready:
-            report.verifications.append(Verification("ready before", False, "; ".join(c.detail for c in not_ready)))
+            report.verifications.append(Check("ready before", False, "; ".join(c.detail for c in not_ready)))
             return report
         refusal = failover.lag_refusal(aws, environment) if mode == failover.FAILBACK else ""
         if refusal:
-            report.verifications.append(Verification("switchback allowed", False, refusal))
+            report.verifications.append(Check("switchback allowed", False, refusal))
             return report
         on_line(f"{phase}: planned {mode} in Step Functions")
         outcome = failover.run(aws, environment, failover.request(mode, planned=True), wait=True, on_step=on_step)

@@ -9,18 +9,9 @@ from typing import Any
 from drgen.errors import DrgenError
 from drgen.operate import failover
 from drgen.operate.asl import Step
+from drgen.operate.readiness import Check
 
 _TERM_SOURCE = re.compile(r"DefinitionString States\.(\w+)")
-
-
-@dataclass(frozen=True)
-class Verification:
-    name: str
-    ok: bool
-    detail: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"check": self.name, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass
@@ -31,7 +22,7 @@ class Report:
     created: list[str] = field(default_factory=list)
     standins: list[str] = field(default_factory=list)
     phases: list[tuple[str, failover.Outcome]] = field(default_factory=list)
-    verifications: list[Verification] = field(default_factory=list)
+    verifications: list[Check] = field(default_factory=list)  # what was verified, as readiness checks say it
     budget: dict[str, tuple[float | None, str]] = field(default_factory=dict)  # state -> (seconds, term name)
     deploy_seconds: float = 0.0
     # run -> (seconds after its DNS step, Route 53's answer by the model)
