@@ -13,12 +13,13 @@ from drgen.stability import failover_path, primary_dependencies
 
 BUDGET_FILE = "budget.json"
 FORMAT = 1
-PHASE_WIDTH = 18  # "recover/writer+dns"
+PHASE_WIDTH = 18  # "recover/capacity"
 PAD = " " * (PHASE_WIDTH + 1 + 52 + 1 + 9)
 MODEL = (
-    "RTO: an unplanned failover started by the primary's health-check alarm; phases add up, branches of a phase "
-    "run at the same time. RPO: per data store, the worst one counts. Figures marked estimate are drgen's "
-    "reading where AWS documents no number; a drill measures them."
+    "RTO: an unplanned failover after the loss of the primary region, started by the fastest trigger that survives "
+    "it and confirmed by a second signal; phases add up, branches of a phase run at the same time. RPO: per data "
+    "store, the worst one counts. Figures marked estimate are drgen's reading where AWS documents no number; a "
+    "drill measures them."
 )
 
 

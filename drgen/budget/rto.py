@@ -1,11 +1,11 @@
-"""RTO terms of an unplanned failover, read from the bundle's templates.
+"""RTO terms of an unplanned failover after the loss of the primary region, read from the bundle's templates.
 
-The path is the one the templates build: the primary's Route 53 health check fails (detect), the
-health-check alarm the DR region's trigger rule listens for goes to ALARM (detect), EventBridge forwards the
-alarm event to the DR region and its rule starts the failover state machine (trigger), the machine runs its
-steps on the success path up to the scale step (orchestrate: each Task), and then two branches run at once
-(recover): the promotion observed by the poll loop, the DNS shift, validation and resolvers' caches on one;
-the standby's scale-out, which the scale step started, on the other.
+The path is the one the templates build: the fastest trigger that survives the loss fires (detect, trigger;
+``signals``), the failover goes on once a second signal agrees (confirm), the machine runs its steps on the
+success path up to the scale step (orchestrate: each Task), and then three branches run at once (recover): the
+promotion observed by the poll loop and the steps after it (writer); resolvers' caches, counted from the moment
+the PRIMARY record's gate failed with the primary's own check, not from the DNS step (dns); the standby's
+scale-out, which the scale step started (capacity). The recover phase lasts as long as its longest branch.
 """
 
 from __future__ import annotations
@@ -16,135 +16,35 @@ from dataclasses import replace
 from typing import Any
 
 from drgen.budget import figures as f
+from drgen.budget import signals
 from drgen.budget.bundle import BundleDocs, Stack, number
 from drgen.budget.model import Term
+from drgen.budget.signals import trigger_and_confirmation
 from drgen.errors import DrgenError
 
-ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
-LEAST_INTERVAL = 10  # Route 53 RequestInterval: 10 or 30
-LEAST_PERIOD = 60  # Route 53 metrics (and the alarms a metric health check watches) are standard resolution
 LEAST_TTL = 5  # a failover CNAME's TTL; lower only multiplies queries
 LEAST_TARGET_INTERVAL = 5  # ALB HealthCheckIntervalSeconds 5-300
 # The two branches of the recover phase.
-WRITER_DNS = "writer+dns"  # the promotion, the DNS shift and resolvers' caches, one after the other
+WRITER = "writer"  # the promotion and the steps after it (the DNS step, validation, the notice)
+DNS = "dns"  # resolvers' caches, from the moment the PRIMARY record's gate failed
+ENGAGED_METRIC = "FailoverEngaged"  # what the failover's DNS step and engaged signal publish (lambda/failover)
 CAPACITY = "capacity"  # the scale-out the scale step started
 
 
 def rto_terms(docs: BundleDocs) -> list[Term]:
-    """Detection and trigger along the fastest rule that starts the failover, then the machine and recovery."""
+    """The primary region lost: the trigger that survives and the signals' agreement, the machine's steps, then
+    three branches at once: the promotion and the steps after it, resolvers' caches, the scale-out."""
     glob = _required(docs.stack("global", "global"), "the global stack")
     orch = _required(docs.stack("orchestration", "secondary"), "the DR region's orchestration stack")
-    paths = [_trigger_path(docs, orch, rule_id, rule) for rule_id, rule in _triggers(orch)]
-    if not paths:
-        raise DrgenError("the orchestration template has no rule starting the failover state machine on an alarm")
-    fastest = min(paths, key=lambda terms: sum(t.seconds or 0 for t in terms))
-    return [*fastest, *_state_machine(orch), _dns(glob), *_capacity(docs, orch)]
+    head = [*trigger_and_confirmation(docs, orch), *_state_machine(orch)]
+    elapsed = sum(t.seconds or 0 for t in head if not t.branch)
+    return [*head, _dns(docs, glob, elapsed), *_capacity(docs, orch)]
 
 
 def _required(stack: Stack | None, what: str) -> Stack:
     if stack is None:
         raise DrgenError(f"the bundle has no {what}; render it again")
     return stack
-
-
-def _triggers(orch: Stack) -> list[tuple[str, dict[str, Any]]]:
-    """The rules that start the failover machine when an alarm fires."""
-    machines = orch.resources("AWS::StepFunctions::StateMachine")
-    found = []
-    for logical_id, rule in orch.resources("AWS::Events::Rule").items():
-        targets = rule["Properties"].get("Targets", [])
-        alarm = rule["Properties"].get("EventPattern", {}).get("detail", {}).get("alarmName")
-        if alarm and any(t.get("Arn", {}).get("Ref") in machines for t in targets):
-            found.append((logical_id, rule))
-    return found
-
-
-def _trigger_path(docs: BundleDocs, orch: Stack, rule_id: str, rule: dict[str, Any]) -> list[Term]:
-    """Detection until the rule's alarm fires, the alarm event's way to the DR region, the rule's start."""
-    name = rule["Properties"]["EventPattern"]["detail"]["alarmName"][0]
-    if isinstance(name, dict) and orch.resource(str(name.get("Ref"))) is not None:
-        found = (orch, name["Ref"], orch.resource(name["Ref"])["Properties"])  # an alarm of the same stack
-        name = orch.resolve(found[2].get("AlarmName"))
-    else:
-        found = docs.alarms().get(name) if isinstance(name, str) else None
-    if found is None:
-        raise DrgenError(f"no alarm named {name} (rule {rule_id} listens for it) in the bundle; render it again")
-    alarm_stack, alarm_id, alarm_props = found
-    check_id = _health_check_of(alarm_props)
-    detect = _health_check(docs, alarm_stack, check_id) if check_id else []
-    forwarding = _forwarding(alarm_stack, name) if alarm_stack.region != orch.region else []
-    return [
-        *detect,
-        _alarm(alarm_stack, alarm_id, alarm_props, "detect", f"{rule_id} listens"),
-        *forwarding,
-        Term("trigger", f"{rule_id} starts the state machine", f.RULE_TARGET.seconds, "EventBridge rule target",
-             orch.source(rule_id, "Targets[0]"), f.RULE_TARGET),
-    ]
-
-
-def _health_check_of(alarm: dict[str, Any]) -> str | None:
-    """The Route 53 health check an alarm watches, if it watches one."""
-    for dimension in alarm.get("Dimensions", []):
-        if dimension.get("Name") == "HealthCheckId" and isinstance(dimension.get("Value"), dict):
-            return str(dimension["Value"].get("Ref"))
-    return None
-
-
-def _health_check(docs: BundleDocs, stack: Stack, logical_id: str) -> list[Term]:
-    """The terms until ``logical_id`` reports unhealthy; a calculated check waits for enough children."""
-    config = stack.resource(logical_id)["Properties"]["HealthCheckConfig"]
-    kind = config.get("Type")
-    if kind in ENDPOINT_CHECKS:
-        interval = number(config.get("RequestInterval", 30))
-        threshold = number(config.get("FailureThreshold", 3))
-        return [Term(
-            "detect", f"{logical_id} fails", interval * threshold,
-            f"RequestInterval {interval} s x FailureThreshold {threshold}",
-            stack.source(logical_id, "HealthCheckConfig.RequestInterval, HealthCheckConfig.FailureThreshold"),
-            f.HEALTH_CHECK, floor=LEAST_INTERVAL,
-            setting=f"{logical_id} RequestInterval {LEAST_INTERVAL} (create-only) and FailureThreshold 1 "
-                    "(scenario routing.health_check)",
-        )]
-    if kind == "CLOUDWATCH_METRIC":
-        name = config["AlarmIdentifier"]["Name"]
-        found = docs.alarms().get(name)
-        if found is None:
-            raise DrgenError(f"{logical_id} watches alarm {name}, which no stack of the bundle creates")
-        return [_alarm(*found, "detect", f"{logical_id} follows")]
-    if kind == "CALCULATED":
-        children = [_health_check(docs, stack, child["Ref"]) for child in config.get("ChildHealthChecks", [])]
-        healthy_needed = int(number(config.get("HealthThreshold", 1)) or 0)
-        failures_needed = len(children) - healthy_needed + 1  # unhealthy once fewer than HealthThreshold are healthy
-        children.sort(key=lambda terms: sum(t.seconds or 0 for t in terms))
-        return children[max(failures_needed, 1) - 1]
-    raise DrgenError(f"{logical_id}: health checks of type {kind} are not budgeted")
-
-
-def _alarm(stack: Stack, logical_id: str, props: dict[str, Any], phase: str, role: str) -> Term:
-    period = number(props.get("Period"))
-    evaluations = number(props.get("EvaluationPeriods"))
-    datapoints = number(props.get("DatapointsToAlarm", evaluations))
-    name = stack.resolve(props.get("AlarmName"))
-    return Term(
-        phase, f"{logical_id} fires ({role})", period * datapoints,
-        f"{name}: Period {period} s x DatapointsToAlarm {datapoints} (of EvaluationPeriods {evaluations})",
-        stack.source(logical_id, "Period, DatapointsToAlarm, EvaluationPeriods"),
-        f.ALARM, floor=LEAST_PERIOD,
-        setting=f"{logical_id} DatapointsToAlarm and EvaluationPeriods 1",
-        limit="the alarm cannot see a failure before one full period of one-minute data",
-    )
-
-
-def _forwarding(glob: Stack, alarm_name: str) -> list[Term]:
-    """The rule that forwards the alarm's state change to the DR region's bus (absent when none is needed)."""
-    for logical_id, rule in glob.resources("AWS::Events::Rule").items():
-        pattern = rule["Properties"].get("EventPattern", {})
-        buses = [t for t in rule["Properties"].get("Targets", []) if ":event-bus/" in json.dumps(t.get("Arn"))]
-        if alarm_name in pattern.get("detail", {}).get("alarmName", []) and buses:
-            return [Term("trigger", f"{logical_id} forwards to the DR region",
-                         f.EVENT_FORWARDING.seconds, "EventBridge cross-Region delivery",
-                         glob.source(logical_id, "Targets[0].Arn"), f.EVENT_FORWARDING)]
-    return []
 
 
 def _state_machine(orch: Stack) -> list[Term]:
@@ -167,7 +67,7 @@ def _state_machine(orch: Stack) -> list[Term]:
         elif state["Type"] == "Wait":
             term = _wait(states, name, where)
         if term is not None:
-            terms.append(replace(term, phase="recover", branch=WRITER_DNS) if scaled else term)
+            terms.append(replace(term, phase="recover", branch=WRITER) if scaled else term)
         scaled = scaled or name == scale_state
         name = _next(states, state)
     return terms
@@ -253,23 +153,62 @@ def _reaches(states: dict[str, Any], start: str | None, target: str) -> bool:
     return False
 
 
-def _dns(glob: Stack) -> Term:
-    """Resolvers keep the PRIMARY answer until its TTL expires (an alias: its target's 60 s)."""
+def _dns(docs: BundleDocs, glob: Stack, elapsed: float) -> Term:
+    """Resolvers' caches. The PRIMARY record's gate fails as soon as the primary's own check does (the loss needs
+    no DNS step): Route 53 answers SECONDARY from then, and clients follow once their cached answer expires, its
+    TTL after that (an alias: its target's 60 s). The branch is what is left of that when the recover phase starts."""
     for logical_id, record in glob.resources("AWS::Route53::RecordSet").items():
         props = record["Properties"]
         if props.get("Failover") != "PRIMARY":
             continue
+        fails, check = _gate_fails(docs, glob, props)
         if "AliasTarget" in props:
-            return Term("recover", f"{logical_id} cached by resolvers", f.ALIAS_TTL.seconds,
-                        "alias record: the target's TTL", glob.source(logical_id, "AliasTarget"), f.ALIAS_TTL,
-                        floor=LEAST_TTL, branch=WRITER_DNS,
-                        setting=f"{logical_id}: a CNAME failover record to the regional name with TTL {LEAST_TTL} "
-                                "instead of an alias (an alias cannot set its TTL)")
-        ttl = number(props.get("TTL"))
-        return Term("recover", f"{logical_id} cached by resolvers", ttl, f"TTL {ttl} s",
-                    glob.source(logical_id, "TTL"), f.RECORD_TTL, floor=min(ttl, LEAST_TTL), branch=WRITER_DNS,
-                    setting=f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)")
+            ttl, figure, what, least = f.ALIAS_TTL.seconds, f.ALIAS_TTL, "alias record: the target's TTL", LEAST_TTL
+            where = glob.source(logical_id, "AliasTarget")
+            setting = (f"{logical_id}: a CNAME failover record to the regional name with TTL {LEAST_TTL} instead "
+                       "of an alias (an alias cannot set its TTL)")
+        else:
+            ttl = number(props.get("TTL"))
+            figure, what, where = f.RECORD_TTL, f"TTL {ttl} s", glob.source(logical_id, "TTL")
+            least, setting = min(ttl, LEAST_TTL), f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)"
+        left = max(0.0, fails + ttl - elapsed)
+        return Term(
+            "recover", f"{logical_id} cached by resolvers", _whole(left),
+            f"{what}, from {check} failing at {fails:g} s; the recover phase starts at {elapsed:g} s",
+            where, figure, floor=_whole(max(0.0, fails + least - elapsed)), branch=DNS, setting=setting,
+        )
     raise DrgenError("the global template has no PRIMARY failover record")
+
+
+def _whole(seconds: float) -> int | float:
+    return int(seconds) if float(seconds).is_integer() else seconds
+
+
+def _gate_fails(docs: BundleDocs, glob: Stack, record: dict[str, Any]) -> tuple[float, str]:
+    """When the PRIMARY record's check fails once the region is lost: its first child to fail, the engaged
+    check aside (it changes only when a failover's DNS step publishes)."""
+    check_id = str((record.get("HealthCheckId") or {}).get("Ref", ""))
+    check = glob.resource(check_id)
+    if check is None:
+        raise DrgenError("the PRIMARY failover record has no health check of the global stack")
+    config = check["Properties"]["HealthCheckConfig"]
+    children = [c["Ref"] for c in config.get("ChildHealthChecks", [])] or [check_id]
+    times = [
+        (sum(t.seconds or 0 for t in signals.health_check(docs, glob, child)), child)
+        for child in children
+        if not _engaged(docs, glob, child)
+    ]
+    if not times:
+        raise DrgenError(f"{check_id} has no child that fails with the primary region")
+    return min(times)
+
+
+def _engaged(docs: BundleDocs, glob: Stack, check_id: str) -> bool:
+    """Whether a check follows the DR region's FailoverEngaged alarm."""
+    config = glob.resource(check_id)["Properties"]["HealthCheckConfig"]
+    name = (config.get("AlarmIdentifier") or {}).get("Name")
+    found = docs.alarms().get(name) if isinstance(name, str) else None
+    return found is not None and found[2].get("MetricName") == ENGAGED_METRIC
 
 
 def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:

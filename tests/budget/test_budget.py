@@ -101,7 +101,7 @@ def test_rto_adds_phases_and_takes_the_longest_branch(budgets):
     for term in rto["terms"]:
         if "branch" in term:
             branches[term["branch"]] = branches.get(term["branch"], 0) + term["seconds"]
-    assert set(branches) == {"writer+dns", "capacity"}
+    assert set(branches) == {"writer", "dns", "capacity"}
     assert rto["seconds"] == serial + max(branches.values())
 
 
@@ -115,31 +115,122 @@ def _with_grace(bundle_files: dict[str, bytes], seconds: int) -> dict[str, Any]:
 
 
 def test_the_scale_out_runs_while_aurora_promotes(bundles, budgets):
-    """The machine scales right after starting the promotion: the scale-out overlaps the promotion poll, the DNS
-    shift and resolvers' caches, so a longer start-up only counts once it outlasts that branch."""
+    """The machine scales right after starting the promotion: the scale-out overlaps the promotion poll and the
+    steps after it, so a longer start-up only counts once it outlasts that branch."""
     rto = budgets["trading-ecs"]["rto"]
     steps = [t["name"] for t in rto["terms"] if t["phase"] == "orchestrate"]
     assert steps == ["step Guard", "step Confirm", "step Promote", "step Scale"]
-    writer = [t for t in rto["terms"] if t.get("branch") == "writer+dns"]
-    assert writer[0]["name"].startswith("Aurora promotion") and writer[-1]["name"].endswith("cached by resolvers")
-    assert "step NotifySuccess" in [t["name"] for t in writer]  # the success path, not the failure notification
-    writer_seconds = sum(t["seconds"] for t in writer)
+    writer = [t for t in rto["terms"] if t.get("branch") == "writer"]
+    assert writer[0]["name"].startswith("Aurora promotion") and writer[-1]["name"] == "step NotifySuccess"
+    assert "step NotifyFailure" not in [t["name"] for t in writer]  # the success path, not the failure notice
+    elapsed = sum(t["seconds"] for t in rto["terms"] if "branch" not in t)
+    others = max(sum(t["seconds"] for t in writer), _dns(budgets["trading-ecs"])["seconds"])
     capacity = sum(t["seconds"] for t in rto["terms"] if t.get("branch") == "capacity")
-    slack = writer_seconds - capacity
-    assert slack > 0
     grace = next(t for t in rto["terms"] if t["name"].endswith("start-up allowance"))["seconds"]
-    assert _with_grace(bundles["trading-ecs"].files, grace + slack)["seconds"] == rto["seconds"]
-    assert _with_grace(bundles["trading-ecs"].files, grace + slack + 30)["seconds"] == rto["seconds"] + 30
+    even = grace - (capacity - others)  # the grace period that makes the scale-out exactly as long as the rest
+    assert even > 0
+    assert _with_grace(bundles["trading-ecs"].files, even - 20)["seconds"] == elapsed + others  # hidden
+    assert _with_grace(bundles["trading-ecs"].files, even)["seconds"] == elapsed + others
+    assert _with_grace(bundles["trading-ecs"].files, even + 30)["seconds"] == elapsed + others + 30  # it counts
+
+
+def _dns(budget: dict[str, Any]) -> dict[str, Any]:
+    return next(t for t in budget["rto"]["terms"] if t["name"].endswith("by resolvers"))
 
 
 def test_dns_term_is_the_alias_cache_not_the_scenario_ttl(budgets):
     """trading-serverless asks for a 30 s TTL, but its failover record is an alias: resolvers keep it 60 s."""
     assert PRESETS["trading-serverless"].routing.ttl_seconds == 30
-    dns = next(t for t in budgets["trading-serverless"]["rto"]["terms"] if t["name"].endswith("by resolvers"))
-    assert dns["seconds"] == 60
+    dns = _dns(budgets["trading-serverless"])
+    assert dns["aws"]["figure_seconds"] == 60 and dns["formula"].startswith("alias record: the target's TTL")
     assert dns["source"]["property"] == "AliasTarget"
-    database_dns = next(t for t in budgets["database-dr"]["rto"]["terms"] if t["name"].endswith("by resolvers"))
-    assert database_dns["seconds"] == 30 and database_dns["source"]["property"] == "TTL"
+    database_dns = _dns(budgets["database-dr"])
+    assert database_dns["formula"].startswith("TTL 30 s") and database_dns["source"]["property"] == "TTL"
+
+
+def test_dns_moves_when_the_gate_fails_not_after_the_promotion(bundles, budgets):
+    """Issue 14 (a): the PRIMARY record's gate fails with the primary's own check, so resolvers' caches run from
+    then, beside the promotion: the recover phase takes the longest branch. Edit the record's TTL: the branch and,
+    once it is the longest, the RTO follow."""
+    before = budgets["database-dr"]["rto"]
+    files = dict(bundles["database-dr"].files)
+    path, document = _template(files, "dbdr-global-dev")
+    document["Resources"]["PrimaryFailoverRecord"]["Properties"]["TTL"] = "900"
+    files[path] = json.dumps(document).encode()
+    after = budget_for_bundle(files)["rto"]
+    fails = 180  # the primary's connectivity alarm: Period 60 s x DatapointsToAlarm 3 (the template's values)
+    elapsed = sum(t["seconds"] for t in after["terms"] if "branch" not in t)
+    assert _dns({"rto": after})["seconds"] == fails + 900 - elapsed
+    assert after["seconds"] == elapsed + fails + 900 - elapsed > before["seconds"]
+    writer = sum(t["seconds"] for t in before["terms"] if t.get("branch") == "writer")
+    assert before["seconds"] == elapsed + max(writer, _dns({"rto": before})["seconds"])  # not writer + DNS
+
+
+def _edited(files: dict[str, bytes], stack: str, change: Any, *more: tuple[str, Any]) -> dict[str, Any]:
+    """The budget after ``change`` to one stack's resources (and each (stack, change) of ``more``)."""
+    files = dict(files)
+    for name, edit in ((stack, change), *more):
+        path, document = _template(files, name)
+        edit(document["Resources"])
+        files[path] = json.dumps(document).encode()
+    return budget_for_bundle(files)
+
+
+def _trigger(budget: dict[str, Any]) -> str:
+    return next(t["name"] for t in budget["rto"]["terms"] if t["phase"] == "trigger" and "starts" in t["name"])
+
+
+def _fast_route53(resources: dict[str, Any]) -> None:
+    _shorten(resources["PrimaryHealthCheck"])
+    _shorten(resources["PrimaryHealthCheckAlarm"])
+
+
+@pytest.mark.parametrize(("name", "stack"), [("trading-ecs", "trading-ecs-global-dev"),
+                                             ("healthcare-lambda", "health-global-dev")])
+def test_the_trigger_is_the_fastest_that_survives_the_loss_of_the_primary(name, stack, bundles, budgets):
+    """Issue 14 (c): with the primary in us-east-1, the us-east-1 alarm and its rule are lost with it; however
+    fast they are, the DR region's probe starts the failover. Elsewhere the faster Route 53 path does."""
+    manifest = json.loads(bundles[name].files["manifest.json"])
+    stack = next(s["name"] for s in manifest["stacks"] if s["layer"] == "global")
+    faster = _edited(bundles[name].files, stack, _fast_route53)
+    lost_with_us_east_1 = PRESETS[name].regions.primary == "us-east-1"
+    assert _trigger(faster).startswith("ProbeFailoverTrigger" if lost_with_us_east_1 else "FailoverTrigger")
+    assert _trigger(budgets[name]).startswith("ProbeFailoverTrigger" if lost_with_us_east_1 else "FailoverTrigger")
+
+
+def test_only_rules_on_the_alarm_transition_start_a_failover(budgets):
+    """Issue 14 (b): trading-serverless's ALARM -> OK rule starts a failback, never a failover."""
+    triggers = {t["name"] for t in budgets["trading-serverless"]["rto"]["terms"] if t["phase"] == "trigger"}
+    assert triggers and not any("FailbackTrigger" in name for name in triggers)
+
+
+def test_the_failover_waits_for_a_second_signal_or_for_one_to_persist(bundles, budgets):
+    """The confirm step: the writer's heartbeat usually agrees with the trigger at once; slow it down (a longer
+    sample interval in the lag monitor's template) and the wait follows, up to CONFIRM_SECONDS of persistence."""
+    def confirm(budget: dict[str, Any]) -> dict[str, Any]:
+        return next(t for t in budget["rto"]["terms"] if t["phase"] == "confirm")
+
+    assert confirm(budgets["trading-ecs"])["seconds"] == 0
+
+    def slower_heartbeat(seconds: int) -> Any:
+        def change(resources: dict[str, Any]) -> None:
+            variables = resources["LagMonitorFunction"]["Properties"]["Environment"]["Variables"]
+            variables["SAMPLE_INTERVAL_SECONDS"] = str(seconds)
+        return change
+
+    files = bundles["trading-ecs"].files
+    waited = confirm(_edited(files, "trading-ecs-app-secondary-dev", slower_heartbeat(90)))
+    # the heartbeat now agrees at 60 + 90 = 150 s: the DR probe's alarm (120 s) is the second signal, 30 s after
+    # the trigger's (90 s), seen at the confirm step's next question (every 20 s)
+    assert waited["seconds"] == 40 and waited["name"].startswith("signals agree: ProbeFailoverTrigger")
+    def slower_probe(resources: dict[str, Any]) -> None:
+        resources["PrimaryProbeAlarm"]["Properties"]["EvaluationPeriods"] = 10
+        resources["PrimaryProbeAlarm"]["Properties"]["DatapointsToAlarm"] = 10
+
+    alone = _edited(files, "trading-ecs-app-secondary-dev", slower_heartbeat(3600),
+                    ("trading-ecs-orchestration-secondary-dev", slower_probe))
+    persisted = confirm(alone)
+    assert persisted["seconds"] == PRESETS["trading-ecs"].confirm_seconds and "persisted" in persisted["name"]
 
 
 def test_promotion_is_the_documented_figure_rounded_to_whole_polls(bundles, budgets):
@@ -163,8 +254,8 @@ def test_trading_serverless_cannot_meet_its_objectives_and_says_what_would_help(
     assert "RTO:" in out and "UNREACHABLE" in out
     assert "cannot be met as written" in out
     assert "detection and DNS alone take" in out
-    assert "FailureThreshold 1" in out  # the health-check setting
-    assert "TTL 5 instead of an alias" in out  # the DNS setting
+    # us-east-1 is the primary: the DR region's probe is the trigger that survives, and its alarm the setting
+    assert "PrimaryProbeAlarm DatapointsToAlarm and EvaluationPeriods 1" in out
     assert "SwitchoverGlobalCluster" in out  # RPO 0: only a planned switchover is lossless
     assert "MultiRegionConsistency STRONG" in out  # the table's fix
 
