@@ -132,8 +132,9 @@ APP_HEALTH = Function(
     calls=("secretsmanager:GetSecretValue",),
 )
 PROBE = Function(
-    "primary-probe", "probe", "app.handler", DR, ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS"), False,
-    "Probes the primary's endpoint from the DR region every minute and publishes PrimaryEndpointHealthy",
+    "primary-probe", "probe", "app.handler", DR,
+    ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), False,
+    "Probes the primary's endpoint from the DR region every 10 s and publishes PrimaryEndpointHealthy",
     calls=("cloudwatch:PutMetricData",),
 )
 BACKUP_EXPORT = Function(

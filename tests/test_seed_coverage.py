@@ -121,3 +121,12 @@ def test_rows_have_a_known_status_and_every_partial_or_gap_row_is_listed_under_g
     open_rows = {row for row, status in rows if status in ("partial", "gap")}
     listed = set(re.findall(r"^- \*\*(\d{3}-\d{2})\*\*", gaps, flags=re.MULTILINE))
     assert listed == open_rows
+
+
+def test_every_budget_figure_quoted_is_the_committed_budget():
+    """A row that quotes `drgen budget` ("N s against M s") quotes what the committed budget.json says."""
+    quoted = re.findall(r"\(`templates_out/([\w-]+)/budget\.json`\): (\d+) s against (\d+) s", DOC.read_text())
+    assert quoted
+    for scenario, seconds, objective in quoted:
+        budget = json.loads((REPO / "templates_out" / scenario / "budget.json").read_text())
+        assert (int(seconds), int(objective)) == (budget["rto"]["seconds"], budget["rto"]["objective_seconds"])

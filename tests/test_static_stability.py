@@ -57,13 +57,16 @@ def test_the_dr_region_probes_the_primary_like_route53_and_its_alarm_starts_the_
         assert env["SEARCH_STRING"] == wanted
     assert resources["PrimaryProbeSchedule"]["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     alarm = resources["PrimaryProbeAlarm"]["Properties"]
-    assert alarm["MetricName"] == "PrimaryEndpointHealthy" and alarm["Period"] == 60
-    # Failed minutes in a row: at least as long as Route 53 needs to call the endpoint unhealthy, never a single
-    # lost probe, and no longer than that (the RTO budget counts every minute).
-    minutes = alarm["DatapointsToAlarm"]
-    assert alarm["EvaluationPeriods"] == minutes >= 2
-    route53_seconds = check.interval_seconds * check.failure_threshold
-    assert minutes * 60 >= route53_seconds and (minutes == 2 or (minutes - 1) * 60 < route53_seconds)
+    # A 10-second period needs a high-resolution metric: the probe samples every 10 s within each one-minute run
+    # and publishes with StorageResolution 1 (CloudWatch's rule for high-resolution alarms).
+    probe_app = lambdas.module("probe", "app")
+    assert alarm["MetricName"] == probe_app.PRIMARY_ENDPOINT_HEALTHY and alarm["Period"] == 10
+    assert probe_app.HIGH_RESOLUTION == 1
+    samples, interval = int(env["SAMPLES"]), float(env["SAMPLE_INTERVAL_SECONDS"])
+    assert interval == alarm["Period"] and samples * interval == 60  # every period of the minute has a probe
+    # Failed periods in a row: never a single lost probe; a data-losing failover still waits for a second signal.
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] >= 2
+    assert alarm["TreatMissingData"] == "missing"  # a probe that stopped says nothing about the primary
     trigger = resources["ProbeFailoverTrigger"]
     assert trigger["Condition"] == "IsSecondary"
     assert trigger["Properties"]["EventPattern"]["detail"]["alarmName"] == [{"Ref": "PrimaryProbeAlarm"}]

@@ -25,6 +25,7 @@ from drgen.errors import DrgenError
 ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
 LEAST_INTERVAL = 10  # Route 53 RequestInterval: 10 or 30
 LEAST_PERIOD = 60  # Route 53 metrics (and the alarms a metric health check watches) are standard resolution
+LEAST_HIGH_RESOLUTION_PERIOD = 10  # a high-resolution metric's alarm (the DR region's probe)
 LAG_MONITOR = "LagMonitorFunction"
 CONFIRM_WAIT = "WaitToConfirm"
 
@@ -139,13 +140,14 @@ def alarm_term(stack: Stack, logical_id: str, props: dict[str, Any], phase: str,
     evaluations = number(props.get("EvaluationPeriods"))
     datapoints = number(props.get("DatapointsToAlarm", evaluations))
     name = stack.resolve(props.get("AlarmName"))
+    least = LEAST_HIGH_RESOLUTION_PERIOD if period < LEAST_PERIOD else LEAST_PERIOD
     return Term(
         phase, f"{logical_id} fires ({role})", period * datapoints,
         f"{name}: Period {period} s x DatapointsToAlarm {datapoints} (of EvaluationPeriods {evaluations})",
         stack.source(logical_id, "Period, DatapointsToAlarm, EvaluationPeriods"),
-        f.ALARM, floor=LEAST_PERIOD,
+        f.ALARM, floor=least,
         setting=f"{logical_id} DatapointsToAlarm and EvaluationPeriods 1",
-        limit="the alarm cannot see a failure before one full period of one-minute data",
+        limit=f"the alarm cannot see a failure before one full {least} s period of its metric's data",
     )
 
 

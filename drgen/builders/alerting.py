@@ -266,15 +266,17 @@ def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
 
 
 def alarm(
-    ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], **metric: Any
+    ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], period: int = MINUTE,
+    **metric: Any,
 ) -> cloudwatch.Alarm:
-    """A one-minute alarm that notifies on both ALARM and OK (recovery is news during an incident)."""
+    """An alarm (one-minute periods unless a high-resolution metric allows 10 s) that notifies on both ALARM and
+    OK (recovery is news during an incident)."""
     return ctx.add(
         cloudwatch.Alarm(
             logical,
             AlarmName=name,
             AlarmDescription=description,
-            Period=MINUTE,
+            Period=period,
             AlarmActions=actions,
             OKActions=actions,
             **metric,

@@ -102,6 +102,8 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         "PROBE_TARGET": probe.target(ctx),
         "SEARCH_STRING": _search_string(ctx.scenario),
         "PROBE_TIMEOUT_SECONDS": str(probe.TIMEOUT_SECONDS),
+        "SAMPLES": str(probe.SAMPLES),
+        "SAMPLE_INTERVAL_SECONDS": str(probe.SAMPLE_SECONDS),
         "PROBE_ALARM_NAME": ctx.names.regional("alarm", probe.ALARM),
         "ROUTE53_ALARM_NAME": health_check_alarm_name(ctx.names, Role.PRIMARY),
         "CONFIRM_SECONDS": str(ctx.scenario.confirm_seconds),

@@ -1,15 +1,13 @@
 """The DR region's own failover trigger: a probe of the primary's endpoint that runs in the DR region.
 
 Route 53 publishes its health-check metrics only in us-east-1, so an alarm on them is in the failed region when
-the primary is us-east-1. The probe (lambda/probe/app.py) runs every minute in the DR region and makes the check
-Route 53's makes; after ``minutes`` failed minutes its alarm fires, and a rule on that alarm starts the failover
-exactly as the forwarded Route 53 alarm does (static stability, MISSION.md). The alarm is also one of the
-signals the failover's confirm step reads.
+the primary is us-east-1. The probe (lambda/probe/app.py) runs in the DR region and makes the check Route 53's
+makes, every 10 s; after three failed 10-second periods its alarm fires, and a rule on that alarm starts the
+failover exactly as the forwarded Route 53 alarm does (static stability, MISSION.md). The alarm is also one of
+the signals the failover's confirm step reads.
 """
 
 from __future__ import annotations
-
-import math
 
 from troposphere import Join, Ref, ec2
 from troposphere import events as tevents
@@ -19,12 +17,19 @@ from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.functions import Deployed
 from drgen.functions import probe_for
-from drgen.scenario.model import ComputeKind, HealthCheck, Role
+from drgen.scenario.model import ComputeKind, Role
 
 METRIC = "PrimaryEndpointHealthy"  # lambda/probe/app.py publishes it
 ALARM = "primary-probe"
 SCHEDULE = "rate(1 minute)"
 TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
+# EventBridge runs a schedule at most once a minute: each run samples every 10 s, published at high resolution, so
+# the alarm can use 10-second periods (the shortest CloudWatch offers) and the DR region detects in 30 s.
+SAMPLE_SECONDS = 10
+SAMPLES = 6
+# Failed periods in a row before the alarm fires: never one lost probe; the failover's confirm step still waits
+# for a second signal before anything that may lose data.
+FAILED_SAMPLES = 3
 
 
 def target(ctx: StackContext) -> Join:
@@ -44,18 +49,10 @@ def target(ctx: StackContext) -> Join:
     return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
 
 
-def minutes(check: HealthCheck) -> int:
-    """Failed one-minute probes before the probe's alarm fires: as long as Route 53 takes to find the endpoint
-    unhealthy (RequestInterval x FailureThreshold) in whole minutes, and never one: a single lost probe must not
-    start a failover that may lose data."""
-    return max(2, math.ceil(check.interval_seconds * check.failure_threshold / 60))
-
-
 def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> tevents.Rule:
-    """Every minute the probe checks the primary; after ``minutes`` failed minutes its alarm fires, and a
-    rule on that alarm starts the failover exactly as the forwarded trigger does."""
-    functions.schedule(ctx, deployed, SCHEDULE, "Probes the primary's endpoint from the DR region")
-    failures = minutes(ctx.scenario.routing.health_check)
+    """Every 10 s the probe checks the primary; after FAILED_SAMPLES failed 10-second periods in a row its alarm
+    fires, and a rule on that alarm starts the failover exactly as the forwarded trigger does."""
+    functions.schedule(ctx, deployed, SCHEDULE, "Probes the primary's endpoint from the DR region every 10 s")
     probe_alarm = alarm(
         ctx,
         "PrimaryProbeAlarm",
@@ -64,12 +61,13 @@ def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> te
         [upstream.alert_topic(ctx)],
         Condition=IS_SECONDARY,
         Namespace=connectivity_namespace(ctx.scenario),
+        period=SAMPLE_SECONDS,
         MetricName=METRIC,
         Statistic="Minimum",
         Threshold=1,
         ComparisonOperator="LessThanThreshold",
-        EvaluationPeriods=failures,
-        DatapointsToAlarm=failures,
+        EvaluationPeriods=FAILED_SAMPLES,
+        DatapointsToAlarm=FAILED_SAMPLES,
         # No data means the probe is not running: that says nothing about the primary, so no failover.
         TreatMissingData="missing",
     )

@@ -29,6 +29,8 @@ class Metric:
     name: str
     value: float
     unit: str = "None"
+    # 1: a high-resolution datapoint, which an alarm with a 10 s period can see (standard resolution is 60 s)
+    resolution: int = 60
 
 
 def publish(cloudwatch: Any, namespace: str, *metrics: Metric) -> None:
@@ -38,7 +40,9 @@ def publish(cloudwatch: Any, namespace: str, *metrics: Metric) -> None:
         cloudwatch.put_metric_data,
         Namespace=namespace,
         MetricData=[
-            {"MetricName": m.name, "Value": float(m.value), "Unit": m.unit, "Timestamp": stamp} for m in metrics
+            {"MetricName": m.name, "Value": float(m.value), "Unit": m.unit, "Timestamp": stamp,
+             **({"StorageResolution": 1} if m.resolution == 1 else {})}
+            for m in metrics
         ],
     )
 

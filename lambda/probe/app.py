@@ -1,19 +1,23 @@
 """The DR region's own failover trigger: probe the primary's endpoint from here and publish what it saw.
 
 Route 53 publishes its health-check metrics only in us-east-1, so an alarm on them is in the failed region
-when the primary is us-east-1. This probe runs every minute in the DR region and makes the same check the
-Route 53 health check makes: ``https://...`` targets are healthy on HTTP 2xx/3xx within the timeout and, when
+when the primary is us-east-1. This probe runs in the DR region, SAMPLES times SAMPLE_INTERVAL_SECONDS apart in
+each invocation of its one-minute schedule (every 10 s with the defaults), and makes the same check the Route 53
+health check makes: ``https://...`` targets are healthy on HTTP 2xx/3xx within the timeout and, when
 SEARCH_STRING is set, with that string in the first 5,120 bytes of the body (Route 53's rule);
 ``tcp://host:port`` targets (database-only scenarios, whose Route 53 check reads the primary's connectivity
 alarm) are healthy when the primary's database accepts a connection over the peering. It publishes
-PrimaryEndpointHealthy (1 healthy, 0 not) to METRICS_NAMESPACE in this region; the template's alarm on it
-starts the failover state machine. A failed probe never fails the invocation: the metric says it.
+PrimaryEndpointHealthy (1 healthy, 0 not) to METRICS_NAMESPACE in this region as a high-resolution datapoint;
+the template's alarm on it (10-second periods) starts the failover state machine and is one of the signals the
+failover's confirm step reads. A failed probe never fails the invocation: the metric says it.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,24 +27,57 @@ from drgen_common.metrics import Metric
 PRIMARY_ENDPOINT_HEALTHY = "PrimaryEndpointHealthy"
 SEARCH_LIMIT = 5120  # Route 53 searches only the first 5,120 bytes of the body
 DEFAULT_TIMEOUT_SECONDS = 4.0  # Route 53 wants the connection within 4 seconds
+# CloudWatch stores datapoints published with StorageResolution 1 at one-second resolution; only those can feed an
+# alarm with a 10-second period (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+# AlarmThatSendsEmail.html#high-resolution-alarms).
+HIGH_RESOLUTION = 1
+MARGIN_SECONDS = 2.0
 
 
-def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    return run(
-        aws.client("cloudwatch"),
-        namespace=config.required("METRICS_NAMESPACE"),
-        target=config.required("PROBE_TARGET"),
-        search_string=config.optional("SEARCH_STRING"),
-        timeout=config.number("PROBE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
-    )
+def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
+    cloudwatch = aws.client("cloudwatch")
+    timeout = config.number("PROBE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    budget = remaining() / 1000 - MARGIN_SECONDS - timeout if remaining else math.inf
+
+    def probe() -> dict[str, Any]:
+        return run(
+            cloudwatch,
+            namespace=config.required("METRICS_NAMESPACE"),
+            target=config.required("PROBE_TARGET"),
+            search_string=config.optional("SEARCH_STRING"),
+            timeout=timeout,
+        )
+
+    return sampled(probe, config.integer("SAMPLES", 1), config.number("SAMPLE_INTERVAL_SECONDS", 10.0), budget)
+
+
+def sampled(probe: Callable[[], dict[str, Any]], samples: int, interval: float, budget: float,
+            sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+            ) -> dict[str, Any]:
+    """``samples`` probes ``interval`` seconds apart (EventBridge runs the function once a minute; the alarm
+    looks at 10-second periods), as many as fit in ``budget`` seconds; the last result, and every verdict."""
+    started = clock()
+    verdicts: list[bool] = []
+    result: dict[str, Any] = {}
+    for index in range(max(1, samples)):
+        due = started + index * interval
+        if index and due - started > budget:
+            break
+        if due > clock():
+            sleep(due - clock())
+        result = probe()
+        verdicts.append(bool(result["healthy"]))
+    return {**result, "samples": verdicts}
 
 
 def run(cloudwatch: Any, *, namespace: str, target: str, search_string: str, timeout: float) -> dict[str, Any]:
-    """Probe ``target`` once and publish the outcome; returns what was seen."""
+    """Probe ``target`` once and publish the outcome as a high-resolution datapoint; returns what was seen."""
     started = time.monotonic()
     result = check(target, search_string, timeout)
     result["seconds"] = round(time.monotonic() - started, 3)
-    metrics.publish(cloudwatch, namespace, Metric(PRIMARY_ENDPOINT_HEALTHY, 1.0 if result["healthy"] else 0.0))
+    value = 1.0 if result["healthy"] else 0.0
+    metrics.publish(cloudwatch, namespace, Metric(PRIMARY_ENDPOINT_HEALTHY, value, resolution=HIGH_RESOLUTION))
     (logs.info if result["healthy"] else logs.warning)("primary probed", **result)
     return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -88,3 +89,35 @@ def test_probe_of_a_database_port_connects_or_reports_why_not(probe_env, monkeyp
     refused = app.handler({}, None)
     assert refused["healthy"] is False and "ConnectionRefusedError" in refused["reason"]
     assert metric_values(probe_env, app.PRIMARY_ENDPOINT_HEALTHY, stat="Minimum")[0] == 0.0  # newest minute first
+
+
+def test_each_run_samples_every_10_seconds_within_its_time():
+    """EventBridge runs the probe once a minute; the alarm reads 10-second periods: six samples per run, fewer
+    when the invocation's time would not cover them."""
+    now = [0.0]
+    verdicts = iter([True, True, False, False, False, True])
+
+    def probe():
+        return {"healthy": next(verdicts), "at": now[0]}
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    result = app.sampled(probe, 6, 10.0, budget=math.inf, sleep=sleep, clock=lambda: now[0])
+    assert result["samples"] == [True, True, False, False, False, True] and result["at"] == 50.0
+    verdicts = iter([True] * 6)
+    now[0] = 0.0
+    assert len(app.sampled(probe, 6, 10.0, budget=25.0, sleep=sleep, clock=lambda: now[0])["samples"]) == 3
+
+
+def test_each_sample_is_a_high_resolution_datapoint(primary, monkeypatch):
+    """A 10-second alarm period needs datapoints published with StorageResolution 1."""
+    sent = []
+
+    class CloudWatch:
+        def put_metric_data(self, **request):
+            sent.append(request)
+
+    app.run(CloudWatch(), namespace="drgen/test", target=primary + "/healthy", search_string=SEARCH, timeout=TIMEOUT)
+    (datum,) = sent[0]["MetricData"]
+    assert datum["MetricName"] == app.PRIMARY_ENDPOINT_HEALTHY and datum["StorageResolution"] == 1
