@@ -109,7 +109,7 @@ LAG_MONITOR = Function(
     "lag-monitor", "lag_monitor", "app.handler", BOTH,
     (*DB_ENV, "DB_READER_ENDPOINT", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), True,
     "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
-    timeout=90,
+    timeout=100,  # the writer beats 90 s (lambda/lag_monitor/app.py OVERLAP_SECONDS), plus the margin
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 CONNECTIVITY = Function(

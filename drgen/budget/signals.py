@@ -3,7 +3,7 @@
 The primary region is lost. Each signal the failover listens to fires some time after that, by the templates'
 own values: a rule's alarm (the DR region's probe alarm, or the us-east-1 health-check alarm forwarded to the DR
 region), and the primary writer's heartbeat on the DR replica, which the confirm step reads once its age passes
-the lag threshold (the lag monitor samples it every SAMPLE_INTERVAL_SECONDS). The trigger is the fastest rule that
+writer_silent_seconds (the lag monitor samples it every SAMPLE_INTERVAL_SECONDS). The trigger is the fastest rule that
 survives the loss: with the primary in us-east-1, the us-east-1 alarm and its forwarding are down with it. Only
 rules on the ALARM transition start a failover (the ALARM -> OK rule starts a failback). The failover then goes on
 once a second signal agrees, or once one has persisted for CONFIRM_SECONDS; the confirm step asks again every
@@ -189,11 +189,12 @@ def _confirmation(docs: BundleDocs, orch: Stack, trigger: Path, surviving: list[
 
 
 def _heartbeat(docs: BundleDocs, states: dict[str, Any]) -> tuple[float, str, dict[str, str]] | None:
-    """When the writer's heartbeat on the DR replica is older than the lag threshold, sampled as the monitor does."""
+    """When the writer's heartbeat on the DR replica is older than the Confirm state's writer_silent_seconds, sampled
+    as the monitor does."""
     app = docs.stack("app", "secondary")
     monitor = app.resource(LAG_MONITOR) if app else None
     confirm = states.get("Confirm", {}).get("Parameters", {})
-    threshold = number(confirm.get("lag_threshold_seconds"))
+    threshold = number(confirm.get("writer_silent_seconds"))
     if app is None or monitor is None or threshold is None:
         return None
     sample = number(monitor["Properties"]["Environment"]["Variables"].get("SAMPLE_INTERVAL_SECONDS")) or 0

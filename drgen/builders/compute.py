@@ -56,6 +56,7 @@ HTTP_PORT = 80
 ANYWHERE = "0.0.0.0/0"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CPU_TARGET_PERCENT = 60.0
+TARGET_CHECK_SECONDS = 5  # the shortest target-group health-check interval ELB allows
 CONTAINER = "app"
 REPOSITORY = "app"
 ARTIFACTS = "artifacts"  # the bucket purpose whose objects the task reads
@@ -317,7 +318,10 @@ def _target_group(ctx: StackContext, app_health: functions.Deployed | None) -> e
             Port=ctx.scenario.compute.app_port,
             VpcId=upstream.vpc_id(ctx),
             HealthCheckProtocol=_target_protocol(ctx),
-            HealthCheckIntervalSeconds=10,
+            # The shortest ELB allows: the failover's scale-out sends traffic to a new target after two checks
+            # (10 s, the drgen budget's capacity branch); the timeout must be shorter than the interval.
+            HealthCheckIntervalSeconds=TARGET_CHECK_SECONDS,
+            HealthCheckTimeoutSeconds=TARGET_CHECK_SECONDS - 1,
             TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")],
             **check,
         )

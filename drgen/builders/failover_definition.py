@@ -27,9 +27,10 @@ from drgen.scenario.model import Scenario
 POLL_SECONDS = 15
 # Aurora promotes "within a few minutes"; 40 polls of 15 s give it 10 minutes before the run counts as failed.
 MAX_POLLS = 40
-# Confirmation: one signal alone must persist for the scenario's confirm_seconds; ask again every 20 s until
-# then, and stop asking a minute after it (the signal then either persisted or cleared).
-CONFIRM_POLL_SECONDS = 20
+# Confirmation: one signal alone must persist for the scenario's confirm_seconds; ask again every 10 s until
+# then (a second signal is seen within 10 s of its arrival), and stop asking a minute after it (the signal then
+# either persisted or cleared).
+CONFIRM_POLL_SECONDS = 10
 CONFIRM_MARGIN_SECONDS = 60
 # Validation: the first engaged datapoint needs its minute to complete before Route 53's checkers see it.
 VALIDATE_POLL_SECONDS = 30
@@ -102,7 +103,10 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         },
         "Guard": _task(scenario, "Guard", "$.guard", "StartConfirming", quiet=REFUSED),
         **_loop("Confirm", "$.confirms", CONFIRM_POLL_SECONDS),
-        "Confirm": _task(scenario, "Confirm", "$.confirmation", "Confirmed"),
+        "Confirm": _task(
+            scenario, "Confirm", "$.confirmation", "Confirmed",
+            {"writer_silent_seconds": scenario.writer_silent_seconds},
+        ),
         "Confirmed": {
             "Type": "Choice",
             "Choices": [

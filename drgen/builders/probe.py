@@ -2,9 +2,9 @@
 
 Route 53 publishes its health-check metrics only in us-east-1, so an alarm on them is in the failed region when
 the primary is us-east-1. The probe (lambda/probe/app.py) runs in the DR region and makes the check Route 53's
-makes, every 10 s; after three failed 10-second periods its alarm fires, and a rule on that alarm starts the
-failover exactly as the forwarded Route 53 alarm does (static stability, MISSION.md). The alarm is also one of
-the signals the failover's confirm step reads.
+makes, every 10 s; after two failed 10-second periods of three its alarm fires (20 s), and a rule on that alarm
+starts the failover exactly as the forwarded Route 53 alarm does (static stability, MISSION.md). The alarm is also
+one of the signals the failover's confirm step reads.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ ALARM = "primary-probe"
 SCHEDULE = "rate(1 minute)"
 TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
 # EventBridge runs a schedule at most once a minute: each run samples every 10 s, published at high resolution, so
-# the alarm can use 10-second periods (the shortest CloudWatch offers) and the DR region detects in 30 s.
+# the alarm can use 10-second periods (the shortest CloudWatch offers) and the DR region detects in 20 s.
 SAMPLE_SECONDS = 10
 SAMPLES = 6
-# Failed periods in a row before the alarm fires: never one lost probe; the failover's confirm step still waits
-# for a second signal before anything that may lose data.
-FAILED_SAMPLES = 3
+# The alarm fires on FAILED_SAMPLES failed periods among the last EVALUATED_SAMPLES (an M-of-N alarm): never on
+# one lost probe; the failover's confirm step still waits for a second signal before anything that may lose data.
+FAILED_SAMPLES = 2
+EVALUATED_SAMPLES = 3
 
 
 def target(ctx: StackContext) -> Join:
@@ -50,8 +51,8 @@ def target(ctx: StackContext) -> Join:
 
 
 def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> tevents.Rule:
-    """Every 10 s the probe checks the primary; after FAILED_SAMPLES failed 10-second periods in a row its alarm
-    fires, and a rule on that alarm starts the failover exactly as the forwarded trigger does."""
+    """Every 10 s the probe checks the primary; after FAILED_SAMPLES failed 10-second periods of EVALUATED_SAMPLES
+    its alarm fires, and a rule on that alarm starts the failover exactly as the forwarded trigger does."""
     functions.schedule(ctx, deployed, SCHEDULE, "Probes the primary's endpoint from the DR region every 10 s")
     probe_alarm = alarm(
         ctx,
@@ -66,7 +67,7 @@ def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> te
         Statistic="Minimum",
         Threshold=1,
         ComparisonOperator="LessThanThreshold",
-        EvaluationPeriods=FAILED_SAMPLES,
+        EvaluationPeriods=EVALUATED_SAMPLES,
         DatapointsToAlarm=FAILED_SAMPLES,
         # No data means the probe is not running: that says nothing about the primary, so no failover.
         TreatMissingData="missing",

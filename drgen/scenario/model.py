@@ -195,6 +195,9 @@ class Scenario:
     # region's probe, the Route 53 health-check alarm, the primary writer's heartbeat on the replica), or when one
     # of them has persisted this many seconds.
     confirm_seconds: int = 180
+    # The primary writer's heartbeat (written every second) older than this on the DR replica is the database's
+    # signal that the primary is down, and says whether the writer is still alive (switchover, not failover).
+    writer_silent_seconds: int = 10
     # Where the seed asks for something AWS cannot do as written: what drgen does instead.
     notes: tuple[str, ...] = ()
 

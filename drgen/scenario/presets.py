@@ -161,7 +161,9 @@ DATABASE_DR = Scenario(
         domain="dbdr.example.com",
         record="db",
         ttl_seconds=30,
-        health_check=HealthCheck(type=HealthCheckType.CLOUDWATCH_METRIC, interval_seconds=30, failure_threshold=3),
+        # Two failed minutes of connectivity (Route 53 follows standard-resolution alarms only): the record moves
+        # while Aurora promotes, not after it (drgen budget).
+        health_check=HealthCheck(type=HealthCheckType.CLOUDWATCH_METRIC, interval_seconds=30, failure_threshold=2),
     ),
     compute=Compute(kind=ComputeKind.CONNECTIVITY, standby_capacity=1, active_capacity=1, max_capacity=1),
     tags=(("Environment", "production"), ("DisasterRecovery", "enabled")),

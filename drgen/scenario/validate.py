@@ -23,6 +23,7 @@ BACKUP_SCHEDULE_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 BACKUP_RETENTION_MAX = 36500  # 100 years: beyond any retention a DR scenario means
 STARTUP_MAX = 3600  # an hour: beyond that a failover cannot meet any RTO drgen is for
 CONFIRM_RANGE = (60, 3600)  # one signal alone: at least a minute of it, at most an hour
+SILENT_RANGE = (3, 600)  # the writer beats every second: at least three missed beats, at most ten minutes
 
 
 def _fail(message: str) -> None:
@@ -66,6 +67,12 @@ def validate(s: Scenario) -> None:
         _fail(
             f"confirm_seconds: {s.confirm_seconds}; use {low} to {high} (how long one failure signal alone must "
             "last before a failover that may lose data starts)"
+        )
+    low, high = SILENT_RANGE
+    if not low <= s.writer_silent_seconds <= high:
+        _fail(
+            f"writer_silent_seconds: {s.writer_silent_seconds}; use {low} to {high} (how old the primary writer's "
+            "heartbeat on the DR replica must be to count as a failure signal)"
         )
 
 

@@ -9,7 +9,9 @@ signals, each read in the region where it lives:
   publishes its metrics. Read once, without retries: with us-east-1 as the failed primary it does not answer,
   and the signal is then unknown, not a reason to wait;
 - ``database``: the primary writer's heartbeat as the lag monitor measures it on this region's replica
-  (ReplicationLagSeconds): older than the lag threshold means the writer stopped writing or replicating.
+  (ReplicationLagSeconds): older than ``writer_silent_seconds`` (the Confirm state passes the scenario's) means
+  the writer stopped writing or replicating. The writer beats every second, so a few seconds of silence say it
+  fast: this is the second signal that lets the probe's 20-second alarm go on without waiting.
 
 A planned run, a failback or a forced run is confirmed by the operator's request. The result says
 ``confirmed`` (go on), ``waiting`` (ask again after the definition's wait, up to its bound) or neither (no
@@ -43,8 +45,16 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
             cloudwatch, config.required("METRICS_NAMESPACE"), REPLICATION_LAG, LAG_WINDOW_SECONDS
         ),
         confirm_seconds=config.number("CONFIRM_SECONDS"),
+        silent_seconds=_silent_seconds(event),
         now=clock.now(),
     )
+
+
+def _silent_seconds(event: dict[str, Any]) -> float:
+    value = event.get("writer_silent_seconds")
+    if value is None:
+        raise ValueError("the Confirm state passes writer_silent_seconds; deploy the rendered state machine")
+    return float(value)
 
 
 def alarm_signal(cloudwatch: Any, name: str) -> dict[str, Any]:
@@ -89,10 +99,11 @@ def confirm(
     route53: dict[str, Any],
     lag_seconds: float | None,
     confirm_seconds: float,
+    silent_seconds: float,
     now: float,
 ) -> dict[str, Any]:
     """Whether this run may go on; see the module's docstring."""
-    threshold = request.lag_threshold_seconds or 0.0
+    threshold = silent_seconds
     signals = {"probe": probe, "route53": route53, "database": database_signal(lag_seconds, threshold)}
     alive = signals["database"]["known"] and not signals["database"]["firing"]
     result: dict[str, Any] = {"signals": signals, "writer_alive": alive, "waiting": False}

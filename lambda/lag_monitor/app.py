@@ -1,17 +1,19 @@
 """Replication-lag monitor: a heartbeat written in the writer region, its age measured in the replica region.
 
-EventBridge schedules run at most once a minute and seed 001 asks for a sample every 30 s, so one invocation
-takes SAMPLES samples SAMPLE_INTERVAL_SECONDS apart (defaults 2 and 30).
+EventBridge schedules run at most once a minute and the failover's confirm step reads the heartbeat as a failure
+signal within seconds, so one invocation takes SAMPLES samples SAMPLE_INTERVAL_SECONDS apart (drgen renders 6
+and 10; seed 001 asks for at least one every 30 s).
 
 Which region writes is found by trying: DB_ENDPOINT is this region's cluster writer endpoint, inactive while the
 cluster is a secondary (the connection then goes to DB_READER_ENDPOINT), and a write fails with SQLSTATE 25006
 (read-only transaction) on a replica. So the monitor measures wherever the replica is now: in the DR region
 before a failover, in the primary region after one.
 
-The writer beats every second for SAMPLES x SAMPLE_INTERVAL_SECONDS (the whole minute between invocations with
-the defaults): the age the replica sees is the replication lag plus at most one beat interval, instead of plus
-up to a whole sample interval if it wrote once per sample. The replica publishes ReplicationLagSeconds = its
-clock - the other region's latest beat, once per sample.
+The writer beats every second for SAMPLES x SAMPLE_INTERVAL_SECONDS + OVERLAP_SECONDS (90 s, within the Lambda's
+time): consecutive invocations overlap, so a schedule that fires up to 30 s late leaves no gap in the beats (a
+scheduled rule's precision is one minute), and the age the replica sees is the replication lag plus at most
+one beat interval: a heartbeat older than a few seconds means the writer stopped, not that a run started late.
+The replica publishes ReplicationLagSeconds = its clock - the other region's latest beat, once per sample.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from drgen_common.schema import HEARTBEAT_DDL, HEARTBEAT_TABLE, table_exists
 
 BEAT_SECONDS = 1.0
 MARGIN_SECONDS = 5.0
+OVERLAP_SECONDS = 30.0  # the writer beats on into the next invocation
 
 BEAT_SQL = (
     f"INSERT INTO {HEARTBEAT_TABLE} (region, beat) VALUES (:region, clock_timestamp()) "
@@ -45,12 +48,13 @@ class Schedule:
     samples: int = 2
     interval: float = 30.0
     beat: float = BEAT_SECONDS
+    overlap: float = OVERLAP_SECONDS
     budget: float = math.inf  # seconds this invocation may still run (the Lambda timeout minus a margin)
 
     @property
     def window(self) -> float:
-        """How long the writer keeps beating: until the next invocation takes over, within the budget."""
-        return min(self.samples * self.interval, self.budget)
+        """How long the writer keeps beating: well into the next invocation, within the budget."""
+        return min(self.samples * self.interval + self.overlap, self.budget)
 
     @property
     def sample_count(self) -> int:

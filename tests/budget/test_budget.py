@@ -159,7 +159,8 @@ def test_dns_moves_when_the_gate_fails_not_after_the_promotion(bundles, budgets)
     document["Resources"]["PrimaryFailoverRecord"]["Properties"]["TTL"] = "900"
     files[path] = json.dumps(document).encode()
     after = budget_for_bundle(files)["rto"]
-    fails = 180  # the primary's connectivity alarm: Period 60 s x DatapointsToAlarm 3 (the template's values)
+    connectivity = _template(files, "dbdr-data-primary-dev")[1]["Resources"]["DatabaseConnectivityAlarm"]
+    fails = _expected(connectivity)  # the primary's connectivity alarm gates the record: Period x DatapointsToAlarm
     elapsed = sum(t["seconds"] for t in after["terms"] if "branch" not in t)
     assert _dns({"rto": after})["seconds"] == fails + 900 - elapsed
     assert after["seconds"] == elapsed + fails + 900 - elapsed > before["seconds"]
@@ -192,10 +193,18 @@ def test_the_trigger_is_the_fastest_that_survives_the_loss_of_the_primary(name, 
     fast they are made, the DR region's probe starts the failover. Elsewhere the faster Route 53 path does."""
     manifest = json.loads(bundles[name].files["manifest.json"])
     stack = next(s["name"] for s in manifest["stacks"] if s["layer"] == "global")
-    faster = _edited(bundles[name].files, stack, _fast_route53)  # 10 s check + 10 s alarm: faster than the probe
+    orchestration = next(s["name"] for s in manifest["stacks"] if s["layer"] == "orchestration")
+    faster = _edited(  # 10 s check + 10 s alarm, and a probe alarm of 60 s: Route 53 is the faster path
+        bundles[name].files, stack, _fast_route53, (orchestration, _slow_probe)
+    )
     lost_with_us_east_1 = PRESETS[name].regions.primary == "us-east-1"
     assert _trigger(faster).startswith("ProbeFailoverTrigger" if lost_with_us_east_1 else "FailoverTrigger")
-    assert _trigger(budgets[name]).startswith("ProbeFailoverTrigger")  # 3 x 10 s: the fastest as rendered
+    assert _trigger(budgets[name]).startswith("ProbeFailoverTrigger")  # 2 x 10 s: the fastest as rendered
+
+
+def _slow_probe(resources: dict[str, Any]) -> None:
+    resources["PrimaryProbeAlarm"]["Properties"]["EvaluationPeriods"] = 6
+    resources["PrimaryProbeAlarm"]["Properties"]["DatapointsToAlarm"] = 6
 
 
 def test_only_rules_on_the_alarm_transition_start_a_failover(budgets):
@@ -219,14 +228,26 @@ def test_the_failover_waits_for_a_second_signal_or_for_one_to_persist(bundles, b
     probe = _fires(orch["PrimaryProbeAlarm"])
     route53 = _fires(glob["PrimaryHealthCheck"]) + _fires(glob["PrimaryHealthCheckAlarm"])
     lag = app["LagMonitorFunction"]["Properties"]["Environment"]["Variables"]
-    heartbeat = PRESETS["trading-ecs"].database.lag_alarm_seconds + int(lag["SAMPLE_INTERVAL_SECONDS"])
-    wait = json.loads(next(r for r in orch.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
-                      ["Properties"]["DefinitionString"])["States"]["WaitToConfirm"]["Seconds"]
+    states = json.loads(next(r for r in orch.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+                        ["Properties"]["DefinitionString"])["States"]
+    heartbeat = states["Confirm"]["Parameters"]["writer_silent_seconds"] + int(lag["SAMPLE_INTERVAL_SECONDS"])
+    wait = states["WaitToConfirm"]["Seconds"]
 
     def confirm(budget: dict[str, Any]) -> dict[str, Any]:
         return next(t for t in budget["rto"]["terms"] if t["phase"] == "confirm")
 
-    assert confirm(budgets["trading-ecs"])["seconds"] == math.ceil((min(route53, heartbeat) - probe) / wait) * wait
+    gap = max(0, min(route53, heartbeat) - probe)  # the heartbeat at 20 s: no later than the probe's alarm
+    assert confirm(budgets["trading-ecs"])["seconds"] == math.ceil(gap / wait) * wait
+
+    def quieter_writer(resources: dict[str, Any]) -> None:  # the heartbeat counts only once 45 s old
+        machine = next(r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+        definition = json.loads(machine["Properties"]["DefinitionString"])
+        definition["States"]["Confirm"]["Parameters"]["writer_silent_seconds"] = 45
+        machine["Properties"]["DefinitionString"] = json.dumps(definition)
+
+    later = confirm(_edited(files, "trading-ecs-orchestration-secondary-dev", quieter_writer))
+    heartbeat = 45 + int(lag["SAMPLE_INTERVAL_SECONDS"])
+    assert later["seconds"] == math.ceil((min(route53, heartbeat) - probe) / wait) * wait > 0
 
     def slower_heartbeat(resources: dict[str, Any]) -> None:
         resources["LagMonitorFunction"]["Properties"]["Environment"]["Variables"]["SAMPLE_INTERVAL_SECONDS"] = "3600"
@@ -262,8 +283,7 @@ def test_trading_serverless_cannot_meet_its_objectives_and_says_what_would_help(
     out = result.output
     assert "RTO:" in out and "UNREACHABLE" in out
     assert "cannot be met as written" in out
-    # a 10 s probe puts detection and DNS within 60 s; AWS's promotion alone is 120 s
-    assert "detection and DNS alone take" not in out
+    # AWS's promotion alone is 120 s
     assert "Aurora promotion, observed by the poll loop (120 s): AWS's promotion time" in out
     # us-east-1 is the primary: the DR region's probe is the trigger that survives, and its alarm the setting
     assert "PrimaryProbeAlarm DatapointsToAlarm and EvaluationPeriods 1" in out

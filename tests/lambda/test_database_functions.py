@@ -18,7 +18,7 @@ from lag_monitor import app as lag_monitor
 
 from .conftest import PRIMARY, metric_values, read_only, store_secret, unreachable
 
-FAST = lag_monitor.Schedule(samples=2, interval=0.05, beat=0.01)
+FAST = lag_monitor.Schedule(samples=2, interval=0.05, beat=0.01, overlap=0.05)
 
 
 @pytest.fixture
@@ -82,7 +82,8 @@ def test_lag_monitor_measures_the_heartbeat_age_in_the_replica_region(cloud, dat
 
 
 def test_lag_monitor_schedule_fits_the_invocation_budget():
-    assert lag_monitor.Schedule(samples=2, interval=30).window == 60  # one invocation covers the minute
+    # the writer beats through the next minute's invocation: a late schedule leaves no gap in the heartbeat
+    assert lag_monitor.Schedule(samples=6, interval=10).window == 60 + lag_monitor.OVERLAP_SECONDS
     tight = lag_monitor.Schedule(samples=4, interval=30, budget=85)  # a 90 s timeout minus the margin
     assert tight.window == 85 and tight.sample_count == 3
 

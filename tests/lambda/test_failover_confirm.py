@@ -18,7 +18,7 @@ from .conftest import NAMESPACE
 PROBE_ALARM = "trading-primary-probe-eu-west-2-test"
 ROUTE53_ALARM = "trading-primary-health-test"
 CONFIRM_SECONDS = 180.0
-THRESHOLD = 30.0
+THRESHOLD = 10.0  # writer_silent_seconds
 NOW = 1_800_000_000.0
 
 
@@ -28,8 +28,9 @@ def _signal(firing: bool, since: float | None = NOW - 10, known: bool = True) ->
 
 def _confirm(probe, route53, lag, **request):
     return confirm.confirm(
-        Request.from_event({"lag_threshold_seconds": THRESHOLD, **request}),
-        probe=probe, route53=route53, lag_seconds=lag, confirm_seconds=CONFIRM_SECONDS, now=NOW,
+        Request.from_event(request),
+        probe=probe, route53=route53, lag_seconds=lag, confirm_seconds=CONFIRM_SECONDS, silent_seconds=THRESHOLD,
+        now=NOW,
     )
 
 
@@ -75,7 +76,9 @@ def test_the_handler_reads_both_alarms_and_the_heartbeat_where_they_live(cloud, 
     monkeypatch.setenv("PROBE_ALARM_NAME", PROBE_ALARM)
     monkeypatch.setenv("ROUTE53_ALARM_NAME", ROUTE53_ALARM)
     monkeypatch.setenv("CONFIRM_SECONDS", str(CONFIRM_SECONDS))
-    result = confirm.handler({"lag_threshold_seconds": THRESHOLD}, None)
+    with pytest.raises(ValueError, match="writer_silent_seconds"):
+        confirm.handler({}, None)
+    result = confirm.handler({"writer_silent_seconds": THRESHOLD}, None)
     assert result["confirmed"] is True and result["reason"] == "probe and route53 agree"
     assert result["writer_alive"] is True  # the primary's database still replicates: promote switches over
     assert abs(result["signals"]["probe"]["since"] - time.time()) < 60
