@@ -69,7 +69,7 @@ def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
     doc = template(bundles[name], "app")
     _, service = only(doc, "AWS::ECS::Service")
     _, target = only(doc, "AWS::ApplicationAutoScaling::ScalableTarget")
-    for role, count in (("primary", s.active_capacity), ("secondary", s.standby_capacity)):
+    for role, count in (("primary", s.active_capacity), ("secondary", s.dr_capacity)):
         assert exists(service, role)
         assert resolve(service["Properties"]["DesiredCount"], role) == count
         assert resolve(target["Properties"]["MinCapacity"], role) == count
@@ -165,7 +165,7 @@ def test_auto_scaling_standby_runs_minimal_capacity_and_scales_out(name, bundles
     doc = template(bundles[name], "app")
     _, group = only(doc, "AWS::AutoScaling::AutoScalingGroup")
     props = group["Properties"]
-    for role, count in (("primary", s.active_capacity), ("secondary", s.standby_capacity)):
+    for role, count in (("primary", s.active_capacity), ("secondary", s.dr_capacity)):
         assert resolve(props["MinSize"], role) == resolve(props["DesiredCapacity"], role) == count
     assert props["MaxSize"] == str(s.max_capacity)
     assert props["HealthCheckType"] == "ELB"

@@ -100,6 +100,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("base: trading-ecs\ntags: {Owner: '{team}'}\n", "unknown placeholder"),
         ("base: trading-ecs\ncompute: {startup_seconds: -5}\n", "compute.startup_seconds: -5; use 0 to 3600"),
         ("base: trading-ecs\ncompute: {target_tls: true}\n", "only for kind asg"),
+        ("base: trading-ecs\ncompute: {standby: hot}\n", "compute.standby: 'hot' is not one of pilot-light, warm"),
+        ("base: trading-ecs\nwriter_silent_seconds: 1\n", "writer_silent_seconds: 1; use 3 to 600"),
         ("- just\n- a list\n", "must be a mapping"),
         ("base: trading-ecs\nnetwork: [unclosed\n", "broken YAML"),
     ],

@@ -9,6 +9,7 @@ from drgen.budget.bundle import read
 from drgen.budget.model import WITHIN, rpo_verdict, rpo_worst, rto_total, rto_verdict
 from drgen.budget.rpo import rpo_terms
 from drgen.budget.rto import rto_terms
+from drgen.budget.standby import warm_standby
 from drgen.stability import failover_path, primary_dependencies
 
 BUDGET_FILE = "budget.json"
@@ -42,6 +43,7 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
             "status": rto_status,
             "findings": rto_findings,
             "terms": [t.to_dict() for t in rto],
+            "alternatives": [a for a in (warm_standby(docs, rto),) if a is not None],
         },
         "rpo": {
             "objective_seconds": objectives["rpo_seconds"],
@@ -95,6 +97,7 @@ def format_text(budget: dict[str, Any]) -> str:
                 kind = "estimate" if term["aws"]["estimate"] else "documented"
                 lines.append(f"  {PAD}  {kind}: {term['aws']['url']}")
         lines += [f"  - {finding}" for finding in part["findings"]]
+        lines += [f"  - instead: {_alternative(a)}" for a in part.get("alternatives", [])]
     path = budget["failover_path"]
     places = "; ".join(f"{count} in {place}" for place, count in path["needs_by_region"].items())
     primary = path["from_primary_region"]
@@ -102,6 +105,15 @@ def format_text(budget: dict[str, Any]) -> str:
                   + ("nothing" if not primary else "; ".join(f"{r['component']} {r['needs']}" for r in primary))]
     lines += ["", budget["model"]]
     return "\n".join(lines)
+
+
+def _alternative(choice: dict[str, Any]) -> str:
+    cost = (f", about USD {choice['monthly_usd_us_east_1']:.2f} a month at us-east-1 list prices"
+            if "monthly_usd_us_east_1" in choice else "")
+    sooner = (f"{_s(choice['sooner_seconds'])} sooner" if choice["sooner_seconds"]
+              else "no sooner: the scale-out already ends within the longest branch")
+    return (f"{choice['choice']} gives {_s(choice['rto_seconds'])} ({sooner}); it runs {choice['runs_more']}"
+            f"{cost} ({choice['price_source']})")
 
 
 def _number(value: float | None) -> int | float | None:

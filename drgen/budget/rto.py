@@ -214,7 +214,7 @@ def _engaged(docs: BundleDocs, glob: Stack, check_id: str) -> bool:
 def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
     """From the standby's size to the active capacity the scale step asks for: start, grace, target health."""
     app = _required(docs.stack("app", "secondary"), "the DR region's app stack")
-    active = _active_capacity(orch)
+    active = active_capacity(orch)
     services = app.resources("AWS::ECS::Service")
     groups = app.resources("AWS::AutoScaling::AutoScalingGroup")
     if services:
@@ -256,7 +256,7 @@ def _target_health(app: Stack, raise_standby: str) -> list[Term]:
     return []
 
 
-def _active_capacity(orch: Stack) -> int | None:
+def active_capacity(orch: Stack) -> int | None:
     """ACTIVE_CAPACITY of the function the scale step runs."""
     for function in orch.resources("AWS::Lambda::Function").values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})

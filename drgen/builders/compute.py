@@ -691,9 +691,9 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
 
 # -- shared pieces -------------------------------------------------------------------------------------------
 def _per_role_capacity(ctx: StackContext) -> If:
-    """Active capacity in the primary, the minimal standby in the DR region (failover raises it)."""
+    """Active capacity in the primary; in the DR region the pilot light (failover raises it) or, warm, the same."""
     compute = ctx.scenario.compute
-    return If(IS_PRIMARY, compute.active_capacity, compute.standby_capacity)
+    return If(IS_PRIMARY, compute.active_capacity, compute.dr_capacity)
 
 
 def _workload_security_group(ctx: StackContext, balancer: Balancer) -> ec2.SecurityGroup:

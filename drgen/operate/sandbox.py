@@ -155,10 +155,10 @@ def _scalable_target(aws: Aws, environment: Environment) -> str | None:
         ServiceNamespace="ecs",
         ResourceId=resource,
         ScalableDimension=ECS_DIMENSION,
-        MinCapacity=compute_.standby_capacity,
+        MinCapacity=compute_.dr_capacity,
         MaxCapacity=compute_.max_capacity,
     )
-    return f"scalable target {resource} in {environment.dr} ({compute_.standby_capacity}..{compute_.max_capacity})"
+    return f"scalable target {resource} in {environment.dr} ({compute_.dr_capacity}..{compute_.max_capacity})"
 
 
 def _alarms(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | None:

@@ -26,6 +26,13 @@ class ComputeKind(enum.StrEnum):
     CONNECTIVITY = "connectivity"
 
 
+class Standby(enum.StrEnum):
+    """What the DR region runs before a failover."""
+
+    PILOT_LIGHT = "pilot-light"  # compute.standby_capacity; the failover scales out to active_capacity
+    WARM = "warm"  # active_capacity already: nothing to scale, at the cost of running it all the time
+
+
 class HealthCheckType(enum.StrEnum):
     HTTPS = "HTTPS"
     HTTPS_STR_MATCH = "HTTPS_STR_MATCH"
@@ -149,7 +156,9 @@ class Alerting:
 @dataclass(frozen=True)
 class Compute:
     kind: ComputeKind
-    # Capacity the standby runs before a failover, and what failover scales it to.
+    # Pilot light: the DR region runs standby_capacity and the failover scales it to active_capacity. Warm: it
+    # runs active_capacity already (drgen budget shows what each gives and what warm standby costs).
+    standby: Standby = Standby.PILOT_LIGHT
     standby_capacity: int = 1
     active_capacity: int = 2
     max_capacity: int = 6
@@ -167,6 +176,11 @@ class Compute:
     # The load balancer reaches the instances over HTTPS too (kind asg): each instance makes its certificate at
     # boot, which an ALB accepts without validating it.
     target_tls: bool = False
+
+    @property
+    def dr_capacity(self) -> int:
+        """What the DR region runs before a failover."""
+        return self.active_capacity if self.standby is Standby.WARM else self.standby_capacity
 
 
 @dataclass(frozen=True)
@@ -198,6 +212,9 @@ class Scenario:
     # The primary writer's heartbeat (written every second) older than this on the DR replica is the database's
     # signal that the primary is down, and says whether the writer is still alive (switchover, not failover).
     writer_silent_seconds: int = 10
+    # Also generate an AWS ARC Region switch plan (AWS::ARCRegionSwitch::Plan) from the same model, beside drgen's
+    # own state machine (opt-in; drgen/builders/arc_plan.py).
+    arc_plan: bool = False
     # Where the seed asks for something AWS cannot do as written: what drgen does instead.
     notes: tuple[str, ...] = ()
 
