@@ -154,6 +154,25 @@ TRADE_PROCESSOR = Function(
            "sqs:GetQueueAttributes"),
 )
 
+# The order ledger (scenarios with ``ledger.enabled``): an order is acknowledged once it is in a DynamoDB global
+# table with multi-Region strong consistency, replicated synchronously to the other region before the write
+# returns; the trade queue only delivers it to the processor, and a failover replays the ledger into the queue of
+# the region that writes now.
+ORDER_INTAKE = Function(
+    "order-intake", "app", "intake.handler", BOTH, ("LEDGER_TABLE", "QUEUE_URL"), False,
+    "Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers 202",
+    calls=("dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage", "cloudwatch:PutMetricData"),
+)
+REPLAY_USE = "failback only: queues the ledger's recent orders in the primary region's trade queue"
+LEDGER_REPLAY = Function(
+    "failover-replay-ledger", "failover", "replay.handler", DR,
+    ("LEDGER_TABLE", "QUEUE_URL", "PRIMARY_QUEUE_URL", "REPLAY_SECONDS"), False,
+    "Queues the ledger's recent orders again where the writer now is, so processing catches up idempotently",
+    timeout=900,  # Lambda's longest: a strongly consistent scan of days of orders (the step retries as a whole)
+    primary_region_use=REPLAY_USE,
+    calls=("dynamodb:Scan", "sqs:SendMessage"),
+)
+
 
 def probe_for(scenario: Scenario) -> Function:
     """The probe of the scenario: HTTPS to the public endpoint from outside the VPC, or (database-only
@@ -168,7 +187,8 @@ def returns_data(scenario: Scenario) -> bool:
 
 def failover_steps(scenario: Scenario) -> tuple[Function, ...]:
     """The state machine's functions in this scenario."""
-    return (*FAILOVER_STEPS, RETURN_REPLICATION) if returns_data(scenario) else FAILOVER_STEPS
+    optional = ((LEDGER_REPLAY, scenario.ledger.enabled), (RETURN_REPLICATION, returns_data(scenario)))
+    return (*FAILOVER_STEPS, *(step for step, wanted in optional if wanted))
 
 
 def calls_for(spec: Function, scenario: Scenario) -> tuple[str, ...]:
@@ -185,6 +205,8 @@ def functions_for(scenario: Scenario) -> tuple[Function, ...]:
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:
         result.append(TRADE_PROCESSOR)
+    if scenario.ledger.enabled:
+        result.append(ORDER_INTAKE)
     if has_backups_bucket(scenario):
         result.append(BACKUP_EXPORT)
     return tuple(result)

@@ -29,6 +29,7 @@ from drgen.builders import (
     database,
     events,
     inputs,
+    ledger,
     network,
     orchestration,
     routing,
@@ -58,6 +59,7 @@ def build_data(ctx: StackContext) -> None:
     secret = security.db_secret(ctx, foundation)
     cluster = database.aurora(ctx, foundation, secret)
     sessions.global_table(ctx, foundation)
+    ledger.global_table(ctx, foundation)
     network.peering_accepter_routes(ctx, foundation)
     alerting.database_alarms(ctx, foundation, cluster)
     backup.vaults_and_plan(ctx, foundation, cluster)

@@ -109,18 +109,18 @@ def test_selection_is_the_aurora_cluster_without_sessions(bundles):
     ]
 
 
-def test_selection_adds_the_sessions_table_when_the_scenario_has_one():
+def test_selection_adds_the_global_tables_when_the_scenario_has_them():
     s = PRESETS["trading-serverless"]
-    assert s.sessions.enabled
+    assert s.sessions.enabled and s.ledger.enabled
     doc = json.loads(_with_backup("trading-serverless").files["templates/data.json"])
     _, selection = only(resources(doc, "AWS::Backup::BackupSelection"))
-    cluster, table = selection["Properties"]["BackupSelection"]["Resources"]
+    cluster, *tables = selection["Properties"]["BackupSelection"]["Resources"]
     assert cluster == {"Fn::GetAtt": ["PrimaryCluster", "DBClusterArn"]}
-    _, sessions = only(resources(doc, "AWS::DynamoDB::GlobalTable"))
-    name = sessions["Properties"]["TableName"]
-    assert _arn(table, s.regions.primary, s.regions.secondary) == (
-        f"arn:aws:dynamodb:{s.regions.primary}:{PLACEHOLDER_ACCOUNT}:table/{name}"
-    )
+    names = sorted(t["Properties"]["TableName"] for t in resources(doc, "AWS::DynamoDB::GlobalTable").values())
+    assert len(names) == 2
+    assert sorted(_arn(table, s.regions.primary, s.regions.secondary) for table in tables) == [
+        f"arn:aws:dynamodb:{s.regions.primary}:{PLACEHOLDER_ACCOUNT}:table/{name}" for name in names
+    ]
 
 
 def _backup_resources(bundle) -> list[str]:

@@ -24,6 +24,8 @@ from drgen.functions import (
     ENGAGED_SIGNAL,
     FAILOVER_STEPS,
     LAG_MONITOR,
+    LEDGER_REPLAY,
+    ORDER_INTAKE,
     PROBE,
     READINESS,
     RETURN_REPLICATION,
@@ -33,7 +35,7 @@ from drgen.functions import (
 from drgen.packaging import LAMBDA_ROOT
 
 ALL = (*FAILOVER_STEPS, RETURN_REPLICATION, ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, PROBE, APP_HEALTH,
-       BACKUP_EXPORT, TRADE_PROCESSOR)
+       BACKUP_EXPORT, TRADE_PROCESSOR, ORDER_INTAKE, LEDGER_REPLAY)
 # What the code names its clients: the boto3 services a variable may hold.
 VARIABLES = {
     "dynamodb": ("dynamodb",), "ssm": ("ssm",), "rds": ("rds",), "cloudwatch": ("cloudwatch",), "sns": ("sns",),
@@ -42,8 +44,11 @@ VARIABLES = {
 }
 IAM_PREFIX = {"stepfunctions": "states"}
 # Where the IAM action is not named after the API operation
-# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html).
-IAM_ACTION = {"s3:PutBucketReplication": "s3:PutReplicationConfiguration"}
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html). SQS's batch actions have
+# no permission of their own: sqs:SendMessage "sets permissions for the corresponding batch versions of the actions"
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-batch-api.html, and the
+# table of https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+IAM_ACTION = {"s3:PutBucketReplication": "s3:PutReplicationConfiguration", "sqs:SendMessageBatch": "sqs:SendMessage"}
 # Calls the catalogue lists that no code line makes, and why the role needs them anyway.
 NOT_IN_CODE = {
     TRADE_PROCESSOR.key: {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},  # event source mapping

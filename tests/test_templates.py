@@ -191,7 +191,7 @@ def test_lag_alarm_threshold_matches_the_seed_in_the_metrics_unit(name, bundles)
 @pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].sessions.enabled])
 def test_sessions_global_table_has_pitr_and_a_key_per_replica(name, bundles):
     doc = template(bundles[name], "data")
-    _, table = only(resources(doc, "AWS::DynamoDB::GlobalTable"))
+    table = resources(doc, "AWS::DynamoDB::GlobalTable")["SessionsTable"]
     assert table["Condition"] == "IsPrimary"
     replicas = table["Properties"]["Replicas"]
     assert [r["Region"] for r in replicas] == [{"Ref": "AWS::Region"}, {"Ref": "PeerRegion"}]

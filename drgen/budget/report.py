@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from drgen.budget.bundle import read
-from drgen.budget.model import WITHIN, rpo_verdict, rpo_worst, rto_total, rto_verdict
+from drgen.budget.ledger import accepting_terms, ledger_table, order_rpo
+from drgen.budget.model import WITHIN, Term, rpo_verdict, rpo_worst, rto_total, rto_verdict
 from drgen.budget.rpo import rpo_terms
 from drgen.budget.rto import rto_terms
 from drgen.budget.standby import warm_standby
@@ -16,11 +17,20 @@ BUDGET_FILE = "budget.json"
 FORMAT = 1
 PHASE_WIDTH = 18  # "recover/capacity"
 PAD = " " * (PHASE_WIDTH + 1 + 52 + 1 + 9)
+FAILOVER = "the unplanned failover, until the DR region serves"
+ARC_EXECUTION_URL = "https://docs.aws.amazon.com/arc-region-switch/latest/api/API_GetPlanExecution.html"
+ACCEPTING = ("accepting orders: until clients reach the DR API, which commits each order to its replica of the "
+             "strongly consistent ledger before it answers (no failover step needed)")
+PROCESSING = "processing: the unplanned failover, until the promoted writer has the replayed orders"
+STORES = "the transactional stores: the worst one counts"
+ORDERS = ("acknowledged orders: each is acknowledged once the strongly consistent ledger has it in two regions; "
+          "the other stores are reported")
 MODEL = (
     "RTO: an unplanned failover after the loss of the primary region, started by the fastest trigger that survives "
-    "it and confirmed by a second signal; phases add up, branches of a phase run at the same time. RPO: per data "
-    "store, the worst one counts. Figures marked estimate are drgen's reading where AWS documents no number; a "
-    "drill measures them."
+    "it and confirmed by a second signal; phases add up, branches of a phase run at the same time (with an order "
+    "ledger: until clients reach the DR API, which commits orders at once; processing is reported beside it). RPO: "
+    "per data store, the worst one counts (with an order ledger: acknowledged orders). Figures marked estimate are "
+    "drgen's reading where AWS documents no number; a drill measures them."
 )
 
 
@@ -28,25 +38,39 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
     """The RTO and RPO budget of a rendered bundle (relative path -> bytes, manifest.json included)."""
     docs = read(files)
     objectives = docs.manifest["objectives"]
-    rto, rpo = rto_terms(docs), rpo_terms(docs)
+    failover = rto_terms(docs)
+    committed_to_ledger = ledger_table(docs) is not None
+    rto = accepting_terms(docs) if committed_to_ledger else failover  # the figure held against the objective
+    rpo = order_rpo(docs, rpo_terms(docs))
     rto_status, rto_findings = rto_verdict(rto, objectives["rto_seconds"])
     rpo_status, rpo_findings = rpo_verdict(rpo, objectives["rpo_seconds"])
+    rto_part = {
+        "objective_seconds": objectives["rto_seconds"],
+        "measures": ACCEPTING if committed_to_ledger else FAILOVER,
+        **_figures(rto),
+        "status": rto_status,
+        "findings": rto_findings,
+        "alternatives": [a for a in (warm_standby(docs, failover),) if a is not None],
+    }
+    if committed_to_ledger:
+        rto_part["processing"] = {"measures": PROCESSING, **_figures(failover)}
+    plans = [f"{stack.name} {logical_id}" for stack in docs.stacks
+             for logical_id in stack.resources("AWS::ARCRegionSwitch::Plan")]
+    if plans:
+        rto_part["measurement"] = (
+            f"{plans[0]}: after a live execution, GetPlanExecution's actualRecoveryTime (the plan's run plus the "
+            "time until its application health alarms are healthy again) is the measured recovery time to compare "
+            f"with this estimate ({ARC_EXECUTION_URL})"
+        )
     return {
         "format": FORMAT,
         "scenario": docs.manifest["scenario"],
         "suffix": docs.manifest["suffix"],
         "model": MODEL,
-        "rto": {
-            "objective_seconds": objectives["rto_seconds"],
-            "seconds": _number(rto_total(rto)),
-            "floor_seconds": _number(rto_total(rto, lambda t: t.least)),
-            "status": rto_status,
-            "findings": rto_findings,
-            "terms": [t.to_dict() for t in rto],
-            "alternatives": [a for a in (warm_standby(docs, rto),) if a is not None],
-        },
+        "rto": rto_part,
         "rpo": {
             "objective_seconds": objectives["rpo_seconds"],
+            "measures": ORDERS if committed_to_ledger else STORES,
             "seconds": _number(rpo_worst(rpo)),
             "planned_switchover_seconds": 0,
             "status": rpo_status,
@@ -55,6 +79,14 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
         },
         "within_objectives": rto_status == WITHIN and rpo_status == WITHIN,
         "failover_path": _path_summary(failover_path(files)),
+    }
+
+
+def _figures(terms: list[Term]) -> dict[str, Any]:
+    return {
+        "seconds": _number(rto_total(terms)),
+        "floor_seconds": _number(rto_total(terms, lambda t: t.least)),
+        "terms": [t.to_dict() for t in terms],
     }
 
 
@@ -84,20 +116,16 @@ def format_text(budget: dict[str, Any]) -> str:
     for key in ("rto", "rpo"):
         part = budget[key]
         lines += ["", f"{key.upper()}: {_s(part['seconds'])} against an objective of {_s(part['objective_seconds'])}"
-                      f" -> {part['status'].upper()}"]
-        lines.append(f"  {'PHASE':<{PHASE_WIDTH}} {'TERM':<52} {'SECONDS':>9}  FORMULA / SOURCE")
-        for term in part["terms"]:
-            phase = term["phase"] + (f"/{term['branch']}" if term.get("branch") else "")
-            counted = '' if term.get('counted', True) else ' (reported, not held against the objective)'
-            name = term["name"][:52]
-            lines.append(f"  {phase:<{PHASE_WIDTH}} {name:<52} {_s(term['seconds']):>9}  {term['formula']}{counted}")
-            where = term["source"]
-            lines.append(f"  {PAD}  {where['stack']} {where['resource']}.{where['property']}")
-            if "aws" in term:
-                kind = "estimate" if term["aws"]["estimate"] else "documented"
-                lines.append(f"  {PAD}  {kind}: {term['aws']['url']}")
+                      f" -> {part['status'].upper()}", f"  measures {part['measures']}"]
+        lines += _table(part["terms"])
         lines += [f"  - {finding}" for finding in part["findings"]]
         lines += [f"  - instead: {_alternative(a)}" for a in part.get("alternatives", [])]
+        if "measurement" in part:
+            lines.append(f"  - measured: {part['measurement']}")
+        if "processing" in part:
+            processing = part["processing"]
+            lines += ["", f"  and {_s(processing['seconds'])} for {processing['measures']} (reported beside it):"]
+            lines += _table(processing["terms"])
     path = budget["failover_path"]
     places = "; ".join(f"{count} in {place}" for place, count in path["needs_by_region"].items())
     primary = path["from_primary_region"]
@@ -105,6 +133,21 @@ def format_text(budget: dict[str, Any]) -> str:
                   + ("nothing" if not primary else "; ".join(f"{r['component']} {r['needs']}" for r in primary))]
     lines += ["", budget["model"]]
     return "\n".join(lines)
+
+
+def _table(terms: list[dict[str, Any]]) -> list[str]:
+    lines = [f"  {'PHASE':<{PHASE_WIDTH}} {'TERM':<52} {'SECONDS':>9}  FORMULA / SOURCE"]
+    for term in terms:
+        phase = term["phase"] + (f"/{term['branch']}" if term.get("branch") else "")
+        counted = "" if term.get("counted", True) else " (reported, not held against the objective)"
+        lines.append(f"  {phase:<{PHASE_WIDTH}} {term['name'][:52]:<52} {_s(term['seconds']):>9}  "
+                     f"{term['formula']}{counted}")
+        where = term["source"]
+        lines.append(f"  {PAD}  {where['stack']} {where['resource']}.{where['property']}")
+        if "aws" in term:
+            kind = "estimate" if term["aws"]["estimate"] else "documented"
+            lines.append(f"  {PAD}  {kind}: {term['aws']['url']}")
+    return lines
 
 
 def _alternative(choice: dict[str, Any]) -> str:

@@ -64,7 +64,9 @@ def _tables(primary: Stack) -> list[Term]:
         strong = consistency == "STRONG"
         terms.append(Term(
             "rpo", f"DynamoDB {logical_id}", 0 if strong else f.DYNAMODB_REPLICATION.seconds,
-            f"MultiRegionConsistency {consistency}", primary.source(logical_id, "MultiRegionConsistency"),
+            f"MultiRegionConsistency {consistency}" + (": a write returns once a second region has it" if strong
+                                                         else ""),
+            primary.source(logical_id, "MultiRegionConsistency"),
             f.DYNAMODB_REPLICATION, floor=0,
             setting=f"{logical_id} MultiRegionConsistency STRONG (needs three Regions, or two and a witness)",
         ))

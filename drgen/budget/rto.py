@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drgen.budget import figures as f
@@ -153,38 +153,56 @@ def _reaches(states: dict[str, Any], start: str | None, target: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Cache:
+    """How long resolvers keep the PRIMARY record's answer, and what would shorten it."""
+
+    seconds: int | float
+    least: int | float
+    what: str
+    source: dict[str, str]
+    figure: f.Figure
+    setting: str
+
+
+def primary_record(glob: Stack) -> tuple[str, dict[str, Any]]:
+    for logical_id, record in glob.resources("AWS::Route53::RecordSet").items():
+        if record["Properties"].get("Failover") == "PRIMARY":
+            return logical_id, record["Properties"]
+    raise DrgenError("the global template has no PRIMARY failover record")
+
+
+def record_cache(glob: Stack, logical_id: str, props: dict[str, Any]) -> Cache:
+    """An alias is cached for its target's TTL (60 s), a CNAME for its own."""
+    if "AliasTarget" in props:
+        return Cache(f.ALIAS_TTL.seconds, LEAST_TTL, "alias record: the target's TTL", glob.source(logical_id,
+                     "AliasTarget"), f.ALIAS_TTL, f"{logical_id}: a CNAME failover record to the regional name with "
+                     f"TTL {LEAST_TTL} instead of an alias (an alias cannot set its TTL; scenario routing.alias)")
+    ttl = number(props.get("TTL"))
+    return Cache(ttl, min(ttl, LEAST_TTL), f"TTL {ttl} s", glob.source(logical_id, "TTL"), f.RECORD_TTL,
+                 f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)")
+
+
 def _dns(docs: BundleDocs, glob: Stack, elapsed: float) -> Term:
     """Resolvers' caches. The PRIMARY record's gate fails as soon as the primary's own check does (the loss needs
     no DNS step): Route 53 answers SECONDARY from then, and clients follow once their cached answer expires, its
     TTL after that (an alias: its target's 60 s). The branch is what is left of that when the recover phase starts."""
-    for logical_id, record in glob.resources("AWS::Route53::RecordSet").items():
-        props = record["Properties"]
-        if props.get("Failover") != "PRIMARY":
-            continue
-        fails, check = _gate_fails(docs, glob, props)
-        if "AliasTarget" in props:
-            ttl, figure, what, least = f.ALIAS_TTL.seconds, f.ALIAS_TTL, "alias record: the target's TTL", LEAST_TTL
-            where = glob.source(logical_id, "AliasTarget")
-            setting = (f"{logical_id}: a CNAME failover record to the regional name with TTL {LEAST_TTL} instead "
-                       "of an alias (an alias cannot set its TTL)")
-        else:
-            ttl = number(props.get("TTL"))
-            figure, what, where = f.RECORD_TTL, f"TTL {ttl} s", glob.source(logical_id, "TTL")
-            least, setting = min(ttl, LEAST_TTL), f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)"
-        left = max(0.0, fails + ttl - elapsed)
-        return Term(
-            "recover", f"{logical_id} cached by resolvers", _whole(left),
-            f"{what}, from {check} failing at {fails:g} s; the recover phase starts at {elapsed:g} s",
-            where, figure, floor=_whole(max(0.0, fails + least - elapsed)), branch=DNS, setting=setting,
-        )
-    raise DrgenError("the global template has no PRIMARY failover record")
+    logical_id, props = primary_record(glob)
+    fails, check = gate_fails(docs, glob, props)
+    cache = record_cache(glob, logical_id, props)
+    return Term(
+        "recover", f"{logical_id} cached by resolvers", _whole(max(0.0, fails + cache.seconds - elapsed)),
+        f"{cache.what}, from {check} failing at {fails:g} s; the recover phase starts at {elapsed:g} s",
+        cache.source, cache.figure, floor=_whole(max(0.0, fails + cache.least - elapsed)), branch=DNS,
+        setting=cache.setting,
+    )
 
 
 def _whole(seconds: float) -> int | float:
     return int(seconds) if float(seconds).is_integer() else seconds
 
 
-def _gate_fails(docs: BundleDocs, glob: Stack, record: dict[str, Any]) -> tuple[float, str]:
+def gate_fails(docs: BundleDocs, glob: Stack, record: dict[str, Any]) -> tuple[float, str]:
     """When the PRIMARY record's check fails once the region is lost: its first child to fail, the engaged
     check aside (it changes only when a failover's DNS step publishes)."""
     check_id = str((record.get("HealthCheckId") or {}).get("Ref", ""))

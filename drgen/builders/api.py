@@ -2,7 +2,8 @@
 
 ``GET <health path>`` runs the app-health function (it reads the database). ``POST /trades`` (IAM-signed)
 puts the order on an encrypted SQS queue with a dead-letter queue, which feeds the trade-processor function;
-the queue decouples accepting an order from writing it, so a slow database does not fail the client. The
+the queue decouples accepting an order from writing it, so a slow database does not fail the client. With an
+order ledger (ledger.py) the intake function answers instead: it writes the order to the ledger, then queues it. The
 default execute-api endpoint is switched off: clients reach the API only through its custom domains, the
 failover name and this region's name (which Route 53 health checks probe). The stage traces with X-Ray and
 logs every request to an encrypted access-log group; execution logs (errors) go to a group created first.
@@ -30,6 +31,7 @@ from drgen.scan.skips import Skip, skip_metadata
 STAGE = "live"
 TRADES_PATH = "trades"
 TRADE_QUEUE_URL = "TradeQueueUrl"
+QUEUE_PURPOSE = "trades"  # the queue's name part (the ledger's replay finds the queue by it)
 API_ID = "ApiId"
 MAX_RECEIVES = 5  # a message that failed this often goes to the dead-letter queue
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60  # the SQS maximum
@@ -71,6 +73,14 @@ class TradeQueue:
         return GetAtt(self.queue, "Arn")
 
 
+def sender_grants(ctx: StackContext, queues: list[Any]) -> list[Statement]:
+    """Sending to trade queues under this region's key (SendMessageBatch is authorized by SendMessage)."""
+    return [
+        Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=queues),
+        Statement(Effect=Allow, Action=[kms.GenerateDataKey, kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
+    ]
+
+
 def trade_queue(ctx: StackContext, processor_timeout: int) -> TradeQueue:
     """The orders queue (this region's key) and its dead-letter queue."""
     key = upstream.key_arn(ctx)
@@ -86,7 +96,7 @@ def trade_queue(ctx: StackContext, processor_timeout: int) -> TradeQueue:
     queue = ctx.add(
         tsqs.Queue(
             "TradeQueue",
-            QueueName=ctx.names.regional("sqs", "trades"),
+            QueueName=ctx.names.regional("sqs", QUEUE_PURPOSE),
             KmsMasterKeyId=key,
             VisibilityTimeout=VISIBILITY_FACTOR * processor_timeout,
             RedrivePolicy=tsqs.RedrivePolicy(
@@ -128,8 +138,11 @@ def feed(ctx: StackContext, queue: TradeQueue, processor: functions.Deployed) ->
     )
 
 
-def rest_api(ctx: StackContext, app_health: functions.Deployed, queue: TradeQueue) -> None:
-    """The API, its stage, both custom domains and the endpoint outputs."""
+def rest_api(
+    ctx: StackContext, app_health: functions.Deployed, queue: TradeQueue, intake: functions.Deployed | None = None
+) -> None:
+    """The API, its stage, both custom domains and the endpoint outputs. With an order ledger, POST /trades goes
+    to the intake function (``intake``), which acknowledges an order once the ledger holds it."""
     name = ctx.names.fixed("generic", "api")
     api = ctx.add(
         apigateway.RestApi(
@@ -140,7 +153,8 @@ def rest_api(ctx: StackContext, app_health: functions.Deployed, queue: TradeQueu
             DisableExecuteApiEndpoint=True,
         )
     )
-    methods = [_health_method(ctx, api, app_health), _trades_method(ctx, api, queue)]
+    trades = _intake_method(ctx, api, intake) if intake else _trades_method(ctx, api, queue)
+    methods = [_health_method(ctx, api, app_health), trades]
     stage = _stage(ctx, api, methods)
     cert = compute.certificate(ctx)
     public = _domain(ctx, "ApiDomain", compute.domain_name(ctx.scenario), cert, api, stage)
@@ -179,13 +193,50 @@ def _health_method(ctx: StackContext, api: apigateway.RestApi, app_health: funct
             AuthorizationType="NONE",
             Metadata=skip_metadata(PUBLIC_HEALTH),
             Integration=apigateway.Integration(
-                Type="AWS_PROXY",
-                IntegrationHttpMethod="POST",
-                Uri=Sub(
-                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-                    "${Function}/invocations",
-                    Function=app_health.arn,
-                ),
+                Type="AWS_PROXY", IntegrationHttpMethod="POST", Uri=_lambda_uri(app_health)
+            ),
+        )
+    )
+
+
+def _trades_resource(ctx: StackContext, api: apigateway.RestApi) -> apigateway.Resource:
+    return ctx.add(
+        apigateway.Resource(
+            "TradesResource", RestApiId=Ref(api), ParentId=GetAtt(api, "RootResourceId"), PathPart=TRADES_PATH
+        )
+    )
+
+
+def _lambda_uri(function: functions.Deployed) -> Sub:
+    return Sub(
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Function}/invocations",
+        Function=function.arn,
+    )
+
+
+def _intake_method(ctx: StackContext, api: apigateway.RestApi, intake: functions.Deployed) -> apigateway.Method:
+    """POST /trades (IAM-signed callers only) proxied to the intake function: 202 once the ledger holds the
+    order (lambda/app/intake.py answers 400, 409 or 503 otherwise)."""
+    resource = _trades_resource(ctx, api)
+    functions.invoke(
+        ctx,
+        "OrderIntakeApiPermission",
+        intake,
+        "apigateway.amazonaws.com",
+        Sub(
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/POST/" + TRADES_PATH,
+            Api=Ref(api),
+        ),
+    )
+    return ctx.add(
+        apigateway.Method(
+            "TradesMethod",
+            RestApiId=Ref(api),
+            ResourceId=Ref(resource),
+            HttpMethod="POST",
+            AuthorizationType="AWS_IAM",
+            Integration=apigateway.Integration(
+                Type="AWS_PROXY", IntegrationHttpMethod="POST", Uri=_lambda_uri(intake)
             ),
         )
     )
@@ -193,11 +244,7 @@ def _health_method(ctx: StackContext, api: apigateway.RestApi, app_health: funct
 
 def _trades_method(ctx: StackContext, api: apigateway.RestApi, queue: TradeQueue) -> apigateway.Method:
     """POST /trades (IAM-signed callers only) sends the body to the queue: 202 when SQS took it, else 502."""
-    resource = ctx.add(
-        apigateway.Resource(
-            "TradesResource", RestApiId=Ref(api), ParentId=GetAtt(api, "RootResourceId"), PathPart=TRADES_PATH
-        )
-    )
+    resource = _trades_resource(ctx, api)
     role = ctx.add(
         iam.Role(
             "ApiQueueRole",
@@ -205,17 +252,7 @@ def _trades_method(ctx: StackContext, api: apigateway.RestApi, queue: TradeQueue
             Policies=[
                 iam.Policy(
                     PolicyName="send-trades",
-                    PolicyDocument=PolicyDocument(
-                        Version=POLICY_VERSION,
-                        Statement=[
-                            Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=[queue.arn]),
-                            Statement(
-                                Effect=Allow,
-                                Action=[kms.GenerateDataKey, kms.Decrypt],
-                                Resource=[upstream.key_arn(ctx)],
-                            ),
-                        ],
-                    ),
+                    PolicyDocument=PolicyDocument(Version=POLICY_VERSION, Statement=sender_grants(ctx, [queue.arn])),
                 )
             ],
         )

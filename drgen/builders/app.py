@@ -11,12 +11,12 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from drgen.builders import api, compute, events, functions, monitoring, parameters, snapshot_export, upstream
+from drgen.builders import api, compute, events, functions, ledger, monitoring, parameters, snapshot_export, upstream
 from drgen.builders.context import StackContext
-from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, TRADE_PROCESSOR, functions_for
+from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
 from drgen.scenario.model import ComputeKind
 
-APP_FUNCTIONS = frozenset({LAG_MONITOR.key, CONNECTIVITY.key, APP_HEALTH.key, TRADE_PROCESSOR.key})
+APP_FUNCTIONS = frozenset({LAG_MONITOR.key, CONNECTIVITY.key, APP_HEALTH.key, TRADE_PROCESSOR.key, ORDER_INTAKE.key})
 EVERY_MINUTE = "rate(1 minute)"
 # EventBridge schedules run at most once a minute; the confirm step reads the heartbeat's age as a failure signal
 # (seed 001 wants the lag at least every 30 s), so the monitor samples six times a minute.
@@ -44,6 +44,9 @@ def build(ctx: StackContext) -> None:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
         env["QUEUE_URL"] = Ref(queue.queue)
         grants[TRADE_PROCESSOR.key] = [*api.consumer_grants(queue), *events.producer_grants(bus)]
+        if ctx.scenario.ledger.enabled:
+            env.update(ledger.intake_env(ctx))
+            grants[ORDER_INTAKE.key] = ledger.intake_grants(ctx, queue)
     specs = [f for f in functions_for(ctx.scenario) if f.key in APP_FUNCTIONS and f.key != LAG_MONITOR.key]
     network = compute.function_network(ctx)
     deployed = functions.deploy(ctx, specs, env, grants, network)
@@ -59,7 +62,7 @@ def build(ctx: StackContext) -> None:
         compute.load_balanced(ctx, deployed.get(APP_HEALTH.key))
     elif queue is not None:
         api.feed(ctx, queue, deployed[TRADE_PROCESSOR.key])
-        api.rest_api(ctx, deployed[APP_HEALTH.key], queue)
+        api.rest_api(ctx, deployed[APP_HEALTH.key], queue, deployed.get(ORDER_INTAKE.key))
     parameters.region_config(ctx, _region_config(ctx, bus, queue))
     ctx.template.set_metadata({"drgen": {"decisions": [LAG_SCHEDULE + "."]}})
 

@@ -110,12 +110,12 @@ def _role(ctx: StackContext) -> iam.Role:
 
 
 def _selection(ctx: StackContext, plan: backup.BackupPlan, role: iam.Role, cluster: ClusterHandles) -> None:
-    """The primary's Aurora cluster and, when the scenario keeps sessions, the sessions table."""
+    """The primary's Aurora cluster and the scenario's global tables (sessions, the order ledger)."""
     resources: list[Any] = [GetAtt(cluster.primary, "DBClusterArn")]
-    sessions = ctx.scenario.sessions
-    if sessions.enabled:
-        # The sessions builder returns no handle; the table's name is deterministic (the primary's replica).
-        table = ctx.names.fixed("table", sessions.table)
+    scenario = ctx.scenario
+    tables = [(scenario.sessions.enabled, scenario.sessions.table), (scenario.ledger.enabled, scenario.ledger.table)]
+    for table in (ctx.names.fixed("table", purpose) for enabled, purpose in tables if enabled):
+        # The table builders return no handle; the names are deterministic (the primary's replica).
         resources.append(Sub(f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"))
     ctx.add(
         backup.BackupSelection(

@@ -5,9 +5,10 @@ planned unless told otherwise). The success path:
 
 guard (armed? something to fail back? lag? take the lock) -> confirm (an unplanned run waits until two signals
 agree or one persists; if every signal clears it stands down) -> promote -> scale (the compute starts while
-Aurora promotes) -> poll the promotion (bounded) -> shift DNS -> (with replicated buckets) turn on their
-replication back to the primary -> validate with what AWS says (retried, bounded: Route 53's checkers need a
-minute or two to see the engaged signal) -> notify -> Succeed.
+Aurora promotes) -> poll the promotion (bounded) -> shift DNS -> (with an order ledger) queue its recent orders
+where the writer is now -> (with replicated buckets) turn on their replication back to the primary ->
+validate with what AWS says (retried, bounded: Route 53's checkers need a minute or two to see the engaged
+signal) -> notify -> Succeed.
 
 A quiet refusal (not armed, nothing to fail back, another run holds the lock) ends in Succeed without touching
 anything; any other failure is caught into NotifyFailure, which is told everything done so far, and ends in
@@ -48,6 +49,7 @@ TASKS = {
     "PromotionStatus": "failover-promotion-status",
     "Scale": "failover-scale",
     "ShiftDns": "failover-dns",
+    "ReplayLedger": "failover-replay-ledger",
     "ReturnReplication": "failover-return-replication",
     "Validate": "failover-validate",
     "NotifySuccess": "failover-notify",
@@ -67,8 +69,18 @@ def substitution(key: str) -> str:
 
 
 def tasks(scenario: Scenario) -> dict[str, str]:
-    """The Task states of ``scenario``'s machine and their functions (no return replication without buckets)."""
-    return {state: key for state, key in TASKS.items() if state != "ReturnReplication" or returns_data(scenario)}
+    """The Task states of ``scenario``'s machine and their functions (no return replication without buckets, no
+    ledger replay without a ledger)."""
+    optional = _optional_steps(scenario)
+    return {state: key for state, key in TASKS.items() if state not in OPTIONAL_STEPS or state in optional}
+
+
+OPTIONAL_STEPS = ("ReplayLedger", "ReturnReplication")  # after the DNS step, in this order, where they apply
+
+
+def _optional_steps(scenario: Scenario) -> list[str]:
+    wanted = {"ReplayLedger": scenario.ledger.enabled, "ReturnReplication": returns_data(scenario)}
+    return [state for state in OPTIONAL_STEPS if wanted[state]]
 
 
 def max_confirmations(scenario: Scenario) -> int:
@@ -143,8 +155,7 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         },
         "CountPoll": _count("$.polls", "WaitForPromotion"),
         "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
-        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", "ReturnReplication" if returns_data(scenario) else
-                          "StartValidating"),
+        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", (*_optional_steps(scenario), "StartValidating")[0]),
         **_loop("Validate", "$.validations", VALIDATE_POLL_SECONDS),
         "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
         "Valid": {
@@ -171,9 +182,13 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         STOOD_DOWN: {"Type": "Succeed", "Comment": "The signals cleared before they agreed: nothing was changed."},
         FAILED: {"Type": "Fail", "Error": FAILED, "Cause": "The failover did not complete; see the notification."},
     }
-    if returns_data(scenario):
-        # The DR region serves now: what it writes to its buckets goes back to the primary's (best effort).
-        states["ReturnReplication"] = _task(scenario, "ReturnReplication", "$.returns", "StartValidating")
+    # The writer is promoted and DNS shifted: the ledger's recent orders are queued again where the writer is now
+    # (processing catches up, idempotently), and what the DR region writes to its buckets goes back to the
+    # primary's (best effort).
+    chain = _optional_steps(scenario)
+    results = {"ReplayLedger": "$.replay", "ReturnReplication": "$.returns"}
+    for state, following in zip(chain, [*chain[1:], "StartValidating"], strict=True):
+        states[state] = _task(scenario, state, results[state], following)
     return {
         "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
         "StartAt": "ChooseMode",

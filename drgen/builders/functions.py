@@ -32,12 +32,6 @@ from drgen.scenario.model import Role
 RUNTIME = "python3.12"
 MEMORY_MB = 256
 # What the code in lambda/ calls beyond its own configuration (drgen/functions.py lists env, not calls).
-PUBLISHES_METRICS = frozenset(
-    {"failover-notify", "failover-dns", "engaged-signal", "lag-monitor", "connectivity", "readiness", "primary-probe",
-     "backup-export"}
-)
-READS_METRICS = frozenset({"failover-guard", "failover-confirm", "readiness"})
-NOTIFIES = frozenset({"failover-notify", "readiness"})
 # Actions AWS authorizes only on "*": X-Ray segments, CloudWatch metric data (held to our namespace by a
 # condition instead), and the ENI calls Lambda makes for a function in a VPC (the ENIs do not exist beforehand).
 ANY_RESOURCE = ["*"]
@@ -265,7 +259,7 @@ def _base_grants(ctx: StackContext, spec: Function, group: tlogs.LogGroup, key: 
         statements.append(
             Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn(ctx)])
         )
-    if spec.key in PUBLISHES_METRICS:
+    if "cloudwatch:PutMetricData" in spec.calls:
         namespace = connectivity_namespace(ctx.scenario)
         statements.append(
             Statement(
@@ -275,9 +269,9 @@ def _base_grants(ctx: StackContext, spec: Function, group: tlogs.LogGroup, key: 
                 Condition=Condition(StringEquals("cloudwatch:namespace", namespace)),
             )
         )
-    if spec.key in READS_METRICS:
+    if "cloudwatch:GetMetricData" in spec.calls:
         statements.append(Statement(Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=ANY_RESOURCE))
-    if spec.key in NOTIFIES:
+    if "sns:Publish" in spec.calls:
         statements.append(Statement(Effect=Allow, Action=[sns.Publish], Resource=[upstream.alert_topic(ctx)]))
         # The topic is encrypted with this region's key: SNS asks KMS for a data key in the publisher's name
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), and Decrypt is granted above.

@@ -34,11 +34,13 @@ from troposphere import GetAtt, Join, Ref, Sub, iam, stepfunctions
 from troposphere import logs as tlogs
 
 from drgen.builders import (
+    arc_plan,
     compute,
     control,
     events,
     failover_alarms,
     functions,
+    ledger,
     parameters,
     probe,
     routing,
@@ -54,6 +56,7 @@ from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.builders.inputs import KMS_KEY_ARN
 from drgen.functions import (
     ENGAGED_SIGNAL,
+    LEDGER_REPLAY,
     READINESS,
     RETURN_REPLICATION,
     RETURN_REPLICATION_USE,
@@ -131,17 +134,22 @@ def return_replication_env(ctx: StackContext) -> dict[str, Any]:
     names = ctx.names
     pairs = [Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
              for b in _returned(ctx)]
-    primary_key = ctx.input(
-        "PrimaryKmsKeyArn",
-        "The primary region's KMS key ARN (replicas written back there); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, KMS_KEY_ARN)},
-    )
+    primary_key = _primary_key(ctx)
     role = storage.replication_role(
         ctx, "ReturnReplicationRole", IS_SECONDARY, "s3-return-replication", upstream.key_arn(ctx), primary_key,
         _returned(ctx), metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
     )
     return {"RETURN_BUCKETS": Join(",", pairs), "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
             "PRIMARY_KMS_KEY_ARN": primary_key}
+
+
+def _primary_key(ctx: StackContext) -> Ref:
+    """The primary region's KMS key (what a step writes there is encrypted with it)."""
+    return ctx.input(
+        "PrimaryKmsKeyArn",
+        "The primary region's KMS key ARN (replicas and queued orders written there); empty in the primary's stack.",
+        {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, KMS_KEY_ARN)},
+    )
 
 
 def _return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list[Statement]:
@@ -389,6 +397,9 @@ def build(ctx: StackContext) -> None:
     grants = failover_grants(ctx, state_arn)
     if returns_data(ctx.scenario):
         grants[RETURN_REPLICATION.key] = _return_replication_grants(ctx, env)
+    if ctx.scenario.ledger.enabled:
+        env |= ledger.replay_env(ctx)
+        grants[LEDGER_REPLAY.key] = ledger.replay_grants(ctx, _primary_key(ctx))
     deployed = functions.deploy(
         ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe.network(ctx)
     )
@@ -396,6 +407,8 @@ def build(ctx: StackContext) -> None:
     readiness_env = {**env, "CONTROL_TABLE": control.env_value(table)}
     deployed |= functions.deploy(ctx, [READINESS], readiness_env, grants)
     machine = state_machine(ctx, deployed)
+    if ctx.scenario.arc_plan:  # AWS's orchestrator beside drgen's, from the same model (opt-in)
+        arc_plan.build(ctx, deployed)
     function_outputs(ctx, deployed)
     trigger = events.failover_trigger(ctx, machine)
     probe_trigger = probe.trigger(ctx, deployed[probe_spec.key], trigger)

@@ -150,7 +150,9 @@ def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
             f"{title}EndpointHostedZoneId",
             f"Route 53 hosted zone id of the {role.value} region's endpoint (its alias target zone).",
             source(ENDPOINT_HOSTED_ZONE_ID),
-        ),
+        )
+        if ctx.scenario.routing.alias
+        else None,  # a CNAME record needs no zone
         health_check_fqdn=ctx.input(
             f"{title}HealthCheckFqdn", f"The {role.value} region's own name (its health check probes it).",
             source(HEALTH_CHECK_FQDN),
@@ -284,6 +286,8 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
             "HealthCheckId": Ref(checks.gating(role)),
         }
         if endpoint.hosted_zone_id is None:
+            # A CNAME (a database endpoint, or an app endpoint by the scenario's choice): resolvers cache it for
+            # the record's TTL, where an alias is cached for its target's (60 s for API Gateway and ALB names).
             kwargs.update(Type="CNAME", TTL=str(ctx.scenario.routing.ttl_seconds), ResourceRecords=[endpoint.dns_name])
         else:
             # The alias target's zone is the endpoint's own (e.g. the ALB's canonical zone), not ours.

@@ -40,8 +40,8 @@ def global_table(ctx: StackContext, foundation: FoundationInputs) -> None:
             StreamSpecification=dynamodb.StreamSpecification(StreamViewType="NEW_AND_OLD_IMAGES"),
             SSESpecification=dynamodb.GlobalTableSSESpecification(SSEEnabled=True, SSEType="KMS"),
             Replicas=[
-                _replica(Ref("AWS::Region"), foundation.kms_key_arn, tag_list(ctx)),
-                _replica(Ref("PeerRegion"), foundation.peer_kms_key_arn, _peer_tags(ctx)),
+                replica(Ref("AWS::Region"), foundation.kms_key_arn, tag_list(ctx)),
+                replica(Ref("PeerRegion"), foundation.peer_kms_key_arn, peer_tags(ctx)),
             ],
             DeletionPolicy="Delete",
             UpdateReplacePolicy="Delete",
@@ -51,7 +51,7 @@ def global_table(ctx: StackContext, foundation: FoundationInputs) -> None:
     ctx.output("SessionsTableArn", GetAtt(table, "Arn"), "The sessions table ARN (primary replica).", IS_PRIMARY)
 
 
-def _replica(region: Ref, key_arn: Ref, tags: Tags) -> dynamodb.ReplicaSpecification:
+def replica(region: Ref, key_arn: Ref, tags: Tags) -> dynamodb.ReplicaSpecification:
     """One region's replica: its own KMS key, point-in-time recovery, destroyable."""
     return dynamodb.ReplicaSpecification(
         Region=region,
@@ -62,7 +62,7 @@ def _replica(region: Ref, key_arn: Ref, tags: Tags) -> dynamodb.ReplicaSpecifica
     )
 
 
-def _peer_tags(ctx: StackContext) -> Tags:
+def peer_tags(ctx: StackContext) -> Tags:
     """The scenario's tags as the DR replica should carry them: its region, the secondary role."""
     return make_tags([(key, _as_peer(value)) for key, value in tag_values(ctx)])
 

@@ -118,7 +118,7 @@ def _export_role(ctx: StackContext) -> tiam.Role:
 
 def _function_grants(ctx: StackContext, role: tiam.Role) -> list[Statement]:
     """What lambda/backup_export calls: this cluster's automated snapshots, their export tasks, the role it
-    hands RDS and the key grant the export task needs (its metric: functions.PUBLISHES_METRICS)."""
+    hands RDS and the key grant the export task needs (its metric follows from its catalogue entry's calls)."""
     cluster = ctx.names.regional_text("rds", CLUSTER)
     snapshots = _rds_arn(ctx, "cluster-snapshot", f"rds:{cluster}-*")  # automated: rds:<cluster>-<time>
     return [

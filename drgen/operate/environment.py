@@ -77,6 +77,11 @@ class Environment:
         sessions = self.scenario.sessions
         return self.names.fixed("table", sessions.table) if sessions.enabled else None
 
+    @property
+    def ledger_table_name(self) -> str | None:
+        ledger = self.scenario.ledger
+        return self.names.fixed("table", ledger.table) if ledger.enabled else None
+
     def replicated_buckets(self) -> list[tuple[str, str]]:
         """(primary bucket, DR bucket) for every bucket the scenario replicates."""
         return [

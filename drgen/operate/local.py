@@ -23,7 +23,7 @@ from drgen.builders.failover_definition import definition, substitution
 from drgen.deploy.sandbox import placeholder
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
-from drgen.functions import FAILOVER_STEPS, RETURN_REPLICATION, Function
+from drgen.functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
 from drgen.operate import asl, lambdas
 from drgen.operate.environment import Environment
 from drgen.operate.simclock import SimClock
@@ -36,7 +36,7 @@ LAMBDA_LOGGER = "drgen"  # lambda/drgen_common/logs.py logs through this logger
 
 def functions_by_resource() -> dict[str, Function]:
     """The Task Resource placeholder of each failover function (``${FailoverGuardArn}``) -> the function."""
-    return {"${" + substitution(f.key) + "}": f for f in (*FAILOVER_STEPS, RETURN_REPLICATION)}
+    return {"${" + substitution(f.key) + "}": f for f in (*FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION)}
 
 
 @contextlib.contextmanager

@@ -7,7 +7,8 @@ names the templates give them, through the APIs moto does implement:
 
 - the Aurora global cluster, the primary cluster (writer) and the DR cluster joined to it (or left out of it);
 - the database secret in the primary region, replicated to the DR region;
-- the sessions table in each region (moto has no global tables: two plain tables, no replication);
+- the sessions table and the order ledger in each region (moto has no global tables: plain tables, no
+  replication);
 - versioning on both sides and the replication rule on each primary bucket;
 - the DR ECS service's scalable target (standby minimum, maximum capacity);
 - every alarm of the templates, by name (the confirm step reads the failure alarms' states; alarms never evaluate);
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from drgen.builders import compute
+from drgen.builders import compute, ledger
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
 from drgen.builders.sessions import PARTITION_KEY
 from drgen.deploy.bundle import DeployBundle
@@ -104,17 +105,22 @@ def _secret(aws: Aws, environment: Environment) -> str:
 
 
 def _tables(aws: Aws, environment: Environment) -> str | None:
-    table = environment.table_name
-    if table is None:
+    """The global tables as one plain table per region (moto has none): the sessions table and the order ledger,
+    whose strongly consistent replication tests/lambda check against a model of AWS's rule instead."""
+    tables = [(name, key) for name, key in ((environment.table_name, PARTITION_KEY),
+                                            (environment.ledger_table_name, ledger.PARTITION_KEY)) if name]
+    for table, key in tables:
+        for region in (environment.primary, environment.dr):
+            aws.client("dynamodb", region).create_table(
+                TableName=table,
+                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+    if not tables:
         return None
-    for region in (environment.primary, environment.dr):
-        aws.client("dynamodb", region).create_table(
-            TableName=table,
-            AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    return f"table {table} in both regions (moto has no global tables: nothing replicates)"
+    names = " and ".join(table for table, _ in tables)
+    return f"table {names} in both regions (moto has no global tables: nothing replicates)"
 
 
 def _bucket_replication(aws: Aws, environment: Environment) -> str | None:

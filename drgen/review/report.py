@@ -77,6 +77,11 @@ def _document(
     _findings(doc.section("Lint results"), bundle, lint, "cfn-lint and drgen's DR rules")
     _scan(doc.section("Security scan"), bundle, scan)
     _hashes(doc.section("Template hashes"), bundle)
+    plans = [(path, logical_id, resource["Properties"]) for path, template in sorted(bundle.templates.items())
+             for logical_id, resource in template.get("Resources", {}).items()
+             if resource.get("Type") == "AWS::ARCRegionSwitch::Plan"]
+    if plans:
+        _region_switch(doc.section("AWS ARC Region switch plan"), plans, bundle.manifest.get("regions", {}))
     budget = bundle.budget()
     if budget is not None:
         _budget(doc.section("RTO and RPO budget"), budget)
@@ -257,6 +262,31 @@ def _hashes(section: d.Section, bundle: BundleView) -> None:
         rows.append([d.code(template), d.code(actual or "-"), state])
     section.add(d.Para("SHA-256 of each template file, checked against the manifest."))
     section.add(d.table(["template", "sha256", "manifest"], rows))
+
+
+def _region_switch(section: d.Section, plans: list[tuple[str, str, Any]], regions: dict[str, str]) -> None:
+    """The opt-in plan beside drgen's state machine: its workflows as they are written, and the one rule."""
+    section.add(d.Para(
+        "AWS's managed orchestrator, generated from the same scenario (`arc_plan: true`), beside drgen's state "
+        "machine. Run one orchestrator, never both: drgen's lock does not see plan executions. An ungraceful run "
+        "skips the plan's Lambda steps (AWS's rule), so DNS then moves by Route 53's health-based failover alone. "
+        "After a live execution, the plan execution's actualRecoveryTime is the measurement to compare with the "
+        "budget's estimate."
+    ))
+    rows = []
+    for path, logical_id, props in plans:
+        for workflow in props.get("Workflows", []):
+            steps = []
+            for step in workflow.get("Steps", []):
+                inner = step.get("ExecutionBlockConfiguration", {}).get("ParallelConfig", {}).get("Steps", [])
+                kinds = " + ".join(s["ExecutionBlockType"] for s in inner) or step["ExecutionBlockType"]
+                steps.append(f"{step['Name']} ({kinds})")
+            target = workflow.get("WorkflowTargetRegion")
+            if isinstance(target, dict):  # Ref PrimaryRegion / SecondaryRegion: the parameters name the roles
+                target = regions.get(str(target.get("Ref", "")).removesuffix("Region").lower(), target)
+            rows.append([d.code(f"{path} {logical_id}"), f"{workflow.get('WorkflowTargetAction')} {target}",
+                         " -> ".join(steps), str(props.get("RecoveryTimeObjectiveMinutes", "-")) + " min"])
+    section.add(d.table(["plan", "workflow", "steps", "RTO"], rows))
 
 
 def _budget(section: d.Section, budget: Any) -> None:

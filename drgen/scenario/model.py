@@ -106,6 +106,22 @@ class Sessions:
 
 
 @dataclass(frozen=True)
+class Ledger:
+    """An order is acknowledged only once it is in a DynamoDB global table with multi-Region strong consistency
+    (replicas in both regions and a witness in a third of the same region set): written synchronously to a second
+    region before the write returns, so no acknowledged order is lost with a region. Aurora stays the store of
+    processed trades, fed from the ledger through the trade queue; a failover replays the ledger's recent orders
+    into the queue of the region that writes now (API Gateway scenarios)."""
+
+    enabled: bool = False
+    table: str = "order-ledger"
+    witness_region: str | None = None
+    # How far back a failover replays the ledger into the trade queue: the queue's retention (SQS's default,
+    # 4 days), the oldest an acknowledged, unprocessed order can be.
+    replay_seconds: int = 345600
+
+
+@dataclass(frozen=True)
 class Backup:
     """AWS Backup on top of Aurora's own automated backups: a plan in the primary whose recovery points are
     copied to a vault in the DR region (off unless the scenario asks)."""
@@ -143,6 +159,9 @@ class Routing:
     domain: str
     record: str = "app"
     ttl_seconds: int = 60
+    # The failover records: aliases to the endpoints (resolvers cache them 60 s, whatever ttl_seconds says), or,
+    # false, CNAMEs to each region's endpoint name with ttl_seconds (a client follows a failover sooner).
+    alias: bool = True
     health_check: HealthCheck = field(default_factory=HealthCheck)
 
 
@@ -196,6 +215,7 @@ class Scenario:
     routing: Routing
     compute: Compute
     sessions: Sessions = field(default_factory=Sessions)
+    ledger: Ledger = field(default_factory=Ledger)
     backup: Backup = field(default_factory=Backup)
     buckets: tuple[Bucket, ...] = ()
     alerting: Alerting = field(default_factory=Alerting)

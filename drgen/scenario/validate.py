@@ -24,6 +24,14 @@ BACKUP_RETENTION_MAX = 36500  # 100 years: beyond any retention a DR scenario me
 STARTUP_MAX = 3600  # an hour: beyond that a failover cannot meet any RTO drgen is for
 CONFIRM_RANGE = (60, 3600)  # one signal alone: at least a minute of it, at most an hour
 SILENT_RANGE = (3, 600)  # the writer beats every second: at least three missed beats, at most ten minutes
+# The region sets a DynamoDB global table with multi-Region strong consistency may span: three regions of one set
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-dynamodb-globaltable-globaltablewitness.html).
+STRONG_CONSISTENCY_SETS = (
+    frozenset({"us-east-1", "us-east-2", "us-west-2"}),
+    frozenset({"eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1"}),
+    frozenset({"ap-northeast-1", "ap-northeast-2", "ap-northeast-3"}),
+)
+REPLAY_RANGE = (60, 1209600)  # a minute to SQS's longest retention, 14 days
 
 
 def _fail(message: str) -> None:
@@ -53,6 +61,7 @@ def validate(s: Scenario) -> None:
     _storage(s)
     _backup(s)
     _tags(s)
+    _ledger(s)
     if s.sessions.enabled and not TABLE_RE.match(s.sessions.table):
         _fail(f"sessions.table '{s.sessions.table}': 3-100 characters of letters, digits, '_', '-', '.'")
     c = s.compute
@@ -74,6 +83,28 @@ def validate(s: Scenario) -> None:
             f"writer_silent_seconds: {s.writer_silent_seconds}; use {low} to {high} (how old the primary writer's "
             "heartbeat on the DR replica must be to count as a failure signal)"
         )
+
+
+def _ledger(s: Scenario) -> None:
+    ledger = s.ledger
+    if not ledger.enabled:
+        return
+    if s.compute.kind is not ComputeKind.APIGATEWAY:
+        _fail("ledger.enabled: only for compute kind apigateway (its API writes the orders to the ledger)")
+    if not TABLE_RE.match(ledger.table):
+        _fail(f"ledger.table '{ledger.table}': 3-100 characters of letters, digits, '_', '-', '.'")
+    regions = {s.regions.primary, s.regions.secondary, ledger.witness_region}
+    if ledger.witness_region is None or len(regions) != 3:
+        _fail("ledger.witness_region: name a third region, other than both of the scenario's (the ledger's "
+              "strongly consistent writes need a quorum of two of three regions)")
+    if not any(regions <= allowed for allowed in STRONG_CONSISTENCY_SETS):
+        sets = "; ".join(", ".join(sorted(allowed)) for allowed in STRONG_CONSISTENCY_SETS)
+        _fail(f"ledger: {', '.join(sorted(r for r in regions if r))} are not one region set DynamoDB's multi-Region "
+              f"strong consistency supports; use three regions of one of: {sets}")
+    low, high = REPLAY_RANGE
+    if not low <= ledger.replay_seconds <= high:
+        _fail(f"ledger.replay_seconds: {ledger.replay_seconds}; use {low} to {high} (how far back a failover "
+              "replays the ledger into the trade queue)")
 
 
 def _regions(s: Scenario) -> None:

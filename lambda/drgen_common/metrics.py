@@ -22,6 +22,7 @@ FAILOVER_READINESS = "FailoverReadiness"  # readiness test: 1 ready, 0 not
 SUCCESS = {"failover": "FailoverSuccess", "failback": "FailbackSuccess"}  # notify: 1 succeeded, 0 failed
 DURATION = {"failover": "FailoverDuration", "failback": "FailbackDuration"}  # notify: seconds since the start
 FAILOVER_ENGAGED = "FailoverEngaged"  # DNS step and engaged signal, DR region: 1 traffic to DR, 0 to the primary
+ORDERS_NOT_QUEUED = "OrdersNotQueued"  # order intake: 1 per order committed to the ledger but not queued
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ THROTTLING_CODES = frozenset(
         "BandwidthLimitExceeded",
     }
 )
+# A strongly consistent global table refuses a write while another region modifies the same item; it succeeds
+# once that write is done (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html).
+CONFLICT_CODES = frozenset({"ReplicatedWriteConflictException"})
 TRANSIENT_CODES = frozenset(
     {
         "RequestTimeout",
@@ -79,14 +82,17 @@ def error_code(error: BaseException) -> str:
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Throttling, a transient service error (5xx, timeouts) or a connection failure."""
+    """Throttling, a transient service error (5xx, timeouts), a replicated write conflict or a connection
+    failure."""
     if isinstance(error, BotoConnectionError | HTTPClientError):
         return True
     if not isinstance(error, ClientError):
         return False
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
     code = error_code(error)
-    return code in THROTTLING_CODES or code in TRANSIENT_CODES or status == 429 or status >= 500
+    return (
+        code in THROTTLING_CODES or code in TRANSIENT_CODES or code in CONFLICT_CODES or status == 429 or status >= 500
+    )
 
 
 def retry(

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from drgen.budget import budget_for_bundle, budget_json
 from drgen.cli import cli
+from drgen.errors import DrgenError
 from drgen.render import write_bundles
 from drgen.scenario import PRESETS
 
@@ -139,12 +140,18 @@ def _dns(budget: dict[str, Any]) -> dict[str, Any]:
     return next(t for t in budget["rto"]["terms"] if t["name"].endswith("by resolvers"))
 
 
-def test_dns_term_is_the_alias_cache_not_the_scenario_ttl(budgets):
-    """trading-serverless asks for a 30 s TTL, but its failover record is an alias: resolvers keep it 60 s."""
-    assert PRESETS["trading-serverless"].routing.ttl_seconds == 30
-    dns = _dns(budgets["trading-serverless"])
-    assert dns["aws"]["figure_seconds"] == 60 and dns["formula"].startswith("alias record: the target's TTL")
-    assert dns["source"]["property"] == "AliasTarget"
+def test_dns_term_is_the_alias_cache_not_the_scenario_ttl(bundles, budgets):
+    """An alias failover record is cached for its target's 60 s whatever the scenario's TTL; a CNAME (routing.alias
+    false: trading-serverless) for its own TTL, read from the template."""
+    assert PRESETS["trading-ecs"].routing.alias
+    dns = _dns(budgets["trading-ecs"])
+    assert dns["formula"].startswith("alias record: the target's TTL") and dns["source"]["property"] == "AliasTarget"
+    assert _dns(budgets["healthcare-lambda"])["formula"].startswith("alias record")
+    files = bundles["trading-serverless"].files
+    record = _template(files, "trading-sls-global-dev")[1]["Resources"]["PrimaryFailoverRecord"]["Properties"]
+    assert record["Type"] == "CNAME" and "AliasTarget" not in record
+    cname = _dns({"rto": budgets["trading-serverless"]["rto"]["processing"]})
+    assert cname["formula"].startswith(f"TTL {int(record['TTL'])} s") and cname["source"]["property"] == "TTL"
     database_dns = _dns(budgets["database-dr"])
     assert database_dns["formula"].startswith("TTL 30 s") and database_dns["source"]["property"] == "TTL"
 
@@ -209,7 +216,8 @@ def _slow_probe(resources: dict[str, Any]) -> None:
 
 def test_only_rules_on_the_alarm_transition_start_a_failover(budgets):
     """Issue 14 (b): trading-serverless's ALARM -> OK rule starts a failback, never a failover."""
-    triggers = {t["name"] for t in budgets["trading-serverless"]["rto"]["terms"] if t["phase"] == "trigger"}
+    processing = budgets["trading-serverless"]["rto"]["processing"]["terms"]
+    triggers = {t["name"] for t in processing if t["phase"] == "trigger"}
     assert triggers and not any("FailbackTrigger" in name for name in triggers)
 
 
@@ -277,18 +285,53 @@ def test_promotion_is_the_documented_figure_rounded_to_whole_polls(bundles, budg
     assert after["seconds"] == 150  # 120 s documented, seen by the third 50 s poll
 
 
-def test_trading_serverless_cannot_meet_its_objectives_and_says_what_would_help():
+def test_trading_serverless_accepts_orders_within_its_objective_and_loses_none(bundles, budgets):
+    """Issue 14: the DR API takes orders once clients reach it (its ledger replica commits them), so accepting is
+    held against the 60 s objective, processing is reported beside it; acknowledged orders are in the ledger."""
     result = CliRunner().invoke(cli, ["budget", "-s", "trading-serverless"])
-    assert result.exit_code == 1
-    out = result.output
-    assert "RTO:" in out and "UNREACHABLE" in out
-    assert "cannot be met as written" in out
-    # AWS's promotion alone is 120 s
-    assert "Aurora promotion, observed by the poll loop (120 s): AWS's promotion time" in out
-    # us-east-1 is the primary: the DR region's probe is the trigger that survives, and its alarm the setting
-    assert "PrimaryProbeAlarm DatapointsToAlarm and EvaluationPeriods 1" in out
-    assert "SwitchoverGlobalCluster" in out  # RPO 0: only a planned switchover is lossless
-    assert "MultiRegionConsistency STRONG" in out  # the table's fix
+    assert result.exit_code == 0, result.output
+    assert "RTO: 25 s against an objective of 60 s -> WITHIN" in result.output
+    assert "RPO: 0 s against an objective of 0 s -> WITHIN" in result.output
+    rto = budgets["trading-serverless"]["rto"]
+    glob = _template(bundles["trading-serverless"].files, "trading-sls-global-dev")[1]["Resources"]
+    check = glob["PrimaryHealthCheck"]["Properties"]["HealthCheckConfig"]
+    ttl = int(glob["PrimaryFailoverRecord"]["Properties"]["TTL"])
+    assert rto["seconds"] == check["RequestInterval"] * check["FailureThreshold"] + ttl <= 40
+    assert rto["processing"]["seconds"] > rto["objective_seconds"]  # the promotion: reported, not held
+    assert any(t["name"] == "step ReplayLedger" for t in rto["processing"]["terms"])
+    rpo = {t["name"]: t for t in budgets["trading-serverless"]["rpo"]["terms"]}
+    assert rpo["DynamoDB LedgerTable"]["seconds"] == 0 and rpo["DynamoDB LedgerTable"]["counted"]
+    assert not rpo["Aurora GlobalCluster"]["counted"] and not rpo["DynamoDB SessionsTable"]["counted"]
+
+
+def test_accepting_follows_the_record_ttl_and_the_check_in_the_template(bundles):
+    files = dict(bundles["trading-serverless"].files)
+    path, document = _template(files, "trading-sls-global-dev")
+    document["Resources"]["PrimaryFailoverRecord"]["Properties"]["TTL"] = "45"
+    document["Resources"]["PrimaryHealthCheck"]["Properties"]["HealthCheckConfig"]["FailureThreshold"] = 3
+    files[path] = json.dumps(document).encode()
+    rto = budget_for_bundle(files)["rto"]
+    assert rto["seconds"] == 10 * 3 + 45 and rto["status"] == "exceeds"
+    assert any("TTL 5" in finding for finding in rto["findings"])
+
+
+def test_without_a_strongly_consistent_ledger_the_failover_is_held_against_the_objective(bundles):
+    """Make the ledger eventually consistent in the template: acknowledged orders could be lost, so the whole
+    failover is the RTO again and the RPO counts every store."""
+    files = dict(bundles["trading-serverless"].files)
+    path, document = _template(files, "trading-sls-data-primary-dev")
+    document["Resources"]["LedgerTable"]["Properties"]["MultiRegionConsistency"] = "EVENTUAL"
+    files[path] = json.dumps(document).encode()
+    budget = budget_for_bundle(files)
+    assert "processing" not in budget["rto"] and budget["rto"]["status"] == "unreachable"  # the promotion is held
+    ledger_rpo = next(t for t in budget["rpo"]["terms"] if t["name"] == "DynamoDB LedgerTable")
+    assert ledger_rpo["seconds"] > 0 and ledger_rpo["counted"] and budget["rpo"]["status"] != "within"
+    assert any("LedgerTable MultiRegionConsistency STRONG" in finding for finding in budget["rpo"]["findings"])
+    path, document = _template(files, "trading-sls-data-primary-dev")
+    del document["Resources"]["LedgerTable"]
+    files[path] = json.dumps(document).encode()
+    with pytest.raises(DrgenError, match="ledger is not a global table of the bundle"):
+        budget_for_bundle(files)
 
 
 def test_a_preset_within_its_objectives_exits_0(bundles, tmp_path: Path):
