@@ -148,10 +148,12 @@ BACKUP_EXPORT = Function(
 # The bucket purpose BACKUP_EXPORT writes to; a scenario with such a bucket gets the export.
 BACKUPS_PURPOSE = "backups"
 TRADE_PROCESSOR = Function(
-    "trade-processor", "app", "trades.handler", BOTH, (*DB_ENV, "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"), True,
-    "Processes trade orders from SQS into the database, idempotently by order id, and announces them on the bus",
-    calls=("secretsmanager:GetSecretValue", "events:PutEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-           "sqs:GetQueueAttributes"),
+    "trade-processor", "app", "trades.handler", BOTH,
+    (*DB_ENV, "GLOBAL_CLUSTER_ID", "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"), True,
+    "Processes trade orders from SQS into the database (through the global writer endpoint), idempotently by order "
+    "id, and announces them on the bus",
+    calls=("secretsmanager:GetSecretValue", "rds:DescribeGlobalClusters", "events:PutEvents", "sqs:ReceiveMessage",
+           "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
 )
 
 # The order ledger (scenarios with ``ledger.enabled``): an order is acknowledged once it is in a DynamoDB global

@@ -545,3 +545,41 @@ def test_app_alarms_watch_what_each_seed_names_in_both_regions(name, bundles):
     if kind is ComputeKind.APIGATEWAY:
         assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"),
                 ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics
+
+
+def _role_statements(doc: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    return [s for p in doc["Resources"][role_id]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+GLOBAL_CLUSTER_ARN = {"Fn::Sub": ["arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}",
+                                  {"Id": {"Ref": "GlobalClusterIdentifier"}}]}
+
+
+@pytest.mark.parametrize(
+    "name", [*of_kind(ComputeKind.ECS), *of_kind(ComputeKind.ASG), *of_kind(ComputeKind.APIGATEWAY)]
+)
+def test_writers_can_find_the_global_writer_endpoint(name, bundles):
+    """Issue 14 (4): the application and the trade processor write through the global writer endpoint, which Aurora
+    moves to the promoted writer; CloudFormation exposes it only as an object, so each reads it from the global
+    cluster (GLOBAL_CLUSTER_ID, rds:DescribeGlobalClusters on that cluster) and keeps this region's endpoint too."""
+    doc = template(bundles[name], "app")
+    inputs = stack(bundles[name], "app", "primary").inputs
+    assert inputs["GlobalClusterIdentifier"]["output"] == "GlobalClusterIdentifier"
+    kind = PRESETS[name].compute.kind
+    if kind is ComputeKind.ECS:
+        task = next(iter(resources(doc, "AWS::ECS::TaskDefinition").values()))["Properties"]
+        env = {e["Name"]: e["Value"] for e in task["ContainerDefinitions"][0]["Environment"]}
+        role_id = task["TaskRoleArn"]["Fn::GetAtt"][0]
+    elif kind is ComputeKind.ASG:
+        user_data = next(iter(resources(doc, "AWS::EC2::LaunchTemplate").values()))["Properties"]
+        text, values = user_data["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+        env = {"GLOBAL_CLUSTER_ID": values["GlobalCluster"]}
+        assert "GLOBAL_CLUSTER_ID=${GlobalCluster}" in text.splitlines()
+        role_id = "InstanceRole"
+    else:
+        function = doc["Resources"]["TradeProcessorFunction"]["Properties"]
+        env = function["Environment"]["Variables"]
+        role_id = function["Role"]["Fn::GetAtt"][0]
+    assert env["GLOBAL_CLUSTER_ID"] == {"Ref": "GlobalClusterIdentifier"}
+    describe = [s for s in _role_statements(doc, role_id) if "rds:DescribeGlobalClusters" in s["Action"]]
+    assert describe and describe[0]["Resource"] == [GLOBAL_CLUSTER_ARN]

@@ -43,7 +43,11 @@ def build(ctx: StackContext) -> None:
     if kind is ComputeKind.APIGATEWAY:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
         env["QUEUE_URL"] = Ref(queue.queue)
-        grants[TRADE_PROCESSOR.key] = [*api.consumer_grants(queue), *events.producer_grants(bus)]
+        # The processor writes through the global writer endpoint, which it reads from the global cluster.
+        env["GLOBAL_CLUSTER_ID"] = upstream.global_cluster_id(ctx)
+        grants[TRADE_PROCESSOR.key] = [
+            *api.consumer_grants(queue), *events.producer_grants(bus), upstream.describe_global_cluster(ctx)
+        ]
         if ctx.scenario.ledger.enabled:
             env.update(ledger.intake_env(ctx))
             grants[ORDER_INTAKE.key] = ledger.intake_grants(ctx, queue)

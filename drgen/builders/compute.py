@@ -426,6 +426,9 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
     environment = {
         "DB_SECRET_NAME": upstream.database_secret_name(ctx),
         "DB_ENDPOINT": upstream.database_endpoint(ctx),
+        # Writes go through the global writer endpoint (DescribeGlobalClusters: Endpoint), which follows a
+        # promotion; reads and the health answer stay on this region's endpoint.
+        "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
         "DB_NAME": ctx.scenario.database.database_name,
         "HEALTH_PATH": ctx.scenario.routing.health_check.path,
         # The X-Ray SDK sends segments to the daemon beside it (one network namespace in awsvpc mode).
@@ -524,10 +527,12 @@ def _application_role(
     grants: Iterable[Statement] = (),
 ) -> iam.Role:
     """What the application itself may do: read the database secret (and decrypt it, and the artifacts, with the
-    region's key), plus ``grants`` (the sessions table, the artifacts bucket, tracing)."""
+    region's key), read the global cluster (its writer endpoint, GLOBAL_CLUSTER_ID), plus ``grants`` (the
+    sessions table, the artifacts bucket, tracing)."""
     statements = [
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[functions.secret_arn(ctx)]),
         Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
+        upstream.describe_global_cluster(ctx),
         *grants,
     ]
     return _role(ctx, title, service, statements, managed)
@@ -652,12 +657,14 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\n"
         + (MAKE_CERTIFICATE if tls else "")
         + "cat > /etc/drgen/app.env <<'EOF'\n"
-        "DB_SECRET_NAME=${Secret}\nDB_ENDPOINT=${Endpoint}\nDB_NAME=${Database}\nAPP_PORT=${Port}\n"
+        "DB_SECRET_NAME=${Secret}\nDB_ENDPOINT=${Endpoint}\nGLOBAL_CLUSTER_ID=${GlobalCluster}\nDB_NAME=${Database}\n"
+        "APP_PORT=${Port}\n"
         "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\n"
         + (f"APP_TLS_CERT={TLS_DIR}/cert.pem\nAPP_TLS_KEY={TLS_DIR}/key.pem\n" if tls else "")
         + "EOF\n",
         Secret=upstream.database_secret_name(ctx),
         Endpoint=upstream.database_endpoint(ctx),
+        GlobalCluster=upstream.global_cluster_id(ctx),
         Database=ctx.scenario.database.database_name,
         Port=str(ctx.scenario.compute.app_port),
         Path=ctx.scenario.routing.health_check.path,

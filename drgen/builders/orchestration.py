@@ -206,7 +206,7 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
     )
     clusters = [_cluster_arn(ctx, region) for region in ("AWS::Region", "PeerRegion")]
     state = Statement(Effect=Allow, Action=[ssm.GetParameter, ssm.PutParameter], Resource=[state_parameter_arn])
-    describe = Statement(Effect=Allow, Action=[rds.DescribeGlobalClusters], Resource=[global_cluster])
+    describe = upstream.describe_global_cluster(ctx)
     health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
     alarms = [
         _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", probe.ALARM)),

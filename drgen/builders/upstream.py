@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import If, Ref, Split
+from awacs import rds as rds_actions
+from awacs.aws import Allow, Statement
+from troposphere import If, Ref, Split, Sub
 
 from drgen.builders import inputs
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
@@ -85,6 +87,12 @@ def global_cluster_id(ctx: StackContext) -> Ref:
     """The global cluster's identifier, published by the primary's data stack (fed to both roles)."""
     source = OutputRef("data", Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)
     return ctx.input(GLOBAL_CLUSTER_IDENTIFIER, "The Aurora global cluster.", {r: source for r in REGIONAL})
+
+
+def describe_global_cluster(ctx: StackContext) -> Statement:
+    """Reading the global cluster (its members, its writer endpoint): on its ARN, which names no region."""
+    arn = Sub("arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=global_cluster_id(ctx))
+    return Statement(Effect=Allow, Action=[rds_actions.DescribeGlobalClusters], Resource=[arn])
 
 
 def dr_cluster_arn(ctx: StackContext) -> Ref:

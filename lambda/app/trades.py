@@ -51,7 +51,9 @@ class Order:
 
 
 def _connect() -> Any:
-    return db.connect(db.configured_target(aws.client("secretsmanager")))
+    """Through the global writer endpoint when there is one (it follows a promotion), else this region's."""
+    regional = db.configured_target(aws.client("secretsmanager"))
+    return db.connect_first(db.writer_targets(aws.client("rds"), regional, config.optional("GLOBAL_CLUSTER_ID")))
 
 
 CONNECTIONS = db.ConnectionCache(_connect)

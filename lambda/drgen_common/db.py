@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from drgen_common import config
+from drgen_common import config, logs
 from drgen_common.retry import retry
 
 T = TypeVar("T")
@@ -67,6 +67,26 @@ def configured_target(secrets: Any) -> Target:
     return target(
         secrets, config.required("DB_SECRET_NAME"), config.optional("DB_ENDPOINT"), config.optional("DB_NAME")
     )
+
+
+def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) -> list[Target]:
+    """Where a writer connects: the global cluster's writer endpoint first, which Aurora points at the current
+    primary's writer after a switchover or failover, so a promoted writer is reached with no record or setting
+    changed (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-connecting.html);
+    then this region's endpoint. Only this region's when the global cluster or its endpoint cannot be read."""
+    if not global_cluster_id:
+        return [regional]
+    try:
+        response = retry(rds.describe_global_clusters, GlobalClusterIdentifier=global_cluster_id)
+        clusters = [c for c in response.get("GlobalClusters", [])
+                    if c.get("GlobalClusterIdentifier", "").lower() == global_cluster_id.lower()]
+        endpoint = clusters[0].get("Endpoint") if clusters else None
+    except Exception as error:  # the lookup only improves on this region's endpoint; it never stops a write
+        logs.warning("global writer endpoint unknown", global_cluster=global_cluster_id, error=str(error))
+        return [regional]
+    if not endpoint or endpoint == regional.host:
+        return [regional]
+    return [dataclasses.replace(regional, host=str(endpoint)), regional]
 
 
 def reader_of(writer: Target) -> Target:

@@ -236,3 +236,38 @@ def test_after_a_failover_the_old_primary_measures_the_lag_through_its_reader_en
     result = lag_monitor.handler({}, None)
     assert result["role"] == "replica" and result["region"] == PRIMARY
     assert len(metric_values(cloud, metrics.REPLICATION_LAG, region=PRIMARY)) == 1  # where the guard reads it
+
+
+class _GlobalCluster:
+    """DescribeGlobalClusters answering ``endpoint`` as the global writer endpoint (moto names it by a host that
+    does not resolve, so the path through it is shown with a real host here)."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def describe_global_clusters(self, **_: Any) -> dict[str, Any]:
+        return {"GlobalClusters": [{"GlobalClusterIdentifier": "global-db", "Endpoint": self.endpoint}]}
+
+
+def test_a_writer_connects_through_the_global_writer_endpoint_first(database):
+    """After a promotion this region's own endpoint may lead nowhere useful; the global writer endpoint leads to
+    the current primary's writer (Aurora moves it): the processor connects there, and stores the order."""
+    regional = db.Target("writer.invalid", database.port, database.database, database.user, database.password)
+    targets = db.writer_targets(_GlobalCluster(database.host), regional, "global-db")
+    assert [t.host for t in targets] == [database.host, "writer.invalid"]
+    cache = db.ConnectionCache(lambda: db.connect_first(targets))
+    assert trades.process(_orders(ORDER)["Records"], cache, region="eu-west-2") == {"batchItemFailures": []}
+    assert cache.run(lambda connection: connection.run(
+        "SELECT region FROM trades WHERE order_id = :id", id=ORDER["order_id"])) == [["eu-west-2"]]
+    cache.discard()
+
+
+def test_without_a_reachable_global_endpoint_the_writer_uses_this_regions(cloud, database):
+    unresolvable = db.writer_targets(_GlobalCluster("global-db.global-0000.invalid"), database, "global-db")
+    assert db.connect_first(unresolvable).run("SELECT 1") == [[1]]  # fell back to this region's endpoint
+    rds = cloud("rds")
+    rds.create_global_cluster(GlobalClusterIdentifier="global-db", Engine="aurora-postgresql")
+    from_moto = db.writer_targets(rds, database, "global-db")  # the real response's Endpoint key
+    assert len(from_moto) == 2 and from_moto[0].host.startswith("global-db.") and from_moto[1] == database
+    assert db.writer_targets(rds, database, "no-such-cluster") == [database]  # a failed lookup never stops writes
+    assert db.writer_targets(rds, database, None) == [database]
