@@ -37,7 +37,8 @@ def bootstrap(
 
     The stack (drgen-stackset-roles, us-east-1) holds AWSCloudFormationStackSetAdministrationRole and
     AWSCloudFormationStackSetExecutionRole; for opt-in regions the administration role also trusts the
-    regional CloudFormation principal.
+    regional CloudFormation principal. The execution role allows the services the chosen presets' regional
+    templates need (derived from the resource schemas cfn-lint ships).
     """
     from drgen.deploy import bootstrap as roles
     from drgen.deploy import deployer
@@ -48,7 +49,7 @@ def bootstrap(
         raise DrgenError("nothing to bootstrap: pass --stacksets (deploy creates the artifact buckets itself)")
     chosen = [preset(name) for name in scenarios] or list(PRESETS.values())
     regions = {r for s in chosen for r in (s.regions.primary, s.regions.secondary)}
-    bundle = roles.roles_bundle(regions)
+    bundle = roles.roles_bundle(regions, chosen)  # the execution role allows what their templates need
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     aws.account_id()
     with for_terminal("drgen bootstrap", bundle.stacks, output == "json") as progress:

@@ -26,8 +26,10 @@ from drgen.errors import DrgenError
 
 HANDLERS = ("create", "read", "update", "delete", "list")
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
-# A custom resource has no handlers: CloudFormation itself invokes the Lambda function its ServiceToken names.
-CUSTOM_RESOURCE_PERMISSIONS = ("lambda:InvokeFunction",)
+# A custom resource has no handlers: its ServiceToken is "the ARN of the function that CloudFormation invokes when
+# you create, update, or delete the stack" (https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html),
+# or an SNS topic CloudFormation publishes to; the template cannot tell which, so both.
+CUSTOM_RESOURCE_PERMISSIONS = ("lambda:InvokeFunction", "sns:Publish")
 
 
 @cache
