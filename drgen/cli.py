@@ -236,3 +236,7 @@ cli.add_command(operate.drill)
 from drgen.commands import quotas  # noqa: E402  (it uses this module's helpers)
 
 cli.add_command(quotas.quotas)
+
+from drgen.commands import preflight  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(preflight.preflight)

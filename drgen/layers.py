@@ -2,7 +2,7 @@
 
 | layer         | template | where                      | holds                                                     |
 |---------------|----------|----------------------------|-----------------------------------------------------------|
-| zone          | global   | us-east-1, first           | the hosted zone (certificates validate in it)             |
+| zone          | global   | us-east-1, first           | a new hosted zone, only when the scenario asks for one    |
 | foundation    | regional | DR region, then primary    | KMS key, VPC, endpoints/NAT, SNS, buckets, peering, ECR   |
 | data          | regional | primary, then DR           | secret, Aurora global DB, DynamoDB global table, alarms   |
 | app           | regional | each region after its data | endpoint and compute, DB monitors, event buses, SSM       |
@@ -36,9 +36,10 @@ from drgen.builders import (
     security,
     sessions,
     storage,
+    summary,
 )
 from drgen.builders.context import StackContext
-from drgen.scenario.model import Role
+from drgen.scenario.model import Role, Scenario
 
 
 def build_zone(ctx: StackContext) -> None:
@@ -71,6 +72,7 @@ def build_global(ctx: StackContext) -> None:
     alerts = alerting.health_check_alarms(ctx, checks)
     events.forward_primary_alarm(ctx, alerts)
     alerting.dashboard(ctx)
+    summary.build(ctx)  # last: it exports what the builders above made
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,14 @@ class Layer:
     regional: bool
     build: Callable[[StackContext], None]
     description: str
+    # Whether the scenario has this layer (the zone layer only when the scenario asks drgen to create the zone).
+    present: Callable[[Scenario], bool] = lambda _: True
 
 
 LAYERS: tuple[Layer, ...] = (
-    Layer("zone", False, build_zone, "Route 53 hosted zone of the scenario's domain"),
+    Layer(
+        "zone", False, build_zone, "a new Route 53 hosted zone (routing.create_zone)", lambda s: s.routing.create_zone
+    ),
     Layer("foundation", True, build_foundation, "KMS key, network, alert topics and replicated buckets"),
     Layer("data", True, build_data, "Aurora global database, its secret, sessions table and lag alarms"),
     Layer("app", True, app.build, "endpoint and compute, database monitors, event buses and configuration"),

@@ -1,7 +1,9 @@
 """Every explicit AWS name drgen emits, computed in one place and checked against the AWS rules.
 
 Names follow the seeds' convention ``<prefix>-<resource>-<suffix>``; regional names also carry the region
-(``${AWS::Region}``) because one template serves both regions and S3 bucket and IAM names are global.
+(``${AWS::Region}``) because one template serves both regions and S3 bucket and IAM names are global. Names
+that must be unique across all of AWS (S3 buckets: one namespace per partition) also carry the account id, so
+another account deploying the same scenario and suffix (or squatting on the name) cannot take them.
 A name that would break a limit raises ScenarioError naming the resource, its length and the remedy,
 so a bad suffix fails before anything is written.
 """
@@ -39,13 +41,15 @@ RULES: dict[str, NameRule] = {
     "generic": NameRule(255, re.compile(r"^[a-zA-Z0-9/_.:+=@-]+$"), "name"),
     "statemachine": NameRule(80, re.compile(r"^[a-zA-Z0-9_-]+$"), "state machine name"),
     "log": NameRule(512, re.compile(r"^[a-zA-Z0-9/_.#-]+$"), "log group name"),
-    # ECR repository prefixes (a pull-through cache rule's): 2-30 characters.
-    "ecrprefix": NameRule(30, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"), "ECR pull-through cache prefix"),
     # AWS Backup vault names (the CloudFormation schema's pattern); plan names fit the same rule.
     "backup": NameRule(50, re.compile(r"^[a-zA-Z0-9_-]{2,50}$"), "AWS Backup vault or plan name"),
 }
 
-PLACEHOLDER_ACCOUNT = "123456789012"
+PLACEHOLDER_ACCOUNT = "123456789012"  # every account id has 12 digits, so the length check is exact
+# Kinds whose names are unique across every AWS account (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# bucketnamingrules.html: "Bucket names must be unique across all AWS accounts in all the AWS Regions within a
+# partition").
+GLOBALLY_UNIQUE = frozenset({"bucket"})
 
 
 class Names:
@@ -63,24 +67,34 @@ class Names:
         """A name without a region: for global resources (global cluster, hosted zone objects, dashboards)."""
         return self._check(kind, f"{self.prefix}-{resource}-{self.suffix}")
 
-    def for_region(self, kind: str, resource: str, region: str) -> str:
-        """The literal regional name as seen in ``region`` (for manifests, the CLI and the global stack)."""
-        return self._check(kind, f"{self.prefix}-{resource}-{region}-{self.suffix}")
+    def for_region(self, kind: str, resource: str, region: str, account: str | None = None) -> str:
+        """The literal regional name as seen in ``region`` (for manifests, the CLI and the global stack); a
+        globally unique kind needs the ``account``."""
+        pattern = self._pattern(kind, resource, region)
+        if kind in GLOBALLY_UNIQUE:
+            if account is None:
+                raise ValueError(f"a {kind} name carries the account id; pass account")  # programming error
+            pattern = pattern.replace("${AWS::AccountId}", account)
+        return self._check(kind, pattern)
 
     # -- template expressions ------------------------------------------------------------------------
     def regional(self, kind: str, resource: str) -> Sub:
-        return Sub(self._check(kind, f"{self.prefix}-{resource}-${{AWS::Region}}-{self.suffix}"))
+        return Sub(self.regional_text(kind, resource))
 
     def peer(self, kind: str, resource: str) -> Sub:
         """The same resource's name in the other region; templates get the other region as PeerRegion."""
-        return Sub(self._check(kind, f"{self.prefix}-{resource}-${{PeerRegion}}-{self.suffix}"))
+        return Sub(self.peer_text(kind, resource))
 
     def regional_text(self, kind: str, resource: str) -> str:
         """The ``${AWS::Region}`` pattern as text, for use inside a larger Sub (ARNs)."""
-        return self._check(kind, f"{self.prefix}-{resource}-${{AWS::Region}}-{self.suffix}")
+        return self._check(kind, self._pattern(kind, resource, "${AWS::Region}"))
 
     def peer_text(self, kind: str, resource: str) -> str:
-        return self._check(kind, f"{self.prefix}-{resource}-${{PeerRegion}}-{self.suffix}")
+        return self._check(kind, self._pattern(kind, resource, "${PeerRegion}"))
+
+    def _pattern(self, kind: str, resource: str, region: str) -> str:
+        account = "${AWS::AccountId}-" if kind in GLOBALLY_UNIQUE else ""
+        return f"{self.prefix}-{resource}-{account}{region}-{self.suffix}"
 
     # -- checks ---------------------------------------------------------------------------------------
     def _check(self, kind: str, pattern: str) -> str:

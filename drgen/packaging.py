@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from drgen.errors import DrgenError
 from drgen.functions import SHARED_PACKAGE, functions_for
-from drgen.scenario.model import Scenario
+from drgen.scenario.model import ComputeKind, Scenario
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 FUNCTIONS_DIR = "functions"
@@ -66,14 +66,26 @@ def key_parameter(package: str) -> str:
     return "".join(part.capitalize() for part in package.split("_")) + "CodeKey"
 
 
+# The package drgen's default EC2 application runs (lambda/app/serve.py around the health endpoint).
+INSTANCE_APP_PACKAGE = "app"
+
+
+def runs_default_application(scenario: Scenario) -> bool:
+    """An Auto Scaling scenario without its own AMI runs drgen's application, fetched from the artifact bucket."""
+    return scenario.compute.kind is ComputeKind.ASG and scenario.compute.image is None
+
+
 def build_artifacts(scenario: Scenario, root: Path = LAMBDA_ROOT) -> tuple[Artifact, ...]:
-    """One artifact per package the scenario's functions use, in catalogue order."""
+    """One artifact per package the scenario's functions (and its instances) use, in catalogue order."""
     by_package: dict[str, list[str]] = {}
     driver: set[str] = set()
     for function in functions_for(scenario):
         by_package.setdefault(function.package, []).append(function.key)
         if DATABASE_ENV in function.env:
             driver.add(function.package)
+    if runs_default_application(scenario):
+        by_package.setdefault(INSTANCE_APP_PACKAGE, [])
+        driver.add(INSTANCE_APP_PACKAGE)
     return tuple(
         _artifact(scenario, package, tuple(keys), root, package in driver) for package, keys in by_package.items()
     )

@@ -146,7 +146,8 @@ def render(scenario: Scenario) -> Bundle:
     files: dict[str, bytes] = {artifact.file: artifact.data for artifact in artifacts}
     contexts: dict[str, StackContext] = {}
     template_regions: dict[str, tuple[str, ...]] = {}
-    for layer in LAYERS:
+    layers = [layer for layer in LAYERS if layer.present(scenario)]
+    for layer in layers:
         ctx = _build_template(scenario, names, layer, artifacts)
         path = f"{TEMPLATE_DIR}/{layer.name}.json"
         files[path] = serialize(ctx.template.to_dict())
@@ -154,7 +155,7 @@ def render(scenario: Scenario) -> Bundle:
         template_regions[path] = tuple(sorted({_region(scenario, r) for r in _roles(layer)}))
 
     entries: dict[tuple[str, Role], StackEntry] = {}
-    for layer in LAYERS:
+    for layer in layers:
         ctx = contexts[layer.name]
         path = f"{TEMPLATE_DIR}/{layer.name}.json"
         digest = hashlib.sha256(files[path]).hexdigest()
@@ -202,12 +203,23 @@ def render(scenario: Scenario) -> Bundle:
             "rpo_seconds": scenario.objectives.rpo_seconds,
         },
         "notes": list(scenario.notes),
+        "deployment": deployment_facts(scenario),
         "stacks": [e.to_dict() for e in ordered],
         "artifacts": [artifact.to_dict() for artifact in artifacts],
     }
     files[MANIFEST] = serialize(manifest)
     files[BUDGET_FILE] = budget_json(budget_for_bundle(files))  # the RTO/RPO budget the review renders
     return Bundle(scenario=scenario, files=files, stacks=tuple(ordered), template_regions=template_regions)
+
+
+def deployment_facts(scenario: Scenario) -> dict[str, Any]:
+    """What deploy must find (or create) in the account before any stack: the account, the zone, the image."""
+    routing = scenario.routing
+    return {
+        "account": scenario.account,
+        "zone": {"domain": routing.domain, "id": routing.zone_id, "create": routing.create_zone},
+        "image": {"kind": scenario.compute.kind.value, "ref": scenario.compute.image},
+    }
 
 
 def _topological(entries: dict[tuple[str, Role], StackEntry]) -> list[StackEntry]:

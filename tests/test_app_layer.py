@@ -4,6 +4,7 @@ global stack and the failover read."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 import pytest
 
 from drgen.builders.functions import camel
+from drgen.errors import ScenarioError
 from drgen.functions import functions_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.render import render
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import ComputeKind, Role
+from drgen.scenario.validate import validate
 
 from .conftest import resources, stack, template
 
@@ -118,7 +121,7 @@ def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(
     assert sorted(by_resource[json.dumps(table_arn)]) == [
         "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"
     ]
-    bucket = f"{scenario.prefix}-artifacts-${{AWS::Region}}-dev"
+    bucket = f"{scenario.prefix}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}-dev"
     assert environment["ARTIFACTS_BUCKET"] == {"Fn::Sub": bucket}
     assert by_resource[json.dumps({"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket}/*"})] == ["s3:GetObject"]
 
@@ -133,19 +136,20 @@ def test_only_ecs_scenarios_get_an_image_repository_and_ecr_endpoints(name, bund
 
 @pytest.mark.parametrize("name", of_kind(ComputeKind.ECS))
 def test_ecs_tasks_trace_requests_through_an_x_ray_daemon_beside_the_application(name, bundles):
-    """Seed 000: X-Ray tracing for distributed request tracking. The daemon's public image comes through this
-    region's ECR (a pull-through cache), its traces leave through the X-Ray endpoint: no NAT needed."""
+    """Seed 000: X-Ray tracing for distributed request tracking. The daemon's image comes from the account's own
+    ECR in each region (no public pull: this VPC has no NAT, and a pull-through cache's first pull through
+    interface endpoints needs one, https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html);
+    its traces leave through the X-Ray endpoint."""
+    reference = PRESETS[name].compute.tracing_image
+    assert reference and not reference.startswith("public.ecr.aws")
     foundation = template(bundles[name], "foundation")
-    (rule,) = resources(foundation, "AWS::ECR::PullThroughCacheRule").values()
-    prefix = rule["Properties"]["EcrRepositoryPrefix"]
-    assert rule["Properties"]["UpstreamRegistryUrl"] == "public.ecr.aws"
-    endpoints = json.dumps(resources(foundation, "AWS::EC2::VPCEndpoint"))
-    assert ".xray" in endpoints
+    assert not resources(foundation, "AWS::ECR::PullThroughCacheRule")
+    assert ".xray" in json.dumps(resources(foundation, "AWS::EC2::VPCEndpoint"))
     doc = template(bundles[name], "app")
     _, task = only(doc, "AWS::ECS::TaskDefinition")
     containers = {c["Name"]: c for c in task["Properties"]["ContainerDefinitions"]}
-    daemon = next(c for c in containers.values() if "aws-xray-daemon" in json.dumps(c["Image"]))
-    assert f"/{prefix}/xray/aws-xray-daemon:" in daemon["Image"]["Fn::Sub"]
+    daemon = containers["xray-daemon"]
+    assert daemon["Image"] == {"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + reference}
     assert daemon["Essential"] is False  # tracing never stops the service
     assert daemon["PortMappings"] == [{"ContainerPort": 2000, "Protocol": "udp"}]
     (app,) = [c for c in containers.values() if c is not daemon]
@@ -156,7 +160,44 @@ def test_ecs_tasks_trace_requests_through_an_x_ray_daemon_beside_the_application
     assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions
     execution = doc["Resources"][task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
     pulls = json.dumps(execution["Properties"]["Policies"])
-    assert "ecr:BatchImportUpstreamImage" in pulls and f"repository/{prefix}/*" in pulls
+    assert "BatchImportUpstreamImage" not in pulls
+    assert f"repository/{reference.split(':')[0]}" in pulls
+
+
+def test_a_named_image_runs_from_the_accounts_registry_in_each_region_and_no_repository_is_made():
+    scenario = load("trading-ecs", suffix="dev")
+    image = "team/orders@sha256:" + "a" * 64
+    compute = dataclasses.replace(scenario.compute, image=image, tracing_image=None)
+    named = dataclasses.replace(scenario, compute=compute)
+    files = render(named).files
+    foundation, app = json.loads(files["templates/foundation.json"]), json.loads(files["templates/app.json"])
+    assert not resources(foundation, "AWS::ECR::Repository")
+    _, task = only(app, "AWS::ECS::TaskDefinition")
+    (container,) = task["Properties"]["ContainerDefinitions"]  # no tracing image: no daemon
+    assert container["Image"] == {
+        "Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/team/orders@sha256:" + "a" * 64
+    }
+    assert "AWS_XRAY_DAEMON_ADDRESS" not in json.dumps(container["Environment"])
+    execution = app["Resources"][task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
+    assert "repository/team/orders\"" in json.dumps(execution["Properties"]["Policies"])
+    assert json.loads(files["manifest.json"])["deployment"]["image"] == {
+        "kind": "ecs", "ref": "team/orders@sha256:" + "a" * 64
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "image", "problem"),
+    [
+        ("trading-ecs", "public.ecr.aws/nginx/nginx:1", "is not 'repository:tag'"),
+        ("trading-ecs", "App:v1", "is not 'repository:tag'"),
+        ("trading-asg", "ami-0123456789abcdef0", "is not an SSM parameter name"),
+        ("healthcare-lambda", "app:v1", "runs drgen's functions, not an image"),
+    ],
+)
+def test_an_image_the_compute_cannot_run_is_refused_with_the_fix(kind, image, problem):
+    scenario = load(kind, suffix="dev")
+    with pytest.raises(ScenarioError, match=problem):
+        validate(dataclasses.replace(scenario, compute=dataclasses.replace(scenario.compute, image=image)))
 
 
 @pytest.mark.parametrize("name", of_kind(ComputeKind.ASG))
@@ -493,15 +534,8 @@ def test_global_records_and_health_checks_always_exist_fed_by_the_app_stacks(nam
                                          "region": PRESETS[name].region(Role(role)), "output": output}
     records = [r["Properties"] for r in resources(doc, "AWS::Route53::RecordSet").values()]
     assert all(r["HostedZoneId"] == {"Ref": "HostedZoneId"} for r in records)
-    assert inputs["HostedZoneId"]["stack"] == stack(bundle, "zone", "global").name
-
-
-@pytest.mark.parametrize("name", ALL)
-def test_the_zone_stack_comes_first_and_holds_only_the_hosted_zone(name, bundles):
-    bundle = bundles[name]
-    doc = template(bundle, "zone")
-    assert {r["Type"] for r in doc["Resources"].values()} == {"AWS::Route53::HostedZone"}
-    assert bundle.stacks[0].layer == "zone" and not bundle.stacks[0].depends_on
+    # The presets name an existing zone by its domain: deploy finds it; no stack feeds it, no render-time value.
+    assert "HostedZoneId" not in inputs and "HostedZoneId" not in stack(bundle, "global", "global").parameters
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -583,3 +617,36 @@ def test_writers_can_find_the_global_writer_endpoint(name, bundles):
     assert env["GLOBAL_CLUSTER_ID"] == {"Ref": "GlobalClusterIdentifier"}
     describe = [s for s in _role_statements(doc, role_id) if "rds:DescribeGlobalClusters" in s["Action"]]
     assert describe and describe[0]["Resource"] == [GLOBAL_CLUSTER_ARN]
+
+
+def test_asg_instances_run_drgens_health_endpoint_unless_the_scenario_names_its_ami():
+    """Amazon Linux 2023 answers nothing on the application port: without an AMI of its own, each instance
+    fetches the app package from this region's artifact bucket and serves the health contract (serve.py)."""
+    scenario = load("trading-asg", suffix="dev")
+    files = render(scenario).files
+    app = json.loads(files["templates/app.json"])
+    manifest = json.loads(files["manifest.json"])
+    (artifact,) = [a for a in manifest["artifacts"] if a["package"] == "app"]
+    data = app["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    script, variables = data["UserData"]["Fn::Base64"]["Fn::Sub"]
+    assert "aws s3 cp s3://${AppBucket}/${AppKey}" in script and "serve.py" in script
+    assert variables["AppKey"] == {"Ref": "AppCodeKey"}
+    app_stacks = [s for s in manifest["stacks"] if s["layer"] == "app"]
+    assert all(s["parameters"]["AppCodeKey"] == artifact["key"] for s in app_stacks)
+    role = json.dumps(app["Resources"]["InstanceRole"]["Properties"]["Policies"])
+    assert "s3:GetObject" in role and "${Bucket}/${Key}" in role
+
+    compute = dataclasses.replace(scenario.compute, image="/acme/golden-ami/app")
+    own = render(dataclasses.replace(scenario, compute=compute)).files
+    own_app = json.loads(own["templates/app.json"])
+    assert own_app["Parameters"]["ApplicationImageId"]["Default"] == "/acme/golden-ami/app"
+    own_script = own_app["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
+    assert "serve.py" not in json.dumps(own_script)
+    assert not [a for a in json.loads(own["manifest.json"])["artifacts"] if a["package"] == "app"]
+
+
+def test_asg_without_an_ami_needs_nat_to_install_the_application():
+    scenario = load("trading-asg", suffix="dev")
+    network = dataclasses.replace(scenario.network, standby_nat_gateways=0)
+    with pytest.raises(ScenarioError, match=r"set network\.nat_gateways .* or name your AMI"):
+        validate(dataclasses.replace(scenario, network=network))

@@ -127,6 +127,7 @@ def _backup_resources(bundle) -> list[str]:
     return [
         f"{layer.name}:{logical}"
         for layer in LAYERS
+        if f"templates/{layer.name}.json" in bundle.files
         for logical, res in json.loads(bundle.files[f"templates/{layer.name}.json"])["Resources"].items()
         if res["Type"] in BACKUP_TYPES or logical == "BackupRole"
     ]

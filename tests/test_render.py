@@ -80,7 +80,12 @@ def test_every_input_names_an_upstream_output_that_exists(name, bundles):
     bundle = bundles[name]
     by_name = {st.name: st for st in bundle.stacks}
     # The one value no stack outputs and render cannot know: the deployer's artifact bucket in each region.
-    deployer_fed = {ARTIFACT_BUCKET_PARAMETER} if json.loads(bundle.files[MANIFEST])["artifacts"] else set()
+    manifest = json.loads(bundle.files[MANIFEST])
+    deployer_fed = {ARTIFACT_BUCKET_PARAMETER} if manifest["artifacts"] else set()
+    # ... and the existing hosted zone, when the scenario names it by its domain: deploy finds it (deploy/zone.py).
+    zone = manifest["deployment"]["zone"]
+    if not zone["create"] and zone["id"] is None:
+        deployer_fed.add("HostedZoneId")
     for st in bundle.stacks:
         params = template(bundle, st.layer).get("Parameters", {})
         for parameter, source in st.inputs.items():

@@ -102,6 +102,12 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("base: trading-ecs\ncompute: {target_tls: true}\n", "only for kind asg"),
         ("base: trading-ecs\ncompute: {standby: hot}\n", "compute.standby: 'hot' is not one of pilot-light, warm"),
         ("base: trading-ecs\nwriter_silent_seconds: 1\n", "writer_silent_seconds: 1; use 3 to 600"),
+        ("base: trading-ecs\naccount: 12345\n", "expected text"),
+        ("base: trading-ecs\naccount: '1234'\n", "is not an AWS account id"),
+        ("base: trading-ecs\nrouting: {zone_id: zone-1}\n", "is not a Route 53 hosted zone id"),
+        ("base: trading-ecs\nrouting: {zone_id: Z123, create_zone: true}\n", "keep one of them"),
+        ("base: trading-ecs\ncompute: {image: 'docker.io/library/nginx:1'}\n", "is not 'repository:tag'"),
+        ("base: trading-ecs\ncompute: {tracing_image: 'public.ecr.aws/xray/aws-xray-daemon:3'}\n", "private ECR"),
         ("- just\n- a list\n", "must be a mapping"),
         ("base: trading-ecs\nnetwork: [unclosed\n", "broken YAML"),
     ],
@@ -134,3 +140,12 @@ def test_regional_names_are_checked_with_both_regions(tmp_path):
     names.regional("bucket", "artifacts")
     with pytest.raises(ScenarioError, match="S3 bucket name"):
         names.regional("bucket", "x" * (len("artifacts") + room + 1))
+
+
+def test_the_first_real_deploy_example_names_the_account_zone_and_image():
+    s = load(config=REPO / "examples" / "first-real-deploy.yaml")
+    assert s.account == "111122223333" and s.routing.domain == "dr.orders.acme-bank.net"
+    assert s.compute.image == "orders-service:1.42.0" and not s.routing.create_zone
+    from drgen.deploy.zone import reserved
+
+    assert reserved(s.routing.domain) is None  # an example users copy must not be refused on a real account

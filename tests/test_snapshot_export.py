@@ -16,7 +16,7 @@ from .conftest import REPO, resources, template
 
 BACKED_UP = sorted(n for n in PRESETS if has_backups_bucket(PRESETS[n]))
 OTHERS = sorted(set(PRESETS) - set(BACKED_UP))
-BUCKET = "arn:${AWS::Partition}:s3:::dbdr-backups-${AWS::Region}-dev"
+BUCKET = "arn:${AWS::Partition}:s3:::dbdr-backups-${AWS::AccountId}-${AWS::Region}-dev"
 
 
 def _statements(role):

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
 
 import pytest
 
+from drgen.errors import ScenarioError
 from drgen.functions import functions_for
 from drgen.layers import LAYERS
-from drgen.naming import Names
+from drgen.naming import PLACEHOLDER_ACCOUNT, Names
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import HealthCheckType, Role
 
 from .conftest import resources, stack, template
 
 ALL = sorted(PRESETS)
-LAYER_NAMES = [layer.name for layer in LAYERS]
+# The zone layer exists only with routing.create_zone (no preset asks for it).
+LAYER_NAMES = [layer.name for layer in LAYERS if layer.name != "zone"]
 STATEFUL = (
     "AWS::RDS::DBCluster",
     "AWS::RDS::DBInstance",
@@ -33,10 +36,14 @@ def only(mapping: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return next(iter(mapping.items()))
 
 
+ACCOUNT = PLACEHOLDER_ACCOUNT
+
+
 def substitute(value: Any, region: str, peer: str) -> str:
     """Resolve a Sub name as CloudFormation would in ``region``."""
     text = value["Fn::Sub"] if isinstance(value, dict) else value
-    return text.replace("${AWS::Region}", region).replace("${PeerRegion}", peer).replace("${AWS::Partition}", "aws")
+    text = text.replace("${AWS::Region}", region).replace("${PeerRegion}", peer).replace("${AWS::Partition}", "aws")
+    return text.replace("${AWS::AccountId}", ACCOUNT)
 
 
 def clusters(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -101,7 +108,7 @@ def test_primary_buckets_replicate_to_the_dr_buckets_with_the_dr_key(name, bundl
         bucket = next(
             v for v in buckets.values()
             if substitute(v["Properties"]["BucketName"], s.regions.primary, s.regions.secondary)
-            == names.for_region("bucket", spec.purpose, s.regions.primary)
+            == names.for_region("bucket", spec.purpose, s.regions.primary, ACCOUNT)
         )
         props = bucket["Properties"]
         assert props["VersioningConfiguration"]["Status"] == "Enabled"
@@ -111,7 +118,7 @@ def test_primary_buckets_replicate_to_the_dr_buckets_with_the_dr_key(name, bundl
         destination = rule["Destination"]
         # in the primary region the destination resolves to the DR region's bucket of the same purpose
         resolved = substitute(destination["Bucket"], s.regions.primary, s.regions.secondary)
-        assert resolved == "arn:aws:s3:::" + names.for_region("bucket", spec.purpose, s.regions.secondary)
+        assert resolved == "arn:aws:s3:::" + names.for_region("bucket", spec.purpose, s.regions.secondary, ACCOUNT)
         assert destination["EncryptionConfiguration"]["ReplicaKmsKeyID"] == {"Ref": "PeerKmsKeyArn"}
     primary_foundation = stack(bundle, "foundation", "primary")
     assert primary_foundation.inputs["PeerKmsKeyArn"]["stack"] == stack(bundle, "foundation", "secondary").name
@@ -346,3 +353,31 @@ def test_dashboard_shows_readiness_connectivity_and_the_application_per_region(n
             assert variables[f"{title}{output}"] == {"Ref": f"{title}{output}"}
             assert f"${{{title}{output}}}" in pattern
             assert output in template(bundles[name], "app")["Outputs"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_bucket_name_carries_the_account_id_so_no_other_account_can_take_it(name, bundles):
+    """S3 bucket names are unique across all accounts of a partition (bucketnamingrules.html): a name without the
+    account id is taken by the first account, or squatter, that deploys the same preset and suffix."""
+    for path, data in bundles[name].files.items():
+        if not path.endswith(".json") or not path.startswith("templates/"):
+            continue
+        for logical, resource in json.loads(data).get("Resources", {}).items():
+            if resource["Type"] == "AWS::S3::Bucket":
+                bucket_name = resource["Properties"]["BucketName"]["Fn::Sub"]
+                assert "${AWS::AccountId}" in bucket_name, (path, logical)
+                assert len(substitute(bucket_name, "ap-southeast-4", "ap-southeast-4")) <= 63
+
+
+def test_the_suffix_limit_counts_the_account_id_exactly():
+    scenario = load("trading-ecs", suffix="dev")
+    names = Names(scenario)
+    longest = max(len(names.for_region("bucket", b.purpose, r, ACCOUNT)) for b in scenario.buckets
+                  for r in (scenario.regions.primary, scenario.regions.secondary))
+    room = 63 - (longest - len("dev"))
+    assert room == 15  # "trading-ecs-artifacts-<12 digits>-eu-central-1-": 48 characters before the suffix
+    for b in scenario.buckets:
+        Names(dataclasses.replace(scenario, suffix="s" * room)).regional("bucket", b.purpose)
+    with pytest.raises(ScenarioError, match=f"use a suffix of at most {room} characters"):
+        for b in scenario.buckets:
+            Names(dataclasses.replace(scenario, suffix="s" * (room + 1))).regional("bucket", b.purpose)

@@ -64,6 +64,12 @@ CONNECTIVITY_METRIC = "DatabaseConnectivity"
 # Published by the failover's DNS step and the engaged signal (lambda/failover/dns.py, engaged.py): 1 traffic to
 # the DR region, 0 to the primary.
 ENGAGED_METRIC = "FailoverEngaged"
+# Published by the lag monitor in the replica's region (lambda/lag_monitor): the age of the writer's heartbeat.
+LAG_MONITOR_METRIC = "ReplicationLagSeconds"
+LAG_MONITOR_ALARM = "replication-lag-heartbeat"
+# A silent lag metric counts as breaching: replication nobody measures is not replication anyone can rely on.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
+LAG_MISSING_DATA = "breaching"
 
 MILLISECONDS_PER_SECOND = 1000
 MINUTE = 60
@@ -184,6 +190,7 @@ def database_alarms(ctx: StackContext, foundation: FoundationInputs, cluster: Cl
     connectivity alarm per region."""
     actions = [foundation.alert_topic_arn]
     _lag_alarm(ctx, cluster, actions)
+    _lag_monitor_alarm(ctx, actions)
     _engaged_alarm(ctx, actions)
     if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
         _connectivity_alarm(ctx, actions)
@@ -195,13 +202,20 @@ def lag_threshold_ms(scenario: Scenario) -> float:
 
 
 def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -> None:
-    """Aurora publishes AuroraGlobalDBReplicationLag only for secondary clusters, so the alarm is DR-only."""
+    """Aurora publishes AuroraGlobalDBReplicationLag only for secondary clusters, so the alarm is DR-only.
+
+    It only notifies: the failover's guard and confirm steps and the readiness test read the lag metrics
+    themselves, and no health check follows this alarm, so its state never starts or blocks a failover or a
+    failback. Missing data is breaching (LAG_MISSING_DATA): a replica that stops reporting (detached from the
+    global cluster, stopped, or promoted by a failover) no longer protects the RPO; after a failover it stays in
+    ALARM until the failback makes this cluster a replica again.
+    """
     seconds = ctx.scenario.database.lag_alarm_seconds
     alarm(
         ctx,
         "ReplicationLagAlarm",
         ctx.names.regional("alarm", LAG_ALARM),
-        f"Aurora global database replication lag above {seconds:g} s: the RPO is at risk.",
+        f"Aurora global database replication lag above {seconds:g} s, or not reported: the RPO is at risk.",
         actions,
         Condition=IS_SECONDARY,
         Namespace="AWS/RDS",
@@ -213,9 +227,34 @@ def _lag_alarm(ctx: StackContext, cluster: ClusterHandles, actions: list[Any]) -
         # Two of three minutes: one slow minute (a burst of writes) is not an incident.
         EvaluationPeriods=3,
         DatapointsToAlarm=2,
-        # No lag data means the cluster is not (yet, or no longer after a failover) a replica, where lag does not
-        # apply; a replica that falls behind keeps reporting a growing lag.
-        TreatMissingData="notBreaching",
+        TreatMissingData=LAG_MISSING_DATA,
+    )
+
+
+def _lag_monitor_alarm(ctx: StackContext, actions: list[Any]) -> None:
+    """The lag monitor's own measure (the age of the primary writer's heartbeat on the DR replica) above the
+    scenario's threshold, or silent: a monitor that stops publishing (not scheduled, failing before it publishes,
+    no heartbeat arriving) alarms instead of going blind. DR-only, like the replica it measures; notifies only,
+    like ``_lag_alarm``, so it stays in ALARM during a failover (the DR writer beats, nothing measures) and
+    gates nothing."""
+    seconds = ctx.scenario.database.lag_alarm_seconds
+    alarm(
+        ctx,
+        "ReplicationLagHeartbeatAlarm",
+        ctx.names.regional("alarm", LAG_MONITOR_ALARM),
+        f"The lag monitor measures the writer's heartbeat older than {seconds:g} s on this replica, or publishes "
+        "nothing: replication is behind or unmeasured.",
+        actions,
+        Condition=IS_SECONDARY,
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=LAG_MONITOR_METRIC,
+        Statistic="Maximum",
+        Threshold=seconds,
+        ComparisonOperator="GreaterThanThreshold",
+        # As the Aurora alarm: two of three minutes, so one missed run of the minutely monitor does not page.
+        EvaluationPeriods=3,
+        DatapointsToAlarm=2,
+        TreatMissingData=LAG_MISSING_DATA,
     )
 
 
@@ -387,6 +426,7 @@ def dashboard(ctx: StackContext) -> None:
             x=(index % 2) * WIDGET_WIDTH, y=(index // 2) * WIDGET_HEIGHT, width=WIDGET_WIDTH, height=WIDGET_HEIGHT
         )
     body = json.dumps({"widgets": widgets}, sort_keys=True).replace("${", "${!")  # literal text stays literal
+    body = body.replace("<<!", "${")  # pseudo parameters (a bucket name's account id) stay live
     for variable in variables:
         body = body.replace(_placeholder(variable), f"${{{variable}}}")
     name = ctx.names.fixed("dashboard", "dr")
@@ -566,6 +606,11 @@ def _sessions_widgets(ctx: StackContext) -> list[dict[str, Any]]:
     ]
 
 
+def _bucket_in(ctx: StackContext, purpose: str, region: str) -> str:
+    """A bucket's name in ``region``; its account id stays a live ``${AWS::AccountId}`` in the Sub'ed body."""
+    return ctx.names.regional_text("bucket", purpose).replace("${AWS::Region}", region).replace("${", "<<!")
+
+
 def _bucket_widgets(ctx: StackContext) -> list[dict[str, Any]]:
     """S3 replication latency of each replicated primary bucket; a search, since the rule id is a dimension."""
     primary = ctx.scenario.regions.primary
@@ -573,7 +618,7 @@ def _bucket_widgets(ctx: StackContext) -> list[dict[str, Any]]:
         {
             "expression": (
                 'SEARCH(\'{AWS/S3,DestinationBucket,RuleId,SourceBucket} MetricName="ReplicationLatency" '
-                f"SourceBucket=\"{ctx.names.for_region('bucket', bucket.purpose, primary)}\"', 'Maximum', 300)"
+                f"SourceBucket=\"{_bucket_in(ctx, bucket.purpose, primary)}\"', 'Maximum', 300)"
             ),
             "id": f"bucket{index}",
             "label": bucket.purpose,

@@ -10,6 +10,7 @@ region whatever the failover record says, with a certificate that matches.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from troposphere import ecr as tecr
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as tlogs
 
-from drgen.builders import functions, monitoring, routing, upstream
+from drgen.builders import functions, instance_app, monitoring, routing, upstream
 from drgen.builders.alerting import (
     ECS_CLUSTER_NAME,
     ECS_SERVICE_NAME,
@@ -48,6 +49,7 @@ from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.builders.network import vpc_cidr
 from drgen.builders.routing import ENDPOINT_DNS_NAME, ENDPOINT_HOSTED_ZONE_ID, HEALTH_CHECK_FQDN
+from drgen.packaging import runs_default_application
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import ComputeKind, Scenario
 
@@ -68,10 +70,7 @@ ALB_KINDS = (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 # The first image tag the service runs; tags are immutable, so a release pushes a new tag and updates the stack.
 IMAGE_TAG = "v1"
-PUBLIC_REGISTRY = "public.ecr.aws"
-# The X-Ray daemon beside the application (seed 000: X-Ray tracing of requests), from its public repository.
-XRAY_IMAGE = "xray/aws-xray-daemon"
-XRAY_IMAGE_TAG = "latest"
+# The X-Ray daemon beside the application (seed 000: X-Ray tracing of requests), from compute.tracing_image.
 XRAY_CONTAINER = "xray-daemon"
 XRAY_PORT = 2000
 XRAY_CPU, XRAY_MEMORY = 32, 256
@@ -126,9 +125,9 @@ def app_name(ctx: StackContext) -> str:
 
 # -- foundation: the ECS image repository --------------------------------------------------------------------
 def image_repository(ctx: StackContext, key_arn: Any) -> None:
-    """The region's private repository of the application image (ECS scenarios): tasks in a VPC without NAT pull
-    it through the ECR endpoints. It exists before the app layer so the image can be pushed in between."""
-    if ctx.scenario.compute.kind is not ComputeKind.ECS:
+    """A private repository for the application image, when the scenario names none (ECS): the sandbox deploys
+    against it. A real deploy needs ``compute.image`` (drgen preflight refuses without it)."""
+    if ctx.scenario.compute.kind is not ComputeKind.ECS or ctx.scenario.compute.image is not None:
         return
     repository = ctx.add(
         tecr.Repository(
@@ -142,22 +141,18 @@ def image_repository(ctx: StackContext, key_arn: Any) -> None:
         )
     )
     ctx.output(REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), "This region's application image repository.")
-    # The X-Ray daemon's public image, mirrored into this region's ECR on first pull: tasks without NAT reach it.
-    ctx.add(
-        tecr.PullThroughCacheRule(
-            "PublicImageCacheRule",
-            EcrRepositoryPrefix=public_image_prefix(ctx),
-            UpstreamRegistryUrl=PUBLIC_REGISTRY,
-        )
-    )
 
 
-def public_image_prefix(ctx: StackContext) -> str:
-    """The repository prefix under which this region's ECR mirrors public images (the cache rule's)."""
-    return ctx.names.fixed("ecrprefix", "public")
+def _private_image(reference: str) -> Sub:
+    """An image of the account's private ECR (``repository:tag`` or ``@digest``), pulled in the task's region."""
+    return Sub("${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/" + reference)
 
 
-# -- app layer ---------------------------------------------------------------------------------------------
+def _repository_arn(reference: str) -> Sub:
+    repository = re.split(r"[:@]", reference, maxsplit=1)[0]
+    return Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" + repository)
+
+
 def function_network(ctx: StackContext) -> functions.Network:
     """The security group of functions in the VPC: out to the database and to AWS APIs (HTTPS), nothing in."""
     group = _security_group(
@@ -413,16 +408,8 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
             **DESTROYABLE,
         )
     )
-    tag = ctx.parameter(
-        "ContainerImageTag",
-        "Tag of the application image in this region's repository (tags are immutable: push a new one to release).",
-        default=IMAGE_TAG,
-    )
-    image = Sub(
-        "${Repository}:${Tag}",
-        Repository=ctx.same_region("foundation", REPOSITORY_URI, "This region's application image repository."),
-        Tag=tag,
-    )
+    image = _application_image(ctx)
+    tracing = compute.tracing_image
     environment = {
         "DB_SECRET_NAME": upstream.database_secret_name(ctx),
         "DB_ENDPOINT": upstream.database_endpoint(ctx),
@@ -432,7 +419,7 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
         "DB_NAME": ctx.scenario.database.database_name,
         "HEALTH_PATH": ctx.scenario.routing.health_check.path,
         # The X-Ray SDK sends segments to the daemon beside it (one network namespace in awsvpc mode).
-        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_PORT}",
+        **({"AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_PORT}"} if tracing else {}),
         **{variable: name for variable, (name, _) in _task_data(ctx).items()},
     }
     return ctx.add(
@@ -450,7 +437,7 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
                     ctx,
                     "TaskRole",
                     "ecs-tasks.amazonaws.com",
-                    grants=[*(grant for _, grant in _task_data(ctx).values()), _tracing()],
+                    grants=[*(grant for _, grant in _task_data(ctx).values()), *([_tracing()] if tracing else [])],
                 ),
                 "Arn",
             ),
@@ -463,21 +450,39 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
                     Environment=[ecs.Environment(Name=k, Value=v) for k, v in environment.items()],
                     LogConfiguration=_container_logs(group, CONTAINER),
                 ),
-                ecs.ContainerDefinition(
-                    Name=XRAY_CONTAINER,
-                    Image=Sub(
-                        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
-                        f"{public_image_prefix(ctx)}/{XRAY_IMAGE}:{XRAY_IMAGE_TAG}"
-                    ),
-                    # Tracing is not the service: a daemon that stops does not stop the application.
-                    Essential=False,
-                    Cpu=XRAY_CPU,
-                    MemoryReservation=XRAY_MEMORY,
-                    PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
-                    LogConfiguration=_container_logs(group, XRAY_CONTAINER),
-                ),
+                *([_tracing_container(tracing, group)] if tracing else []),
             ],
         )
+    )
+
+
+def _application_image(ctx: StackContext) -> Any:
+    """``compute.image`` from the account's ECR in each region; else the foundation's repository (sandbox)."""
+    named = ctx.scenario.compute.image
+    if named is not None:
+        return _private_image(named)
+    tag = ctx.parameter(
+        "ContainerImageTag",
+        "Tag of the application image in this region's repository (tags are immutable: push a new one to release).",
+        default=IMAGE_TAG,
+    )
+    return Sub(
+        "${Repository}:${Tag}",
+        Repository=ctx.same_region("foundation", REPOSITORY_URI, "This region's application image repository."),
+        Tag=tag,
+    )
+
+
+def _tracing_container(reference: str, group: tlogs.LogGroup) -> ecs.ContainerDefinition:
+    return ecs.ContainerDefinition(
+        Name=XRAY_CONTAINER,
+        Image=_private_image(reference),
+        # Tracing is not the service: a daemon that stops does not stop the application.
+        Essential=False,
+        Cpu=XRAY_CPU,
+        MemoryReservation=XRAY_MEMORY,
+        PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
+        LogConfiguration=_container_logs(group, XRAY_CONTAINER),
     )
 
 
@@ -495,25 +500,28 @@ def _tracing() -> Statement:
 
 
 def _execution_role(ctx: StackContext, group: tlogs.LogGroup) -> iam.Role:
-    """What ECS needs to start the task: pull this region's image and the mirrored X-Ray daemon, write its log
-    group."""
-    repository = Sub(
-        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
-        + ctx.names.fixed("generic", REPOSITORY)
-    )
-    mirrored = Sub(
-        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/" + public_image_prefix(ctx) + "/*"
-    )
+    """What ECS needs to start the task: pull the application's and the X-Ray daemon's images from this region's
+    registry, write its log group."""
+    compute = ctx.scenario.compute
+    if compute.image is not None:
+        repositories = [_repository_arn(compute.image)]
+    else:
+        repositories = [
+            Sub(
+                "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
+                + ctx.names.fixed("generic", REPOSITORY)
+            )
+        ]
+    if compute.tracing_image is not None:
+        repositories.append(_repository_arn(compute.tracing_image))
     statements = [
         # GetAuthorizationToken is account-wide: AWS does not scope it to a repository.
         Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
         Statement(
             Effect=Allow,
             Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
-            Resource=[repository, mirrored],
+            Resource=repositories,
         ),
-        # The first pull of a public image through the cache rule creates its mirror repository.
-        Statement(Effect=Allow, Action=[ecr.BatchImportUpstreamImage, ecr.CreateRepository], Resource=[mirrored]),
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[GetAtt(group, "Arn")]),
     ]
     return _role(ctx, "TaskExecutionRole", "ecs-tasks.amazonaws.com", statements)
@@ -638,17 +646,21 @@ MAKE_CERTIFICATE = (
 def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplate:
     """IMDSv2 only, the root volume under the region's key, the application's role, its configuration in
     /etc/drgen/app.env (and with target TLS, its certificate)."""
+    named = ctx.scenario.compute.image
     image = ctx.parameter(
         "ApplicationImageId",
-        "SSM parameter holding the application AMI (default: the latest Amazon Linux 2023).",
+        "SSM parameter holding each region's application AMI"
+        + ("." if named else " (default: the latest Amazon Linux 2023, running drgen's application)."),
         type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-        default=AMI_PARAMETER,
+        default=named or AMI_PARAMETER,
     )
+    default_app = instance_app.install(ctx) if runs_default_application(ctx.scenario) else None
     role = _application_role(
         ctx,
         "InstanceRole",
         "ec2.amazonaws.com",
         [Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")],  # shell access without SSH
+        grants=[default_app[2]] if default_app else [],
     )
     profile = ctx.add(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     group = _workload_security_group(ctx, balancer)
@@ -661,7 +673,9 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         "APP_PORT=${Port}\n"
         "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\n"
         + (f"APP_TLS_CERT={TLS_DIR}/cert.pem\nAPP_TLS_KEY={TLS_DIR}/key.pem\n" if tls else "")
-        + "EOF\n",
+        + "EOF\n"
+        + (default_app[0] if default_app else ""),
+        **(default_app[1] if default_app else {}),
         Secret=upstream.database_secret_name(ctx),
         Endpoint=upstream.database_endpoint(ctx),
         GlobalCluster=upstream.global_cluster_id(ctx),

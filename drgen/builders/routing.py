@@ -1,7 +1,9 @@
 """Routing: Route 53 hosted zone, health checks and PRIMARY/SECONDARY failover records.
 
-The hosted zone is the zone stack (deployed first: the app layer validates certificates in it); the rest lives
-in the global template (us-east-1). The record name answers with the primary's endpoint while the primary's
+The hosted zone is the account's existing public zone (its id given in the scenario, or found by the domain at
+deploy and handed to every stack that names it), or, when the scenario asks for a new one, the zone stack,
+deployed first (the app layer validates certificates in it); the rest lives in the global template (us-east-1).
+The record name answers with the primary's endpoint while the primary's
 health check passes, and with the DR region's otherwise. The health-check kind follows the scenario: an HTTPS
 probe of each region's own name (the app stacks publish it), or (for a database-only scenario)
 CloudWatch-metric checks on the alarms the data layer keeps in each region.
@@ -105,7 +107,8 @@ def record_name(scenario: Scenario) -> str:
 
 
 def hosted_zone(ctx: StackContext) -> route53.HostedZone:
-    """The public zone for the scenario's domain. NameServers is not an output: moto breaks on that GetAtt."""
+    """A new public zone for the scenario's domain (``routing.create_zone``). NameServers is not an output: moto
+    breaks on that GetAtt; deploy reads them with GetHostedZone and prints what the parent must delegate."""
     zone = ctx.add(
         route53.HostedZone(
             "HostedZone",
@@ -121,10 +124,20 @@ def hosted_zone(ctx: StackContext) -> route53.HostedZone:
 
 
 def zone_id(ctx: StackContext) -> Ref:
-    """The hosted zone's id in a later stack (regional or global), fed from the zone stack."""
+    """The hosted zone's id in a regional or global stack.
+
+    A created zone comes from the zone stack's output; an existing zone named by id is a render-time value; an
+    existing zone named by its domain has no value in the manifest: deploy finds the zone and fills it in.
+    """
     roles = (Role.PRIMARY, Role.SECONDARY) if ctx.regional else (Role.GLOBAL,)
-    source = OutputRef("zone", Role.GLOBAL, HOSTED_ZONE_ID)
-    return ctx.input(HOSTED_ZONE_ID, "The hosted zone of the scenario's domain.", {r: source for r in roles})
+    routing = ctx.scenario.routing
+    if routing.create_zone:
+        source = OutputRef("zone", Role.GLOBAL, HOSTED_ZONE_ID)
+        return ctx.input(HOSTED_ZONE_ID, "The hosted zone of the scenario's domain.", {r: source for r in roles})
+    description = f"The account's public hosted zone of {routing.domain}."
+    if routing.zone_id is None:
+        return ctx.parameter(HOSTED_ZONE_ID, description + " drgen deploy finds it by name.")
+    return ctx.parameter(HOSTED_ZONE_ID, description, values={r: routing.zone_id for r in roles})
 
 
 def endpoints(ctx: StackContext) -> dict[Role, Endpoint]:
@@ -299,3 +312,4 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
             )
         ctx.add(route53.RecordSetType(f"{_TITLE[role]}FailoverRecord", **kwargs))
     ctx.output(FAILOVER_RECORD_NAME, name, "The DNS name clients use; it follows the healthy region.")
+    ctx.output(HOSTED_ZONE_ID, zone_id(ctx), "Hosted zone holding the failover records.")

@@ -2,8 +2,8 @@
 
 Each region encrypts with its own key (KMS keys are regional; cross-region replicas need a key in their region).
 The key policy lets the account administer the key through IAM and lets the AWS services that encrypt on our
-behalf (CloudWatch Logs, SNS into encrypted SQS, CloudWatch alarms and EventBridge into encrypted SNS) use it,
-each held to this account's and region's resources by the encryption context the service sends.
+behalf (CloudWatch Logs, SNS into encrypted SQS, CloudWatch alarms and EventBridge into encrypted SNS, EventBridge
+archives) use it, each held to this account's and region's resources by the encryption context the service sends.
 Aurora global databases cannot manage their master password in Secrets Manager, so the primary stack
 generates its own secret and Secrets Manager replicates it, under the same name, into the DR region.
 """
@@ -116,6 +116,8 @@ def _key_policy(ctx: StackContext) -> PolicyDocument:
     )
     # Instances' volumes under this key: EC2 Auto Scaling's service-linked role launches them.
     volumes = _auto_scaling_volumes() if ctx.scenario.compute.kind is ComputeKind.ASG else []
+    # The application bus archives the other region's events under this key.
+    archives = _archive_statements(ctx)
     return PolicyDocument(
         Version=POLICY_VERSION,
         Statement=[
@@ -130,8 +132,17 @@ def _key_policy(ctx: StackContext) -> PolicyDocument:
             ),
             *dead_letters,
             *volumes,
+            *archives,
         ],
     )
+
+
+def _archive_statements(ctx: StackContext) -> list[Statement]:
+    """What AWS documents for an EventBridge archive under a customer managed key (events.ARCHIVE_KEY_DOC)."""
+    # Imported here: events imports alerting, which imports this module.
+    from drgen.builders.events import archive_key_statements
+
+    return archive_key_statements(ctx)
 
 
 def _auto_scaling_volumes() -> list[Statement]:

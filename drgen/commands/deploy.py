@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from drgen.commands.options import (
     source_options,
     target_options,
 )
-from drgen.commands.quotas import quota_preflight
+from drgen.commands.preflight import guard
 
 if TYPE_CHECKING:
     from drgen.deploy.bundle import DeployBundle
@@ -41,7 +42,9 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @ONLY
 @click.option("--allow-replace", is_flag=True, help="Allow replacing or removing stateful resources (loses data).")
 @click.option("--dry-run", is_flag=True, help="Show the plan (as `drgen plan`) and change nothing.")
-@click.option("--skip-quota-check", is_flag=True, help="Deploy even when a service quota would be exceeded.")
+@click.option(
+    "--skip-quota-check", is_flag=True, help="Deploy even when a service quota would be exceeded (other checks run)."
+)
 @click.option("--during-failover", is_flag=True,
               help="Deploy even though a failover is engaged (the DR region serves); it returns the DR compute to "
                    "standby and reopens the PRIMARY record's gate.")
@@ -73,10 +76,12 @@ def deploy(
       drgen deploy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
       drgen deploy --bundle templates_out/trading-ecs --suffix dev --profile prod
       drgen deploy -s trading-ecs --suffix pr42 --mode stacksets
-    First checks the service quotas (as `drgen quotas`) and refuses when one would be exceeded, and refuses
-    while a failover is engaged (the DR region serves: a deploy would put it back to standby) unless
-    --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack failed (rerun to resume), 2 bad
-    input, a service quota too low, or a failover engaged.
+    First runs the preflight (as `drgen preflight`: the account, its Regions, the zone, the service-linked
+    roles, the database's orderability, the images and the service quotas) and refuses on any failed check,
+    before anything is created; and refuses while a failover is engaged (the DR region serves: a deploy would
+    put it back to standby) unless --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack
+    failed (rerun to resume), 2 bad input, a failed preflight check (a service quota too low), or a failover
+    engaged.
     """
     from drgen.deploy import deployer, record
     from drgen.deploy.engaged import engaged_failover
@@ -91,15 +96,15 @@ def deploy(
         _show_plan(aws, bundle, entries, mode, output)
         return
     account = aws.account_id()
+    current_plan = functools.cache(lambda: deployer.preflight(aws, bundle, entries, mode))
+    guard(aws, bundle, current_plan, quotas=not skip_quota_check, refuse_quotas=True, output=output)
     engaged = "" if during_failover else engaged_failover(aws, bundle)
     if engaged:
         raise DrgenError(
             f"a failover of {bundle.scenario} ({bundle.suffix}) is engaged: {engaged}; a deploy would put the serving "
             "DR region back to standby. Fail back first (`drgen failback`), or pass --during-failover"
         )
-    current = deployer.preflight(aws, bundle, entries, mode)
-    if not skip_quota_check:
-        quota_preflight(aws, bundle, current, refuse=True)
+    current = current_plan()
     options = deployer.DeployOptions(mode, allow_replace, _agreed_recreates(current, yes))
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
@@ -155,8 +160,9 @@ def plan_command(
     """Show the deploy graph (order, parallel waves) and, with AWS access, each stack's change set.
 
     Replacing or removing a stateful resource (database, table, bucket, key) is flagged; deploy refuses it
-    without --allow-replace. With credentials the service quotas are checked first (as `drgen quotas`):
-    exit 1 when one would be exceeded. Without credentials only the graph is shown.
+    without --allow-replace. With credentials the preflight runs first (as `drgen preflight`): a failed check
+    exits 2 before the change sets, except an exceeded service quota, which is reported with the plan and exits
+    1. Without credentials only the graph is shown.
     """
     from drgen.deploy.plan import select
 
@@ -172,9 +178,9 @@ def _show_plan(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mo
     quota_problems: Sequence[str] = ()
     if aws.has_credentials():
         aws.account_id()
-        current = deployer.preflight(aws, bundle, entries, mode)
-        quota_problems = quota_preflight(aws, bundle, current, refuse=False)
-        plan = deployer.review(aws, bundle, current)
+        current = functools.cache(lambda: deployer.preflight(aws, bundle, entries, mode))
+        quota_problems = guard(aws, bundle, current, quotas=True, refuse_quotas=False, output=output)
+        plan = deployer.review(aws, bundle, current())
     else:
         plan = graph_only(bundle.scenario, bundle.suffix, mode, entries)
         if output == "text":

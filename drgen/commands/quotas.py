@@ -87,9 +87,18 @@ def quota_preflight(aws: Aws, bundle: DeployBundle, plan: Plan, refuse: bool) ->
     With ``refuse``, an exceeded quota stops the deploy before anything is created (exit 2); without it the
     problems are returned for the caller to decide.
     """
-    from drgen.deploy.quotas import Verdict, check
+    from drgen.deploy.quotas import check
 
-    report: Report = check(aws, bundle, to_create(plan))
+    problems = quota_lines(check(aws, bundle, to_create(plan)))
+    if problems and refuse:
+        raise DrgenError(quota_refusal(problems))
+    return problems
+
+
+def quota_lines(report: Report) -> list[str]:
+    """A line on stderr per TIGHT or EXCEEDS quota; the exceeded ones' problems (each with its fix)."""
+    from drgen.deploy.quotas import Verdict
+
     for row in report.rows:
         if row.verdict is Verdict.TIGHT:
             click.echo(
@@ -100,8 +109,8 @@ def quota_preflight(aws: Aws, bundle: DeployBundle, plan: Plan, refuse: bool) ->
     problems = [row.problem() for row in report.exceeded]
     for problem in problems:
         click.echo(f"quota EXCEEDS: {problem}", err=True)
-    if problems and refuse:
-        raise DrgenError(
-            f"{len(problems)} service quota(s) would be exceeded (above); raise them, or pass --skip-quota-check"
-        )
     return problems
+
+
+def quota_refusal(problems: Sequence[str]) -> str:
+    return f"{len(problems)} service quota(s) would be exceeded (above); raise them, or pass --skip-quota-check"

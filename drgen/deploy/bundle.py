@@ -28,6 +28,18 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """What the account must hold before any stack (the manifest's ``deployment``): render cannot look."""
+
+    account: str | None  # the only account the scenario may deploy to (None: any)
+    domain: str
+    zone_id: str | None  # an existing zone named by id; None with create_zone False: found by the domain
+    create_zone: bool
+    compute: str  # the compute kind: what ``image`` names (an ECR image, an SSM parameter of AMIs)
+    image: str | None
+
+
+@dataclass(frozen=True)
 class DeployBundle:
     scenario: str
     suffix: str
@@ -35,6 +47,7 @@ class DeployBundle:
     stacks: tuple[StackEntry, ...]
     files: dict[str, bytes]  # relative path -> bytes, for every template and artifact
     artifacts: tuple[Artifact, ...]
+    deployment: Deployment | None = None  # None: a bundle that needs nothing in the account (bootstrap's)
 
     def template(self, entry: StackEntry) -> bytes:
         return self.files[entry.template]
@@ -54,8 +67,12 @@ def from_scenario(name: str, suffix: str) -> DeployBundle:
     from drgen.render import render
     from drgen.scenario import load
 
-    rendered = render(load(name, suffix=suffix))
-    return _parse(rendered.files.__getitem__, f"the rendered {name}")
+    return from_files(render(load(name, suffix=suffix)).files, f"the rendered {name}")
+
+
+def from_files(files: dict[str, bytes], where: str) -> DeployBundle:
+    """A bundle rendered in memory (``drgen.render.render(...).files``)."""
+    return _parse(files.__getitem__, where)
 
 
 def from_directory(path: Path, suffix: str) -> DeployBundle:
@@ -84,6 +101,7 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         stacks = tuple(_entry(s) for s in manifest["stacks"])
         artifacts = tuple(Artifact(a["file"], a["key"], a["sha256"]) for a in manifest.get("artifacts", []))
         scenario, suffix, regions = manifest["scenario"], manifest["suffix"], dict(manifest["regions"])
+        deployment = _deployment(manifest["deployment"])
     except (ValueError, KeyError, TypeError) as exc:
         raise DrgenError(f"{where}: {MANIFEST} is not a drgen manifest ({exc}); re-render the bundle") from None
     files: dict[str, bytes] = {}
@@ -93,7 +111,12 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         if hashlib.sha256(data).hexdigest() != digest:
             raise DrgenError(f"{where}: {relative} differs from the sha256 in {MANIFEST}; re-render the bundle")
         files[relative] = data
-    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts)
+    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts, deployment)
+
+
+def _deployment(data: dict[str, Any]) -> Deployment:
+    zone, image = data["zone"], data["image"]
+    return Deployment(data["account"], zone["domain"], zone["id"], bool(zone["create"]), image["kind"], image["ref"])
 
 
 def _entry(data: dict[str, Any]) -> StackEntry:

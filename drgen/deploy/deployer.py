@@ -11,10 +11,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from drgen.deploy import changesets, service_roles
+from drgen.deploy import changesets, service_roles, zone
 from drgen.deploy.artifacts import Artifacts
 from drgen.deploy.bundle import DeployBundle
-from drgen.deploy.executor import StackResult, run_graph
+from drgen.deploy.executor import Outcome, StackResult, run_graph
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, Plan, decide, dependencies, graph_only
 from drgen.deploy.progress import Progress
@@ -71,9 +71,10 @@ def review(aws: Aws, bundle: DeployBundle, plan: Plan) -> Plan:
     Templates over the TemplateBody limit are read from S3, so the artifact buckets are prepared first (as
     deploy would: content-addressed keys, nothing is overwritten).
     """
+    given = zone.given_values(aws, bundle.deployment, lambda _: None)
     artifacts = Artifacts(aws, bundle)
     artifacts.prepare({s.entry.region for s in plan.stacks if s.decision is Decision.UPDATE}, lambda _: None)
-    outputs = _outputs(aws, bundle, plan.mode)
+    outputs = _outputs(aws, bundle, plan.mode, given)
     reviewed = []
     for planned in plan.stacks:
         entry = planned.entry
@@ -108,7 +109,8 @@ def deploy(
     progress: Progress,
 ) -> list[StackResult]:
     """Bootstrap the artifact buckets, upload, create the service-linked roles the key policies name, then run
-    the graph; one result per entry."""
+    the graph; one result per entry. Nothing is created before the zone is found (or refused)."""
+    given = zone.given_values(aws, bundle.deployment, progress.note)
     artifacts = Artifacts(aws, bundle)
     for path, adapted in sorted(artifacts.adapted.items()):
         if adapted.left_out:
@@ -118,19 +120,29 @@ def deploy(
         regions.add(bundle.admin_region)
     artifacts.prepare(regions, progress.note)
     service_roles.ensure(aws, service_roles.named_roles(bundle), progress.note)
-    outputs = _outputs(aws, bundle, options.mode)
+    outputs = _outputs(aws, bundle, options.mode, given)
+    gate = zone.DelegationGate(aws, bundle.deployment, lambda: _created_zone(bundle, outputs), progress.note)
     as_stack = StackDeploy(aws, artifacts, outputs, progress, options.allow_replace, options.may_recreate)
     as_instance = InstanceDeploy(StackSetOps(aws, bundle, progress), artifacts, outputs)
 
     def action(entry: StackEntry) -> StackResult:
+        waiting = gate.hold_back() if zone.ZONE_PARAMETER in entry.inputs else None
+        if waiting:
+            return StackResult(entry.name, entry.region, Outcome.SKIPPED, reason=waiting)
         return as_instance(entry) if uses_stack_set(options.mode, entry) else as_stack(entry)
 
     return run_graph(entries, dependencies(entries), action, progress.done)
 
 
-def _outputs(aws: Aws, bundle: DeployBundle, mode: str) -> Outputs:
+def _created_zone(bundle: DeployBundle, outputs: Outputs) -> str:
+    """The zone stack's zone id (create-zone mode), from the stack that feeds the first zone input."""
+    source = next(e.inputs[zone.ZONE_PARAMETER] for e in bundle.stacks if zone.ZONE_PARAMETER in e.inputs)
+    return outputs.of(source["stack"])[source["output"]]
+
+
+def _outputs(aws: Aws, bundle: DeployBundle, mode: str, given: dict[str, str] | None = None) -> Outputs:
     def fetch(entry: StackEntry) -> dict[str, str] | None:
         state = find(aws, bundle, mode, entry)
         return state.outputs if state and decide(state.status) is Decision.UPDATE else None
 
-    return Outputs(bundle.stacks, fetch)
+    return Outputs(bundle.stacks, fetch, given)

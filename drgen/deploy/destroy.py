@@ -2,8 +2,9 @@
 
 Before each stack goes: a ``DeletionProtection`` parameter that is "true" is set to "false" by an update,
 and every bucket of the stack loses its replication configuration (so nothing arrives while it is emptied)
-and then every object version and delete marker; a backup vault loses its recovery points; the repositories
-an ECR pull-through cache rule mirrored (which CloudFormation does not own) are deleted with the rule's stack.
+and then every object version and delete marker; a backup vault loses its recovery points; the
+certificates' DNS validation records (CloudFormation leaves them in the zone) go at the end, when no
+certificate left in the account needs them (``validation_records``).
 The DR data stack goes before the primary's, so the
 secondary Aurora cluster has left the global cluster (CloudFormation's delete of a member cluster does that)
 before the stack holding the global cluster is deleted. Stack set instances go the same way, and a stack
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.deploy import buckets
+from drgen.deploy import buckets, validation_records
 from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import find, uses_stack_set
@@ -31,6 +32,7 @@ from drgen.render import StackEntry
 from drgen.scenario.model import Role
 
 DELETION_PROTECTION = "DeletionProtection"
+HOSTED_ZONE_ID = "HostedZoneId"  # the parameter naming the zone the certificates validate in
 DATA_TYPES = {
     "AWS::S3::Bucket": "bucket",
     "AWS::RDS::DBCluster": "Aurora cluster",
@@ -113,6 +115,7 @@ class StackDestroy:
 
     def __post_init__(self) -> None:
         self.ops = StackSetOps(self.aws, self.bundle, self.progress)
+        self.validation = validation_records.Collected()
 
     def __call__(self, entry: StackEntry) -> StackResult:
         located = locate(self.aws, self.bundle, entry)
@@ -135,10 +138,9 @@ class StackDestroy:
                 if left:
                     reason = f"{vault} still holds {left} recovery point(s); delete them, then run destroy again"
                     return StackResult(entry.name, entry.region, Outcome.FAILED, reason=reason)
-            elif resource["ResourceType"] == "AWS::ECR::PullThroughCacheRule":
-                ecr = self.aws.client("ecr", entry.region)
-                for name in delete_mirrors(ecr, resource["PhysicalResourceId"]):
-                    self.progress.event(entry, f"{name}: mirrored repository deleted")
+            elif resource["ResourceType"] == validation_records.CERTIFICATE:
+                acm = self.aws.client("acm", entry.region)
+                self.validation.add(acm, resource["PhysicalResourceId"], state.parameters.get(HOSTED_ZONE_ID))
         self.progress.state(entry, "DELETE_IN_PROGRESS")
         if located.instance:
             try:
@@ -208,20 +210,6 @@ def empty_vault(backup: Any, vault: str, poll_seconds: float, sleep: Callable[[f
     return left
 
 
-def delete_mirrors(ecr: Any, prefix: str) -> list[str]:
-    """The repositories a pull-through cache rule created under ``prefix`` (CloudFormation does not own them),
-    deleted with their images; returns their names."""
-    names = [
-        repository["repositoryName"]
-        for page in ecr.get_paginator("describe_repositories").paginate()
-        for repository in page["repositories"]
-        if repository["repositoryName"].startswith(f"{prefix}/")
-    ]
-    for name in names:
-        ecr.delete_repository(repositoryName=name, force=True)
-    return sorted(names)
-
-
 def destroy(
     aws: Aws,
     bundle: DeployBundle,
@@ -231,6 +219,8 @@ def destroy(
     """Delete ``entries`` in reverse dependency order, then any of their stack sets left without an instance."""
     action = StackDestroy(aws, bundle, progress)
     results = run_graph(entries, dependents(entries), action, progress.done)
+    regions = {*bundle.stack_regions, bundle.admin_region}
+    validation_records.remove(aws, action.validation, regions, progress.note)
     for layer in sorted({e.layer for e in entries if e.role is not Role.GLOBAL}):
         if action.ops.delete_set_if_empty(layer):
             progress.note(f"stack set {stack_set_name(bundle, layer)} deleted (it had no instance left)")

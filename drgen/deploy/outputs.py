@@ -1,7 +1,8 @@
 """Stack outputs feed the parameters of their dependents, across regions (exports do not cross regions).
 
 Outputs of stacks deployed in this run are kept as they finish; those of stacks deployed earlier (``--only``,
-or a plan) are read once from CloudFormation.
+or a plan) are read once from CloudFormation. Values found in the account before the run (the existing hosted
+zone's id) are ``given``: every stack that declares the parameter and has no other value for it receives them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 
 
 class Outputs:
-    def __init__(self, entries: tuple[StackEntry, ...], fetch: Callable[[StackEntry], dict[str, str] | None]) -> None:
+    def __init__(
+        self,
+        entries: tuple[StackEntry, ...],
+        fetch: Callable[[StackEntry], dict[str, str] | None],
+        given: dict[str, str] | None = None,
+    ) -> None:
+        self.given = dict(given or {})
         self._entries = {e.name: e for e in entries}
         self._fetch = fetch
         self._known: dict[str, dict[str, str]] = {}
@@ -47,8 +54,9 @@ def declared_parameters(template: bytes) -> frozenset[str]:
 def parameters_for(
     entry: StackEntry, declared: frozenset[str], outputs: Outputs, artifact_bucket: str
 ) -> dict[str, str]:
-    """Render-time values as they are, inputs from upstream outputs, ArtifactBucket from this region's bucket."""
-    values = dict(entry.parameters)
+    """Render-time values as they are, inputs from upstream outputs, values found before the run, ArtifactBucket
+    from this region's bucket."""
+    values = {**outputs.given, **entry.parameters}
     for parameter, source in entry.inputs.items():
         upstream = outputs.of(source["stack"])
         if source["output"] not in upstream:

@@ -86,8 +86,8 @@ class Environment:
         """(primary bucket, DR bucket) for every bucket the scenario replicates."""
         return [
             (
-                self.names.for_region("bucket", b.purpose, self.primary),
-                self.names.for_region("bucket", b.purpose, self.dr),
+                self.names.for_region("bucket", b.purpose, self.primary, self.account),
+                self.names.for_region("bucket", b.purpose, self.dr, self.account),
             )
             for b in self.scenario.buckets
             if b.replicate
@@ -135,7 +135,7 @@ class Environment:
 
     @property
     def hosted_zone_id(self) -> str:
-        return self.output("zone", Role.GLOBAL, routing.HOSTED_ZONE_ID)
+        return self.output("global", Role.GLOBAL, routing.HOSTED_ZONE_ID)
 
     def health_check_id(self, role: Role) -> str:
         return self.output("global", Role.GLOBAL, routing.HEALTH_CHECK_OUTPUTS[role])

@@ -56,6 +56,8 @@ class Env:
             return self.stack.region if self.stack else None
         if name == "AWS::Partition" and self.stack:
             return "aws"
+        if name == "AWS::AccountId" and self.stack:
+            return "${AWS::AccountId}"  # the target account is unknown at render: the same in every stack
         if not isinstance(name, str) or name not in self.template.get("Parameters", {}):
             return None
         if self.stack is None:

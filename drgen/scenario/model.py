@@ -157,6 +157,11 @@ class HealthCheck:
 @dataclass(frozen=True)
 class Routing:
     domain: str
+    # The public hosted zone of ``domain``. By default the account's existing zone: named by ``zone_id``, or found
+    # by the domain at deploy. ``create_zone: true`` creates it instead: deploy then prints the name servers the
+    # parent must delegate to, and holds back the layers whose certificates validate in the zone until it does.
+    zone_id: str | None = None
+    create_zone: bool = False
     record: str = "app"
     ttl_seconds: int = 60
     # The failover records: aliases to the endpoints (resolvers cache them 60 s, whatever ttl_seconds says), or,
@@ -181,6 +186,14 @@ class Compute:
     standby_capacity: int = 1
     active_capacity: int = 2
     max_capacity: int = 6
+    # The application to run. ECS: an image in the account's private ECR, "repository:tag" or
+    # "repository@sha256:...", pulled in each region from that region's registry (push or replicate it to both).
+    # ASG: the SSM parameter naming the AMI in each region (default: the latest Amazon Linux 2023).
+    image: str | None = None
+    # ECS: the X-Ray daemon beside the application, from the account's private ECR like ``image`` (copy the public
+    # image there: tasks without NAT cannot pull it, and a pull-through cache's first pull needs NAT too).
+    # None: no daemon (no tracing sidecar).
+    tracing_image: str | None = None
     # The port the application listens on behind the load balancer (ECS containers, EC2 instances).
     app_port: int = 8080
     # How long the application needs from start to answering its health check: the load balancer's and the
@@ -222,6 +235,8 @@ class Scenario:
     # Tag values may hold {suffix}, {region} and {role}; the templates resolve them per stack.
     tags: tuple[tuple[str, str], ...] = ()
     suffix: str | None = None
+    # The AWS account the scenario deploys to: deploy, plan and preflight refuse credentials of another account.
+    account: str | None = None
     # Fail back by itself when the primary's health-check alarm returns from ALARM to OK (the guard still
     # refuses while replication to the primary lags).
     auto_failback: bool = False

@@ -19,6 +19,9 @@ from drgen.scenario.model import (
     Sessions,
 )
 
+# The X-Ray daemon release the trading-ecs preset expects in the account's ECR (public.ecr.aws/xray/aws-xray-daemon).
+XRAY_DAEMON_VERSION = "3.3.14"
+
 ENV_REGION_ROLE_TAGS = (("Environment", "{suffix}"), ("Region", "{region}"), ("DR-Role", "{role}"))
 
 TRADING_ECS = Scenario(
@@ -39,7 +42,14 @@ TRADING_ECS = Scenario(
     sessions=Sessions(enabled=True, table="sessions"),
     buckets=(Bucket(purpose="artifacts", noncurrent_days=30),),
     routing=Routing(domain="trading-ecs.example.com", record="app", ttl_seconds=60),
-    compute=Compute(kind=ComputeKind.ECS, standby_capacity=1, active_capacity=2, max_capacity=6),
+    compute=Compute(
+        kind=ComputeKind.ECS,
+        standby_capacity=1,
+        active_capacity=2,
+        max_capacity=6,
+        # Seed 000 asks for X-Ray: the daemon's image as copied into the account's ECR (drgen preflight checks it).
+        tracing_image=f"aws-xray-daemon:{XRAY_DAEMON_VERSION}",
+    ),
     tags=ENV_REGION_ROLE_TAGS,
     notes=(
         "The seed asks for the replication-lag alarm in eu-central-1; Aurora publishes "

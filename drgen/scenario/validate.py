@@ -32,6 +32,15 @@ STRONG_CONSISTENCY_SETS = (
     frozenset({"ap-northeast-1", "ap-northeast-2", "ap-northeast-3"}),
 )
 REPLAY_RANGE = (60, 1209600)  # a minute to SQS's longest retention, 14 days
+ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")  # Route 53 hosted zone ids: "Z" and up to 31 more, upper case
+# ECR: repository names (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html),
+# then a Docker tag (up to 128 characters) or a sha256 digest.
+ECR_IMAGE_RE = re.compile(
+    r"^(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+)
+SSM_NAME_RE = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 
 
 def _fail(message: str) -> None:
@@ -57,6 +66,7 @@ def validate(s: Scenario) -> None:
     _network(s)
     _database(s)
     _routing(s)
+    _deployment(s)
     _objectives(s)
     _storage(s)
     _backup(s)
@@ -190,6 +200,51 @@ def _routing(s: Scenario) -> None:
             "routing.health_check.type: CLOUDWATCH_METRIC checks go with compute.kind connectivity "
             "(DNS on database endpoints); endpoint checks with the other kinds"
         )
+
+
+def _deployment(s: Scenario) -> None:
+    """What the scenario says about the account it deploys to: the account, the zone, the application."""
+    if s.account is not None and not ACCOUNT_RE.match(s.account):
+        _fail(f"account: '{s.account}' is not an AWS account id (12 digits); quote it in YAML to keep leading zeros")
+    r = s.routing
+    if r.zone_id is not None and not ZONE_ID_RE.match(r.zone_id):
+        _fail(f"routing.zone_id: '{r.zone_id}' is not a Route 53 hosted zone id (Z followed by letters and digits)")
+    if r.zone_id is not None and r.create_zone:
+        _fail("routing: zone_id names an existing zone and create_zone asks for a new one; keep one of them")
+    image, kind = s.compute.image, s.compute.kind
+    tracing = s.compute.tracing_image
+    if tracing is not None and (
+        kind is not ComputeKind.ECS or not ECR_IMAGE_RE.match(tracing) or _registry_host(tracing)
+    ):
+        _fail(
+            f"compute.tracing_image: '{tracing}' must be 'repository:tag' of your private ECR, for compute.kind ecs "
+            "(copy public.ecr.aws/xray/aws-xray-daemon there, in both regions)"
+        )
+    if image is None:
+        if kind is ComputeKind.ASG and not (s.network.nat_gateways and s.network.standby_nat_gateways != 0):
+            _fail(
+                "compute.image: without your own AMI the instances install drgen's application (Python packages "
+                "through NAT); set network.nat_gateways (and standby_nat_gateways) above 0, or name your AMI"
+            )
+        return
+    if kind is ComputeKind.ECS and (not ECR_IMAGE_RE.match(image) or _registry_host(image)):
+        _fail(
+            f"compute.image: '{image}' is not 'repository:tag' or 'repository@sha256:<digest>' of your private ECR "
+            "(the same repository name in both regions)"
+        )
+    if kind is ComputeKind.ASG and not SSM_NAME_RE.match(image):
+        _fail(
+            f"compute.image: '{image}' is not an SSM parameter name (starting with '/') holding each region's AMI "
+            "id; an AMI id belongs to one region, a parameter of the same name answers in both"
+        )
+    if kind not in (ComputeKind.ECS, ComputeKind.ASG):
+        _fail(f"compute.image: compute.kind {kind.value} runs drgen's functions, not an image; remove it")
+
+
+def _registry_host(image: str) -> bool:
+    """Whether the image names a registry (``host/...``): drgen pulls from the account's ECR in each region."""
+    first, _, rest = image.partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
 
 
 def _objectives(s: Scenario) -> None:

@@ -14,7 +14,7 @@ from drgen.deploy import deployer, service_roles
 from drgen.deploy.artifacts import TEMPLATE_BODY_LIMIT, bucket_name
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import DeployOptions
-from drgen.deploy.destroy import delete_mirrors, destroy, inventory, purge_artifacts
+from drgen.deploy.destroy import destroy, inventory, purge_artifacts
 from drgen.deploy.executor import Outcome, StackResult
 from drgen.deploy.plan import Decision
 from drgen.deploy.session import Aws
@@ -104,20 +104,6 @@ def test_deploy_creates_the_service_linked_role_a_key_policy_names_once(aws, san
     assert service_roles.ensure(aws, roles, notes.append) == [] and len(notes) == 1
 
 
-def test_destroy_deletes_only_the_repositories_a_cache_rule_mirrored(sandbox):
-    """The pull-through cache rule's mirrors belong to no stack: destroy deletes them, images and all, and
-    leaves every other repository (moto has no cache rules: the mirrors are created here)."""
-    ecr = client(sandbox, "ecr", "eu-west-2")
-    for name in ("app-public-t/xray/aws-xray-daemon", "app-public-t/other/image", "app-t", "app-public-tx/keep"):
-        ecr.create_repository(repositoryName=name)
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {}, "layers": []}
-    ecr.put_image(repositoryName="app-public-t/other/image", imageManifest=json.dumps(manifest), imageTag="v1")
-    assert delete_mirrors(ecr, "app-public-t") == ["app-public-t/other/image", "app-public-t/xray/aws-xray-daemon"]
-    left = sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"])
-    assert left == ["app-public-tx/keep", "app-t"]
-
-
 def _refuse_create(aws: Aws, entry: StackEntry) -> None:
     """Make CreateStack of ``entry`` fail with a 400 before it reaches moto (the sandbox creates by CreateStack)."""
 
@@ -155,7 +141,7 @@ def test_a_failed_stack_skips_its_dependents_while_independent_stacks_finish_and
     assert "injected: Template format error" in first[victim.name].reason
     downstream = {e.name for e in bundle.stacks if victim.name in e.depends_on}
     assert downstream and all(first[name].outcome is Outcome.SKIPPED for name in downstream)
-    independent = [e.name for e in bundle.stacks if e.layer in ("zone", "foundation")]
+    independent = [e.name for e in bundle.stacks if e.layer == "foundation"]
     assert all(first[name].outcome is Outcome.CREATED for name in independent)
 
     rerun = {

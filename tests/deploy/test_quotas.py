@@ -42,7 +42,7 @@ def test_a_preset_that_fits_passes_with_a_row_per_region(runner, sandbox):
     result = runner.invoke(cli, ["quotas", "-s", "trading-ecs", "--suffix", "q", "--endpoint-url", sandbox, "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["exceeds"] is False and len(report["stacks_to_create"]) == 10
+    assert report["exceeds"] is False and len(report["stacks_to_create"]) == 9
     vpcs = vpc_rows(report)
     assert set(vpcs) == {"eu-central-1", "eu-west-2"}
     assert {(r["needed"], r["in_use"], r["limit"], r["verdict"]) for r in vpcs.values()} == {(1, 1, 5.0, "OK")}

@@ -331,7 +331,7 @@ def test_templates_over_the_body_limit_go_by_url(deploy_bundles):
     source = artifacts.template(entry)
     assert source.url and source.url.startswith(f"https://drgen-artifacts-123456789012-{entry.region}.s3.")
     assert source.api_args() == {"TemplateURL": source.url}
-    small = next(e for e in bundle.stacks if e.layer == "zone")
+    small = next(e for e in bundle.stacks if e.layer == "global")
     assert "TemplateBody" in artifacts.template(small).api_args()
     assert Path(source.url).name.startswith("orchestration-")
 

@@ -98,7 +98,7 @@ def test_data_stores_show_how_they_replicate(bundle_root):
     primary, dr = scenario.regions.primary, scenario.regions.secondary
     stores = {(s.logical_id, s.stack.role): s for s in data_stores(load_bundle(bundle_root / "trading-ecs"))}
     bucket = stores[("ArtifactsBucket", "primary")]
-    assert f"to arn:aws:s3:::trading-ecs-artifacts-{dr}-dev" in bucket.replication
+    assert f"to arn:aws:s3:::trading-ecs-artifacts-${{AWS::AccountId}}-{dr}-dev" in bucket.replication
     assert "Replication Time Control 15 min" in bucket.replication
     assert stores[("ArtifactsBucket", "secondary")].replication.startswith("none from here")
     assert stores[("SessionsTable", "primary")].replication.startswith(f"multi-active replicas in {primary}, {dr}")
