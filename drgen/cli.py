@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from drgen import __version__
-from drgen.errors import DrgenError
+from drgen.errors import DECLINED_EXIT, Declined, DrgenError
 
 if TYPE_CHECKING:
     from drgen.lint import Finding
@@ -26,7 +26,7 @@ FORMATS = click.Choice(["text", "json", "sarif"])
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a DrgenError into one line on stderr and exit status 2."""
+    """Turn a DrgenError into one line on stderr and exit status 2; a declined question into exit status 3."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,6 +35,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except DrgenError as exc:
             click.echo(f"drgen: error: {exc}", err=True)
             sys.exit(2)
+        except Declined as exc:
+            click.echo(f"drgen: {exc}", err=True)
+            sys.exit(DECLINED_EXIT)
 
     return wrapper
 

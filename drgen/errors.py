@@ -1,4 +1,4 @@
-"""Errors the CLI turns into exit codes: a DrgenError is the user's to fix (exit 2)."""
+"""Errors the CLI turns into exit codes: a DrgenError is the user's to fix (exit 2), a Declined prompt exit 3."""
 
 
 class DrgenError(Exception):
@@ -11,3 +11,10 @@ class ScenarioError(DrgenError):
 
 class LintFailed(Exception):
     """Rendered templates have lint findings (exit 1)."""
+
+
+class Declined(Exception):
+    """A question that guards data was answered no, or could not be asked (no terminal): nothing was changed."""
+
+
+DECLINED_EXIT = 3

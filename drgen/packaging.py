@@ -24,11 +24,23 @@ from drgen.errors import DrgenError
 from drgen.functions import SHARED_PACKAGE, functions_for
 from drgen.scenario.model import ComputeKind, Scenario
 
-LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
+# The Lambda code: inside the package when installed (setup.py copies lambda/ to drgen/_lambda), else the
+# checkout's top-level lambda/ (an editable install, or running from the tree).
+_PACKAGED = Path(__file__).resolve().parent / "_lambda"
+LAMBDA_ROOT = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "lambda"
 FUNCTIONS_DIR = "functions"
 # The template parameter the deployer fills with the region's artifact bucket (not known at render time).
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 VENDORED = ("pg8000",)  # the database driver; its requirements follow from its metadata
+# The exact versions the zips vendor (setup.cfg pins the same): another version would change every bundle's
+# hashes, so render refuses it instead of writing a bundle that differs from the committed one.
+VENDORED_PINS = {
+    "asn1crypto": "1.5.1",
+    "pg8000": "1.31.6",
+    "python-dateutil": "2.9.0.post0",
+    "scramp": "1.5.0",
+    "six": "1.17.0",
+}
 DATABASE_ENV = "DB_SECRET_NAME"  # a function whose environment names the secret connects to the database
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip entry can carry
@@ -68,6 +80,7 @@ def key_parameter(package: str) -> str:
 
 # The package drgen's default EC2 application runs (lambda/app/serve.py around the health endpoint).
 INSTANCE_APP_PACKAGE = "app"
+INSTANCE_APP_ENTRY = "serve.main"
 
 
 def runs_default_application(scenario: Scenario) -> bool:
@@ -78,21 +91,28 @@ def runs_default_application(scenario: Scenario) -> bool:
 def build_artifacts(scenario: Scenario, root: Path = LAMBDA_ROOT) -> tuple[Artifact, ...]:
     """One artifact per package the scenario's functions (and its instances) use, in catalogue order."""
     by_package: dict[str, list[str]] = {}
+    handlers: dict[str, set[str]] = {}
     driver: set[str] = set()
     for function in functions_for(scenario):
         by_package.setdefault(function.package, []).append(function.key)
+        handlers.setdefault(function.package, set()).add(function.handler)
         if DATABASE_ENV in function.env:
             driver.add(function.package)
     if runs_default_application(scenario):
         by_package.setdefault(INSTANCE_APP_PACKAGE, [])
+        handlers.setdefault(INSTANCE_APP_PACKAGE, set()).add(INSTANCE_APP_ENTRY)
         driver.add(INSTANCE_APP_PACKAGE)
     return tuple(
-        _artifact(scenario, package, tuple(keys), root, package in driver) for package, keys in by_package.items()
+        _artifact(scenario, package, tuple(keys), root, package in driver, frozenset(handlers[package]))
+        for package, keys in by_package.items()
     )
 
 
-def _artifact(scenario: Scenario, package: str, functions: tuple[str, ...], root: Path, driver: bool) -> Artifact:
+def _artifact(
+    scenario: Scenario, package: str, functions: tuple[str, ...], root: Path, driver: bool, handlers: frozenset[str]
+) -> Artifact:
     data = package_zip(package, root, driver=driver)
+    check_handlers(package, data, handlers)
     digest = hashlib.sha256(data).hexdigest()
     name = f"{package}-{digest[:_HASH_CHARS]}.zip"
     return Artifact(
@@ -103,6 +123,23 @@ def _artifact(scenario: Scenario, package: str, functions: tuple[str, ...], root
         functions=functions,
         data=data,
     )
+
+
+def check_handlers(package: str, data: bytes, handlers: frozenset[str]) -> None:
+    """Refuse a zip in which a handler (``module.function``) has no module at the zip's root or no such function:
+    Lambda would fail every invocation with Runtime.ImportModuleError, after a green deploy."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        for handler in sorted(handlers):
+            module, _, function = handler.rpartition(".")
+            path = module.replace(".", "/") + ".py"
+            source = archive.read(path).decode("utf-8") if path in names else ""
+            if not re.search(rf"^def {re.escape(function)}\(", source, re.MULTILINE):
+                where = f"no def {function}( in {path}" if source else f"no {path}"
+                raise DrgenError(
+                    f"lambda package {package}: handler {handler} is missing ({where} in the zip); "
+                    f"the Lambda code is incomplete (is drgen installed with its lambda/ code?)"
+                )
 
 
 def package_zip(package: str, root: Path = LAMBDA_ROOT, *, driver: bool = True) -> bytes:
@@ -157,7 +194,15 @@ def _wanted(relative: PurePosixPath) -> bool:
 def _vendored(roots: tuple[str, ...]) -> tuple[tuple[str, bytes], ...]:
     """The vendored distributions' files, read once per process: what is installed does not change under a
     running drgen, and every package of every scenario carries the same driver."""
-    return tuple(entry for distribution in _closure(roots) for entry in _distribution_files(distribution))
+    closure = _closure(roots)
+    for name in closure:
+        installed, pinned = metadata.version(name), VENDORED_PINS.get(name)
+        if installed != pinned:
+            raise DrgenError(
+                f"the Lambda zips vendor {name} {pinned or '(not pinned)'}, but {installed} is installed: the bundle's "
+                "hashes would differ; reinstall drgen (pip install --force-reinstall drgen) or update VENDORED_PINS"
+            )
+    return tuple(entry for distribution in closure for entry in _distribution_files(distribution))
 
 
 @cache

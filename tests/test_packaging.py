@@ -4,22 +4,26 @@ their own lambda/ tree, so they do not depend on what the real handlers contain.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import io
 import json
 import os
+import shutil
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from drgen import packaging
 from drgen.errors import DrgenError
 from drgen.functions import SHARED_PACKAGE, functions_for
-from drgen.packaging import build_artifacts, key_parameter, package_zip
+from drgen.packaging import LAMBDA_ROOT, VENDORED_PINS, build_artifacts, key_parameter, package_zip
 from drgen.render import MANIFEST
 from drgen.scenario import PRESETS, load
 
-from .conftest import template
+from .conftest import REPO, template
 
 
 @pytest.fixture
@@ -73,9 +77,9 @@ def test_two_different_files_under_one_name_are_refused(root):
         package_zip("failover", root)
 
 
-def test_artifacts_are_content_addressed_and_list_their_functions(root):
+def test_artifacts_are_content_addressed_and_list_their_functions():
     scenario = load("trading-serverless", suffix="dev")
-    artifacts = build_artifacts(scenario, root)
+    artifacts = build_artifacts(scenario)
     catalogue = functions_for(scenario)
     assert [a.package for a in artifacts] == list(dict.fromkeys(f.package for f in catalogue))
     for artifact in artifacts:
@@ -84,7 +88,42 @@ def test_artifacts_are_content_addressed_and_list_their_functions(root):
         assert artifact.file == f"functions/{artifact.package}-{digest[:12]}.zip"
         assert artifact.key.endswith(artifact.file) and artifact.key.startswith("drgen/trading-serverless/")
         assert list(artifact.functions) == [f.key for f in catalogue if f.package == artifact.package]
-    assert build_artifacts(scenario, root) == artifacts
+    assert build_artifacts(scenario) == artifacts
+
+
+def test_a_zip_without_its_handler_is_refused(tmp_path):
+    """Lambda would fail every invocation with Runtime.ImportModuleError after a green deploy: render refuses."""
+    copy = tmp_path / "lambda"
+    shutil.copytree(LAMBDA_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    scenario = load("database-dr", suffix="dev")
+    assert build_artifacts(scenario, copy)  # the intact copy packages
+    (copy / "failover" / "promote.py").unlink()
+    with pytest.raises(DrgenError, match=r"handler promote.handler is missing \(no promote.py in the zip\)"):
+        build_artifacts(scenario, copy)
+    (copy / "failover" / "promote.py").write_text("def status_handler(event, context):\n    return {}\n")
+    with pytest.raises(DrgenError, match=r"handler promote.handler is missing \(no def handler\( in promote.py"):
+        build_artifacts(scenario, copy)
+
+
+def test_the_vendored_driver_is_pinned_exactly_where_pip_reads_it():
+    """setup.cfg (what pip installs) and VENDORED_PINS (what render accepts) name the same versions, and the
+    installed ones match: a new upstream release cannot change a committed bundle's hashes."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    requires = [line.strip() for line in parser["options"]["install_requires"].splitlines()]
+    pinned = dict(line.split("==") for line in requires if "==" in line)
+    assert {name: pinned[name] for name in VENDORED_PINS} == VENDORED_PINS
+    assert {name: metadata.version(name) for name in VENDORED_PINS} == VENDORED_PINS
+
+
+def test_another_installed_driver_version_is_refused(monkeypatch):
+    monkeypatch.setitem(packaging.VENDORED_PINS, "scramp", "0.0.1")
+    packaging._vendored.cache_clear()
+    try:
+        with pytest.raises(DrgenError, match=r"vendor scramp 0.0.1, but 1.5.0 is installed"):
+            package_zip("connectivity")
+    finally:
+        packaging._vendored.cache_clear()
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

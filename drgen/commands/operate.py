@@ -1,7 +1,7 @@
 """``drgen readiness``, ``drgen failover``, ``drgen failback`` and ``drgen drill``: operate the standby.
 
 Exit status: 0 ready / succeeded (or started without --wait), 1 not ready / failed / refused, 2 bad input or
-an AWS refusal outside the run (one line).
+an AWS refusal outside the run (one line), 3 an unplanned run declined or not confirmable (no terminal, no --yes).
 """
 
 from __future__ import annotations
@@ -113,14 +113,23 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Sandbox only: the URL the validate step probes instead of the deployed DR endpoint (moto serves none).",
     )(func)
     func = click.option("--wait", is_flag=True, help="Follow the execution step by step until it ends.")(func)
+    func = click.option("--yes", "-y", is_flag=True, help="Do not ask before an unplanned run (it may lose data).")(
+        func
+    )
     return click.option("--dry-run", is_flag=True, help="Show the execution that would start; change nothing.")(func)
 
 
-def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool, force: bool, dry_run: bool,
-             wait: bool, output: str, health_url: str | None) -> None:
+def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool | None, force: bool, dry_run: bool,
+             wait: bool, output: str, health_url: str | None, yes: bool) -> None:
+    from drgen.commands.confirm import ask
     from drgen.errors import DrgenError
     from drgen.operate import failover
 
+    if planned is None:
+        raise DrgenError(
+            f"say which {mode}: --planned (a switchover that waits for replication: nothing lost, the other region "
+            "must be up) or --unplanned (promote at once: writes not yet replicated are lost)"
+        )
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
     environment = _environment(scenario, suffix, aws)
@@ -140,6 +149,12 @@ def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool, for
         if refusal:
             click.echo(f"drgen: failback refused: {refusal}; wait for replication, or pass --force", err=True)
             sys.exit(1)
+    if not planned:
+        ask(
+            f"An unplanned {mode} of {scenario} ({suffix}) promotes at once; writes not yet replicated are lost "
+            f"(up to the RPO). Start it?",
+            yes=yes,
+        )
     if output == "text":
         click.echo(f"{mode} of {scenario} ({suffix}), {'planned' if planned else 'unplanned'}")
     overrides = {"HEALTH_URL": health_url, "PRIMARY_HEALTH_URL": health_url} if health_url else None
@@ -171,9 +186,9 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
 
 @click.command()
 @scenario_options
-@click.option("--planned/--unplanned", default=False, show_default=True,
-              help="Planned: a switchover that waits for replication (no loss); unplanned: promote at once once the "
-                   "failure signals agree (or one persists).")
+@click.option("--planned/--unplanned", default=None,
+              help="Required. Planned: a switchover that waits for replication (no loss); unplanned: promote at once "
+                   "once the failure signals agree (or one persists); it asks first (--yes: do not ask).")
 @click.option("--force", is_flag=True,
               help="An operator's decision: go ahead before the first readiness test armed the environment, and "
                    "without waiting for the failure signals to agree.")
@@ -184,9 +199,10 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
 def failover(
     scenario: str,
     suffix: str,
-    planned: bool,
+    planned: bool | None,
     force: bool,
     dry_run: bool,
+    yes: bool,
     wait: bool,
     health_url: str | None,
     output: str,
@@ -199,12 +215,17 @@ def failover(
     """Start the DR region's failover state machine (idempotent execution name); --wait follows each step.
 
     \b
+    Examples:
+      drgen failover -s database-dr --suffix prod --planned --wait        # switchover, nothing lost
+      drgen failover -s database-dr --suffix prod --unplanned --wait      # asks first; --yes in automation
+
+    \b
     The machine refuses quietly before the environment's first passing readiness test (`drgen readiness`),
     and an unplanned run waits until two failure signals agree (or one has persisted) unless --force.
     Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
     """
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    _operate("failover", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url)
+    _operate("failover", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
 @click.command()
@@ -221,6 +242,7 @@ def failback(
     planned: bool,
     force: bool,
     dry_run: bool,
+    yes: bool,
     wait: bool,
     health_url: str | None,
     output: str,
@@ -232,7 +254,7 @@ def failback(
 ) -> None:
     """Make the primary region the writer again; refused while its replica lags (exit 1) unless --force."""
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    _operate("failback", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url)
+    _operate("failback", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
 # -- drill ---------------------------------------------------------------------------------------------------

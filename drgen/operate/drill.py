@@ -65,7 +65,13 @@ FAILBACK_SAMPLES = (0.0, 60.0, 120.0, 300.0, 1800.0)
 def moto_server() -> Iterator[str]:
     """moto's server in this process on a free port (the stand-ins patch it in place), starting empty: moto keeps
     its state per process, and an earlier sandbox in this process must not leak into this one."""
-    from moto.server import ThreadedMotoServer
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise DrgenError(
+            "the local sandbox needs moto's server, which is not installed: pip install 'drgen[sandbox]' "
+            "(or run against AWS with --live)"
+        ) from None
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -151,5 +151,10 @@ def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
     assert [s["name"] for s in record["stacks"]] == ["dbdr-foundation-secondary-o", "dbdr-foundation-primary-o"]
 
     declined = runner.invoke(cli, ["destroy", *target], input="n\n")
-    assert declined.exit_code == 1 and "Delete 9 stack(s) and the data above?" in declined.output
+    assert declined.exit_code == 3 and "Delete 9 stack(s)" in declined.output, declined.output
+    # Data goes with these stacks: only the scenario's name, typed, lets destroy go on; no terminal exits 3.
+    mistyped = runner.invoke(cli, ["destroy", *target], input="dbdr\n")
+    assert mistyped.exit_code == 3 and "'dbdr' is not database-dr; declined, nothing changed" in mistyped.output
+    unanswered = runner.invoke(cli, ["destroy", *target], input="")
+    assert unanswered.exit_code == 3 and "could not be asked (no terminal)" in unanswered.output
     assert client(sandbox, "cloudformation", "eu-west-1").describe_stacks(StackName="dbdr-foundation-secondary-o")

@@ -67,7 +67,7 @@ def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(depl
     deployed = deploy()
     before = _state(deployed)
     _outage(deployed)
-    result = _invoke("failover", *deployed.run_options())
+    result = _invoke("failover", "--unplanned", "--yes", *deployed.run_options())
     assert result.exit_code == 1, result.output
     assert "nothing changed: Refused: NotArmedError" in result.output and "drgen readiness" in result.output
     assert _state(deployed) == before
@@ -81,7 +81,7 @@ def test_one_failure_signal_alone_stands_the_failover_down(deploy):
     sandbox.alarm_state(deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "x")
     sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "OK", "healthy")
     before = _state(deployed)
-    result = _invoke("failover", *deployed.run_options(), "--output", "json")
+    result = _invoke("failover", "--unplanned", "--yes", *deployed.run_options(), "--output", "json")
     assert result.exit_code == 1, result.output
     run = json.loads(result.output)
     assert run["changed_nothing"].startswith("StoodDown: only probe fires"), run  # waited, then gave up
@@ -109,9 +109,9 @@ def test_a_failover_run_twice_ends_in_the_same_state(deploy):
     _outage(deployed)
     before = _state(deployed)
     with sandbox.promotion_standin() as calls:
-        first = _invoke("failover", *deployed.run_options())
+        first = _invoke("failover", "--unplanned", "--yes", *deployed.run_options())
         after_first = _state(deployed)
-        second = _invoke("failover", *deployed.run_options(), "--output", "json")
+        second = _invoke("failover", "--unplanned", "--yes", *deployed.run_options(), "--output", "json")
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
     assert before["writer"] == deployed.environment.cluster_arn(Role.PRIMARY)
@@ -136,7 +136,7 @@ def test_failback_is_refused_while_replication_lags_and_runs_once_caught_up(depl
     _arm(deployed)
     _outage(deployed)
     with sandbox.promotion_standin():
-        assert _invoke("failover", *deployed.run_options()).exit_code == 0
+        assert _invoke("failover", "--unplanned", "--yes", *deployed.run_options()).exit_code == 0
         sandbox.publish_lag(deployed.aws, deployed.environment, deployed.environment.primary, 240.0)
         refused = _invoke("failback", *deployed.run_options())
         assert refused.exit_code == 1
@@ -154,7 +154,7 @@ def test_failback_is_refused_while_replication_lags_and_runs_once_caught_up(depl
 def test_failover_dry_run_changes_nothing(deploy):
     deployed = deploy()
     before = _state(deployed)
-    result = _invoke("failover", *deployed.cli_target(), "--dry-run", "--output", "json")
+    result = _invoke("failover", "--unplanned", *deployed.cli_target(), "--dry-run", "--output", "json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.output)
     assert plan["execution"].startswith("failover-unplanned-")
@@ -198,8 +198,28 @@ def test_a_deploy_during_a_failover_is_refused_unless_told(deploy):
     _arm(deployed)
     _outage(deployed)
     with sandbox.promotion_standin():
-        assert _invoke("failover", *deployed.run_options()).exit_code == 0
+        assert _invoke("failover", "--unplanned", "--yes", *deployed.run_options()).exit_code == 0
     refused = _invoke("deploy", *deployed.cli_target(), "--skip-quota-check")
     assert refused.exit_code == 2, refused.output
     assert "is engaged: traffic goes to eu-west-2 since" in refused.output and "--during-failover" in refused.output
     assert _state(deployed)["desired"] == 2  # still serving at active capacity
+
+
+def test_a_failover_must_say_planned_or_unplanned_and_an_unplanned_one_is_confirmed(deploy):
+    """Safe defaults: no default kind of failover, and a possibly data-losing one is asked for. A question that
+    is declined, or that nothing can answer (no terminal), exits 3 and starts nothing."""
+    ready = deploy()
+    _arm(ready)
+    before = _state(ready)
+    runner = CliRunner()
+    neither = runner.invoke(cli, ["failover", *ready.run_options()])
+    assert neither.exit_code == 2 and "say which failover: --planned" in neither.output
+    unanswered = runner.invoke(cli, ["failover", "--unplanned", *ready.run_options()], input="")
+    assert unanswered.exit_code == 3 and "could not be asked (no terminal): pass --yes" in unanswered.output
+    declined = runner.invoke(cli, ["failover", "--unplanned", *ready.run_options()], input="n\n")
+    assert declined.exit_code == 3 and "declined; nothing changed" in declined.output
+    assert _state(ready) == before  # nothing started
+    executions = ready.aws.client("stepfunctions", ready.environment.dr).list_executions(
+        stateMachineArn=ready.environment.state_machine_arn
+    )["executions"]
+    assert executions == []
