@@ -120,7 +120,7 @@ def render(
     fmt: str,
 ) -> None:
     """Render scenarios to CloudFormation bundles (templates, manifest.json, Lambda zips), lint them and write
-    each bundle's review (REVIEW.md, review.html, diagram.svg, diagram.png).
+    each bundle's review (REVIEW.md, review.html, diagram.svg/.png and diagram-full.svg/.png).
 
     \b
     Examples:

@@ -22,6 +22,7 @@ from typing import Any
 from drgen.budget import BUDGET_FILE, budget_for_bundle, budget_json
 from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
+from drgen.errors import DrgenError
 from drgen.layers import AFTER, LAYERS, Layer
 from drgen.naming import Names
 from drgen.packaging import Artifact, build_artifacts, key_parameter
@@ -242,8 +243,18 @@ def _topological(entries: dict[tuple[str, Role], StackEntry]) -> list[StackEntry
 def write_bundles(bundles: list[Bundle], out: Path) -> list[Path]:
     """Write each bundle to ``out/<scenario>``: into a temp dir first, then swapped in by rename.
 
-    Either a scenario's directory is the complete new bundle or it is untouched.
+    Either a scenario's directory is the complete new bundle or it is untouched. A directory that cannot be
+    written (a file in the way, no permission, a full disk) is one DrgenError naming it.
     """
+    try:
+        return _write_bundles(bundles, out)
+    except OSError as exc:
+        where = exc.filename or out
+        reason = exc.strerror or str(exc)
+        raise DrgenError(f"cannot write the bundles to {where}: {reason}; choose another --out") from None
+
+
+def _write_bundles(bundles: list[Bundle], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".render-tmp-", dir=out))
     written = []

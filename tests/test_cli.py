@@ -133,3 +133,51 @@ def test_lint_without_a_bundle_exits_2(runner, tmp_path):
     result = runner.invoke(cli, ["lint", str(tmp_path)])
     assert result.exit_code == 2
     assert "no rendered bundle" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00base: x\n", "not UTF-8 text (byte 0: invalid start byte); save the scenario file as UTF-8"),
+        (b"base: trading-ecs\nname: a\nname: b\n", "duplicate key 'name' (line 3); keep one"),
+    ],
+    ids=["undecodable", "duplicate-key"],
+)
+def test_a_scenario_file_that_cannot_be_read_as_written_is_one_line_and_exit_2(runner, tmp_path, content, message):
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(content)
+    result = runner.invoke(cli, ["render", "--config", str(path), "--out", str(tmp_path / "out"), "--no-lint"])
+    assert result.exit_code == 2 and message in result.output
+    assert result.output.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_an_out_directory_below_a_file_is_one_line_and_exit_2(runner, tmp_path):
+    (tmp_path / "afile").write_text("in the way")
+    result = runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(tmp_path / "afile" / "b"), "--no-lint"])
+    assert result.exit_code == 2
+    assert result.output == f"drgen: error: cannot write the bundles to {tmp_path / 'afile' / 'b'}: Not a directory; " \
+        "choose another --out\n"
+
+
+def test_a_variant_with_its_own_name_gets_its_own_stack_names(runner, tmp_path):
+    """base: trading-ecs + name: x7 is another deployment: it must not update the trading-ecs-* stacks."""
+    path = tmp_path / "variant.yaml"
+    path.write_text("base: trading-ecs\nname: x7\n")
+    assert runner.invoke(cli, ["render", "--config", str(path), "--out", str(tmp_path), "--no-lint"]).exit_code == 0
+    manifest = json.loads((tmp_path / "x7" / "manifest.json").read_text())
+    assert all(stack["name"].startswith("x7-") for stack in manifest["stacks"])
+
+
+def test_review_files_are_readable_by_the_team(runner, tmp_path):
+    """Review files are shared with a change board: as readable as the rest of the bundle (umask), not 0600."""
+    import os
+
+    from drgen.review.write import write_review
+
+    assert runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(tmp_path), "--no-lint"]).exit_code == 0
+    previous = os.umask(0o022)
+    try:
+        written = write_review(tmp_path / "database-dr", [], None)
+    finally:
+        os.umask(previous)
+    assert written and all(path.stat().st_mode & 0o777 == 0o644 for path in written)

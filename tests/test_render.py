@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from drgen.errors import DrgenError
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER
 from drgen.render import MANIFEST, TEMPLATE_DIR, render, write_bundles
 from drgen.scenario import PRESETS, load
@@ -144,7 +145,7 @@ def test_write_is_atomic_when_a_write_fails(tmp_path, monkeypatch, bundles, fail
 
     monkeypatch.setattr("drgen.render.os.replace", flaky_replace)
     changed = render(load("database-dr", suffix="other"))
-    with pytest.raises(OSError):
+    with pytest.raises(DrgenError, match=r"cannot write the bundles to .*: disk full; choose another --out"):
         write_bundles([bundles["trading-ecs"], changed], out)
     monkeypatch.undo()
     assert {p: p.read_bytes() for p in (out / "database-dr").rglob("*") if p.is_file()} == before

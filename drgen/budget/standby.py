@@ -4,6 +4,7 @@ Warm standby (scenario ``compute.standby: warm``) runs the active capacity in th
 the recover phase loses its capacity branch. The cost is the extra tasks or instances around the clock, priced
 from the template's own task size or instance type at AWS's published on-demand list prices in us-east-1
 (other regions differ, most by 10-30 %); an instance type not in the table is given in instance-hours only.
+The prices are the review's dated price table (drgen/review/prices.json), the one table drgen prices from.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from drgen.budget.bundle import BundleDocs, Stack, number
 from drgen.budget.model import Term, rto_total
 from drgen.budget.rto import CAPACITY, active_capacity
 
-HOURS_PER_MONTH = 730
-FARGATE_PRICES = "https://aws.amazon.com/fargate/pricing/"
-EC2_PRICES = "https://aws.amazon.com/ec2/pricing/on-demand/"
-# Fargate, Linux on x86, us-east-1: USD per vCPU-hour and per GB-hour.
-FARGATE_VCPU_HOUR = 0.04048
-FARGATE_GB_HOUR = 0.004445
-# EC2 on-demand, Linux, us-east-1: USD per instance-hour, for the types drgen's presets use.
-EC2_HOUR = {"t3.small": 0.0208, "t3.medium": 0.0416, "m5.large": 0.096}
+
+def _prices() -> Any:
+    """The shared price table. Imported when used: drgen.review must not load while drgen.budget initialises."""
+    from drgen.review.cost_model import price_table
+
+    return price_table()
 
 
 def warm_standby(docs: BundleDocs, terms: Sequence[Term]) -> dict[str, Any] | None:
@@ -45,12 +44,13 @@ def warm_standby(docs: BundleDocs, terms: Sequence[Term]) -> dict[str, Any] | No
         "price_source": source,
     }
     if hourly is not None:
-        result["monthly_usd_us_east_1"] = round(extra * hourly * HOURS_PER_MONTH, 2)
+        result["monthly_usd_us_east_1"] = round(extra * hourly * _prices().hours_per_month, 2)
     return result
 
 
 def _extra_units(app: Stack, active: int) -> tuple[int, str, float | None, str]:
     """How many more tasks or instances warm standby runs, what one is, its hourly list price, the price page."""
+    prices = _prices()
     services = app.resources("AWS::ECS::Service")
     if services:
         service = next(iter(services.values()))["Properties"]
@@ -58,11 +58,17 @@ def _extra_units(app: Stack, active: int) -> tuple[int, str, float | None, str]:
         task = next(iter(app.resources("AWS::ECS::TaskDefinition").values()))["Properties"]
         vcpu = (number(task.get("Cpu")) or 0) / 1024
         gib = (number(task.get("Memory")) or 0) / 1024
-        hourly = vcpu * FARGATE_VCPU_HOUR + gib * FARGATE_GB_HOUR
-        return active - standby, f"Fargate task ({vcpu:g} vCPU, {gib:g} GB)", hourly, FARGATE_PRICES
+        hourly = vcpu * float(prices.usd("fargate_vcpu")) + gib * float(prices.usd("fargate_gb"))
+        return (
+            active - standby,
+            f"Fargate task ({vcpu:g} vCPU, {gib:g} GB)",
+            hourly,
+            prices.source("fargate_vcpu"),
+        )
     group = next(iter(app.resources("AWS::AutoScaling::AutoScalingGroup").values()))["Properties"]
     standby = number(app.resolve(group.get("DesiredCapacity"))) or 0
     template = next(iter(app.resources("AWS::EC2::LaunchTemplate").values()))["Properties"]
     instance_type = str(template["LaunchTemplateData"].get("InstanceType"))
-    return active - standby, f"{instance_type} instance", EC2_HOUR.get(instance_type), EC2_PRICES
-
+    price = prices.price("ec2_instance", instance_type)
+    hourly = float(price.usd) if price is not None else None
+    return active - standby, f"{instance_type} instance", hourly, prices.source("ec2_instance", instance_type)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
 from drgen.cli import DEFAULT_OUT, FORMATS, bundle_dirs, handle_errors
-from drgen.errors import DrgenError
 from drgen.lint import Finding
 
 BUNDLE_DIRS = click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, file_okay=False))
@@ -61,38 +61,58 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
 @click.option(
     "--compare",
     "previous",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    help="A previous bundle (or a directory of bundles) to report the changes against.",
+    metavar="DIR|GIT-REF",
+    help="What to report the changes against: a previous bundle (or a directory of bundles), or a git ref "
+    "(e.g. HEAD~1) at which each reviewed bundle's directory is committed.",
+)
+@click.option(
+    "--drill-report",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A `drgen drill --output json` report to embed (default: the bundle's drill-report.json, if any).",
 )
 @click.option("--no-scan", is_flag=True, help="Leave the checkov scan out of the report.")
 @handle_errors
-def review(dirs: tuple[Path, ...], previous: Path | None, no_scan: bool) -> None:
-    """Write REVIEW.md, review.html, diagram.svg and diagram.png into each bundle.
+def review(dirs: tuple[Path, ...], previous: str | None, drill_report: Path | None, no_scan: bool) -> None:
+    """Write REVIEW.md, review.html and the diagrams (architecture and full graph, SVG and PNG) into each bundle.
 
     Lints each bundle and scans it with checkov first (their results go into the report); exits 1 when
-    either has a finding, after writing the report.
+    either has a finding, after writing the report. The report opens with a summary and, with --compare,
+    what changes: replacements and deletions of stateful resources first, then IAM and exposure broadening.
     """
     from drgen.lint import format_findings, lint_bundles
 
     targets = bundle_dirs(list(dirs) or [DEFAULT_OUT])
+    if previous is not None:
+        from drgen.review.baseline import check_baselines
+
+        check_baselines(previous, targets)  # a wrong --compare is bad input: refused before any work
     started = time.perf_counter()
     linted, _ = lint_bundles(targets)
     if linted:
         click.echo(format_findings(linted, "text"))
-    scanned = write_reviews(targets, linted, scan=not no_scan, previous=previous)
+    scanned = write_reviews(targets, linted, scan=not no_scan, previous=previous, drill_report=drill_report)
     click.echo(f"review: {len(targets)} bundle(s) in {time.perf_counter() - started:.1f} s", err=True)
     if linted or scanned:
         sys.exit(1)
 
 
-def write_reviews(targets: list[Path], linted: list[Finding], *, scan: bool, previous: Path | None = None,
-                  err: bool = False) -> list[Finding]:
+def write_reviews(
+    targets: list[Path],
+    linted: list[Finding],
+    *,
+    scan: bool,
+    previous: str | Path | None = None,
+    drill_report: Path | None = None,
+    err: bool = False,
+) -> list[Finding]:
     """Scan (when asked) and write each bundle's review files with its lint and scan results.
 
-    Returns the failed checks, so the caller decides the exit status.
+    ``previous``: a directory or git ref to compare each bundle against. Returns the failed checks, so the
+    caller decides the exit status.
     """
     from drgen.lint import format_findings
     from drgen.review import write_review
+    from drgen.review.baseline import open_baseline
     from drgen.scan.checkov import scan_bundles
 
     scanned = scan_bundles(targets).findings if scan else None
@@ -101,7 +121,8 @@ def write_reviews(targets: list[Path], linted: list[Finding], *, scan: bool, pre
     for target in targets:
         lint = [f for f in linted if _inside(f.path, target)]
         scan_findings = None if scanned is None else [f for f in scanned if _inside(f.path, target)]
-        written = write_review(target, lint, scan_findings, _previous(previous, target))
+        with open_baseline(str(previous), target) if previous is not None else nullcontext() as baseline:
+            written = write_review(target, lint, scan_findings, baseline, drill_report)
         verdict = f"{len(lint)} lint finding(s), " + (
             "scan not run" if scan_findings is None else f"{len(scan_findings)} failed check(s)"
         )
@@ -111,15 +132,3 @@ def write_reviews(targets: list[Path], linted: list[Finding], *, scan: bool, pre
 
 def _inside(path: str, bundle_dir: Path) -> bool:
     return Path(path).resolve().is_relative_to(bundle_dir.resolve())
-
-
-def _previous(previous: Path | None, target: Path) -> Path | None:
-    """The previous bundle for ``target``: ``previous`` itself, or its sub-directory of the same name."""
-    if previous is None:
-        return None
-    if (previous / "manifest.json").is_file():
-        return previous
-    candidate = previous / target.name
-    if (candidate / "manifest.json").is_file():
-        return candidate
-    raise DrgenError(f"--compare {previous}: no previous bundle there for {target.name} (no manifest.json)")

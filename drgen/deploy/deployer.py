@@ -60,9 +60,25 @@ def preflight(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mod
     planned = []
     for stack in plan.stacks:
         state = find(aws, bundle, mode, stack.entry)
+        _refuse_foreign(stack.entry, state)
         status = state.status if state else None
         planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox)))
     return replace(plan, stacks=tuple(planned))
+
+
+# The stack tag naming the scenario that owns a stack (render.py writes it on every stack).
+OWNER_TAG = "drgen:scenario"
+
+
+def _refuse_foreign(entry: StackEntry, state: StackState | None) -> None:
+    """A stack of the same name that another scenario deployed is not ours to update (CDK and Sceptre refuse
+    the same way): two scenarios with one prefix and suffix would overwrite each other's resources."""
+    owner = state.tags.get(OWNER_TAG) if state else None
+    if owner is not None and owner != entry.tags.get(OWNER_TAG):
+        raise DrgenError(
+            f"{entry.name} belongs to scenario {owner} (tag {OWNER_TAG}), not {entry.tags.get(OWNER_TAG)}; "
+            "give this scenario its own name or prefix, or another --suffix"
+        )
 
 
 def review(aws: Aws, bundle: DeployBundle, plan: Plan) -> Plan:

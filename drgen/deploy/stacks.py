@@ -33,6 +33,7 @@ class StackState:
     reason: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +58,7 @@ def describe(cf: Any, name_or_id: str) -> StackState | None:
         reason=stack.get("StackStatusReason", ""),
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+        tags={t["Key"]: t["Value"] for t in stack.get("Tags", [])},
     )
 
 

@@ -1,4 +1,5 @@
-"""The change-board review of a rendered bundle: REVIEW.md, review.html, diagram.svg and diagram.png.
+"""The change-board review of a rendered bundle: REVIEW.md, review.html, diagram.svg/.png (the architecture) and
+diagram-full.svg/.png (every resource).
 
 ``build_review`` and ``build_diagram`` return file contents (bytes) and write nothing; ``write_review`` puts
 them into the bundle directory.

@@ -1,109 +1,169 @@
-"""What changed since a previous bundle: stacks, templates, and resources with a property-level summary.
+"""What changes from a previous bundle to this one, per stack and resource, as CloudFormation would apply it.
 
-Resources are matched by logical id within a template; a modified resource lists the JSON paths whose values
-differ (``Properties.Tags[2].Value``), each with the old and new value shortened, so a reviewer sees at a
-glance whether a change is a tag, a name or something that replaces the resource.
+Stacks are matched by name and resources by logical id inside a stack, so a renamed logical id is a removal
+and an addition (CloudFormation deletes the old resource and creates a new one). Each side is read the way
+that stack deploys it: resources whose Condition is false there are absent, ``Fn::If`` branches decided by
+the stack's render-time parameters are taken and ``AWS::NoValue`` dropped, so a change in the other region's
+branch is no change here. A modified resource is replaced, maybe replaced or updated in place according to
+its resource schema (``replacement``), and lists the JSON paths that differ, old and new value shortened.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.review.bundle import BundleView
+from drgen.deploy.plan import STATEFUL_TYPES
+from drgen.review.bundle import BundleView, StackView
+from drgen.review.expr import NO_VALUE, Env
+from drgen.review.jsondiff import diff_paths, path_text, short
+from drgen.review.replacement import Verdict, verdict
 
-MAX_VALUE = 60
 MAX_PATHS = 12
+ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
+_DROPPED = object()  # what ``{"Ref": "AWS::NoValue"}`` resolves to
 
 
 @dataclass(frozen=True)
-class ResourceChange:
-    template: str
+class ResourceDelta:
+    """One resource of one stack that is added, removed or modified."""
+
+    stack: StackView  # the new side's stack (the old side's when the stack goes)
     logical_id: str
-    change: str  # added | removed | modified
     rtype: str
-    details: tuple[str, ...]
+    action: str  # ADDED | REMOVED | MODIFIED
+    verdict: Verdict | None  # MODIFIED only
+    details: tuple[str, ...]  # "path: old -> new" lines
+
+    @property
+    def stateful(self) -> bool:
+        return self.rtype in STATEFUL_TYPES
+
+    @property
+    def replaced(self) -> bool:
+        return self.verdict is not None and self.verdict.replaces
+
+    @property
+    def loses_data(self) -> bool:
+        """A stateful resource removed or (maybe) replaced: what `drgen deploy` refuses without --allow-replace."""
+        return self.stateful and (self.action == REMOVED or self.replaced)
+
+    @property
+    def rank(self) -> int:
+        """Most dangerous first: data lost, other replacements, removals, in-place updates, additions."""
+        if self.loses_data:
+            return 0
+        if self.replaced:
+            return 1
+        return {REMOVED: 2, MODIFIED: 3}.get(self.action, 4)
 
 
 @dataclass(frozen=True)
-class Comparison:
-    stacks_added: tuple[str, ...]
-    stacks_removed: tuple[str, ...]
-    templates_added: tuple[str, ...]
-    templates_removed: tuple[str, ...]
-    templates_changed: tuple[str, ...]
-    resources: tuple[ResourceChange, ...]
+class Delta:
+    """Everything that changes, most dangerous first."""
+
+    stacks_added: tuple[StackView, ...]
+    stacks_removed: tuple[StackView, ...]
+    templates_changed: tuple[str, ...]  # same path, different bytes (outputs and parameters included)
+    resources: tuple[ResourceDelta, ...]
 
     @property
     def unchanged(self) -> bool:
-        return not (self.stacks_added or self.stacks_removed or self.templates_added or self.templates_removed
-                    or self.templates_changed)
+        return not (self.stacks_added or self.stacks_removed or self.templates_changed or self.resources)
+
+    def count(self, action: str) -> int:
+        return sum(r.action == action for r in self.resources)
+
+    @property
+    def replacements(self) -> int:
+        return sum(r.replaced for r in self.resources)
+
+    @property
+    def data_losses(self) -> tuple[ResourceDelta, ...]:
+        return tuple(r for r in self.resources if r.loses_data)
 
 
-def compare(old: BundleView, new: BundleView) -> Comparison:
-    """The differences from ``old`` to ``new``."""
-    old_stacks, new_stacks = {s.name for s in old.stacks}, {s.name for s in new.stacks}
-    old_templates, new_templates = set(old.templates), set(new.templates)
-    changed = tuple(sorted(t for t in old_templates & new_templates if old.raw[t] != new.raw[t]))
-    resources: list[ResourceChange] = []
-    for template in sorted(old_templates | new_templates):
-        before = old.templates.get(template, {}).get("Resources", {})
-        after = new.templates.get(template, {}).get("Resources", {})
-        resources += _resource_changes(template, before, after)
-    return Comparison(
-        stacks_added=tuple(sorted(new_stacks - old_stacks)),
-        stacks_removed=tuple(sorted(old_stacks - new_stacks)),
-        templates_added=tuple(sorted(new_templates - old_templates)),
-        templates_removed=tuple(sorted(old_templates - new_templates)),
-        templates_changed=changed,
-        resources=tuple(resources),
+def compare(old: BundleView, new: BundleView) -> Delta:
+    """The changes from ``old`` to ``new``."""
+    resources: list[ResourceDelta] = []
+    for name in sorted({s.name for s in old.stacks} | {s.name for s in new.stacks}):
+        before, after = old.stack(name), new.stack(name)
+        resources += _stack_changes(_deployed(old, before), _deployed(new, after), after or before)
+    shared = set(old.templates) & set(new.templates)
+    old_names, new_names = {s.name for s in old.stacks}, {s.name for s in new.stacks}
+    return Delta(
+        stacks_added=tuple(s for s in new.stacks if s.name not in old_names),
+        stacks_removed=tuple(s for s in old.stacks if s.name not in new_names),
+        templates_changed=tuple(sorted(t for t in shared if old.raw[t] != new.raw[t])),
+        resources=tuple(sorted(resources, key=lambda r: (r.rank, r.stack.name, r.logical_id))),
     )
 
 
-def _resource_changes(template: str, before: dict[str, Any], after: dict[str, Any]) -> list[ResourceChange]:
+def _stack_changes(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], stack: StackView | None
+) -> list[ResourceDelta]:
+    if stack is None:
+        return []
     changes = []
     for logical_id in sorted(set(before) | set(after)):
         old, new = before.get(logical_id), after.get(logical_id)
         if old == new:
             continue
-        if old is None:
-            changes.append(ResourceChange(template, logical_id, "added", new.get("Type", ""), ()))
-        elif new is None:
-            changes.append(ResourceChange(template, logical_id, "removed", old.get("Type", ""), ()))
-        else:
-            changes.append(ResourceChange(template, logical_id, "modified", new.get("Type", ""), _summary(old, new)))
+        if old is None or new is None:
+            action, present = (ADDED, new) if old is None else (REMOVED, old)
+            changes.append(ResourceDelta(stack, logical_id, str(present.get("Type", "")), action, None, ()))
+            continue
+        rtype = str(new.get("Type", ""))
+        changes.append(
+            ResourceDelta(
+                stack, logical_id, rtype, MODIFIED, verdict(rtype, stack.region, old, new), summary_lines(old, new)
+            )
+        )
     return changes
 
 
-def _summary(old: Any, new: Any) -> tuple[str, ...]:
-    differences = list(diff(old, new))
-    lines = [f"{path}: {_short(a)} -> {_short(b)}" for path, a, b in differences[:MAX_PATHS]]
+def _deployed(bundle: BundleView, stack: StackView | None) -> dict[str, dict[str, Any]]:
+    """The stack's resources as it deploys them: logical id -> the resource with its branches resolved."""
+    if stack is None:
+        return {}
+    doc = bundle.templates.get(stack.template, {})
+    env = Env(doc, stack)
+    return {
+        logical_id: {key: resolved(env, value) for key, value in resource.items() if key != "Condition"}
+        for logical_id, resource in doc.get("Resources", {}).items()
+        if env.deployed(resource) is not False  # a deploy-time condition: counted as present
+    }
+
+
+def resolved(env: Env, value: Any) -> Any:
+    """``value`` as the stack sees it: decided ``Fn::If`` taken, render-time parameters filled in, NoValue gone.
+
+    Everything else (references to resources, values fed from other stacks) stays as written, so it compares
+    equal exactly when the template wrote the same thing.
+    """
+    if isinstance(value, list):
+        return [r for r in (resolved(env, v) for v in value) if r is not _DROPPED]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref" and arg == NO_VALUE:
+            return _DROPPED
+        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            decided = env.condition(arg[0])
+            if decided is not None:
+                return resolved(env, arg[1] if decided else arg[2])
+        if fn in ("Ref", "Fn::Sub", "Fn::Join"):
+            known = env.known(value)
+            if known is not None:
+                return known
+    return {k: r for k, v in value.items() if (r := resolved(env, v)) is not _DROPPED}
+
+
+def summary_lines(old: Any, new: Any) -> tuple[str, ...]:
+    """``Properties.Port: 5432 -> 5433`` for the first MAX_PATHS differences, then how many more."""
+    differences = diff_paths(old, new)
+    lines = [f"{path_text(path)}: {short(a)} -> {short(b)}" for path, a, b in differences[:MAX_PATHS]]
     if len(differences) > MAX_PATHS:
         lines.append(f"... and {len(differences) - MAX_PATHS} more")
     return tuple(lines)
-
-
-_MISSING = object()
-
-
-def diff(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Paths whose values differ between two JSON values: (path, old, new); a missing side is ``_MISSING``."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        found = []
-        for key in sorted(set(old) | set(new)):
-            found += diff(old.get(key, _MISSING), new.get(key, _MISSING), f"{path}.{key}" if path else key)
-        return found
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        found = []
-        for index, (a, b) in enumerate(zip(old, new, strict=True)):
-            found += diff(a, b, f"{path}[{index}]")
-        return found
-    return [] if old == new else [(path or "(value)", old, new)]
-
-
-def _short(value: Any) -> str:
-    if value is _MISSING:
-        return "(absent)"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"

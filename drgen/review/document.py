@@ -29,6 +29,9 @@ class Bullets:
 class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    # one CSS class per row ("" for none): HTML marks rows such as data loss (``danger``); Markdown has no
+    # classes, so the row's own text must say it too (bold and a marker)
+    classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,16 @@ class Document:
         return section
 
 
-def table(headers: list[str] | tuple[str, ...], rows: list[list[str]] | list[tuple[str, ...]]) -> Table:
-    return Table(tuple(headers), tuple(tuple(str(c) for c in row) for row in rows))
+DANGER = "danger"  # the row class for what loses data (red in the HTML)
+DANGER_MARK = "⚠"  # what Markdown shows in its place, inside bold text
+
+
+def table(
+    headers: list[str] | tuple[str, ...],
+    rows: list[list[str]] | list[tuple[str, ...]],
+    classes: list[str] | tuple[str, ...] = (),
+) -> Table:
+    return Table(tuple(headers), tuple(tuple(str(c) for c in row) for row in rows), tuple(classes))
 
 
 def code(text: str) -> str:
@@ -124,18 +135,23 @@ def _md_cell(text: str) -> str:
 
 # -- HTML ----------------------------------------------------------------------------------------------
 STYLE = """
+*,*::before,*::after{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;margin:0;background:#f6f7f9}
 main{max-width:1280px;margin:0 auto;padding:24px 32px;background:#fff}
 h1{font-size:26px;margin:0 0 12px}
 h2{font-size:20px;margin:32px 0 8px;border-bottom:2px solid #d0d7de;padding-bottom:4px}
 h3{font-size:16px;margin:22px 0 6px}h4{font-size:14px;margin:16px 0 4px}
-table{border-collapse:collapse;margin:8px 0 16px;width:100%;font-size:13px}
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+table{border-collapse:collapse;margin:8px 0 16px;width:100%;max-width:100%;font-size:13px}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef1f4}tr:nth-child(even) td{background:#fafbfc}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;padding:0 3px;border-radius:3px;
-word-break:break-all}
+word-break:break-all;overflow-wrap:anywhere}
+pre{max-width:100%;white-space:pre-wrap;overflow-wrap:anywhere}img{max-width:100%;height:auto}
 strong{color:#9a3412}nav ul{columns:2}
-figure{margin:8px 0;overflow:auto;border:1px solid #d0d7de}figure svg{max-width:100%;height:auto}
+figure{margin:8px 0;max-width:100%;overflow-x:auto;border:1px solid #d0d7de}
+figure svg{display:block;max-width:100%;height:auto;margin:0 auto}
+figcaption{padding:4px 8px;border-top:1px solid #d0d7de;font-size:13px;background:#fafbfc}
+tr.danger td,tr.danger td strong{color:#b91c1c}tr.danger td{background:#fef2f2}
 """.strip()
 
 
@@ -181,7 +197,12 @@ def _html_block(block: Block) -> str:
     if isinstance(block, Raw):
         return block.html
     head = "".join(f"<th>{_inline(h)}</th>" for h in block.headers)
-    body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+    classes = block.classes + ("",) * (len(block.rows) - len(block.classes))
+    body = "".join(
+        (f'<tr class="{html.escape(css)}">' if css else "<tr>") + "".join(f"<td>{_inline(c)}</td>" for c in row)
+        + "</tr>"
+        for row, css in zip(block.rows, classes, strict=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

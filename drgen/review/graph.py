@@ -1,4 +1,5 @@
-"""The architecture as a graph, derived from the rendered templates: what the diagram draws.
+"""The full resource graph, derived from the rendered templates: the second picture (diagram-full.svg), and
+what the architecture view (architecture.py) curates its nodes and edges from.
 
 Clusters: one per region (primary, DR) and one for the global layer (us-east-1); the Aurora global cluster
 sits between the regions. Nodes: the main resources each stack creates. Edges: replication between data
@@ -51,8 +52,9 @@ _ID = re.compile(r"[^A-Za-z0-9_]")
 class Node:
     id: str
     label: str
-    cluster: str  # primary | secondary | global | globaldb
+    cluster: str  # primary | secondary | global | globaldb; anything else: drawn outside every container
     category: str
+    shape: str = ""  # a Graphviz shape; empty: the default rounded box
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,10 @@ class Edge:
     source: str
     target: str
     label: str
-    kind: str  # replication | failover | link
+    kind: str  # request | replication | failover | link
     both_ways: bool = False
+    constraint: bool = True  # False: the edge does not pull its ends into successive ranks
+    upward: bool = False  # laid out with the target above the source (the arrow still points at the target)
 
 
 @dataclass
@@ -70,10 +74,16 @@ class Graph:
     clusters: dict[str, str] = field(default_factory=dict)  # id -> label, in drawing order
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    rankdir: str = "LR"
+    same_rank: list[tuple[str, ...]] = field(default_factory=list)  # node ids drawn side by side
+    below: list[tuple[str, str, int]] = field(default_factory=list)  # (upper, lower, minimum rank distance)
 
-    def edge(self, source: str, target: str, label: str, kind: str, both_ways: bool = False) -> None:
+    def edge(
+        self, source: str, target: str, label: str, kind: str, both_ways: bool = False, *,
+        constraint: bool = True, upward: bool = False,
+    ) -> None:
         if source in self.nodes and target in self.nodes and source != target:
-            candidate = Edge(source, target, label, kind, both_ways)
+            candidate = Edge(source, target, label, kind, both_ways, constraint, upward)
             if candidate not in self.edges:
                 self.edges.append(candidate)
 
@@ -95,7 +105,7 @@ def build_graph(bundle: BundleView) -> Graph:
         "secondary": f"DR region {regions.get('secondary', '')}",
         "global": f"Global layer {regions.get('global', '')}",
     }
-    resources = _placed(bundle)
+    resources = placed_resources(bundle)
     for (stack, logical_id), resource in resources.items():
         _add_nodes(graph, bundle, stack, logical_id, resource)
     for (stack, logical_id), resource in resources.items():
@@ -105,7 +115,7 @@ def build_graph(bundle: BundleView) -> Graph:
     return graph
 
 
-def _placed(bundle: BundleView) -> dict[tuple[StackView, str], dict[str, Any]]:
+def placed_resources(bundle: BundleView) -> dict[tuple[StackView, str], dict[str, Any]]:
     """Every (stack, logical id) -> resource that a stack creates (or may create)."""
     placed = {}
     for path, doc in sorted(bundle.templates.items()):
@@ -123,8 +133,8 @@ def _add_nodes(graph: Graph, bundle: BundleView, stack: StackView, logical_id: s
         for replica in props.get("Replicas", []):
             region = env.show(replica.get("Region"))
             owner = _stack_in(bundle, region) or stack
-            graph.nodes[_replica_id(logical_id, region)] = Node(
-                _replica_id(logical_id, region), f"DynamoDB global table\n{logical_id}\n({region} replica)",
+            graph.nodes[replica_id(logical_id, region)] = Node(
+                replica_id(logical_id, region), f"DynamoDB global table\n{logical_id}\n({region} replica)",
                 owner.role, "data"
             )
         return
@@ -145,7 +155,7 @@ def _add_nodes(graph: Graph, bundle: BundleView, stack: StackView, logical_id: s
                 graph.edge(node_id(stack, logical_id), rid, "secret replication", "replication")
 
 
-def _replica_id(logical_id: str, region: str) -> str:
+def replica_id(logical_id: str, region: str) -> str:
     return _ID.sub("_", f"table_{logical_id}_{region}")
 
 
@@ -171,7 +181,7 @@ def _add_edges(
     me = node_id(stack, logical_id)
     env = Env(bundle.templates[stack.template], stack)
     if rtype == "AWS::DynamoDB::GlobalTable":
-        ids = [_replica_id(logical_id, env.show(r.get("Region"))) for r in props.get("Replicas", [])]
+        ids = [replica_id(logical_id, env.show(r.get("Region"))) for r in props.get("Replicas", [])]
         for a, b in itertools.pairwise(ids):
             graph.edge(a, b, "global table replication", "replication", both_ways=True)
     elif rtype == "AWS::RDS::GlobalCluster":
@@ -247,7 +257,8 @@ def _failover_edges(
             name = Env(bundle.templates[other.template], other).known(
                 other_resource.get("Properties", {}).get("AlarmName")
             )
-            if name and name in pattern:
+            named = other == stack and other_id in references(props.get("EventPattern"))
+            if named or (name and name in pattern):
                 graph.edge(node_id(other, other_id), me, "alarm state", "failover")
         for target in props.get("Targets", []):
             for node in _targets(bundle, stack, target.get("Arn")):
@@ -311,13 +322,18 @@ def _action_edges(
 
 
 def _role_actions(bundle: BundleView, stack: StackView, role_arn: Any) -> set[str]:
-    actions: set[str] = set()
+    return {action for actions, _ in role_statements(bundle, stack, role_arn) for action in actions}
+
+
+def role_statements(bundle: BundleView, stack: StackView, role_arn: Any) -> list[tuple[set[str], Any]]:
+    """(actions, Resource value) of each statement of the role(s) ``role_arn`` names: inline and attached."""
+    found = []
     for traced in trace(bundle, stack, role_arn):
-        actions |= _actions_of(bundle, traced)
-    return actions
+        found += _statements_of(bundle, traced)
+    return found
 
 
-def _actions_of(bundle: BundleView, traced: Traced) -> set[str]:
+def _statements_of(bundle: BundleView, traced: Traced) -> list[tuple[set[str], Any]]:
     resources = bundle.templates[traced.stack.template].get("Resources", {})
     documents = [p.get("PolicyDocument", {}) for p in resources[traced.logical_id].get("Properties", {}).get(
         "Policies", []) or []]
@@ -327,10 +343,11 @@ def _actions_of(bundle: BundleView, traced: Traced) -> set[str]:
         if r.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
         and traced.logical_id in references(r.get("Properties", {}).get("Roles", []))
     ]
-    found: set[str] = set()
+    found = []
     for document in documents:
         statements = document.get("Statement", []) if isinstance(document, dict) else []
         for statement in statements if isinstance(statements, list) else [statements]:
             action = statement.get("Action", [])
-            found |= {a for a in (action if isinstance(action, list) else [action]) if isinstance(a, str)}
+            actions = {a for a in (action if isinstance(action, list) else [action]) if isinstance(a, str)}
+            found.append((actions, statement.get("Resource")))
     return found

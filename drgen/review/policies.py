@@ -225,18 +225,28 @@ def _statement(env: Env, statement: dict[str, Any], key_policy: bool) -> Stateme
     not_actions = _listed(env, statement.get("NotAction"))
     resources = _listed(env, statement.get("Resource"))
     not_resources = _listed(env, statement.get("NotResource"))
-    principal = _principal(env, statement.get("Principal"))
+    principal = _principal(env, statement)
     all_actions = actions + tuple(f"NOT {a}" for a in not_actions)
     all_resources = resources + tuple(f"NOT {r}" for r in not_resources)
     flags = _flags(sid, effect, principal, actions + not_actions, resources, key_policy)
     return StatementView(sid, effect, principal, all_actions, all_resources, _condition(env, statement), flags)
 
 
-def _principal(env: Env, principal: Any) -> str:
+def _principal(env: Env, statement: dict[str, Any]) -> str:
+    """Who a statement names, in words: ``*`` in a Deny is whom it refuses (a TLS-only rule: anyone without TLS),
+    never a grant to anyone."""
+    principal = statement.get("Principal")
     if principal is None:
         return ""
     if principal == "*":
-        return "* (anyone)"
+        if statement.get("Effect") != "Deny":
+            return "* (anyone)"
+        tests = [(operator, key.lower(), str(value).lower())
+                 for operator, found in (statement.get("Condition") or {}).items()
+                 for key, value in (found.items() if isinstance(found, dict) else [("", "")])]
+        tls_only = len(tests) == 1 and tests[0] in (("Bool", "aws:securetransport", "false"),
+                                                   ("BoolIfExists", "aws:securetransport", "false"))
+        return "* (denies anyone without TLS)" if tls_only else "* (denies anyone)"
     if isinstance(principal, dict):
         return "\n".join(f"{kind}: {value}" for kind, values in sorted(principal.items())
                          for value in _listed(env, values))

@@ -15,13 +15,19 @@ from typing import Any
 
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location
+from drgen.review import changes, cost, evidence
 from drgen.review import document as d
+from drgen.review.baseline import Baseline
+from drgen.review.broadening import TITLE as BROADENING
+from drgen.review.broadening import broadening, broadening_section
 from drgen.review.bundle import BundleView, load_bundle
-from drgen.review.compare import Comparison, compare
+from drgen.review.compare import compare as compare_bundles
 from drgen.review.datastores import data_stores
 from drgen.review.diagram import SVG, draw
-from drgen.review.policies import NO_REASON, PolicyHolder, StatementView, policy_holders
+from drgen.review.duration import deploy_estimate
+from drgen.review.policies import NO_REASON, PolicyHolder, StatementView
 from drgen.review.resources import counts, resource_rows
+from drgen.review.summary import Facts, summary_table
 from drgen.scan.skips import template_skips
 
 REVIEW_MD = "REVIEW.md"
@@ -30,17 +36,25 @@ _SVG_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
 
 def build_review(
-    bundle_dir: Path, lint: list[Finding], scan: list[Finding] | None, compare: Path | None
+    bundle_dir: Path,
+    lint: list[Finding],
+    scan: list[Finding] | None,
+    compare: Path | Baseline | None,
+    drill_report: Path | None = None,
 ) -> dict[str, bytes]:
     """{"REVIEW.md": ..., "review.html": ...} for the bundle in ``bundle_dir``.
 
-    ``lint``: the bundle's lint findings; ``scan``: checkov's (None: the scan did not run); ``compare``: a
-    previous bundle directory to report the changes against.
+    ``lint``: the bundle's lint findings; ``scan``: checkov's (None: the scan did not run); ``compare``: the
+    previous bundle to report the changes against (a directory, or a ``Baseline`` naming where it came from);
+    ``drill_report``: a `drgen drill --output json` report (default: the bundle's ``drill-report.json``).
     """
     bundle = load_bundle(bundle_dir)
-    previous = load_bundle(compare) if compare is not None else None
+    if isinstance(compare, Path):
+        compare = Baseline(compare, f"`{compare.as_posix()}`", compare.as_posix())
+    baseline = compare
+    previous = load_bundle(baseline.path) if baseline is not None else None
     diagram = _diagram_svg(bundle)
-    doc = _document(bundle, lint, scan, previous, diagram)
+    doc = _document(bundle, lint, scan, previous, baseline, evidence.read_drill(bundle, drill_report), diagram)
     return {REVIEW_MD: d.to_markdown(doc).encode("utf-8"), REVIEW_HTML: d.to_html(doc).encode("utf-8")}
 
 
@@ -58,21 +72,36 @@ def _document(
     lint: list[Finding],
     scan: list[Finding] | None,
     previous: BundleView | None,
+    baseline: Baseline | None,
+    drill: evidence.Drill,
     diagram: str,
 ) -> d.Document:
-    holders = policy_holders(bundle)
+    delta = compare_bundles(previous, bundle) if previous is not None else None
+    found = broadening(bundle, previous)
+    estimate = deploy_estimate(bundle)
     doc = d.Document(title=f"Change review: {bundle.name}")
+    # the summary first: one screen a board member reads before anything else
+    doc.intro.append(summary_table(Facts(bundle, baseline, delta, found, drill, estimate.path.minutes, lint, scan)))
     doc.intro.append(d.Para(
-        f"What `drgen render` produced for **{bundle.name}** (suffix `{bundle.manifest.get('suffix', '')}`): what "
-        "is created where, who may do what, how data replicates, and the lint and security-scan verdicts. "
-        "Everything below is read from the bundle's manifest and templates."
+        f"What `drgen render` produced for **{bundle.name}** (suffix `{bundle.manifest.get('suffix', '')}`), read "
+        "from the bundle's manifest and templates: what changes, what widens, how to deploy and roll back, then "
+        "what is created where, who may do what, how data replicates, and the lint and security-scan verdicts."
     ))
-    doc.intro.append(d.Bullets(tuple(_summary(bundle, holders, lint, scan))))
+    changes.changes_section(doc.section(changes.TITLE), bundle, delta, baseline)
+    broadening_section(doc.section(BROADENING), found)
+    cost.section(
+        doc.section("Monthly cost (estimate)"), cost.estimate(bundle), cost.estimate(previous) if previous else None
+    )
+    procedure = doc.section("Evidence and procedure")
+    evidence.target_section(procedure.sub("Target account and regions"), bundle)
+    evidence.duration_section(procedure.sub("Expected deploy duration"), bundle, estimate)
+    evidence.rollback_section(procedure.sub("Rollback plan"), bundle, delta, baseline)
+    evidence.drill_section(procedure.sub("Latest drill report"), bundle, drill)
     _scenario(doc.section("Scenario"), bundle)
     _diagram(doc.section("Architecture diagram"), diagram)
     _stacks(doc.section("Stacks and deploy order"), bundle)
     _resources(doc.section("Resources per region and layer"), bundle)
-    _iam(doc.section("IAM roles and resource policies"), holders)
+    _iam(doc.section("IAM roles and resource policies"), list(found.holders))
     _stores(doc.section("Data stores and replication"), bundle)
     _findings(doc.section("Lint results"), bundle, lint, "cfn-lint and drgen's DR rules")
     _scan(doc.section("Security scan"), bundle, scan)
@@ -85,28 +114,8 @@ def _document(
     budget = bundle.budget()
     if budget is not None:
         _budget(doc.section("RTO and RPO budget"), budget)
-    if previous is not None:
-        _changes(doc.section("Changes since the previous bundle"), compare(previous, bundle), previous)
+    evidence.approvals_section(doc.section("Approvals"))
     return doc
-
-
-def _summary(
-    bundle: BundleView, holders: list[PolicyHolder], lint: list[Finding], scan: list[Finding] | None
-) -> list[str]:
-    resources = sum(len(t.get("Resources", {})) for t in bundle.templates.values())
-    roles = sum(h.kind == "IAM role" for h in holders)
-    wildcards = sum(h.wildcards for h in holders)
-    undocumented = sum(NO_REASON in f for h in holders for s in h.statements + h.trust for f in s.flags)
-    skips = sum(len(template_skips(t)) for t in bundle.templates.values())
-    scan_text = "not run" if scan is None else f"{len(scan)} failed check(s), {skips} documented skip(s)"
-    return [
-        f"{len(bundle.stacks)} stacks from {len(bundle.templates)} templates, {resources} resources",
-        f"{roles} IAM role(s) and {len(holders) - roles} resource policies; {wildcards} wildcard(s) flagged, "
-        + (f"**{undocumented} without a documented reason**" if undocumented else "each with a documented reason"),
-        f"lint: {len(lint)} finding(s)",
-        f"security scan (checkov): {scan_text}",
-        "template hashes: " + ("match the manifest" if _hashes_match(bundle) else "**differ from the manifest**"),
-    ]
 
 
 def _scenario(section: d.Section, bundle: BundleView) -> None:
@@ -134,13 +143,22 @@ def _seconds(value: Any) -> str:
 
 
 def _diagram(section: d.Section, svg: str) -> None:
+    from drgen.review.diagram import FULL_PNG, FULL_SVG, PNG
+
     section.add(d.Para(
-        "Regions as clusters; blue arrows replicate data, red ones are the failover path, grey dashed ones "
-        "are other links. `diagram.svg` and `diagram.png` beside this file are regenerated by `make render`."
+        "The architecture view: the primary region, the DR region and the global layer as containers, each "
+        "resource drawn in the region of the stack that creates it. Black arrows are the request path (clients, "
+        "DNS, load balancer or API, compute, database), blue ones replicate data, red ones are the failover path "
+        "(alarm, rule, state machine, then promote, DNS and scale). Every resource and link is in the full resource "
+        f"graph, the second picture. `{SVG}`, `{PNG}`, `{FULL_SVG}` and `{FULL_PNG}` beside this file are "
+        "regenerated by `make render`."
     ))
-    markdown = "![Architecture diagram](diagram.svg)"
-    section.add(d.Raw(html=f"<figure>{svg}</figure>" if svg else "<p>(no diagram: install graphviz)</p>",
-                      markdown=markdown))
+    full = f"[{FULL_SVG}]({FULL_SVG}) ([PNG]({FULL_PNG}))"
+    markdown = f"![Architecture view]({SVG})\n\nThe full resource graph: {full}"
+    links = (f'Full size: <a href="{SVG}">{SVG}</a>. The full resource graph: <a href="{FULL_SVG}">{FULL_SVG}</a> '
+             f'(<a href="{FULL_PNG}">PNG</a>)')
+    figure = f"<figure>{svg}<figcaption>{links}</figcaption></figure>"
+    section.add(d.Raw(html=figure if svg else "<p>(no diagram: install graphviz)</p>", markdown=markdown))
 
 
 def _stacks(section: d.Section, bundle: BundleView) -> None:
@@ -246,10 +264,6 @@ def _scan(section: d.Section, bundle: BundleView, scan: list[Finding] | None) ->
                     [[d.code(s.check), d.code(t), d.code(s.resource), s.reason] for t, s in skips]))
 
 
-def _hashes_match(bundle: BundleView) -> bool:
-    return all(bundle.digest(s.template) == s.sha256 for s in bundle.stacks)
-
-
 def _hashes(section: d.Section, bundle: BundleView) -> None:
     rows = []
     for template in sorted({s.template for s in bundle.stacks}):
@@ -301,24 +315,3 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         return [row for i, v in enumerate(value) for row in _flatten(v, f"{prefix}[{i}]")]
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return [(prefix or "(value)", text)]
-
-
-def _changes(section: d.Section, changes: Comparison, previous: BundleView) -> None:
-    section.add(d.Para(f"Compared with the bundle in `{previous.path.name}` (scenario {previous.name})."))
-    if changes.unchanged:
-        section.add(d.Para("No change: every stack and template is identical."))
-        return
-    items = [
-        f"stacks added: {', '.join(d.code(s) for s in changes.stacks_added) or 'none'}",
-        f"stacks removed: {', '.join(d.code(s) for s in changes.stacks_removed) or 'none'}",
-        f"templates added: {', '.join(d.code(t) for t in changes.templates_added) or 'none'}",
-        f"templates removed: {', '.join(d.code(t) for t in changes.templates_removed) or 'none'}",
-        f"templates changed: {', '.join(d.code(t) for t in changes.templates_changed) or 'none'}",
-    ]
-    section.add(d.Bullets(tuple(items)))
-    if changes.resources:
-        section.add(d.table(
-            ["template", "resource", "type", "change", "what changed"],
-            [[d.code(c.template), d.code(c.logical_id), c.rtype, c.change, "\n".join(c.details) or "-"]
-             for c in changes.resources],
-        ))

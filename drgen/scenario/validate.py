@@ -33,6 +33,21 @@ STRONG_CONSISTENCY_SETS = (
 )
 REPLAY_RANGE = (60, 1209600)  # a minute to SQS's longest retention, 14 days
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+# Fargate's task sizes: CPU units -> (lowest MiB, highest MiB, step); AWS refuses any other pair
+# (https://docs.aws.amazon.com/AmazonECS/latest/userguide/task-cpu-memory-error.html).
+FARGATE_SIZES = {
+    256: (512, 2048, 512),  # 512, 1024, 2048
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+# An address SNS can deliver to: local part, @, a domain with a dot (SNS validates the protocol, not deliverability).
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
 ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")  # Route 53 hosted zone ids: "Z" and up to 31 more, upper case
 # ECR: repository names (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html),
 # then a Docker tag (up to 128 characters) or a sha256 digest.
@@ -67,6 +82,7 @@ def validate(s: Scenario) -> None:
     _database(s)
     _routing(s)
     _deployment(s)
+    _refused_by_aws(s)
     _objectives(s)
     _storage(s)
     _backup(s)
@@ -239,6 +255,28 @@ def _deployment(s: Scenario) -> None:
         )
     if kind not in (ComputeKind.ECS, ComputeKind.ASG):
         _fail(f"compute.image: compute.kind {kind.value} runs drgen's functions, not an image; remove it")
+
+
+def _refused_by_aws(s: Scenario) -> None:
+    """Values AWS would refuse at deploy time, refused here instead of halfway through a deploy."""
+    c = s.compute
+    if c.kind is ComputeKind.ECS:
+        low, high, step = FARGATE_SIZES.get(c.task_cpu, (0, -1, 1))
+        if not (low <= c.task_memory <= high and (c.task_memory - low) % step == 0):
+            fits = ", ".join(f"{cpu}: {lo}-{hi} by {st}" for cpu, (lo, hi, st) in FARGATE_SIZES.items())
+            _fail(
+                f"compute.task_cpu {c.task_cpu} with task_memory {c.task_memory}: Fargate has no such size; "
+                f"use one of ({fits})"
+            )
+    email = s.alerting.email
+    if email is not None and not EMAIL_RE.match(email):
+        _fail(f"alerting.email: '{email}' is not an e-mail address SNS can subscribe")
+    from drgen.preflight.documented import ENGINE, documented  # AWS's documented global-database support
+
+    for region in (s.regions.primary, s.regions.secondary):
+        verdict = documented(ENGINE, s.database.engine_version, s.database.instance_class, region)
+        if verdict.supported is False:
+            _fail(f"database: {verdict.text} ({region}); choose a version and class AWS offers for global databases")
 
 
 def _registry_host(image: str) -> bool:

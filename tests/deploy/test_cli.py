@@ -158,3 +158,19 @@ def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
     unanswered = runner.invoke(cli, ["destroy", *target], input="")
     assert unanswered.exit_code == 3 and "could not be asked (no terminal)" in unanswered.output
     assert client(sandbox, "cloudformation", "eu-west-1").describe_stacks(StackName="dbdr-foundation-secondary-o")
+
+
+def test_a_stack_another_scenario_owns_is_not_updated(runner, sandbox, tmp_path):
+    """Same prefix and suffix, another scenario: the stack names collide, and deploy refuses before any change."""
+    target = ["--suffix", "own", "--endpoint-url", sandbox]
+    assert runner.invoke(cli, ["deploy", "-s", "database-dr", *target, "--only", "dbdr-foundation-secondary-own"])\
+        .exit_code == 0
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("base: database-dr\nname: dbdr-copy\nprefix: dbdr\n")
+    rendered = runner.invoke(cli, ["render", "--config", str(variant), "--suffix", "own", "--out", str(tmp_path),
+                                   "--no-lint"])
+    assert rendered.exit_code == 0, rendered.output
+    refused = runner.invoke(cli, ["deploy", "--bundle", str(tmp_path / "dbdr-copy"), *target, "--yes"])
+    assert refused.exit_code == 2
+    assert "dbdr-foundation-secondary-own belongs to scenario database-dr (tag drgen:scenario), not dbdr-copy" \
+        in refused.output

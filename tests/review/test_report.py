@@ -11,6 +11,7 @@ import pytest
 from drgen.lint.findings import Finding
 from drgen.review import build_review
 from drgen.review.bundle import load_bundle
+from drgen.review.cost_model import price_table
 from drgen.review.datastores import data_stores
 from drgen.review.expr import Env
 from drgen.scenario import PRESETS
@@ -141,7 +142,9 @@ def test_the_output_is_deterministic_and_has_no_timestamp(bundle_root, tmp_path)
     copy = shutil.copytree(bundle_root / "database-dr", tmp_path / "elsewhere" / "database-dr")
     second = build_review(copy, [], [], None)
     assert first == second
-    assert not re.search(rb"20\d\d-\d\d-\d\d", first["REVIEW.md"] + first["review.html"])
+    # the one date allowed is the shipped price table's (the cost estimate names it): fixed, not the run's
+    dated = {match.decode() for match in re.findall(rb"20\d\d-\d\d-\d\d", first["REVIEW.md"] + first["review.html"])}
+    assert dated <= {price_table().as_of}
 
 
 def test_template_hashes_are_checked(bundle_root, tmp_path):
@@ -179,11 +182,15 @@ def test_compare_reports_stacks_templates_and_resources(bundle_root, tmp_path):
     del data["Resources"]["DatabaseLogGroup"]
     (current / "templates/data.json").write_text(json.dumps(data))
     markdown, _ = review(current, compare=previous)
-    changes = section(markdown, "Changes since the previous bundle")
-    assert f"stacks removed: `{gone}`" in changes
+    changes = section(markdown, "What changes")
+    assert f"stacks: 0 added, 1 (`{gone}`) removed" in changes
+    assert f"| `{gone}` |" in changes and "**stack removed**" in changes
     assert "templates changed: `templates/data.json`" in changes
-    assert "| `templates/data.json` | `NewTopic` | AWS::SNS::Topic | added |" in changes
-    assert "| `templates/data.json` | `DatabaseLogGroup` | AWS::Logs::LogGroup | removed |" in changes
-    assert f"Properties.BackupRetentionPeriod: {old_retention} -> 35" in changes
+    # the data template runs in both regions: each stack's resources change
+    for stack in ("dbdr-data-primary-dev", "dbdr-data-secondary-dev"):
+        assert f"| `{stack}` |" in changes
+    assert changes.count("| `NewTopic` | AWS::SNS::Topic | added |") == 2
+    assert changes.count("| `DatabaseLogGroup` | AWS::Logs::LogGroup | removed |") == 2
+    assert f"| updated in place | Properties.BackupRetentionPeriod: {old_retention} -> 35 |" in changes
     same, _ = review(previous, compare=previous)
-    assert "No change" in section(same, "Changes since the previous bundle")
+    assert "No changes" in section(same, "What changes")
