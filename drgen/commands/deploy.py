@@ -6,7 +6,6 @@ import functools
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,6 +14,7 @@ from drgen.cli import handle_errors
 from drgen.commands.options import (
     MODE,
     OUTPUT,
+    Source,
     cloud_errors,
     exit_on_failure,
     load_bundle,
@@ -52,8 +52,7 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @handle_errors
 @cloud_errors
 def deploy(
-    scenario: str | None,
-    bundle_dir: Path | None,
+    source: Source,
     suffix: str,
     mode: str,
     endpoint_url: str | None,
@@ -89,7 +88,7 @@ def deploy(
     from drgen.deploy.progress import for_terminal
     from drgen.errors import DrgenError
 
-    bundle = load_bundle(scenario, bundle_dir, suffix)
+    bundle = load_bundle(source, suffix)
     entries = select(bundle.stacks, only)
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     if dry_run:
@@ -145,8 +144,7 @@ def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:
 @handle_errors
 @cloud_errors
 def plan_command(
-    scenario: str | None,
-    bundle_dir: Path | None,
+    source: Source,
     suffix: str,
     mode: str,
     endpoint_url: str | None,
@@ -166,7 +164,7 @@ def plan_command(
     """
     from drgen.deploy.plan import select
 
-    bundle = load_bundle(scenario, bundle_dir, suffix)
+    bundle = load_bundle(source, suffix)
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     _show_plan(aws, bundle, select(bundle.stacks, only), mode, output)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from drgen.cli import handle_errors
 from drgen.commands.options import (
     OUTPUT,
+    Source,
     cloud_errors,
     exit_on_failure,
     load_bundle,
@@ -29,8 +28,7 @@ from drgen.commands.options import (
 @handle_errors
 @cloud_errors
 def destroy(
-    scenario: str | None,
-    bundle_dir: Path | None,
+    source: Source,
     suffix: str,
     endpoint_url: str | None,
     profile: str | None,
@@ -59,7 +57,7 @@ def destroy(
     from drgen.deploy.plan import wave_numbers
     from drgen.deploy.progress import for_terminal
 
-    bundle = load_bundle(scenario, bundle_dir, suffix)
+    bundle = load_bundle(source, suffix)
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     account = aws.account_id()
     entries = bundle.stacks

@@ -9,32 +9,58 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT, cloud_errors, make_aws, target_options
+from drgen.commands.options import OUTPUT, Source, cloud_errors, load_bundle, make_aws, source_options, target_options
+from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
     from drgen.deploy.session import Aws
     from drgen.operate.asl import Step
     from drgen.operate.environment import Environment
     from drgen.operate.failover import Outcome
+    from drgen.scenario.model import Scenario
 
 
 def scenario_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--scenario NAME and --suffix: which deployed environment."""
-    func = click.option("--suffix", required=True, help="The environment suffix it was deployed with.")(func)
-    return click.option("--scenario", "-s", required=True, metavar="NAME", help="A preset that is deployed.")(func)
+    """Which deployed environment: --scenario NAME | --config FILE | --bundle DIR, and --suffix."""
+    return source_options(func)
 
 
-def _environment(scenario: str, suffix: str, aws: Aws) -> Environment:
-    from drgen.deploy.bundle import from_scenario
+def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
+    """The deployed environment; in a moto sandbox kept after `drgen deploy`, first what moto's CloudFormation
+    skipped (the Aurora clusters, alarms, ...), created once through the APIs, as the drill does (stderr says so)."""
     from drgen.operate.environment import resolve
-    from drgen.scenario import load
 
-    return resolve(aws, load(scenario, suffix=suffix), from_scenario(scenario, suffix))
+    bundle = load_bundle(source, suffix)
+    environment = resolve(aws, _scenario(source, suffix), bundle)
+    if aws.sandbox:
+        from drgen.operate.sandbox import provision_once
+
+        for made in provision_once(aws, environment, bundle):
+            click.echo(f"sandbox, created once: {made}", err=True)
+    return environment
+
+
+def _scenario(source: Source, suffix: str) -> Scenario:
+    """The scenario behind ``source``: a bundle names its scenario; one rendered from a file needs that file."""
+    from drgen.scenario import PRESETS, load
+
+    source.check()
+    if source.config is not None:
+        return load(config=source.config, suffix=suffix)
+    if source.bundle_dir is not None:
+        name = load_bundle(source, suffix).scenario
+        if name not in PRESETS:
+            raise DrgenError(
+                f"{source.bundle_dir} was rendered from a scenario file ({name}); pass that file with --config"
+            )
+        return load(name, suffix=suffix)
+    return load(source.preset or "", suffix=suffix)
 
 
 def _step_line(step: Step, budget: tuple[float | None, str] | None = None) -> str:
@@ -63,7 +89,7 @@ def _echo_step(output: str) -> Callable[[Step], None]:
 @handle_errors
 @cloud_errors
 def readiness(
-    scenario: str,
+    source: Source,
     suffix: str,
     health_url: str | None,
     endpoint_url: str | None,
@@ -88,10 +114,11 @@ def readiness(
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the readiness function probes the endpoint")
-    environment = _environment(scenario, suffix, aws)
+    environment = _environment(source, suffix, aws)
     checks = check_all(aws, environment)
     checks.append(armed(aws, environment, {"HEALTH_URL": health_url} if health_url else None))
     ready = all(c.ok for c in checks)
+    scenario = environment.scenario.name
     if output == "json":
         click.echo(json.dumps({"scenario": scenario, "suffix": suffix, "ready": ready,
                                "checks": [c.to_dict() for c in checks]}, indent=2))
@@ -119,10 +146,9 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Show the execution that would start; change nothing.")(func)
 
 
-def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool | None, force: bool, dry_run: bool,
+def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | None, force: bool, dry_run: bool,
              wait: bool, output: str, health_url: str | None, yes: bool) -> None:
     from drgen.commands.confirm import ask
-    from drgen.errors import DrgenError
     from drgen.operate import failover
 
     if planned is None:
@@ -132,7 +158,8 @@ def _operate(mode: str, scenario: str, suffix: str, aws: Aws, planned: bool | No
         )
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
-    environment = _environment(scenario, suffix, aws)
+    environment = _environment(source, suffix, aws)
+    scenario = environment.scenario.name
     wanted = failover.request(mode, planned, force)
     if dry_run:
         plan = failover.plan(aws, environment, wanted)
@@ -197,7 +224,7 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
 @handle_errors
 @cloud_errors
 def failover(
-    scenario: str,
+    source: Source,
     suffix: str,
     planned: bool | None,
     force: bool,
@@ -225,7 +252,7 @@ def failover(
     Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
     """
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    _operate("failover", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
+    _operate("failover", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
 @click.command()
@@ -237,7 +264,7 @@ def failover(
 @handle_errors
 @cloud_errors
 def failback(
-    scenario: str,
+    source: Source,
     suffix: str,
     planned: bool,
     force: bool,
@@ -254,13 +281,15 @@ def failback(
 ) -> None:
     """Make the primary region the writer again; refused while its replica lags (exit 1) unless --force."""
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-    _operate("failback", scenario, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
+    _operate("failback", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
 # -- drill ---------------------------------------------------------------------------------------------------
 @click.command()
-@click.option("--scenario", "-s", required=True, metavar="NAME", help="A preset.")
-@click.option("--suffix", default=None, help="Suffix (local: 'drill'; --live: the deployed one, required).")
+@click.option("--scenario", "-s", metavar="NAME", help="A preset.")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Or a scenario YAML file.")
+@click.option("--suffix", default=None, envvar="ENVIRONMENT_SUFFIX",
+              help="Suffix (local: 'drill'; --live: the deployed one, required; else $ENVIRONMENT_SUFFIX).")
 @click.option("--live", is_flag=True, help="Against a real deployed account: a planned switchover and back.")
 @click.option("--planned/--unplanned", default=False, show_default=True,
               help="Local: a planned switchover with the primary up, or the primary region lost (then recovered).")
@@ -269,7 +298,8 @@ def failback(
 @handle_errors
 @cloud_errors
 def drill(
-    scenario: str,
+    scenario: str | None,
+    config: Path | None,
     suffix: str | None,
     live: bool,
     planned: bool,
@@ -292,10 +322,11 @@ def drill(
     README's "What the drill proves".
     --live: a planned switchover to the DR region and back in a real account (uses --profile).
     """
-    from drgen.errors import DrgenError
     from drgen.operate import drill as drills
     from drgen.scenario import load
 
+    if (scenario is None) == (config is None):
+        raise DrgenError("give exactly one of --scenario NAME or --config FILE")
     text = output == "text"
 
     def line(message: str) -> None:
@@ -306,11 +337,11 @@ def drill(
         if suffix is None:
             raise DrgenError("--live needs --suffix: the suffix the scenario is deployed with")
         aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-        report = drills.live(aws, load(scenario, suffix=suffix), line, lambda _: None)
+        report = drills.live(aws, load(scenario, config, suffix=suffix), line, lambda _: None)
     else:
         if endpoint_url:
             raise DrgenError("the local drill starts its own moto server: drop --endpoint-url (or use --live)")
-        report = drills.local(load(scenario, suffix=suffix or drills.DRILL_SUFFIX), line, lambda _: None,
+        report = drills.local(load(scenario, config, suffix=suffix or drills.DRILL_SUFFIX), line, lambda _: None,
                               planned=planned)
     if text:
         click.echo(format_report(report))

@@ -9,6 +9,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,18 +25,46 @@ if TYPE_CHECKING:
 OUTPUT = click.Choice(["text", "json"])
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a command's scenario comes from: a preset, a scenario file, or a rendered bundle (exactly one)."""
+
+    preset: str | None = None
+    config: Path | None = None
+    bundle_dir: Path | None = None
+
+    def check(self) -> None:
+        given = [x for x in (self.preset, self.config, self.bundle_dir) if x is not None]
+        if len(given) != 1:
+            raise DrgenError("give exactly one of --scenario NAME, --config FILE or --bundle DIR")
+
+
+SUFFIX_HELP = "Environment suffix the stacks were (or are) rendered with (else $ENVIRONMENT_SUFFIX)."
+
+
 def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--scenario NAME | --bundle DIR, and --suffix."""
-    func = click.option("--suffix", required=True, help="Environment suffix the stacks were (or are) rendered with.")(
-        func
-    )
-    func = click.option(
+    """--scenario NAME | --config FILE | --bundle DIR, and --suffix (or $ENVIRONMENT_SUFFIX): the command gets
+    them as ``source: Source`` and ``suffix``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["source"] = Source(kwargs.pop("scenario"), kwargs.pop("config"), kwargs.pop("bundle_dir"))
+        return func(*args, **kwargs)
+
+    wrapper = click.option("--suffix", required=True, envvar="ENVIRONMENT_SUFFIX", help=SUFFIX_HELP)(wrapper)
+    wrapper = click.option(
         "--bundle",
         "bundle_dir",
         type=click.Path(path_type=Path, file_okay=False),
         help="A rendered bundle directory (templates_out/<scenario>); its suffix must match --suffix.",
-    )(func)
-    return click.option("--scenario", "-s", metavar="NAME", help="A preset, rendered in memory.")(func)
+    )(wrapper)
+    wrapper = click.option(
+        "--config",
+        "-c",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="A scenario YAML file (may start from a preset with `base:`), rendered in memory.",
+    )(wrapper)
+    return click.option("--scenario", "-s", metavar="NAME", help="A preset, rendered in memory.")(wrapper)
 
 
 def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,14 +111,18 @@ def cloud_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def load_bundle(scenario: str | None, bundle_dir: Path | None, suffix: str) -> DeployBundle:
+def load_bundle(source: Source, suffix: str) -> DeployBundle:
     from drgen.deploy import bundle
 
-    if (scenario is None) == (bundle_dir is None):
-        raise DrgenError("give exactly one of --scenario NAME or --bundle DIR")
-    if bundle_dir is not None:
-        return bundle.from_directory(bundle_dir, suffix)
-    return bundle.from_scenario(scenario or "", suffix)
+    source.check()
+    if source.bundle_dir is not None:
+        return bundle.from_directory(source.bundle_dir, suffix)
+    if source.config is not None:
+        from drgen.render import render
+        from drgen.scenario import load
+
+        return bundle.from_files(render(load(config=source.config, suffix=suffix)).files, str(source.config))
+    return bundle.from_scenario(source.preset or "", suffix)
 
 
 def make_aws(

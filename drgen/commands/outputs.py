@@ -6,6 +6,7 @@ The outputs the seeds ask for come first, under their own heading, in the order 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,13 +17,21 @@ from drgen.errors import DrgenError
 
 
 @click.command()
-@click.option("--scenario", "-s", required=True, metavar="NAME", help="The scenario that was deployed.")
-@click.option("--suffix", required=True, help="Its environment suffix.")
+@click.option("--scenario", "-s", metavar="NAME", help="The preset that was deployed.")
+@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Or the scenario file.")
+@click.option("--suffix", required=True, envvar="ENVIRONMENT_SUFFIX", help="Its environment suffix.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
 @handle_errors
-def outputs(scenario: str, suffix: str, output: str) -> None:
+def outputs(scenario: str | None, config: Path | None, suffix: str, output: str) -> None:
     """Print what `drgen deploy` recorded in .drgen/<scenario>-<suffix>.json."""
     from drgen.deploy import record
+
+    if (scenario is None) == (config is None):
+        raise DrgenError("give exactly one of --scenario NAME or --config FILE")
+    if config is not None:
+        from drgen.scenario import load
+
+        scenario = load(config=config, suffix=suffix).name
 
     path = record.path_for(scenario, suffix)
     data = record.load(path)

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import MODE, OUTPUT, cloud_errors, load_bundle, make_aws, source_options, target_options
+from drgen.commands.options import (
+    MODE,
+    OUTPUT,
+    Source,
+    cloud_errors,
+    load_bundle,
+    make_aws,
+    source_options,
+    target_options,
+)
 from drgen.commands.quotas import quota_lines, quota_refusal, to_create
 from drgen.errors import DrgenError
 
@@ -31,8 +39,7 @@ if TYPE_CHECKING:
 @handle_errors
 @cloud_errors
 def preflight(
-    scenario: str | None,
-    bundle_dir: Path | None,
+    source: Source,
     suffix: str,
     mode: str,
     endpoint_url: str | None,
@@ -64,7 +71,7 @@ def preflight(
     """
     from drgen.preflight import run
 
-    bundle = load_bundle(scenario, bundle_dir, suffix)
+    bundle = load_bundle(source, suffix)
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     aws.account_id()
     report = run(aws, bundle, lambda: _to_create(aws, bundle, bundle.stacks, mode))

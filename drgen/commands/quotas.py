@@ -8,13 +8,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import MODE, OUTPUT, cloud_errors, load_bundle, make_aws, source_options, target_options
+from drgen.commands.options import (
+    MODE,
+    OUTPUT,
+    Source,
+    cloud_errors,
+    load_bundle,
+    make_aws,
+    source_options,
+    target_options,
+)
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -34,8 +42,7 @@ if TYPE_CHECKING:
 @handle_errors
 @cloud_errors
 def quotas(
-    scenario: str | None,
-    bundle_dir: Path | None,
+    source: Source,
     suffix: str,
     mode: str,
     endpoint_url: str | None,
@@ -61,7 +68,7 @@ def quotas(
     from drgen.deploy import deployer
     from drgen.deploy.quotas import check, format_text
 
-    bundle = load_bundle(scenario, bundle_dir, suffix)
+    bundle = load_bundle(source, suffix)
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     aws.account_id()
     report = check(aws, bundle, to_create(deployer.preflight(aws, bundle, bundle.stacks, mode)))

@@ -45,6 +45,18 @@ SANDBOX_PASSWORD = "sandbox-only-not-a-secret"  # moto stores it; nothing listen
 ECS_DIMENSION = "ecs:service:DesiredCount"
 
 
+def provisioned(aws: Aws, environment: Environment) -> bool:
+    """Whether ``provision`` already ran for this deployment (its first step creates the global cluster)."""
+    rds = aws.client("rds", environment.primary)
+    found = rds.describe_global_clusters()["GlobalClusters"]
+    return any(c["GlobalClusterIdentifier"] == environment.global_cluster_id for c in found)
+
+
+def provision_once(aws: Aws, environment: Environment, bundle: DeployBundle) -> list[str]:
+    """For a sandbox kept after ``drgen deploy --endpoint-url``: provision at the first operate command, once."""
+    return [] if provisioned(aws, environment) else provision(aws, environment, bundle)
+
+
 def provision(
     aws: Aws, environment: Environment, bundle: DeployBundle, *, attach_secondary: bool = True, lag_seconds: float = 1.0
 ) -> list[str]:

@@ -112,7 +112,7 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["deploy", "--suffix", "x"], "give exactly one of --scenario NAME or --bundle DIR"),
+        (["deploy", "--suffix", "x"], "give exactly one of --scenario NAME, --config FILE or --bundle DIR"),
         (["deploy", "-s", "database-dr", "--suffix", "x", "--only", "nope"], "--only nope: no such stack"),
         (["deploy", "-s", "database-dr", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:9"], "cannot reach"),
         (

@@ -108,7 +108,8 @@ def test_bad_input_exits_2(runner, sandbox):
     assert unknown.exit_code == 2
     assert "no-such-preset" in unknown.output
     neither = runner.invoke(cli, ["quotas", "--suffix", "q", "--endpoint-url", sandbox])
-    assert neither.exit_code == 2 and "give exactly one of --scenario NAME or --bundle DIR" in neither.output
+    assert neither.exit_code == 2
+    assert "give exactly one of --scenario NAME, --config FILE or --bundle DIR" in neither.output
 
 
 def test_conditions_and_fn_if_are_resolved_per_role(deploy_bundles):
