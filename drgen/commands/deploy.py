@@ -75,14 +75,15 @@ def deploy(
       drgen deploy -s database-dr --suffix x --endpoint-url http://127.0.0.1:5000 --yes
       drgen deploy --bundle templates_out/trading-ecs --suffix dev --profile prod
       drgen deploy -s trading-ecs --suffix pr42 --mode stacksets
-    First runs the preflight (as `drgen preflight`: the account, its Regions, the zone, the service-linked
-    roles, the database's orderability, the images and the service quotas) and refuses on any failed check,
+    Refuses a bundle with lint errors (as `drgen lint` finds them). Then runs the preflight (as `drgen preflight`:
+    the account, its Regions, the zone, the service-linked roles, the database's orderability, the images and the
+    service quotas) and refuses on any failed check,
     before anything is created; and refuses while a failover is engaged (the DR region serves: a deploy would
     put it back to standby) unless --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack
-    failed (rerun to resume), 2 bad input, a failed preflight check (a service quota too low), or a failover
-    engaged.
+    failed (rerun to resume), 2 bad input, a lint error, a failed preflight check (a service quota too low), or a
+    failover engaged.
     """
-    from drgen.deploy import deployer, record
+    from drgen.deploy import deployer, lint_gate, record
     from drgen.deploy.engaged import engaged_failover
     from drgen.deploy.plan import select
     from drgen.deploy.progress import for_terminal
@@ -94,6 +95,7 @@ def deploy(
     if dry_run:
         _show_plan(aws, bundle, entries, mode, output)
         return
+    lint_gate.refuse_errors(bundle)  # before anything is asked of AWS
     account = aws.account_id()
     current_plan = functools.cache(lambda: deployer.preflight(aws, bundle, entries, mode))
     guard(aws, bundle, current_plan, quotas=not skip_quota_check, refuse_quotas=True, output=output)

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,9 +37,15 @@ def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise DrgenError(f"cannot read template {path}: {error.strerror}") from error
+    return list(lint_text(text, tuple(sorted(set(regions))), shown_path(path)))
+
+
+@lru_cache(maxsize=64)
+def lint_text(text: str, regions: tuple[str, ...], shown: str) -> tuple[Finding, ...]:
+    """The findings for a template's text (memoised: deploy lints the bundle it is about to deploy, and the same
+    bytes give the same findings)."""
     _silence_cfnlint()
-    shown = shown_path(path)
-    return [
+    return tuple(
         Finding(
             rule=m.rule.id,
             severity=severity_of(m.rule.id),
@@ -51,7 +57,7 @@ def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
             shortdesc=m.rule.shortdesc,
         )
         for m in _matches(text, regions)
-    ]
+    )
 
 
 def _config(regions: Sequence[str]) -> ConfigMixIn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -174,3 +175,25 @@ def test_a_stack_another_scenario_owns_is_not_updated(runner, sandbox, tmp_path)
     assert refused.exit_code == 2
     assert "dbdr-foundation-secondary-own belongs to scenario database-dr (tag drgen:scenario), not dbdr-copy" \
         in refused.output
+
+
+def test_a_bundle_with_a_lint_error_is_not_deployed(runner, sandbox, tmp_path):
+    """An error cfn-lint finds fails on AWS; deploy refuses it before any call (the manifest's hash is updated
+    with the edit, as a careless hand edit plus re-hash would)."""
+    [path] = write_bundles([render(load("database-dr", suffix="lint"))], tmp_path / "out")
+    template = path / "templates" / "global.json"
+    document = json.loads(template.read_text())
+    alarm = next(r for r in document["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    alarm["Properties"]["ComparisonOperator"] = "BiggerThan"  # not an operator CloudWatch knows (E3030)
+    data = json.dumps(document, indent=1).encode()
+    template.write_bytes(data)
+    manifest = json.loads((path / "manifest.json").read_text())
+    for stack in manifest["stacks"]:
+        if stack["template"] == "templates/global.json":
+            stack["sha256"] = hashlib.sha256(data).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    refused = runner.invoke(cli, ["deploy", "--bundle", str(path), "--suffix", "lint", "--endpoint-url", sandbox])
+    assert refused.exit_code == 2
+    assert refused.output.startswith("drgen: error: 1 lint error(s) in the bundle, the first templates/global.json:")
+    assert "E3030" in refused.output
+    assert client(sandbox, "s3", "us-east-1").list_buckets()["Buckets"] == []  # nothing created
