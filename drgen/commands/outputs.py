@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT
+from drgen.commands.options import OUTPUT, Source, cloud_errors, load_bundle, make_aws, target_options
 from drgen.errors import DrgenError
+
+if TYPE_CHECKING:
+    from drgen.deploy.bundle import DeployBundle
+    from drgen.deploy.session import Aws
 
 
 @click.command()
@@ -21,22 +25,37 @@ from drgen.errors import DrgenError
 @click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Or the scenario file.")
 @click.option("--suffix", required=True, envvar="ENVIRONMENT_SUFFIX", help="Its environment suffix.")
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
+@click.option("--from-cloudformation", "live", is_flag=True,
+              help="Read the stacks from CloudFormation instead of the local record (also used when there is none).")
+@target_options
 @handle_errors
-def outputs(scenario: str | None, config: Path | None, suffix: str, output: str) -> None:
-    """Print what `drgen deploy` recorded in .drgen/<scenario>-<suffix>.json."""
+@cloud_errors
+def outputs(
+    scenario: str | None,
+    config: Path | None,
+    suffix: str,
+    output: str,
+    live: bool,
+    endpoint_url: str | None,
+    profile: str | None,
+    retry_mode: str,
+    max_attempts: int | None,
+    poll_seconds: float,
+) -> None:
+    """Print the deployment: the record `drgen deploy` keeps in .drgen/<scenario>-<suffix>.json (a cache), or,
+    without one (another directory or machine) or with --from-cloudformation, what CloudFormation says."""
     from drgen.deploy import record
 
-    if (scenario is None) == (config is None):
-        raise DrgenError("give exactly one of --scenario NAME or --config FILE")
-    if config is not None:
-        from drgen.scenario import load
-
-        scenario = load(config=config, suffix=suffix).name
-
-    path = record.path_for(scenario, suffix)
-    data = record.load(path)
+    source = Source(scenario, config)
+    source.check()
+    name = scenario or load_scenario_name(source, suffix)
+    path = record.path_for(name, suffix)
+    data = None if live else record.load(path)
     if data is None:
-        raise DrgenError(f"no deployment record at {path}; run `drgen deploy -s {scenario} --suffix {suffix}` first")
+        aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+        data = _from_cloudformation(aws, load_bundle(source, suffix), endpoint_url)
+        if not data["stacks"]:
+            raise DrgenError(f"nothing of {name} (suffix {suffix}) is deployed there, and no record at {path}")
     if output == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -51,6 +70,38 @@ def outputs(scenario: str | None, config: Path | None, suffix: str, output: str)
         for key, value in sorted(stack.get("outputs", {}).items()):
             if (stack["name"], key) not in shown:
                 click.echo(f"    {key} = {value}")
+
+
+def load_scenario_name(source: Source, suffix: str) -> str:
+    from drgen.scenario import load
+
+    return load(config=source.config, suffix=suffix).name
+
+
+def _from_cloudformation(aws: Aws, bundle: DeployBundle, endpoint_url: str | None) -> dict[str, Any]:
+    """The record's shape, read from CloudFormation: each stack as deployed (stacks, else StackSets mode)."""
+    from drgen.deploy.deployer import find
+
+    stacks = []
+    modes = set()
+    for entry in bundle.stacks:
+        for mode in ("stacks", "stacksets"):
+            state = find(aws, bundle, mode, entry)
+            if state is not None:
+                modes.add(mode)
+                stacks.append({"name": entry.name, "region": entry.region, "status": state.status,
+                               "outputs": dict(state.outputs)})
+                break
+    return {
+        "scenario": bundle.scenario,
+        "suffix": bundle.suffix,
+        "mode": "+".join(sorted(modes)) or "stacks",
+        "endpoint": endpoint_url,
+        "account": aws.account_id(),
+        "operation": "read",
+        "updated": "now, from CloudFormation",
+        "stacks": stacks,
+    }
 
 
 def _seed_outputs(stacks: list[dict[str, Any]]) -> set[tuple[str, str]]:

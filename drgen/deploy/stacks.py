@@ -20,7 +20,7 @@ from drgen.deploy.executor import Outcome, StackResult, pause
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, decide
 from drgen.deploy.progress import Progress
-from drgen.deploy.session import CLOUD_ERRORS, Aws, error_text
+from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 from drgen.render import StackEntry
 
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
@@ -47,7 +47,11 @@ def describe(cf: Any, name_or_id: str) -> StackState | None:
     except ClientError as exc:
         if "does not exist" in error_text(exc):
             return None
-        raise
+        if error_code(exc) != "ValidationError":
+            raise
+        # moto answers DescribeStacks of a stack whose create failed half-way with that failure (a 400, or a
+        # 500 below); ListStacks still answers with its status.
+        return _listed(cf, name_or_id)
     except ResponseParserError:  # moto's 500 for a stack whose create failed half-way: ListStacks still answers
         return _listed(cf, name_or_id)
     if stack["StackStatus"] == "DELETE_COMPLETE":

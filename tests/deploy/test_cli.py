@@ -117,14 +117,14 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
         (["deploy", "-s", "database-dr", "--suffix", "x", "--only", "nope"], "--only nope: no such stack"),
         (["deploy", "-s", "database-dr", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:9"], "cannot reach"),
         (
-            ["outputs", "-s", "database-dr", "--suffix", "never"],
-            "no deployment record at .drgen/database-dr-never.json",
+            ["outputs", "-s", "database-dr", "--suffix", "never", "--endpoint-url", "{sandbox}"],
+            "nothing of database-dr (suffix never) is deployed there, and no record at .drgen/database-dr-never.json",
         ),
         (["bootstrap"], "nothing to bootstrap: pass --stacksets"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(runner, sandbox, args, message):
-    result = runner.invoke(cli, args)
+    result = runner.invoke(cli, [a.replace("{sandbox}", sandbox) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1

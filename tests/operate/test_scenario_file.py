@@ -15,7 +15,9 @@ from drgen.operate import sandbox
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
 
 
-def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(sandbox_url, endpoints, tmp_path):
+def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(
+    sandbox_url, endpoints, tmp_path, monkeypatch
+):
     config = tmp_path / "orders.yaml"
     config.write_text("base: trading-ecs\nname: orders\n")
     target = ["--config", str(config), "--suffix", "e2e", "--endpoint-url", sandbox_url]
@@ -43,6 +45,11 @@ def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(s
     # the primary was up, so even the unplanned run lost nothing: it switched over, as the promote step chooses
     assert [action for action, _ in promotions] == ["switchover", "switchover"]
     assert "Seed outputs" in run("outputs", "--config", str(config), "--suffix", "e2e")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no local record here: the deployment is read from CloudFormation
+    live = run("outputs", "--config", str(config), "--suffix", "e2e", "--endpoint-url", sandbox_url)
+    assert "now, from CloudFormation" in live and "Seed outputs (orders-global-e2e, us-east-1)" in live
     assert "destroy: 9 stack(s): 9 deleted" in run("destroy", *target, "--yes")
 
 
