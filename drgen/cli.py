@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 findings (lint), 2 bad input (one line on stderr naming
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -44,11 +45,14 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="drgen")
-def cli() -> None:
+@click.option("--no-color", is_flag=True, help="No colour in progress tables and messages (as NO_COLOR=1 does).")
+def cli(no_color: bool) -> None:
     """Multi-region disaster recovery on AWS: render, lint, deploy and operate.
 
     Start with `drgen scenarios`, then `drgen render` (all presets into templates_out/).
     """
+    if no_color:
+        os.environ["NO_COLOR"] = "1"  # rich, which draws the progress tables, honours it (no-color.org)
 
 
 @cli.command()

@@ -181,3 +181,18 @@ def test_review_files_are_readable_by_the_team(runner, tmp_path):
     finally:
         os.umask(previous)
     assert written and all(path.stat().st_mode & 0o777 == 0o644 for path in written)
+
+
+def test_no_color_reaches_the_progress_tables(runner, monkeypatch):
+    """--no-color sets NO_COLOR, which rich (the deploy and destroy progress tables) honours."""
+    import io
+    import os
+
+    from drgen.deploy.progress import LiveProgress
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert runner.invoke(cli, ["--no-color", "scenarios"]).exit_code == 0
+    assert os.environ.get("NO_COLOR") == "1"
+    assert LiveProgress("t", [], io.StringIO())._console.no_color
+    monkeypatch.delenv("NO_COLOR")
+    assert not LiveProgress("t", [], io.StringIO())._console.no_color
