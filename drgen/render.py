@@ -128,6 +128,10 @@ def _code_keys(ctx: StackContext, artifacts: tuple[Artifact, ...], roles: tuple[
             ctx.values[parameter] = {role: artifact.key for role in roles}
 
 
+# The stack tag naming the scenario that owns a stack (deploy refuses to update a stack another scenario owns).
+OWNER_TAG = "drgen:scenario"
+
+
 def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
     tags = {}
     for key, value in scenario.tags:
@@ -136,7 +140,7 @@ def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
             .replace("{region}", region)
             .replace("{role}", role.value)
         )
-    tags["drgen:scenario"] = scenario.name
+    tags[OWNER_TAG] = scenario.name
     return tags
 
 

@@ -106,8 +106,10 @@ def trade_queue(ctx: StackContext, processor_timeout: int) -> TradeQueue:
         )
     )
     monitoring.dead_letters(
-        ctx, dead_letters, "trade-dead-letters", "Trade orders are in the dead-letter queue: they failed processing "
-        "repeatedly."
+        ctx,
+        dead_letters,
+        "trade-dead-letters",
+        "Trade orders are in the dead-letter queue: they failed processing repeatedly.",
     )
     ctx.output(TRADE_QUEUE_URL, Ref(queue), "Queue of trade orders in this region.")
     return TradeQueue(queue=queue)
@@ -228,17 +230,11 @@ def _intake_method(ctx: StackContext, api: apigateway.RestApi, intake: functions
             Api=Ref(api),
         ),
     )
-    return ctx.add(
-        apigateway.Method(
-            "TradesMethod",
-            RestApiId=Ref(api),
-            ResourceId=Ref(resource),
-            HttpMethod="POST",
-            AuthorizationType="AWS_IAM",
-            Integration=apigateway.Integration(
-                Type="AWS_PROXY", IntegrationHttpMethod="POST", Uri=_lambda_uri(intake)
-            ),
-        )
+    return _post_trades(
+        ctx,
+        api,
+        resource,
+        apigateway.Integration(Type="AWS_PROXY", IntegrationHttpMethod="POST", Uri=_lambda_uri(intake)),
     )
 
 
@@ -257,6 +253,40 @@ def _trades_method(ctx: StackContext, api: apigateway.RestApi, queue: TradeQueue
             ],
         )
     )
+    return _post_trades(
+        ctx,
+        api,
+        resource,
+        apigateway.Integration(
+            Type="AWS",
+            IntegrationHttpMethod="POST",
+            Credentials=GetAtt(role, "Arn"),
+            Uri=Sub(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/${Queue}",
+                Queue=GetAtt(queue.queue, "QueueName"),
+            ),
+            PassthroughBehavior="NEVER",
+            RequestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
+            RequestTemplates={"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
+            IntegrationResponses=[
+                apigateway.IntegrationResponse(
+                    StatusCode="202",
+                    SelectionPattern="2\\d{2}",
+                    ResponseTemplates={"application/json": '{"accepted":true}'},
+                ),
+                apigateway.IntegrationResponse(
+                    StatusCode="502", ResponseTemplates={"application/json": '{"accepted":false}'}
+                ),
+            ],
+        ),
+        MethodResponses=[apigateway.MethodResponse(StatusCode="202"), apigateway.MethodResponse(StatusCode="502")],
+    )
+
+
+def _post_trades(
+    ctx: StackContext, api: apigateway.RestApi, resource: Any, integration: apigateway.Integration, **extra: Any
+) -> apigateway.Method:
+    """POST /trades, IAM-signed callers only, into ``integration``."""
     return ctx.add(
         apigateway.Method(
             "TradesMethod",
@@ -264,29 +294,8 @@ def _trades_method(ctx: StackContext, api: apigateway.RestApi, queue: TradeQueue
             ResourceId=Ref(resource),
             HttpMethod="POST",
             AuthorizationType="AWS_IAM",
-            Integration=apigateway.Integration(
-                Type="AWS",
-                IntegrationHttpMethod="POST",
-                Credentials=GetAtt(role, "Arn"),
-                Uri=Sub(
-                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/${Queue}",
-                    Queue=GetAtt(queue.queue, "QueueName"),
-                ),
-                PassthroughBehavior="NEVER",
-                RequestParameters={"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
-                RequestTemplates={"application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"},
-                IntegrationResponses=[
-                    apigateway.IntegrationResponse(
-                        StatusCode="202",
-                        SelectionPattern="2\\d{2}",
-                        ResponseTemplates={"application/json": '{"accepted":true}'},
-                    ),
-                    apigateway.IntegrationResponse(
-                        StatusCode="502", ResponseTemplates={"application/json": '{"accepted":false}'}
-                    ),
-                ],
-            ),
-            MethodResponses=[apigateway.MethodResponse(StatusCode="202"), apigateway.MethodResponse(StatusCode="502")],
+            Integration=integration,
+            **extra,
         )
     )
 
@@ -295,9 +304,7 @@ def _stage(ctx: StackContext, api: apigateway.RestApi, methods: list[apigateway.
     """A deployment named after the methods' content (so a change redeploys), and the logged, traced stage."""
     digest = hashlib.sha256(json.dumps([m.to_dict() for m in methods], sort_keys=True).encode()).hexdigest()
     deployment = ctx.add(
-        apigateway.Deployment(
-            f"ApiDeployment{digest[:10]}", RestApiId=Ref(api), DependsOn=[m.title for m in methods]
-        )
+        apigateway.Deployment(f"ApiDeployment{digest[:10]}", RestApiId=Ref(api), DependsOn=[m.title for m in methods])
     )
     key = upstream.key_arn(ctx)
     access = ctx.add(
@@ -367,7 +374,5 @@ def _domain(
             SecurityPolicy="TLS_1_2",
         )
     )
-    ctx.add(
-        apigateway.BasePathMapping(f"{title}Mapping", DomainName=Ref(domain), RestApiId=Ref(api), Stage=Ref(stage))
-    )
+    ctx.add(apigateway.BasePathMapping(f"{title}Mapping", DomainName=Ref(domain), RestApiId=Ref(api), Stage=Ref(stage)))
     return compute.Endpoint(GetAtt(domain, "RegionalDomainName"), GetAtt(domain, "RegionalHostedZoneId"))

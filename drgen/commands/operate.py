@@ -19,6 +19,7 @@ from drgen.commands.options import OUTPUT, Source, cloud_errors, load_bundle, ma
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
+    from drgen.deploy.bundle import DeployBundle
     from drgen.deploy.session import Aws
     from drgen.operate.asl import Step
     from drgen.operate.environment import Environment
@@ -37,7 +38,7 @@ def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
     from drgen.operate.environment import resolve
 
     bundle = load_bundle(source, suffix)
-    environment = resolve(aws, _scenario(source, suffix), bundle)
+    environment = resolve(aws, _scenario(source, suffix, bundle), bundle)
     if aws.sandbox:
         from drgen.operate.sandbox import provision_once
 
@@ -46,7 +47,7 @@ def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
     return environment
 
 
-def _scenario(source: Source, suffix: str) -> Scenario:
+def _scenario(source: Source, suffix: str, bundle: DeployBundle) -> Scenario:
     """The scenario behind ``source``: a bundle names its scenario; one rendered from a file needs that file."""
     from drgen.scenario import PRESETS, load
 
@@ -54,7 +55,7 @@ def _scenario(source: Source, suffix: str) -> Scenario:
     if source.config is not None:
         return load(config=source.config, suffix=suffix)
     if source.bundle_dir is not None:
-        name = load_bundle(source, suffix).scenario
+        name = bundle.scenario
         if name not in PRESETS:
             raise DrgenError(
                 f"{source.bundle_dir} was rendered from a scenario file ({name}); pass that file with --config"

@@ -22,7 +22,7 @@ from drgen.deploy.session import AWS_ERRORS, Aws, error_text
 from drgen.deploy.stacks import StackDeploy, StackState, describe
 from drgen.deploy.stacksets import InstanceDeploy, StackSetOps, instance_stack
 from drgen.errors import DrgenError
-from drgen.render import StackEntry
+from drgen.render import OWNER_TAG, StackEntry
 from drgen.scenario.model import Role
 
 
@@ -64,10 +64,6 @@ def preflight(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mod
         status = state.status if state else None
         planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox)))
     return replace(plan, stacks=tuple(planned))
-
-
-# The stack tag naming the scenario that owns a stack (render.py writes it on every stack).
-OWNER_TAG = "drgen:scenario"
 
 
 def _refuse_foreign(entry: StackEntry, state: StackState | None) -> None:

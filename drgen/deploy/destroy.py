@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.deploy import buckets, validation_records
+from drgen.deploy import buckets, validation_records, zone
 from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import find, uses_stack_set
@@ -32,7 +32,6 @@ from drgen.render import StackEntry
 from drgen.scenario.model import Role
 
 DELETION_PROTECTION = "DeletionProtection"
-HOSTED_ZONE_ID = "HostedZoneId"  # the parameter naming the zone the certificates validate in
 DATA_TYPES = {
     "AWS::S3::Bucket": "bucket",
     "AWS::RDS::DBCluster": "Aurora cluster",
@@ -140,7 +139,7 @@ class StackDestroy:
                     return StackResult(entry.name, entry.region, Outcome.FAILED, reason=reason)
             elif resource["ResourceType"] == validation_records.CERTIFICATE:
                 acm = self.aws.client("acm", entry.region)
-                self.validation.add(acm, resource["PhysicalResourceId"], state.parameters.get(HOSTED_ZONE_ID))
+                self.validation.add(acm, resource["PhysicalResourceId"], state.parameters.get(zone.ZONE_PARAMETER))
         self.progress.state(entry, "DELETE_IN_PROGRESS")
         if located.instance:
             try:

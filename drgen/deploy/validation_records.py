@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drgen.deploy.session import Aws
+from drgen.deploy.zone import fqdn
 from drgen.regions import ROUTE53_METRICS_REGION
 
 CERTIFICATE = "AWS::CertificateManager::Certificate"
@@ -28,16 +29,12 @@ class ValidationRecord:
     value: str
 
 
-def _fqdn(name: str) -> str:
-    return name.rstrip(".").lower() + "."
-
-
 def certificate_records(acm: Any, certificate_arn: str) -> list[tuple[str, str]]:
     """(name, value) of each DNS validation record ACM asks for."""
     options = acm.describe_certificate(CertificateArn=certificate_arn)["Certificate"].get("DomainValidationOptions", [])
     return sorted(
         {
-            (_fqdn(o["ResourceRecord"]["Name"]), o["ResourceRecord"]["Value"])
+            (fqdn(o["ResourceRecord"]["Name"]), o["ResourceRecord"]["Value"])
             for o in options
             if o.get("ResourceRecord", {}).get("Type") == "CNAME"
         }
@@ -97,6 +94,6 @@ def _current(route53: Any, record: ValidationRecord) -> dict[str, Any] | None:
     page = route53.list_resource_record_sets(
         HostedZoneId=record.zone_id, StartRecordName=record.name, StartRecordType="CNAME", MaxItems="1"
     )["ResourceRecordSets"]
-    if page and _fqdn(page[0]["Name"]) == record.name and page[0]["Type"] == "CNAME":
+    if page and fqdn(page[0]["Name"]) == record.name and page[0]["Type"] == "CNAME":
         return dict(page[0])
     return None

@@ -66,7 +66,8 @@ def refuse_reserved(domain: str) -> None:
         )
 
 
-def _fqdn(domain: str) -> str:
+def fqdn(domain: str) -> str:
+    """Lower case with the trailing dot, as Route 53 reports names (moto sometimes without it)."""
     return domain.rstrip(".").lower() + "."
 
 
@@ -80,8 +81,8 @@ def find_existing(aws: Aws, deployment: Deployment, note: Callable[[str], None])
     domain = deployment.domain
     if deployment.zone_id:
         return _named_zone(route53, deployment.zone_id, domain)
-    listed = route53.list_hosted_zones_by_name(DNSName=_fqdn(domain), MaxItems="10")["HostedZones"]
-    zones = [z for z in listed if _fqdn(z["Name"]) == _fqdn(domain) and not z.get("Config", {}).get("PrivateZone")]
+    listed = route53.list_hosted_zones_by_name(DNSName=fqdn(domain), MaxItems="10")["HostedZones"]
+    zones = [z for z in listed if fqdn(z["Name"]) == fqdn(domain) and not z.get("Config", {}).get("PrivateZone")]
     if len(zones) > 1:
         ids = ", ".join(sorted(_bare_id(z["Id"]) for z in zones))
         raise DrgenError(f"{len(zones)} public hosted zones are named {domain} ({ids}); name one with routing.zone_id")
@@ -106,7 +107,7 @@ def _named_zone(route53: Any, zone_id: str, domain: str) -> str:
         raise DrgenError(
             f"routing.zone_id {zone_id}: no such hosted zone in this account; check the id (Route 53 console)"
         ) from None
-    if _fqdn(zone["Name"]) != _fqdn(domain):
+    if fqdn(zone["Name"]) != fqdn(domain):
         raise DrgenError(f"routing.zone_id {zone_id} is the zone of {zone['Name']}, not of routing.domain {domain}")
     if zone.get("Config", {}).get("PrivateZone"):
         raise DrgenError(f"routing.zone_id {zone_id} is a private zone; certificates validate in a public one")
@@ -150,18 +151,18 @@ def sandbox_resolver(aws: Aws) -> Callable[[str], list[str]]:
     route53 = aws.client("route53", ROUTE53_METRICS_REGION)
 
     def resolve(domain: str) -> list[str]:
-        wanted = _fqdn(domain)
+        wanted = fqdn(domain)
         zones = route53.list_hosted_zones()["HostedZones"]
         parents = [
-            z for z in zones if wanted.endswith("." + _fqdn(z["Name"])) and not z.get("Config", {}).get("PrivateZone")
+            z for z in zones if wanted.endswith("." + fqdn(z["Name"])) and not z.get("Config", {}).get("PrivateZone")
         ]
         if not parents:
             raise dns.resolver.NXDOMAIN
-        parent = max(parents, key=lambda z: len(_fqdn(z["Name"])))
+        parent = max(parents, key=lambda z: len(fqdn(z["Name"])))
         records = route53.list_resource_record_sets(
             HostedZoneId=parent["Id"], StartRecordName=wanted, StartRecordType="NS", MaxItems="1"
         )["ResourceRecordSets"]
-        found = [r for r in records if _fqdn(r["Name"]) == wanted and r["Type"] == "NS"]
+        found = [r for r in records if fqdn(r["Name"]) == wanted and r["Type"] == "NS"]
         if not found:
             raise dns.resolver.NoAnswer
         return [value["Value"] for value in found[0]["ResourceRecords"]]
