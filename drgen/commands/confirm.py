@@ -11,14 +11,14 @@ import click
 from drgen.errors import Declined
 
 
-def ask(question: str, *, yes: bool) -> None:
-    """Go on only if the operator answers yes (or passed --yes)."""
+def ask(question: str, *, yes: bool, skip_with: str = "--yes") -> None:
+    """Go on only if the operator answers yes (or passed ``skip_with``, which ``yes`` says)."""
     if yes:
         return
     try:
         agreed = click.confirm(question, default=False, err=True)
     except click.Abort:
-        raise _unanswered(question) from None
+        raise _unanswered(question, skip_with) from None
     if not agreed:
         raise Declined("declined; nothing changed")
 
@@ -35,5 +35,5 @@ def typed(expected: str, question: str, *, yes: bool) -> None:
         raise Declined(f"'{answer.strip()}' is not {expected}; declined, nothing changed")
 
 
-def _unanswered(question: str) -> Declined:
-    return Declined(f"{question} could not be asked (no terminal): pass --yes to go ahead; nothing changed")
+def _unanswered(question: str, skip_with: str = "--yes") -> Declined:
+    return Declined(f"{question} could not be asked (no terminal): pass {skip_with} to go ahead; nothing changed")

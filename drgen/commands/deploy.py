@@ -48,6 +48,16 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @click.option("--during-failover", is_flag=True,
               help="Deploy even though a failover is engaged (the DR region serves); it returns the DR compute to "
                    "standby and reopens the PRIMARY record's gate.")
+@click.option(
+    "--require-approval",
+    type=click.Choice(("broadening", "never")),
+    default="broadening",
+    show_default=True,
+    envvar="DRGEN_REQUIRE_APPROVAL",
+    help="broadening: list the IAM grants, Deny removals, ingress rules and public endpoints the deploy adds to "
+    "what is deployed, and ask; never: do not ask (CI, after the change board approved the bundle). "
+    "Env: DRGEN_REQUIRE_APPROVAL.",
+)
 @click.option("--output", type=OUTPUT, default="text", show_default=True, help="json: a summary on stdout at the end.")
 @handle_errors
 @cloud_errors
@@ -66,6 +76,7 @@ def deploy(
     dry_run: bool,
     skip_quota_check: bool,
     during_failover: bool,
+    require_approval: str,
     output: str,
 ) -> None:
     """Deploy a scenario to both regions and the global layer, each stack as soon as its dependencies are done.
@@ -81,7 +92,11 @@ def deploy(
     before anything is created; and refuses while a failover is engaged (the DR region serves: a deploy would
     put it back to standby) unless --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack
     failed (rerun to resume), 2 bad input, a lint error, a failed preflight check (a service quota too low), or a
-    failover engaged.
+    failover engaged; 3 the broadening was not approved (declined, or no terminal to ask on).
+
+    Before any change it lists what the deploy newly grants or exposes against the deployed templates (a first
+    deploy: everything) and asks, as `cdk deploy --require-approval broadening` does; --yes does not answer
+    this question, --require-approval never does.
     """
     from drgen.deploy import deployer, lint_gate, record
     from drgen.deploy.engaged import engaged_failover
@@ -106,6 +121,8 @@ def deploy(
             "DR region back to standby. Fail back first (`drgen failback`), or pass --during-failover"
         )
     current = current_plan()
+    if require_approval == "broadening":
+        _approve_broadening(aws, bundle, current)
     options = deployer.DeployOptions(mode, allow_replace, _agreed_recreates(current, yes))
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
@@ -115,6 +132,19 @@ def deploy(
     if output == "text" and all(r.outcome.value == "no changes" for r in results):
         click.echo("no changes: everything is already deployed as rendered")
     exit_on_failure(results)
+
+
+def _approve_broadening(aws: Aws, bundle: DeployBundle, current: Plan) -> None:
+    from drgen.commands.confirm import ask
+    from drgen.deploy import approval
+
+    found = approval.broadened(aws, bundle, current)
+    if found.none:
+        return
+    click.echo(f"deploy: {approval.headline(found)}:", err=True)
+    for line in approval.describe(found):
+        click.echo(line, err=True)
+    ask("Deploy with these broadened permissions?", yes=False, skip_with="--require-approval never")
 
 
 def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:

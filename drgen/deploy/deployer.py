@@ -62,7 +62,8 @@ def preflight(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mod
         state = find(aws, bundle, mode, stack.entry)
         _refuse_foreign(stack.entry, state)
         status = state.status if state else None
-        planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox)))
+        stack_id = state.stack_id if state else None
+        planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox), stack_id=stack_id))
     return replace(plan, stacks=tuple(planned))
 
 

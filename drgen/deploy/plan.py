@@ -99,6 +99,7 @@ class StackPlan:
     wave: int
     status: str | None = None
     decision: Decision | None = None  # None: unknown (no AWS access)
+    stack_id: str | None = None  # the deployed stack (or stack set instance's stack), when there is one
     changes: tuple[Change, ...] | None = None  # None: not computed (no credentials, or inputs not deployed yet)
     note: str = ""
 

@@ -167,31 +167,59 @@ def _everything_new(section: d.Section, found: Broadening) -> None:
         section.sub("Open to the internet").add(_exposure_table(found.public))
 
 
-def _grant_table(found: tuple[Grant, ...]) -> d.Table:
-    """One row per holder, effect, principal and condition: the new actions and resources together."""
-    grouped: dict[tuple[str, str, str, str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+@dataclass(frozen=True)
+class GrantGroup:
+    """Grants of one holder, effect, principal and condition: their actions and resources together."""
+
+    holder: str
+    where: str
+    effect: str
+    principal: str
+    condition: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    @property
+    def wildcard(self) -> bool:
+        return any("*" in a for a in self.actions) or "*" in self.resources or anyone(self.principal)
+
+
+def grouped(found: tuple[Grant, ...]) -> list[GrantGroup]:
+    """``found`` as one group per holder, effect, principal and condition, sorted."""
+    groups: dict[tuple[str, str, str, str, str], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for grant in found:
-        actions, resources = grouped[(grant.holder, grant.where, grant.effect, grant.principal, grant.condition)]
+        actions, resources = groups[(grant.holder, grant.where, grant.effect, grant.principal, grant.condition)]
         actions.add(grant.action)
         resources.add(grant.resource)
+    return [
+        GrantGroup(holder, where, effect, principal, condition, _present(actions), _present(resources))
+        for (holder, where, effect, principal, condition), (actions, resources) in sorted(groups.items())
+    ]
+
+
+def _present(values: set[str]) -> tuple[str, ...]:
+    return tuple(sorted(v for v in values if v))
+
+
+def _grant_table(found: tuple[Grant, ...]) -> d.Table:
     rows = [
         [
-            holder,
-            where,
-            effect,
-            principal or "-",
-            _codes(actions),
-            _codes(resources),
-            condition or "-",
-            "**wildcard**" if any("*" in a for a in actions) or "*" in resources or anyone(principal) else "",
+            g.holder,
+            g.where,
+            g.effect,
+            g.principal or "-",
+            _codes(g.actions),
+            _codes(g.resources),
+            g.condition or "-",
+            "**wildcard**" if g.wildcard else "",
         ]
-        for (holder, where, effect, principal, condition), (actions, resources) in sorted(grouped.items())
+        for g in grouped(found)
     ]
     return d.table(["holder", "created in", "effect", "principal", "actions", "resources", "condition", ""], rows)
 
 
-def _codes(values: set[str]) -> str:
-    return "\n".join(d.code(v) for v in sorted(values) if v) or "-"
+def _codes(values: tuple[str, ...]) -> str:
+    return "\n".join(d.code(v) for v in values) or "-"
 
 
 def _exposure_table(found: tuple[Exposure, ...]) -> d.Table:

@@ -25,7 +25,7 @@ def runner() -> CliRunner:
 def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbox):
     target = ["-s", "database-dr", "--suffix", "x", "--endpoint-url", sandbox]
 
-    first = runner.invoke(cli, ["deploy", *target, "--yes"])
+    first = runner.invoke(cli, ["deploy", *target, "--yes", "--require-approval", "never"])
     assert first.exit_code == 0, first.output
     assert "deploy: 9 stack(s): 9 created" in first.output
     assert "sandbox: templates/data.json deployed without what moto cannot emulate" in first.output
@@ -55,7 +55,8 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     assert gone.exit_code == 0, gone.output
     assert "data that will be lost:" in gone.output
 
-    sets = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets", "--output", "json"])
+    sets = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets", "--output", "json",
+                                  "--require-approval", "never"])
     assert sets.exit_code == 0, sets.output
     summary = json.loads(sets.stdout)
     assert {r["outcome"] for r in summary} == {"created"}
@@ -63,6 +64,9 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     admin = client(sandbox, "cloudformation", "us-east-1")
     live = [s for s in admin.list_stack_sets()["Summaries"] if s["Status"] == "ACTIVE"]
     assert {len(admin.list_stack_instances(StackSetName=s["StackSetName"])["Summaries"]) for s in live} == {2}
+    # the instance stacks hold the sets' templates: a redeploy compares with them and broadens nothing
+    again = runner.invoke(cli, ["deploy", *target, "--mode", "stacksets"])
+    assert again.exit_code == 0 and "broadens" not in again.output, again.output
 
     final = runner.invoke(cli, ["destroy", *target, "--yes", "--purge-artifacts"])
     assert final.exit_code == 0, final.output
@@ -91,7 +95,8 @@ def test_plan_shows_the_waves_without_credentials_and_the_change_sets_with_them(
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    assert runner.invoke(cli, ["deploy", *target, "--endpoint-url", sandbox, "--yes"]).exit_code == 0
+    assert runner.invoke(cli, ["deploy", *target, "--endpoint-url", sandbox, "--yes",
+                                  "--require-approval", "never"]).exit_code == 0
     planned = json.loads(runner.invoke(cli, ["plan", *target, "--endpoint-url", sandbox, "--output", "json"]).output)
     assert planned["waves"][0] == ["trading-ecs-foundation-secondary-p"]  # the preset's zone exists: no zone stack
     assert all(s["decision"] == "update" and s["changes"] == [] for s in planned["stacks"])
@@ -142,11 +147,12 @@ def test_bootstrap_deploys_the_stackset_roles(runner, sandbox):
 
 def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
     target = ["-s", "database-dr", "--suffix", "o", "--endpoint-url", sandbox]
-    early = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o"])
+    early = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o", "--require-approval", "never"])
     assert early.exit_code == 1
     assert "dbdr-foundation-secondary-o is not deployed; deploy it first" in early.output
-    assert runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-secondary-o"]).exit_code == 0
-    late = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o"])
+    assert runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-secondary-o",
+                                         "--require-approval", "never"]).exit_code == 0
+    late = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o", "--require-approval", "never"])
     assert late.exit_code == 0, late.output
     record = json.loads(Path(".drgen/database-dr-o.json").read_text())
     assert [s["name"] for s in record["stacks"]] == ["dbdr-foundation-secondary-o", "dbdr-foundation-primary-o"]
@@ -164,7 +170,8 @@ def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
 def test_a_stack_another_scenario_owns_is_not_updated(runner, sandbox, tmp_path):
     """Same prefix and suffix, another scenario: the stack names collide, and deploy refuses before any change."""
     target = ["--suffix", "own", "--endpoint-url", sandbox]
-    assert runner.invoke(cli, ["deploy", "-s", "database-dr", *target, "--only", "dbdr-foundation-secondary-own"])\
+    assert runner.invoke(cli, ["deploy", "-s", "database-dr", *target, "--only", "dbdr-foundation-secondary-own",
+                                   "--require-approval", "never"])\
         .exit_code == 0
     variant = tmp_path / "variant.yaml"
     variant.write_text("base: database-dr\nname: dbdr-copy\nprefix: dbdr\n")

@@ -17,7 +17,7 @@ def test_every_command_with_json_output_prints_only_json_on_stdout(sandbox):
     target = ["-s", "database-dr", "--suffix", "js", "--endpoint-url", sandbox]
     runner = CliRunner()
     commands = [
-        ["deploy", *target, "--output", "json"],
+        ["deploy", *target, "--output", "json", "--require-approval", "never"],
         ["plan", *target, "--output", "json"],
         ["preflight", *target, "--json"],
         ["quotas", *target, "--json"],

@@ -29,7 +29,7 @@ def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(
         assert result.exit_code == 0, (args[0], result.output)
         return result.output
 
-    assert "deploy: 9 stack(s): 9 created" in run("deploy", *target, "--yes")
+    assert "deploy: 9 stack(s): 9 created" in run("deploy", *target, "--yes", "--require-approval", "never")
     assert all(name.startswith("orders-") for name in _stack_names(run("outputs", "--config", str(config),
                                                                         "--suffix", "e2e", "--output", "json")))
     ready = run("readiness", *target, *health)
