@@ -9,6 +9,7 @@ processed, so ``drgen`` can only come from the wheel.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
@@ -20,10 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from drgen.operate import sandbox
 from drgen.render import render
 from drgen.scenario import PRESETS, load
 
-from .conftest import REPO
+from .conftest import REPO, sandbox_environment
+
+# tests/lambda/servers.py ("lambda" is a keyword, so no plain import statement can name the package)
+http_endpoint = importlib.import_module("tests.lambda.servers").http_endpoint
 
 SOURCES = ("setup.cfg", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "drgen", "lambda")
 
@@ -90,6 +95,39 @@ def test_the_installed_drgen_renders_every_preset_as_the_checkout_does(installed
 def test_the_installed_drgen_drills_from_another_directory(installed, tmp_path):
     result = _run(installed, "drill", "-s", "trading-ecs", cwd=tmp_path)
     assert "drill PASSED" in result.stdout
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
+def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(installed, moto_url, monkeypatch, tmp_path):
+    """Every deploy and operate command of the installed drgen, each in its own process, against the test's moto
+    server (in this process, so the promotion stand-in answers what moto lacks, as in `drgen drill`)."""
+    url = sandbox_environment(moto_url, monkeypatch, tmp_path, poll_seconds=0.05)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "orders.yaml").write_text("base: trading-ecs\nname: orders\n")
+    config = ["--config", "orders.yaml", "--suffix", "inst"]
+    target = [*config, "--endpoint-url", url]
+
+    def drgen(*args: str) -> str:
+        return _run(installed, *args, cwd=elsewhere).stdout
+
+    drgen("render", *config, "--out", "bundles", "--no-lint")
+    assert (elsewhere / "bundles" / "orders" / "manifest.json").is_file()
+    assert "plan: orders (suffix inst" in drgen("plan", *target)
+    assert "FAIL" not in drgen("preflight", *target)
+    drgen("quotas", *target)
+    deployed = drgen("deploy", "--bundle", "bundles/orders", "--suffix", "inst", "--endpoint-url", url, "--yes",
+                     "--require-approval", "never")
+    assert "deploy: 9 stack(s): 9 created" in deployed
+    with http_endpoint() as health_endpoint:
+        health = ["--health-url", f"{health_endpoint}/ok"]
+        assert "orders (inst): ready" in drgen("readiness", *target, *health)
+        with sandbox.promotion_standin() as promotions:
+            assert "SUCCEEDED" in drgen("failover", *target, "--unplanned", "--yes", "--force", "--wait", *health)
+            assert "SUCCEEDED" in drgen("failback", *target, "--planned", "--force", "--wait", *health)
+    assert [action for action, _ in promotions] == ["switchover", "switchover"]
+    assert "Seed outputs" in drgen("outputs", *target, "--from-cloudformation")
+    assert "destroy: 9 stack(s): 9 deleted" in drgen("destroy", *target, "--yes")
 
 
 def test_without_moto_the_drill_names_the_extra_that_installs_it(monkeypatch):
