@@ -108,8 +108,8 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
     config = ["--config", "orders.yaml", "--suffix", "inst"]
     target = [*config, "--endpoint-url", url]
 
-    def drgen(*args: str) -> str:
-        return _run(installed, *args, cwd=elsewhere).stdout
+    def drgen(*args: str, cwd: Path = elsewhere) -> str:
+        return _run(installed, *args, cwd=cwd).stdout
 
     drgen("render", *config, "--out", "bundles", "--no-lint")
     assert (elsewhere / "bundles" / "orders" / "manifest.json").is_file()
@@ -125,9 +125,14 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
         with sandbox.promotion_standin() as promotions:
             assert "SUCCEEDED" in drgen("failover", *target, "--unplanned", "--yes", "--force", "--wait", *health)
             assert "SUCCEEDED" in drgen("failback", *target, "--planned", "--force", "--wait", *health)
+        # a directory without the deployment record (another machine): the deployment is read from CloudFormation
+        other = tmp_path / "other"
+        other.mkdir()
+        shutil.copy2(elsewhere / "orders.yaml", other)
+        assert "orders (inst): ready" in drgen("readiness", *target, *health, cwd=other)
     assert [action for action, _ in promotions] == ["switchover", "switchover"]
     assert "Seed outputs" in drgen("outputs", *target, "--from-cloudformation")
-    assert "destroy: 9 stack(s): 9 deleted" in drgen("destroy", *target, "--yes")
+    assert "destroy: 9 stack(s): 9 deleted" in drgen("destroy", *target, "--yes", cwd=other)
 
 
 def test_without_moto_the_drill_names_the_extra_that_installs_it(monkeypatch):
