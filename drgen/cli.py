@@ -195,9 +195,11 @@ def bundle_dirs(dirs: list[Path]) -> list[Path]:
 
 def _lint_dirs(dirs: list[Path], fmt: str, exit_on_findings: bool = True) -> list[Finding]:
     from drgen.lint import format_findings, lint_bundles
+    from drgen.spinner import spinner
 
     started = time.perf_counter()
-    findings, template_count = lint_bundles(dirs)
+    with spinner("lint (cfn-lint and drgen's rules)") as progress:
+        findings, template_count = lint_bundles(dirs, progress)
     report = format_findings(findings, fmt)
     if report:
         click.echo(report)
@@ -247,3 +249,7 @@ cli.add_command(quotas.quotas)
 from drgen.commands import preflight  # noqa: E402  (it uses this module's helpers)
 
 cli.add_command(preflight.preflight)
+
+from drgen.commands import sandbox  # noqa: E402  (it uses this module's helpers)
+
+cli.add_command(sandbox.sandbox)

@@ -177,6 +177,8 @@ def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | N
         if refusal:
             click.echo(f"drgen: failback refused: {refusal}; wait for replication, or pass --force", err=True)
             sys.exit(1)
+    if aws.sandbox:
+        _refuse_unserved_promotion(aws, environment)
     if not planned:
         ask(
             f"An unplanned {mode} of {scenario} ({suffix}) promotes at once; writes not yet replicated are lost "
@@ -190,6 +192,18 @@ def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | N
     _print_outcome(outcome, output)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _refuse_unserved_promotion(aws: Aws, environment: Environment) -> None:
+    from drgen.operate.sandbox import PROMOTIONS, unserved_promotion
+
+    missing = unserved_promotion(aws, environment.dr)
+    if missing:
+        raise DrgenError(
+            f"the sandbox at {aws.target.endpoint_url} does not serve RDS {missing}, which the promote step calls "
+            f"(moto implements neither {' nor '.join(PROMOTIONS)}); run the sandbox with `drgen sandbox`, which "
+            "answers them as `drgen drill` does"
+        )
 
 
 def _print_outcome(outcome: Outcome, output: str) -> None:

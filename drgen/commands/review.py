@@ -32,6 +32,7 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
     """
     from drgen.lint import format_findings
     from drgen.scan.checkov import ensure_checkov, scan_bundles
+    from drgen.spinner import spinner
 
     checkov = ensure_checkov(lambda message: click.echo(message, err=True))
     if setup:
@@ -39,7 +40,8 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
         return
     targets = bundle_dirs(list(dirs) or [DEFAULT_OUT])
     started = time.perf_counter()
-    result = scan_bundles(targets, checkov)
+    with spinner(f"scan: checkov over {len(targets)} bundle(s)"):
+        result = scan_bundles(targets, checkov)
     report = format_findings(result.findings, fmt)
     if report:
         click.echo(report)
@@ -114,8 +116,12 @@ def write_reviews(
     from drgen.review import write_review
     from drgen.review.baseline import open_baseline
     from drgen.scan.checkov import scan_bundles
+    from drgen.spinner import spinner
 
-    scanned = scan_bundles(targets).findings if scan else None
+    scanned = None
+    if scan:
+        with spinner(f"scan: checkov over {len(targets)} bundle(s)"):
+            scanned = scan_bundles(targets).findings
     if scanned:
         click.echo(format_findings(scanned, "text"), err=err)
     for target in targets:

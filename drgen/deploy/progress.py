@@ -62,10 +62,16 @@ class PlainProgress:
 @dataclass
 class _Row:
     region: str
+    depends_on: tuple[str, ...]
     state: str = "waiting"
     seconds: str = ""
     latest: str = ""
     started: float | None = None
+    outcome_ok: bool | None = None  # None: not done yet
+
+
+# rich styles of a row by how it ended; a running or waiting row keeps the terminal's colour
+_ENDED = {True: "green", False: "bold red"}
 
 
 class LiveProgress:
@@ -77,7 +83,8 @@ class LiveProgress:
 
         self._title = title
         self._console = Console(file=stream)
-        self._rows = {e.name: _Row(e.region) for e in entries}
+        self._rows = {e.name: _Row(e.region, e.depends_on) for e in entries}
+        self._started = time.monotonic()
         self._lock = threading.Lock()
         self._live = Live(self._table(), console=self._console, refresh_per_second=4)
 
@@ -102,7 +109,14 @@ class LiveProgress:
     def done(self, result: StackResult) -> None:
         seconds = f"{result.seconds:.1f}"
         latest = result.reason or self._rows[result.name].latest
-        self._redraw(result.name, state=result.outcome.value, latest=latest, started=None, seconds=seconds)
+        self._redraw(
+            result.name,
+            state=result.outcome.value,
+            latest=latest,
+            started=None,
+            seconds=seconds,
+            outcome_ok=result.outcome.ok,
+        )
 
     def _redraw(self, name: str | None = None, **changes: Any) -> None:
         with self._lock:
@@ -114,14 +128,26 @@ class LiveProgress:
     def _table(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=self._title)
+        now = time.monotonic()
+        done = sum(row.outcome_ok is not None for row in self._rows.values())
+        failed = sum(row.outcome_ok is False for row in self._rows.values())
+        title = f"{self._title}: {done} of {len(self._rows)} done" + (f", {failed} FAILED" if failed else "")
+        table = Table(title=f"{title}, {now - self._started:.0f} s")
         for column in ("stack", "region", "state", "seconds", "latest"):
             table.add_column(column)
-        now = time.monotonic()
         for name, row in self._rows.items():
             seconds = f"{now - row.started:.0f}" if row.started else row.seconds
-            table.add_row(name, row.region, row.state, seconds, row.latest)
+            latest = row.latest or self._waits_for(row)
+            style = _ENDED.get(row.outcome_ok) if row.outcome_ok is not None else None
+            table.add_row(name, row.region, row.state, seconds, latest, style=style)
         return table
+
+    def _waits_for(self, row: _Row) -> str:
+        """For a stack not started: the dependencies it still waits for."""
+        if row.state != "waiting":
+            return ""
+        pending = [d for d in row.depends_on if d in self._rows and self._rows[d].outcome_ok is None]
+        return f"waits for {', '.join(pending)}" if pending else ""
 
 
 def for_terminal(title: str, entries: Sequence[StackEntry], json_output: bool) -> Progress:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache, lru_cache
 from pathlib import Path
@@ -98,10 +98,13 @@ def lint_bundle(bundle_dir: Path) -> list[Finding]:
     return findings
 
 
-def lint_bundles(bundle_dirs: Sequence[Path]) -> tuple[list[Finding], int]:
+def lint_bundles(
+    bundle_dirs: Sequence[Path], progress: Callable[[str], None] = lambda _: None
+) -> tuple[list[Finding], int]:
     """Findings for several bundles, sorted by location, and how many templates were examined.
 
-    Templates are linted in parallel worker processes when there are several.
+    Templates are linted in parallel worker processes when there are several; ``progress`` hears
+    ``n of m templates (path)`` as each one is done.
     """
     findings: list[Finding] = []
     jobs: list[tuple[Path, tuple[str, ...]]] = []
@@ -113,8 +116,9 @@ def lint_bundles(bundle_dirs: Sequence[Path]) -> tuple[list[Finding], int]:
                 findings.append(problem)
             if path.is_file():
                 jobs.append((path, regions))
-    for result in _run(jobs):
+    for done, result in enumerate(_run(jobs), start=1):
         findings.extend(result)
+        progress(f"{done} of {len(jobs)} templates ({shown_path(jobs[done - 1][0])})")
     findings.sort(key=by_location)
     return findings, len(jobs)
 
@@ -161,14 +165,15 @@ def _integrity(path: Path, digests: frozenset[str]) -> Finding | None:
     )
 
 
-def _run(jobs: list[tuple[Path, tuple[str, ...]]]) -> list[list[Finding]]:
-    """Lint each (template, regions) job, on all cores when there is more than one job."""
+def _run(jobs: list[tuple[Path, tuple[str, ...]]]) -> Iterator[list[Finding]]:
+    """Lint each (template, regions) job, on all cores when there is more than one job; results in job order."""
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
-        return [lint_template(path, regions) for path, regions in jobs]
+        yield from (lint_template(path, regions) for path, regions in jobs)
+        return
     paths, regions = zip(*jobs, strict=True)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lint_template, paths, regions))
+        yield from pool.map(lint_template, paths, regions)
 
 
 def _silence_cfnlint() -> None:

@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import logging
+import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -62,9 +63,9 @@ FAILBACK_SAMPLES = (0.0, 60.0, 120.0, 300.0, 1800.0)
 
 # -- local: moto, stand-ins --------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server in this process on a free port (the stand-ins patch it in place), starting empty: moto keeps
-    its state per process, and an earlier sandbox in this process must not leak into this one."""
+def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """moto's server in this process on ``port`` (0: a free one; the stand-ins patch it in place), starting
+    empty: moto keeps its state per process, and an earlier sandbox in this process must not leak into this one."""
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
@@ -74,7 +75,8 @@ def moto_server() -> Iterator[str]:
         ) from None
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    _refuse_taken(host, port)  # moto binds in its thread: a failed bind there would leave start() waiting
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
@@ -83,6 +85,15 @@ def moto_server() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+def _refuse_taken(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise DrgenError(f"cannot serve on {host}:{port}: {error.strerror}; choose another --port") from None
 
 
 @contextlib.contextmanager

@@ -18,10 +18,10 @@ from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
 from drgen.builders.orchestration import STATE_MACHINE_ARN
 from drgen.builders.parameters import FAILOVER_STATE
-from drgen.deploy import record
 from drgen.deploy.bundle import DeployBundle
+from drgen.deploy.destroy import locate
+from drgen.deploy.plan import FAILED_FIRST_CREATE
 from drgen.deploy.session import Aws
-from drgen.deploy.stacks import describe
 from drgen.errors import DrgenError
 from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
@@ -158,18 +158,21 @@ class Environment:
         return {"GLOBAL_CLUSTER_ID": self.global_cluster_id, "DR_CLUSTER_ARN": self.cluster_arn(Role.SECONDARY)}
 
 
+# a stack in these states holds nothing to operate (a failed first create, an unexecuted or running create)
+_NOTHING_BUILT = FAILED_FIRST_CREATE | {"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"}
+
+
 def stack_outputs(aws: Aws, bundle: DeployBundle) -> dict[tuple[str, Role], dict[str, str]]:
-    """Every deployed stack's outputs: from the deployment record when it has them, else from CloudFormation."""
-    recorded = record.load(record.path_for(bundle.scenario, bundle.suffix)) or {}
-    known = {s["name"]: s.get("outputs", {}) for s in recorded.get("stacks", []) if s.get("outcome") != "failed"}
+    """Every deployed stack's outputs, read from CloudFormation (a plain stack or a stack set instance's).
+
+    Not from the deployment record: it is a cache for `drgen outputs`, and one written against another endpoint
+    or account, or before a redeploy, would aim readiness and failover at resources that are not there.
+    """
     found: dict[tuple[str, Role], dict[str, str]] = {}
     for entry in bundle.stacks:
-        outputs: dict[str, str] | None = known.get(entry.name) or None
-        if outputs is None:
-            state = describe(aws.client("cloudformation", entry.region), entry.name)
-            outputs = state.outputs if state else None
-        if outputs is not None:
-            found[(entry.layer, entry.role)] = dict(outputs)
+        located = locate(aws, bundle, entry)
+        if located is not None and located.state.status not in _NOTHING_BUILT:
+            found[(entry.layer, entry.role)] = dict(located.state.outputs)
     return found
 
 

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.parsers import ResponseParserError
+
 from drgen.builders.failover_definition import definition, substitution
 from drgen.deploy.sandbox import placeholder
-from drgen.deploy.session import Aws
+from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
 from drgen.operate import asl, lambdas
@@ -68,12 +70,14 @@ def captured_logs(sink: io.StringIO) -> Iterator[None]:
     """The functions' log lines into ``sink`` while the run lasts."""
     lambdas.shared("logs")  # the logger and its handler exist once the module is imported
     handlers = [h for h in logging.getLogger(LAMBDA_LOGGER).handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(sink) for h in handlers]
+    previous = [h.stream for h in handlers]
+    for handler in handlers:  # not setStream, which flushes the stream it replaces: it may be closed by now
+        handler.stream = sink  # (the handler took sys.stdout at import, perhaps a CliRunner's since gone)
     try:
         yield
     finally:
         for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream)
+            handler.stream = stream
 
 
 def function_environment(aws: Aws, environment: Environment, function: Function) -> dict[str, str]:
@@ -145,6 +149,8 @@ def invoker(aws: Aws, environment: Environment, overrides: Mapping[str, str]) ->
         with lambda_environment(settings[function.key]):
             try:
                 return handler(payload, None)
+            except ResponseParserError as error:  # a sandbox's error page: one line, not the page
+                raise asl.TaskFailed(type(error).__name__, error_text(error)) from error
             except Exception as error:  # the Lambda service reports any exception as the Task's error
                 raise asl.TaskFailed(type(error).__name__, str(error)) from error
 

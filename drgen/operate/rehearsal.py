@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from drgen.builders.alerting import CONNECTIVITY_METRIC, health_check_alarm_name
 from drgen.builders.probe import ALARM as PROBE_ALARM
 from drgen.deploy.session import Aws
+from drgen.errors import DrgenError
 from drgen.functions import ENGAGED_SIGNAL
 from drgen.operate import lambdas, local, sandbox
 from drgen.operate.dns_verdict import Regions
@@ -133,13 +134,23 @@ def endpoints(rehearsal: Rehearsal) -> Iterator[Callable[[str], str]]:
             return 503, {"status": "unavailable", "region": region}
         return 200, {"status": "ok", "region": region, "database": {"writer": rehearsal.writer_region() == region}}
 
+    with serving(answer) as base:
+        yield lambda region: f"{base}/{region}/health"
+
+
+@contextlib.contextmanager
+def serving(answer: Callable[[str], tuple[int, dict[str, Any]]], port: int = 0) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1:``port`` (0: a free one) answering GET ``/<first segment>/...`` with
+    ``answer(first segment)`` as JSON; yields its base URL."""
     handler = type("Endpoints", (_Endpoints,), {"answer": staticmethod(answer)})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise DrgenError(f"cannot serve on 127.0.0.1:{port}: {error.strerror}; choose another port") from None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield lambda region: f"{base}/{region}/health"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

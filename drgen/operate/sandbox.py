@@ -30,6 +30,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
 from drgen.builders import compute, ledger
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
 from drgen.builders.sessions import PARTITION_KEY
@@ -279,6 +282,7 @@ def alarm_state(aws: Aws, region: str, name: str, state: str, reason: str) -> No
 def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """FailoverGlobalCluster / SwitchoverGlobalCluster for an in-process moto server; yields the calls made."""
     from moto.core.responses import ActionResult
+    from moto.rds.exceptions import RDSClientError
     from moto.rds.responses import RDSResponse
 
     calls: list[tuple[str, dict[str, Any]]] = []
@@ -286,8 +290,10 @@ def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     def promoting(action: str) -> Callable[[RDSResponse], ActionResult]:
         def operation(self: RDSResponse) -> ActionResult:
             params = dict(self.params)
+            cluster = self.global_backend.global_clusters.get(params["global_cluster_identifier"])
+            if cluster is None:  # as RDS answers (the API reference lists GlobalClusterNotFoundFault)
+                raise RDSClientError("GlobalClusterNotFoundFault", f"{params['global_cluster_identifier']} not found")
             calls.append((action, params))
-            cluster = self.global_backend.global_clusters[params["global_cluster_identifier"]]
             for member in cluster.members:
                 member.is_writer = member.db_cluster_arn == params["target_db_cluster_identifier"]
             return ActionResult({"GlobalCluster": cluster})
@@ -306,6 +312,27 @@ def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
                 delattr(RDSResponse, name)
             else:
                 setattr(RDSResponse, name, original)
+
+
+PROMOTIONS = ("FailoverGlobalCluster", "SwitchoverGlobalCluster")
+
+
+def unserved_promotion(aws: Aws, region: str) -> str | None:
+    """The first of ``PROMOTIONS`` the sandbox cannot serve, else None: the promote step calls them.
+
+    Asked about a global cluster that does not exist, a server that implements the action answers
+    GlobalClusterNotFoundFault; moto, which does not, answers with an HTML 500 page (ResponseParserError).
+    """
+    rds = aws.client("rds", region)
+    probe = {"GlobalClusterIdentifier": "drgen-sandbox-probe", "TargetDbClusterIdentifier": "drgen-sandbox-probe"}
+    for action, call in zip(PROMOTIONS, (rds.failover_global_cluster, rds.switchover_global_cluster), strict=True):
+        try:
+            call(**probe)
+        except ResponseParserError:
+            return action
+        except ClientError:
+            continue  # an AWS error: the action is served
+    return None
 
 
 CHECKERS = 16  # Route 53 health checkers reporting on one check (any number: the model answers for all of them)

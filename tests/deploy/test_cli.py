@@ -147,12 +147,12 @@ def test_bootstrap_deploys_the_stackset_roles(runner, sandbox):
 
 def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
     target = ["-s", "database-dr", "--suffix", "o", "--endpoint-url", sandbox]
-    early = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o", "--require-approval", "never"])
+    deploy = ["deploy", *target, "--require-approval", "never"]
+    early = runner.invoke(cli, [*deploy, "--only", "dbdr-foundation-primary-o"])
     assert early.exit_code == 1
     assert "dbdr-foundation-secondary-o is not deployed; deploy it first" in early.output
-    assert runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-secondary-o",
-                                         "--require-approval", "never"]).exit_code == 0
-    late = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-primary-o", "--require-approval", "never"])
+    assert runner.invoke(cli, [*deploy, "--only", "dbdr-foundation-secondary-o"]).exit_code == 0
+    late = runner.invoke(cli, [*deploy, "--only", "dbdr-foundation-primary-o"])
     assert late.exit_code == 0, late.output
     record = json.loads(Path(".drgen/database-dr-o.json").read_text())
     assert [s["name"] for s in record["stacks"]] == ["dbdr-foundation-secondary-o", "dbdr-foundation-primary-o"]

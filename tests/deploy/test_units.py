@@ -235,6 +235,28 @@ def test_plain_and_live_progress_show_each_stack(deploy_bundles):
     assert entries[1].region in live.getvalue() and "created" in live.getvalue() and "waiting" in live.getvalue()
 
 
+def test_the_live_table_counts_what_is_done_names_what_a_stack_waits_for_and_colours_a_failure(
+    deploy_bundles, monkeypatch
+):
+    """Issue 15 item 8: "n of m", elapsed time, what a waiting stack waits for, failed rows in red."""
+    bundle = deploy_bundles["database-dr"]
+    first = next(e for e in bundle.stacks if not e.depends_on)
+    later = next(e for e in bundle.stacks if first.name in e.depends_on)
+    screen = io.StringIO()
+    screen.isatty = lambda: True  # type: ignore[method-assign]  (rich colours only what it takes for a terminal)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "400")
+    with LiveProgress("drgen deploy", bundle.stacks, screen) as live:
+        live.done(StackResult(first.name, first.region, Outcome.FAILED, reason="boom"))
+    drawn = screen.getvalue()
+    assert f"1 of {len(bundle.stacks)} done, 1 FAILED" in drawn
+    waiting = next(line for line in drawn.splitlines() if later.name in line)
+    assert "waits for" in waiting and first.name in waiting.split("waits for", 1)[1]
+    failed = next(line for line in drawn.splitlines() if first.name in line and "boom" in line)
+    assert "\x1b[1;31m" in failed  # bold red (SGR 1;31)
+
+
 # -- states moto cannot produce, answered by a stubbed client -------------------------------------------------
 
 

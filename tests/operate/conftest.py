@@ -57,6 +57,14 @@ class Deployed:
         return [*self.cli_target(), "--wait", "--health-url", self.health_url]
 
 
+@pytest.fixture
+def promoting() -> Iterator[list[tuple[str, dict[str, object]]]]:
+    """The moto server answers FailoverGlobalCluster and SwitchoverGlobalCluster, as `drgen sandbox` serves it
+    (a plain moto server is refused before a failover starts); yields the promotions made."""
+    with sandbox.promotion_standin() as calls:
+        yield calls
+
+
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[str]:
     """A stand-in health endpoint: ``<url>/ok`` answers 200 with a body (moto serves no application)."""

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from drgen.builders.alerting import health_check_alarm_name
 from drgen.cli import cli
+from drgen.deploy import record
 from drgen.operate import failover, lambdas, readiness, sandbox
 from drgen.scenario.model import Role
 from tests.operate.conftest import Deployed
@@ -62,7 +63,7 @@ def test_readiness_passes_on_a_ready_standby_and_arms_the_triggers(deploy, capfd
     assert capfd.readouterr().out == ""
 
 
-def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(deploy):
+def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(deploy, promoting):
     """Defect 8: a new environment's triggers are not armed; an operator may still --force."""
     deployed = deploy()
     before = _state(deployed)
@@ -73,7 +74,7 @@ def test_a_failover_before_the_first_passing_readiness_test_changes_nothing(depl
     assert _state(deployed) == before
 
 
-def test_one_failure_signal_alone_stands_the_failover_down(deploy):
+def test_one_failure_signal_alone_stands_the_failover_down(deploy, promoting):
     """Defect 7: the DR probe alone (no agreement from Route 53 or the writer's heartbeat) changes nothing."""
     deployed = deploy()
     _arm(deployed)
@@ -88,6 +89,20 @@ def test_one_failure_signal_alone_stands_the_failover_down(deploy):
     after = _state(deployed)
     assert after["status"] == "stood-down"  # the run is on record; the writer, DNS and capacity are not touched
     assert {k: after[k] for k in ("writer", "dns", "desired")} == {k: before[k] for k in ("writer", "dns", "desired")}
+
+
+def test_a_stale_deployment_record_does_not_steer_readiness(deploy, bundle):
+    """The record is a cache (issue 15 item 4): one left by another deployment names resources that are not
+    there; readiness reads the stacks' outputs from CloudFormation and passes."""
+    ready = deploy()
+    stale = {"stacks": [{"name": e.name, "outcome": "created", "outputs": {"StateMachineArn": "arn:aws:states:"
+                         "eu-west-2:000000000000:stateMachine:gone", "AlertTopicArn": "arn:aws:sns:x:0:gone"}}
+                        for e in bundle.stacks]}
+    path = record.path_for(bundle.scenario, bundle.suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stale))
+    result = _invoke("readiness", *ready.cli_target(), "--health-url", ready.health_url)
+    assert result.exit_code == 0, result.output
 
 
 def test_readiness_fails_when_the_secondary_is_detached(deploy):
@@ -205,7 +220,7 @@ def test_a_deploy_during_a_failover_is_refused_unless_told(deploy):
     assert _state(deployed)["desired"] == 2  # still serving at active capacity
 
 
-def test_a_failover_must_say_planned_or_unplanned_and_an_unplanned_one_is_confirmed(deploy):
+def test_a_failover_must_say_planned_or_unplanned_and_an_unplanned_one_is_confirmed(deploy, promoting):
     """Safe defaults: no default kind of failover, and a possibly data-losing one is asked for. A question that
     is declined, or that nothing can answer (no terminal), exits 3 and starts nothing."""
     ready = deploy()
