@@ -179,10 +179,14 @@ def stack_outputs(aws: Aws, bundle: DeployBundle) -> dict[tuple[str, Role], dict
 def resolve(aws: Aws, scenario: Scenario, bundle: DeployBundle) -> Environment:
     """The deployed environment of ``scenario``; a DrgenError when nothing of it is deployed."""
     outputs = stack_outputs(aws, bundle)
+    deploy = f"`drgen deploy -s {scenario.name} --suffix {scenario.suffix}`"
     if not outputs:
+        raise DrgenError(f"nothing of {scenario.name} (suffix {scenario.suffix}) is deployed there; run {deploy} first")
+    missing = [e.name for e in bundle.stacks if (e.layer, e.role) not in outputs]
+    if missing:  # the failover steps and the sandbox's provisioning need every stack
         raise DrgenError(
-            f"nothing of {scenario.name} (suffix {scenario.suffix}) is deployed there; "
-            f"run `drgen deploy -s {scenario.name} --suffix {scenario.suffix}` first"
+            f"{scenario.name} (suffix {scenario.suffix}) is only partly deployed there: {len(missing)} of "
+            f"{len(bundle.stacks)} stacks missing ({', '.join(missing)}); run {deploy} first"
         )
     return from_outputs(scenario, aws.account_id(), outputs)
 

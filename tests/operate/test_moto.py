@@ -105,6 +105,19 @@ def test_a_stale_deployment_record_does_not_steer_readiness(deploy, bundle):
     assert result.exit_code == 0, result.output
 
 
+def test_a_partly_deployed_scenario_is_named_in_one_line_and_nothing_is_provisioned(sandbox_url, bundle):
+    foundation = next(e.name for e in bundle.stacks if not e.depends_on)
+    target = ["-s", bundle.scenario, "--suffix", bundle.suffix, "--endpoint-url", sandbox_url]
+    assert _invoke("deploy", *target, "--only", foundation, "--require-approval", "never").exit_code == 0
+    for command in (["readiness"], ["failover", "--planned", "--dry-run"], ["failback", "--planned", "--yes"]):
+        result = _invoke(*command, *target)
+        assert result.exit_code == 2, result.output
+        [line] = result.output.splitlines()
+        assert line.startswith(f"drgen: error: {bundle.scenario} (suffix {bundle.suffix}) is only partly deployed "
+                               f"there: {len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing (")
+    assert "sandbox, created once" not in result.output
+
+
 def test_readiness_fails_when_the_secondary_is_detached(deploy):
     detached = deploy(attach_secondary=False)
     result = _invoke("readiness", *detached.cli_target(), "--output", "json", "--health-url", detached.health_url)
