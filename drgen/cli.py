@@ -240,7 +240,6 @@ from drgen.commands import operate  # noqa: E402  (they use this module's helper
 cli.add_command(operate.readiness)
 cli.add_command(operate.failover)
 cli.add_command(operate.failback)
-cli.add_command(operate.drill)
 
 from drgen.commands import quotas  # noqa: E402  (it uses this module's helpers)
 
@@ -250,6 +249,7 @@ from drgen.commands import preflight  # noqa: E402  (it uses this module's helpe
 
 cli.add_command(preflight.preflight)
 
-from drgen.commands import sandbox  # noqa: E402  (it uses this module's helpers)
+from drgen.commands import drill, sandbox  # noqa: E402  (they use this module's helpers)
 
+cli.add_command(drill.drill)
 cli.add_command(sandbox.sandbox)

@@ -129,6 +129,10 @@ def _code_keys(ctx: StackContext, artifacts: tuple[Artifact, ...], roles: tuple[
 
 
 # The stack tag naming the scenario that owns a stack (deploy refuses to update a stack another scenario owns).
+# No suffix tag: the suffix ends every stack name, so two suffixes never share a stack. No bundle-hash tag:
+# stack-level tags propagate to the stack's resources (CloudFormation user guide, "Resource tagging"), so a tag
+# that changed with every render would update every resource of every stack on each deploy, changed or not;
+# the deployment record keeps each template's hash instead.
 OWNER_TAG = "drgen:scenario"
 
 

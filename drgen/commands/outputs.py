@@ -6,13 +6,20 @@ The outputs the seeds ask for come first, under their own heading, in the order 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT, Source, cloud_errors, load_bundle, make_aws, target_options
+from drgen.commands.options import (
+    OUTPUT,
+    Source,
+    cloud_errors,
+    load_bundle,
+    make_aws,
+    source_options,
+    target_options,
+)
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -21,9 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--scenario", "-s", metavar="NAME", help="The preset that was deployed.")
-@click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Or the scenario file.")
-@click.option("--suffix", required=True, envvar="ENVIRONMENT_SUFFIX", help="Its environment suffix.")
+@source_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
 @click.option("--from-cloudformation", "live", is_flag=True,
               help="Read the stacks from CloudFormation instead of the local record (also used when there is none).")
@@ -31,8 +36,7 @@ if TYPE_CHECKING:
 @handle_errors
 @cloud_errors
 def outputs(
-    scenario: str | None,
-    config: Path | None,
+    source: Source,
     suffix: str,
     output: str,
     live: bool,
@@ -46,9 +50,8 @@ def outputs(
     without one (another directory or machine) or with --from-cloudformation, what CloudFormation says."""
     from drgen.deploy import record
 
-    source = Source(scenario, config)
     source.check()
-    name = scenario or load_scenario_name(source, suffix)
+    name = _scenario_name(source, suffix)
     path = record.path_for(name, suffix)
     data = None if live else record.load(path)
     if data is None:
@@ -72,9 +75,14 @@ def outputs(
                 click.echo(f"    {key} = {value}")
 
 
-def load_scenario_name(source: Source, suffix: str) -> str:
+def _scenario_name(source: Source, suffix: str) -> str:
+    """The deployed scenario's name, without rendering it (a bundle directory: its manifest's)."""
     from drgen.scenario import load
 
+    if source.preset is not None:
+        return source.preset
+    if source.bundle_dir is not None:
+        return load_bundle(source, suffix).scenario
     return load(config=source.config, suffix=suffix).name
 
 

@@ -48,9 +48,14 @@ class DeployBundle:
     files: dict[str, bytes]  # relative path -> bytes, for every template and artifact
     artifacts: tuple[Artifact, ...]
     deployment: Deployment | None = None  # None: a bundle that needs nothing in the account (bootstrap's)
+    manifest: bytes = b""  # manifest.json as rendered
 
     def template(self, entry: StackEntry) -> bytes:
         return self.files[entry.template]
+
+    def rendered_files(self) -> dict[str, bytes]:
+        """The bundle as `drgen render` keeps it: the manifest, the templates and the artifacts."""
+        return {MANIFEST: self.manifest, **self.files}
 
     @property
     def stack_regions(self) -> tuple[str, ...]:
@@ -75,8 +80,9 @@ def from_files(files: dict[str, bytes], where: str) -> DeployBundle:
     return _parse(files.__getitem__, where)
 
 
-def from_directory(path: Path, suffix: str) -> DeployBundle:
-    """Read ``path/manifest.json`` and the files it lists; refuse a bundle rendered for another suffix."""
+def from_directory(path: Path, suffix: str | None) -> DeployBundle:
+    """Read ``path/manifest.json`` and the files it lists; refuse a bundle rendered for another suffix (None:
+    take the bundle's)."""
     if not (path / MANIFEST).is_file():
         raise DrgenError(f"{path} holds no rendered bundle (no {MANIFEST}); run `drgen render` first")
 
@@ -87,7 +93,7 @@ def from_directory(path: Path, suffix: str) -> DeployBundle:
             raise DrgenError(f"{path / relative}: {exc.strerror}; re-render the bundle") from None
 
     bundle = _parse(read, str(path))
-    if bundle.suffix != suffix:
+    if suffix is not None and bundle.suffix != suffix:
         raise DrgenError(
             f"{path} was rendered for suffix '{bundle.suffix}', not '{suffix}'; "
             f"pass --suffix {bundle.suffix} or re-render with `drgen render --suffix {suffix}`"
@@ -97,7 +103,8 @@ def from_directory(path: Path, suffix: str) -> DeployBundle:
 
 def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
     try:
-        manifest = json.loads(read(MANIFEST))
+        raw = read(MANIFEST)
+        manifest = json.loads(raw)
         stacks = tuple(_entry(s) for s in manifest["stacks"])
         artifacts = tuple(Artifact(a["file"], a["key"], a["sha256"]) for a in manifest.get("artifacts", []))
         scenario, suffix, regions = manifest["scenario"], manifest["suffix"], dict(manifest["regions"])
@@ -111,7 +118,7 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         if hashlib.sha256(data).hexdigest() != digest:
             raise DrgenError(f"{where}: {relative} differs from the sha256 in {MANIFEST}; re-render the bundle")
         files[relative] = data
-    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts, deployment)
+    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts, deployment, raw)
 
 
 def _deployment(data: dict[str, Any]) -> Deployment:

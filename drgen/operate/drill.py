@@ -31,7 +31,7 @@ from typing import Any
 
 from drgen.builders import compute
 from drgen.deploy import deployer
-from drgen.deploy.bundle import DeployBundle, from_scenario
+from drgen.deploy.bundle import DeployBundle, from_files
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws, Target
 from drgen.errors import DrgenError
@@ -104,15 +104,21 @@ def sandbox_credentials() -> Iterator[None]:
 
 
 def local(
-    scenario: Scenario, on_line: Callable[[str], None], on_step: Callable[[Step], None], *, planned: bool = False
+    scenario: Scenario,
+    on_line: Callable[[str], None],
+    on_step: Callable[[Step], None],
+    *,
+    planned: bool = False,
+    bundle: DeployBundle | None = None,
 ) -> Report:
-    """The local drill end to end; ``on_line`` gets progress lines, ``on_step`` each state as it ends."""
+    """The local drill end to end; ``on_line`` gets progress lines, ``on_step`` each state as it ends.
+    ``bundle``: the rendered bundle of ``scenario`` to deploy (default: rendered here)."""
     report = Report(scenario.name, "local moto server", "planned" if planned else "unplanned")
-    report.budget = budget_terms(_rendered_files(scenario))
-    bundle = _bundle(scenario)
+    bundle = bundle or _bundle(scenario)
+    report.budget = budget_terms(bundle.rendered_files())
     with sandbox_credentials(), moto_server() as url:
         aws = Aws(Target(endpoint_url=url, max_attempts=2, poll_seconds=0.05))
-        environment = _deploy(aws, scenario, report, on_line)
+        environment = _deploy(aws, scenario, bundle, report, on_line)
         report.created = sandbox.provision(aws, environment, bundle)
         on_line(f"created through the service APIs: {len(report.created)} kinds of what moto's CloudFormation skips")
         clock, regions = SimClock(), dns_verdict.Regions()
@@ -134,11 +140,15 @@ def local(
 
 
 def _bundle(scenario: Scenario) -> DeployBundle:
-    return from_scenario(scenario.name, scenario.suffix or DRILL_SUFFIX)
+    """The scenario rendered here (a variant from a file too: its name is no preset)."""
+    from drgen.render import render
+
+    return from_files(render(scenario).files, f"the rendered {scenario.name}")
 
 
-def _deploy(aws: Aws, scenario: Scenario, report: Report, on_line: Callable[[str], None]) -> Environment:
-    bundle = _bundle(scenario)
+def _deploy(
+    aws: Aws, scenario: Scenario, bundle: DeployBundle, report: Report, on_line: Callable[[str], None]
+) -> Environment:
     on_line(f"deploying {len(bundle.stacks)} stacks to {aws.target.endpoint_url}")
     started = time.monotonic()
     results = deployer.deploy(aws, bundle, bundle.stacks, deployer.DeployOptions(), PlainProgress(io.StringIO()))
@@ -333,11 +343,18 @@ def _notified(aws: Aws, environment: Environment, outcome: str) -> tuple[bool, s
 
 
 # -- live ------------------------------------------------------------------------------------------------------
-def live(aws: Aws, scenario: Scenario, on_line: Callable[[str], None], on_step: Callable[[Step], None]) -> Report:
+def live(
+    aws: Aws,
+    scenario: Scenario,
+    on_line: Callable[[str], None],
+    on_step: Callable[[Step], None],
+    bundle: DeployBundle | None = None,
+) -> Report:
     """A planned switchover to the DR region and back on a real deployed environment, each step followed."""
     report = Report(scenario.name, f"account {aws.account_id()}", "planned")
-    report.budget = budget_terms(_rendered_files(scenario))
-    environment = resolve(aws, scenario, _bundle(scenario))
+    bundle = bundle or _bundle(scenario)
+    report.budget = budget_terms(bundle.rendered_files())
+    environment = resolve(aws, scenario, bundle)
     for phase, mode in (("switchover", failover.FAILOVER), ("switchback", failover.FAILBACK)):
         checks = readiness.check_all(aws, environment) if mode == failover.FAILOVER else []
         not_ready = [c for c in checks if not c.ok]
@@ -358,7 +375,3 @@ def live(aws: Aws, scenario: Scenario, on_line: Callable[[str], None], on_step: 
     return report
 
 
-def _rendered_files(scenario: Scenario) -> dict[str, bytes]:
-    from drgen.render import render
-
-    return render(scenario).files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,6 +189,25 @@ def test_failover_dry_run_changes_nothing(deploy):
     assert plan["execution"].startswith("failover-unplanned-")
     assert plan["steps"][0] == "Guard (failover-guard)"
     assert _state(deployed) == before
+
+
+def test_drill_takes_a_scenario_file_and_a_rendered_bundle(monkeypatch, tmp_path):
+    """A variant with its own name is no preset: the drill renders the file itself (issue 15 item 2)."""
+    monkeypatch.chdir(tmp_path)
+    Path("orders.yaml").write_text("base: trading-ecs\nname: orders\n")
+    from_file = _invoke("drill", "-c", "orders.yaml", "--planned")
+    assert from_file.exit_code == 0, from_file.output
+    assert "drill report: orders, planned" in from_file.output and "drill PASSED" in from_file.output
+
+    assert _invoke("render", "-s", "database-dr", "--suffix", "b", "--no-lint", "--out", "out").exit_code == 0
+    from_bundle = _invoke("drill", "--bundle", "out/database-dr", "--planned", "--output", "json")
+    assert from_bundle.exit_code == 0, from_bundle.output
+    assert json.loads(from_bundle.output)["scenario"] == "database-dr"
+
+    assert _invoke("render", "-c", "orders.yaml", "--suffix", "b", "--no-lint", "--out", "out").exit_code == 0
+    refused = _invoke("drill", "--bundle", "out/orders")
+    assert refused.exit_code == 2 and "rendered from a scenario file (orders); pass that file with --config" in \
+        refused.output
 
 
 def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
