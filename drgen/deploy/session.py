@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,26 @@ class Target:
     retry_mode: str = "standard"
     max_attempts: int | None = None  # None: AWS_MAX_ATTEMPTS, or ENDPOINT_MAX_ATTEMPTS with an endpoint
     poll_seconds: float = DEFAULT_POLL_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.endpoint_url is not None:
+            check_endpoint(self.endpoint_url)
+
+
+def check_endpoint(url: str) -> None:
+    """Refuse an endpoint botocore would fail on deep inside (a traceback): not http(s), no host, a bad port."""
+    problem = ""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problem = "not an http(s) URL with a host"
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        raise DrgenError(
+            f"--endpoint-url (or $AWS_ENDPOINT_URL) {url!r}: {problem}; give one like http://127.0.0.1:5000"
+        )
 
 
 class Aws:

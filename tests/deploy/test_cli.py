@@ -126,6 +126,14 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
             "nothing of database-dr (suffix never) is deployed there, and no record at .drgen/database-dr-never.json",
         ),
         (["bootstrap"], "nothing to bootstrap: pass --stacksets"),
+        # bad addresses, which botocore would turn into tracebacks
+        (["readiness", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "foo"], "not an http(s) URL"),
+        (["failover", "-s", "trading-ecs", "--suffix", "x", "--planned", "--endpoint-url", "http://[::1"],
+         "Invalid IPv6 URL"),
+        (["deploy", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:99999"],
+         "Port out of range"),
+        (["outputs", "-s", "trading-ecs", "--suffix", "x", "--from-cloudformation", "--endpoint-url", "ftp://h"],
+         "not an http(s) URL"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(runner, sandbox, args, message):
