@@ -25,9 +25,9 @@ from drgen.builders import (
     alerting,
     app,
     backup,
-    compute,
     database,
     events,
+    image_repository,
     inputs,
     ledger,
     network,
@@ -52,7 +52,7 @@ def build_foundation(ctx: StackContext) -> None:
     network.peering_requester(ctx, net)
     alerting.topics(ctx, key)
     storage.buckets(ctx, key)
-    compute.image_repository(ctx, key.arn)
+    image_repository.image_repository(ctx, key.arn)
 
 
 def build_data(ctx: StackContext) -> None:

@@ -27,7 +27,8 @@ from awacs import iam as iam_actions
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Sub, arcregionswitch, iam
 
-from drgen.builders import compute, upstream
+from drgen.builders import upstream
+from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_RETRY, TASKS
@@ -99,9 +100,9 @@ def _app_output(ctx: StackContext, role: Role, output: str, what: str) -> Any:
 
 def _ecs_arn(ctx: StackContext, role: Role, path: str) -> Sub:
     """An ECS ARN in ``role``'s region; ${Cluster} and ${Service} are the names its app stack publishes."""
-    names = {"Cluster": _app_output(ctx, role, compute.ECS_CLUSTER_NAME, "ECS cluster")}
+    names = {"Cluster": _app_output(ctx, role, ECS_CLUSTER_NAME, "ECS cluster")}
     if "${Service}" in path:
-        names["Service"] = _app_output(ctx, role, compute.ECS_SERVICE_NAME, "ECS service")
+        names["Service"] = _app_output(ctx, role, ECS_SERVICE_NAME, "ECS service")
     return Sub(f"arn:${{AWS::Partition}}:ecs:{REGION[role]}:${{AWS::AccountId}}:{path}", **names)
 
 

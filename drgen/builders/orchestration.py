@@ -35,6 +35,7 @@ from troposphere import logs as tlogs
 
 from drgen.builders import (
     arc_plan,
+    auto_scaling,
     compute,
     control,
     events,
@@ -47,7 +48,7 @@ from drgen.builders import (
     storage,
     upstream,
 )
-from drgen.builders.alerting import health_check_alarm_name
+from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, definition, substitution, tasks
@@ -94,9 +95,9 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
         "DR_CLUSTER_ARN": upstream.dr_cluster_arn(ctx),
         "COMPUTE_KIND": kind.value,
-        "ECS_CLUSTER": _scale_target(ctx, ComputeKind.ECS, compute.ECS_CLUSTER_NAME, "ECS cluster"),
-        "ECS_SERVICE": _scale_target(ctx, ComputeKind.ECS, compute.ECS_SERVICE_NAME, "ECS service"),
-        "ASG_NAME": _scale_target(ctx, ComputeKind.ASG, compute.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
+        "ECS_CLUSTER": _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
+        "ECS_SERVICE": _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
+        "ASG_NAME": _scale_target(ctx, ComputeKind.ASG, auto_scaling.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
         "ACTIVE_CAPACITY": str(ctx.scenario.compute.active_capacity),
         "HOSTED_ZONE_ID": routing.zone_id(ctx),
         "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
@@ -269,8 +270,8 @@ def _scale_grants(ctx: StackContext) -> list[Statement]:
     if kind is ComputeKind.ECS:
         service = Sub(
             "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/${Service}",
-            Cluster=upstream.dr_app_output(ctx, compute.ECS_CLUSTER_NAME, "ECS cluster"),
-            Service=upstream.dr_app_output(ctx, compute.ECS_SERVICE_NAME, "ECS service"),
+            Cluster=upstream.dr_app_output(ctx, ECS_CLUSTER_NAME, "ECS cluster"),
+            Service=upstream.dr_app_output(ctx, ECS_SERVICE_NAME, "ECS service"),
         )
         return [
             Statement(Effect=Allow, Action=[ecs_actions.DescribeServices, ecs_actions.UpdateService],
@@ -293,7 +294,7 @@ def _scale_grants(ctx: StackContext) -> list[Statement]:
             Statement(
                 Effect=Allow,
                 Action=[autoscaling_actions.UpdateAutoScalingGroup],
-                Resource=[compute.asg_arn(ctx)],
+                Resource=[auto_scaling.asg_arn(ctx)],
             ),
         ]
     return []

@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.builders import compute
+from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
+from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.deploy import deployer
 from drgen.deploy.bundle import DeployBundle, from_files
 from drgen.deploy.progress import PlainProgress
@@ -314,13 +315,13 @@ def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:
     kind = environment.scenario.compute.kind
     if kind is ComputeKind.ECS:
         service = aws.client("ecs", environment.dr).describe_services(
-            cluster=environment.app_output(compute.ECS_CLUSTER_NAME),
-            services=[environment.app_output(compute.ECS_SERVICE_NAME)],
+            cluster=environment.app_output(ECS_CLUSTER_NAME),
+            services=[environment.app_output(ECS_SERVICE_NAME)],
         )["services"][0]
         return service["desiredCount"] >= wanted, f"ECS desired {service['desiredCount']} (active {wanted})"
     if kind is ComputeKind.ASG:
         group = aws.client("autoscaling", environment.dr).describe_auto_scaling_groups(
-            AutoScalingGroupNames=[environment.app_output(compute.AUTO_SCALING_GROUP_NAME)]
+            AutoScalingGroupNames=[environment.app_output(AUTO_SCALING_GROUP_NAME)]
         )["AutoScalingGroups"][0]
         return group["DesiredCapacity"] >= wanted, f"ASG desired {group['DesiredCapacity']} (active {wanted})"
     return True, f"{kind.value}: nothing to scale"

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.builders import compute
+from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
+from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.functions import READINESS
@@ -152,7 +153,7 @@ def _compute(aws: Aws, env: Environment) -> tuple[bool, str]:
     wanted = env.scenario.compute.active_capacity
     kind = env.scenario.compute.kind
     if kind is ComputeKind.ECS:
-        cluster, service = env.app_output(compute.ECS_CLUSTER_NAME), env.app_output(compute.ECS_SERVICE_NAME)
+        cluster, service = env.app_output(ECS_CLUSTER_NAME), env.app_output(ECS_SERVICE_NAME)
         found = aws.client("ecs", env.dr).describe_services(cluster=cluster, services=[service])["services"]
         if not found or found[0].get("status", "ACTIVE") != "ACTIVE":
             return False, f"ECS service {service} not active in {env.dr}"
@@ -164,7 +165,7 @@ def _compute(aws: Aws, env: Environment) -> tuple[bool, str]:
             return False, f"scaling maximum {ceiling} is below the active capacity {wanted}"
         return True, f"{service}: {found[0]['desiredCount']} task(s) now, can scale to {wanted}"
     if kind is ComputeKind.ASG:
-        group = env.app_output(compute.AUTO_SCALING_GROUP_NAME)
+        group = env.app_output(AUTO_SCALING_GROUP_NAME)
         found = aws.client("autoscaling", env.dr).describe_auto_scaling_groups(AutoScalingGroupNames=[group])
         if not found["AutoScalingGroups"]:
             return False, f"Auto Scaling group {group} not found in {env.dr}"

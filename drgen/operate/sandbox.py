@@ -33,7 +33,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from drgen.builders import compute, ledger
+from drgen.builders import ledger
+from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
 from drgen.builders.sessions import PARTITION_KEY
 from drgen.deploy.bundle import DeployBundle
@@ -170,7 +171,7 @@ def _scalable_target(aws: Aws, environment: Environment) -> str | None:
         return None
     compute_ = environment.scenario.compute
     resource = (
-        f"service/{environment.app_output(compute.ECS_CLUSTER_NAME)}/{environment.app_output(compute.ECS_SERVICE_NAME)}"
+        f"service/{environment.app_output(ECS_CLUSTER_NAME)}/{environment.app_output(ECS_SERVICE_NAME)}"
     )
     aws.client("application-autoscaling", environment.dr).register_scalable_target(
         ServiceNamespace="ecs",

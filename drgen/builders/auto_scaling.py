@@ -1,0 +1,148 @@
+"""EC2 Auto Scaling behind the load balancer: a launch template (IMDSv2, the region's key) and the group.
+
+The DR region keeps the standby minimum and the failover raises it; without ``compute.image`` the instances run
+drgen's health application (instance_app.py) on the latest Amazon Linux 2023.
+"""
+
+from __future__ import annotations
+
+from troposphere import Base64, GetAtt, Ref, Sub, autoscaling, ec2, iam
+from troposphere import elasticloadbalancingv2 as elb
+
+from drgen.builders import instance_app, upstream
+from drgen.builders.context import StackContext
+from drgen.builders.workload import (
+    CPU_TARGET_PERCENT,
+    Balancer,
+    app_name,
+    application_role,
+    per_role_capacity,
+    workload_security_group,
+)
+from drgen.packaging import runs_default_application
+
+# Output the failover functions read.
+AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def group(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup) -> None:
+    """Instances from a launch template in the private subnets; the DR region keeps the standby minimum."""
+    compute = ctx.scenario.compute
+    name = app_name(ctx)
+    template = _launch_template(ctx, balancer)
+    group = ctx.add(
+        autoscaling.AutoScalingGroup(
+            "AutoScalingGroup",
+            AutoScalingGroupName=name,
+            LaunchTemplate=autoscaling.LaunchTemplateSpecification(
+                LaunchTemplateId=Ref(template), Version=GetAtt(template, "LatestVersionNumber")
+            ),
+            MinSize=per_role_capacity(ctx),
+            DesiredCapacity=per_role_capacity(ctx),
+            MaxSize=str(compute.max_capacity),
+            VPCZoneIdentifier=upstream.private_subnets(ctx),
+            TargetGroupARNs=[Ref(target_group)],
+            HealthCheckType="ELB",
+            HealthCheckGracePeriod=compute.startup_seconds,
+            MetricsCollection=[autoscaling.MetricsCollection(Granularity="1Minute")],
+        )
+    )
+    ctx.add(
+        autoscaling.ScalingPolicy(
+            "ScaleOutPolicy",
+            AutoScalingGroupName=Ref(group),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=autoscaling.TargetTrackingConfiguration(
+                PredefinedMetricSpecification=autoscaling.PredefinedMetricSpecification(
+                    PredefinedMetricType="ASGAverageCPUUtilization"
+                ),
+                TargetValue=CPU_TARGET_PERCENT,
+            ),
+        )
+    )
+    ctx.output(AUTO_SCALING_GROUP_NAME, Ref(group), "Auto Scaling group the failover scales to active capacity.")
+
+
+def asg_arn(ctx: StackContext) -> Sub:
+    """This region's group, by name (its ARN also holds a generated id, hence the ``*``)."""
+    return Sub(
+        "arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
+        + f"autoScalingGroupName/{app_name(ctx)}"
+    )
+
+
+# Instances serving HTTPS to the load balancer make a certificate at boot (an ALB does not validate it).
+TLS_DIR = "/etc/drgen/tls"
+MAKE_CERTIFICATE = (
+    f"install -d -m 0700 {TLS_DIR}\n"
+    "openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=${AWS::StackName} "
+    f"-keyout {TLS_DIR}/key.pem -out {TLS_DIR}/cert.pem\n"
+)
+
+
+def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplate:
+    """IMDSv2 only, the root volume under the region's key, the application's role, its configuration in
+    /etc/drgen/app.env (and with target TLS, its certificate)."""
+    named = ctx.scenario.compute.image
+    image = ctx.parameter(
+        "ApplicationImageId",
+        "SSM parameter holding each region's application AMI"
+        + ("." if named else " (default: the latest Amazon Linux 2023, running drgen's application)."),
+        type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        default=named or AMI_PARAMETER,
+    )
+    default_app = instance_app.install(ctx) if runs_default_application(ctx.scenario) else None
+    role = application_role(
+        ctx,
+        "InstanceRole",
+        "ec2.amazonaws.com",
+        [Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")],  # shell access without SSH
+        grants=[default_app[2]] if default_app else [],
+    )
+    profile = ctx.add(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
+    group = workload_security_group(ctx, balancer)
+    tls = ctx.scenario.compute.target_tls
+    user_data = Sub(
+        "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\n"
+        + (MAKE_CERTIFICATE if tls else "")
+        + "cat > /etc/drgen/app.env <<'EOF'\n"
+        "DB_SECRET_NAME=${Secret}\nDB_ENDPOINT=${Endpoint}\nGLOBAL_CLUSTER_ID=${GlobalCluster}\nDB_NAME=${Database}\n"
+        "APP_PORT=${Port}\n"
+        "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\n"
+        + (f"APP_TLS_CERT={TLS_DIR}/cert.pem\nAPP_TLS_KEY={TLS_DIR}/key.pem\n" if tls else "")
+        + "EOF\n"
+        + (default_app[0] if default_app else ""),
+        **(default_app[1] if default_app else {}),
+        Secret=upstream.database_secret_name(ctx),
+        Endpoint=upstream.database_endpoint(ctx),
+        GlobalCluster=upstream.global_cluster_id(ctx),
+        Database=ctx.scenario.database.database_name,
+        Port=str(ctx.scenario.compute.app_port),
+        Path=ctx.scenario.routing.health_check.path,
+    )
+    return ctx.add(
+        ec2.LaunchTemplate(
+            "LaunchTemplate",
+            LaunchTemplateData=ec2.LaunchTemplateData(
+                ImageId=image,
+                InstanceType=ctx.scenario.compute.instance_type,
+                IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
+                SecurityGroupIds=[Ref(group)],
+                MetadataOptions=ec2.MetadataOptions(HttpTokens="required", HttpEndpoint="enabled"),
+                # The region's key (its policy lets the Auto Scaling service-linked role use it).
+                BlockDeviceMappings=[
+                    ec2.LaunchTemplateBlockDeviceMapping(
+                        DeviceName="/dev/xvda",
+                        Ebs=ec2.EBSBlockDevice(
+                            Encrypted=True,
+                            KmsKeyId=upstream.key_arn(ctx),
+                            VolumeType="gp3",
+                            DeleteOnTermination=True,
+                        ),
+                    )
+                ],
+                UserData=Base64(user_data),
+            ),
+        )
+    )
