@@ -25,7 +25,9 @@ from drgen.builders import (
     alerting,
     app,
     backup,
+    dashboard,
     database,
+    database_alarms,
     events,
     image_repository,
     inputs,
@@ -62,7 +64,7 @@ def build_data(ctx: StackContext) -> None:
     sessions.global_table(ctx, foundation)
     ledger.global_table(ctx, foundation)
     network.peering_accepter_routes(ctx, foundation)
-    alerting.database_alarms(ctx, foundation, cluster)
+    database_alarms.database_alarms(ctx, foundation, cluster)
     backup.vaults_and_plan(ctx, foundation, cluster)
 
 
@@ -71,7 +73,7 @@ def build_global(ctx: StackContext) -> None:
     routing.failover_records(ctx, checks)
     alerts = alerting.health_check_alarms(ctx, checks)
     events.forward_primary_alarm(ctx, alerts)
-    alerting.dashboard(ctx)
+    dashboard.dashboard(ctx)
     summary.build(ctx)  # last: it exports what the builders above made
 
 
