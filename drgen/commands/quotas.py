@@ -28,7 +28,7 @@ from drgen.errors import DrgenError
 if TYPE_CHECKING:
     from drgen.deploy.bundle import DeployBundle
     from drgen.deploy.plan import Plan
-    from drgen.deploy.quotas import Report
+    from drgen.deploy.quota_model import Report
     from drgen.deploy.session import Aws
     from drgen.render import StackEntry
 
@@ -104,7 +104,7 @@ def quota_preflight(aws: Aws, bundle: DeployBundle, plan: Plan, refuse: bool) ->
 
 def quota_lines(report: Report) -> list[str]:
     """A line on stderr per TIGHT or EXCEEDS quota; the exceeded ones' problems (each with its fix)."""
-    from drgen.deploy.quotas import Verdict
+    from drgen.deploy.quota_model import Verdict
 
     for row in report.rows:
         if row.verdict is Verdict.TIGHT:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drgen.deploy.bundle import DeployBundle
-from drgen.deploy.quotas import template_resources
+from drgen.deploy.quota_needs import template_resources
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.documented import documented
 from drgen.preflight.model import Check, fail, ok, unknown

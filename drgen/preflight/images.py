@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drgen.deploy.bundle import DeployBundle, Deployment
-from drgen.deploy.quotas import template_resources
+from drgen.deploy.quota_needs import template_resources
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
 

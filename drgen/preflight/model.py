@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from drgen.deploy.quotas import Report as QuotaReport
+    from drgen.deploy.quota_model import Report as QuotaReport
 
 GLOBAL = "global"  # where account-wide checks (the account, the zone, IAM, account quotas) report
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drgen.deploy.bundle import DeployBundle
-from drgen.deploy.quotas import Report, Row, Verdict, check
+from drgen.deploy.quota_model import Report, Row, Verdict
+from drgen.deploy.quotas import check
 from drgen.deploy.session import Aws
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
 from drgen.render import StackEntry

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from drgen.deploy.bundle import DeployBundle
-from drgen.deploy.quotas import Report as QuotaReport
+from drgen.deploy.quota_model import Report as QuotaReport
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 from drgen.errors import DrgenError
 from drgen.preflight.account import account_guard, regions_enabled, service_roles

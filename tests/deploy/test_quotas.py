@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from drgen.cli import cli
 from drgen.commands.quotas import to_create
 from drgen.deploy.plan import Decision, Plan, StackPlan
-from drgen.deploy.quotas import REGIONAL, Probe, _limit, template_resources
+from drgen.deploy.quota_model import Probe
+from drgen.deploy.quota_needs import template_resources
+from drgen.deploy.quotas import REGIONAL, _limit
 from tests.deploy.conftest import client, stacks_left
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
