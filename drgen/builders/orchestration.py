@@ -11,7 +11,8 @@ The DNS step records where traffic goes in the control table and the engaged sig
 minute, republishes it as the FailoverEngaged metric that Route 53's failover-engaged check follows (routing.py).
 A step that touches the primary region at all (failback only, or best effort) says why in its catalogue entry,
 and lint rule E9010 fails on any other primary-region reference in this template's DR-only resources. The alarms
-on the failover machinery itself are in ``failover_alarms``.
+on the failover machinery itself are in ``failover_alarms``; what each function is given (environment and
+grants) in ``failover_access``.
 """
 
 from __future__ import annotations
@@ -20,23 +21,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from awacs import autoscaling as autoscaling_actions
-from awacs import cloudwatch as cloudwatch_actions
-from awacs import dynamodb as dynamodb_actions
-from awacs import ecs as ecs_actions
-from awacs import iam as iam_actions
-from awacs import logs, rds, route53, ssm, states, xray
-from awacs import s3 as s3_actions
-from awacs.application_autoscaling import DescribeScalableTargets, RegisterScalableTarget
+from awacs import logs, xray
 from awacs.aws import Allow, PolicyDocument, Statement
 from awacs.awslambda import InvokeFunction
-from troposphere import GetAtt, Join, Ref, Sub, iam, stepfunctions
+from troposphere import GetAtt, Ref, iam, stepfunctions
 from troposphere import logs as tlogs
 
 from drgen.builders import (
     arc_plan,
-    auto_scaling,
-    compute,
     control,
     events,
     failover_alarms,
@@ -44,260 +36,33 @@ from drgen.builders import (
     ledger,
     parameters,
     probe,
-    routing,
-    storage,
     upstream,
 )
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME, health_check_alarm_name
-from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
-from drgen.builders.database import CLUSTER, LOG_RETENTION_DAYS
-from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS, definition, substitution, tasks
+from drgen.builders.context import IS_SECONDARY, StackContext
+from drgen.builders.database import LOG_RETENTION_DAYS
+from drgen.builders.failover_access import (
+    STATE_MACHINE,
+    STATE_MACHINE_ARN,
+    failover_env,
+    failover_grants,
+    primary_key,
+    return_replication_grants,
+)
+from drgen.builders.failover_definition import definition, substitution, tasks
 from drgen.builders.functions import Deployed
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.builders.inputs import KMS_KEY_ARN
 from drgen.functions import (
     ENGAGED_SIGNAL,
     LEDGER_REPLAY,
     READINESS,
     RETURN_REPLICATION,
-    RETURN_REPLICATION_USE,
     failover_steps,
     probe_for,
     returns_data,
 )
-from drgen.scenario.model import Bucket, ComputeKind, HealthCheckType, Role, Scenario
 
-STATE_MACHINE = "failover"
-STATE_MACHINE_ARN = "FailoverStateMachineArn"
 # Route 53 evaluates the engaged alarm's one-minute data stream: the signal publishes every minute.
 ENGAGED_SCHEDULE = "rate(1 minute)"
-
-
-# -- the layer -----------------------------------------------------------------------------------------------
-def state_machine_arn(ctx: StackContext) -> Sub:
-    """The DR region's state machine ARN, as either region's stack sees it."""
-    return Sub(
-        "arn:${AWS::Partition}:states:${Region}:${AWS::AccountId}:stateMachine:"
-        + ctx.names.fixed("statemachine", STATE_MACHINE),
-        Region=upstream.region_of(ctx, Role.SECONDARY),
-    )
-
-
-def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[str, Any]:
-    """Everything the failover steps, the engaged signal and the readiness test read (see drgen/functions.py)."""
-    kind = ctx.scenario.compute.kind
-    serving = compute.has_endpoint(ctx.scenario)
-    return {
-        "STATE_MACHINE_ARN": state_machine_arn(ctx),
-        "STATE_PARAMETER": state_parameter,
-        "CONTROL_TABLE": Ref(table),
-        "LOCK_SECONDS": str(EXECUTION_TIMEOUT_SECONDS),
-        "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
-        "DR_CLUSTER_ARN": upstream.dr_cluster_arn(ctx),
-        "COMPUTE_KIND": kind.value,
-        "ECS_CLUSTER": _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
-        "ECS_SERVICE": _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
-        "ASG_NAME": _scale_target(ctx, ComputeKind.ASG, auto_scaling.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
-        "ACTIVE_CAPACITY": str(ctx.scenario.compute.active_capacity),
-        "HOSTED_ZONE_ID": routing.zone_id(ctx),
-        "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
-        "RECORD_NAME": compute.domain_name(ctx.scenario) + ".",
-        "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
-        "PROBE_TARGET": probe.target(ctx),
-        "SEARCH_STRING": _search_string(ctx.scenario),
-        "PROBE_TIMEOUT_SECONDS": str(probe.TIMEOUT_SECONDS),
-        "SAMPLES": str(probe.SAMPLES),
-        "SAMPLE_INTERVAL_SECONDS": str(probe.SAMPLE_SECONDS),
-        "PROBE_ALARM_NAME": ctx.names.regional("alarm", probe.ALARM),
-        "ROUTE53_ALARM_NAME": health_check_alarm_name(ctx.names, Role.PRIMARY),
-        "CONFIRM_SECONDS": str(ctx.scenario.confirm_seconds),
-        # The validation and the readiness test probe this region's own name, whatever DNS answers; a failback's
-        # validation probes the primary's.
-        "HEALTH_URL": upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.") if serving else "",
-        "PRIMARY_HEALTH_URL": probe.target(ctx) if serving else "",
-        "DR_ENDPOINT": _record_target(ctx, Role.SECONDARY),
-        "PRIMARY_ENDPOINT": _record_target(ctx, Role.PRIMARY),
-        "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
-        **return_replication_env(ctx),
-    }
-
-
-def _returned(ctx: StackContext) -> list[Bucket]:
-    return [bucket for bucket in ctx.scenario.buckets if bucket.replicate]
-
-
-def return_replication_env(ctx: StackContext) -> dict[str, Any]:
-    """What the return-replication step needs: the bucket pairs, the role S3 assumes, the primary's key (the
-    replicas there are encrypted with it). The role is here, in the DR region's orchestration stack, because it
-    deploys after the primary's foundation: its key exists by then."""
-    if not returns_data(ctx.scenario):
-        return {}
-    names = ctx.names
-    pairs = [Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
-             for b in _returned(ctx)]
-    primary_key = _primary_key(ctx)
-    role = storage.replication_role(
-        ctx, "ReturnReplicationRole", IS_SECONDARY, "s3-return-replication", upstream.key_arn(ctx), primary_key,
-        _returned(ctx), metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
-    )
-    return {"RETURN_BUCKETS": Join(",", pairs), "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
-            "PRIMARY_KMS_KEY_ARN": primary_key}
-
-
-def _primary_key(ctx: StackContext) -> Ref:
-    """The primary region's KMS key (what a step writes there is encrypted with it)."""
-    return ctx.input(
-        "PrimaryKmsKeyArn",
-        "The primary region's KMS key ARN (replicas and queued orders written there); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, KMS_KEY_ARN)},
-    )
-
-
-def _return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list[Statement]:
-    """PutBucketReplication on this region's buckets, and handing S3 the role."""
-    buckets = [Sub(f"arn:${{AWS::Partition}}:s3:::{ctx.names.regional_text('bucket', b.purpose)}")
-               for b in _returned(ctx)]
-    return [
-        Statement(Effect=Allow, Action=[s3_actions.PutReplicationConfiguration], Resource=buckets),
-        Statement(Effect=Allow, Action=[iam_actions.PassRole], Resource=[env["RETURN_REPLICATION_ROLE_ARN"]]),
-    ]
-
-
-def _record_target(ctx: StackContext, role: Role) -> Ref:
-    """What the failover record answers for ``role``: its public endpoint, or its cluster's writer endpoint
-    (the validation resolves both when Route 53's API does not answer)."""
-    title = role.value.capitalize()
-    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
-        output, what = upstream.CLUSTER_ENDPOINT, "cluster's writer endpoint"
-    else:
-        output, what = routing.ENDPOINT_DNS_NAME, "public endpoint"
-    layer = "data" if output == upstream.CLUSTER_ENDPOINT else "app"
-    return ctx.input(
-        f"{title}RecordTarget",
-        f"The {role.value} region's {what} (the failover record's target); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef(layer, role, output)},
-    )
-
-
-def record_health_check_id(ctx: StackContext) -> Ref:
-    """The health check gating the PRIMARY record (global stack), whose threshold the DNS step raises as its
-    second way."""
-    return ctx.input(
-        routing.PRIMARY_RECORD_CHECK_OUTPUT,
-        "Route 53 health check gating the PRIMARY record; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("global", Role.GLOBAL, routing.PRIMARY_RECORD_CHECK_OUTPUT)},
-    )
-
-
-def _search_string(scenario: Scenario) -> str:
-    check = scenario.routing.health_check
-    return check.search_string if check.type is HealthCheckType.HTTPS_STR_MATCH else ""
-
-
-def _scale_target(ctx: StackContext, kind: ComputeKind, output: str, what: str) -> Any:
-    """The DR app stack's name of what the scale step resizes ("" when the scenario has no such compute)."""
-    return upstream.dr_app_output(ctx, output, what) if ctx.scenario.compute.kind is kind else ""
-
-
-def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, list[Statement]]:
-    """What each failover step, the engaged signal and the readiness test call, resource by resource (the
-    common grants, metrics and the alert topic with its key among them, follow from the catalogue entry)."""
-    global_cluster = Sub(
-        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=upstream.global_cluster_id(ctx)
-    )
-    clusters = [_cluster_arn(ctx, region) for region in ("AWS::Region", "PeerRegion")]
-    state = Statement(Effect=Allow, Action=[ssm.GetParameter, ssm.PutParameter], Resource=[state_parameter_arn])
-    describe = upstream.describe_global_cluster(ctx)
-    health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
-    alarms = [
-        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", probe.ALARM)),
-        # Read where Route 53 publishes its metrics (us-east-1): by name in any region, so no region is written.
-        _alarm_arn("*", health_check_alarm_name(ctx.names, Role.PRIMARY)),
-    ]
-    return {
-        "failover-guard": [control.grant(ctx, control.WRITE), state, describe],
-        "failover-confirm": [Statement(Effect=Allow, Action=[cloudwatch_actions.DescribeAlarms], Resource=alarms)],
-        "failover-promote": [
-            describe,
-            Statement(
-                Effect=Allow,
-                Action=[rds.FailoverGlobalCluster, rds.SwitchoverGlobalCluster],
-                Resource=[global_cluster, *clusters],
-            ),
-        ],
-        "failover-promotion-status": [describe],
-        "failover-scale": _scale_grants(ctx),
-        "failover-dns": [
-            control.grant(ctx, [dynamodb_actions.PutItem]),
-            Statement(
-                Effect=Allow,
-                Action=[route53.GetHealthCheck, route53.UpdateHealthCheck],
-                Resource=[Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}", Id=record_health_check_id(ctx))],
-            ),
-        ],
-        "failover-validate": [
-            describe,
-            Statement(Effect=Allow, Action=[route53.GetHealthCheck, route53.GetHealthCheckStatus],
-                      Resource=[health_checks]),
-            Statement(
-                Effect=Allow,
-                Action=[route53.ListResourceRecordSets],
-                Resource=[Sub("arn:${AWS::Partition}:route53:::hostedzone/${Id}", Id=routing.zone_id(ctx))],
-            ),
-        ],
-        "failover-notify": [state, control.grant(ctx, control.WRITE)],
-        "engaged-signal": [control.grant(ctx, control.READ)],
-        "readiness": [
-            describe,
-            Statement(Effect=Allow, Action=[states.DescribeStateMachine], Resource=[state_machine_arn(ctx)]),
-            control.grant(ctx, [dynamodb_actions.PutItem]),
-        ],
-    }
-
-
-def _alarm_arn(region: str, name: str) -> Sub:
-    return Sub(f"arn:${{AWS::Partition}}:cloudwatch:{region}:${{AWS::AccountId}}:alarm:{name}")
-
-
-def _cluster_arn(ctx: StackContext, region: str) -> Sub:
-    text = ctx.names.regional_text if region == "AWS::Region" else ctx.names.peer_text
-    return Sub(f"arn:${{AWS::Partition}}:rds:${{{region}}}:${{AWS::AccountId}}:cluster:{text('rds', CLUSTER)}")
-
-
-def _scale_grants(ctx: StackContext) -> list[Statement]:
-    """The scale step resizes this (DR) region's ECS service or Auto Scaling group, nothing else."""
-    kind = ctx.scenario.compute.kind
-    if kind is ComputeKind.ECS:
-        service = Sub(
-            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/${Service}",
-            Cluster=upstream.dr_app_output(ctx, ECS_CLUSTER_NAME, "ECS cluster"),
-            Service=upstream.dr_app_output(ctx, ECS_SERVICE_NAME, "ECS service"),
-        )
-        return [
-            Statement(Effect=Allow, Action=[ecs_actions.DescribeServices, ecs_actions.UpdateService],
-                      Resource=[service]),
-            # Listing is authorized on "*" only; a scalable target's ARN ends in a generated id.
-            Statement(Effect=Allow, Action=[DescribeScalableTargets], Resource=["*"]),
-            Statement(
-                Effect=Allow,
-                Action=[RegisterScalableTarget],
-                Resource=[
-                    Sub("arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:"
-                        "scalable-target/*")
-                ],
-            ),
-        ]
-    if kind is ComputeKind.ASG:
-        return [
-            # Describe calls are not resource-scoped in EC2 Auto Scaling.
-            Statement(Effect=Allow, Action=[autoscaling_actions.DescribeAutoScalingGroups], Resource=["*"]),
-            Statement(
-                Effect=Allow,
-                Action=[autoscaling_actions.UpdateAutoScalingGroup],
-                Resource=[auto_scaling.asg_arn(ctx)],
-            ),
-        ]
-    return []
 
 
 def state_machine(ctx: StackContext, deployed: Mapping[str, Deployed]) -> stepfunctions.StateMachine:
@@ -397,10 +162,10 @@ def build(ctx: StackContext) -> None:
     env = failover_env(ctx, state_name, table)
     grants = failover_grants(ctx, state_arn)
     if returns_data(ctx.scenario):
-        grants[RETURN_REPLICATION.key] = _return_replication_grants(ctx, env)
+        grants[RETURN_REPLICATION.key] = return_replication_grants(ctx, env)
     if ctx.scenario.ledger.enabled:
         env |= ledger.replay_env(ctx)
-        grants[LEDGER_REPLAY.key] = ledger.replay_grants(ctx, _primary_key(ctx))
+        grants[LEDGER_REPLAY.key] = ledger.replay_grants(ctx, primary_key(ctx))
     deployed = functions.deploy(
         ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe.network(ctx)
     )

@@ -149,7 +149,7 @@ def replication_role(
 ) -> iam.Role:
     """The role S3 assumes to replicate this region's buckets to the peer's (under ``condition``): read this
     region's versions, write replicas there, decrypt with ``key`` and re-encrypt with ``peer_key``. The primary's
-    foundation uses it towards the DR region; the DR region's failover, back (orchestration.py)."""
+    foundation uses it towards the DR region; the DR region's failover, back (failover_access.py)."""
     sources = [ctx.names.regional_text("bucket", b.purpose) for b in replicated]
     targets = [ctx.names.peer_text("bucket", b.purpose) for b in replicated]
     statements = [

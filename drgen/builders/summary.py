@@ -23,7 +23,7 @@ from typing import Any
 
 from troposphere import Export, Output, Ref, Sub
 
-from drgen.builders import compute, inputs, orchestration, routing, security, storage
+from drgen.builders import compute, failover_access, inputs, routing, security, storage
 from drgen.builders.alerting import DASHBOARD_URL
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
@@ -123,10 +123,10 @@ def _health_checks(ctx: StackContext) -> list[Item]:
 def _failover(ctx: StackContext) -> list[Item]:
     """The DR region's state machine and its functions, by name: the orchestration stack comes after this one."""
     region = ctx.scenario.regions.secondary
-    machine = ctx.names.fixed("statemachine", orchestration.STATE_MACHINE)
+    machine = ctx.names.fixed("statemachine", failover_access.STATE_MACHINE)
     items = [
         Item(
-            orchestration.STATE_MACHINE_ARN,
+            failover_access.STATE_MACHINE_ARN,
             _arn("states", region, f"stateMachine:{machine}"),
             f"The failover state machine ({region}).",
         )

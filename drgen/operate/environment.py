@@ -16,7 +16,7 @@ from drgen.builders import compute, routing
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
-from drgen.builders.orchestration import STATE_MACHINE_ARN
+from drgen.builders.failover_access import STATE_MACHINE_ARN
 from drgen.builders.parameters import FAILOVER_STATE
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.destroy import locate

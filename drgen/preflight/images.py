@@ -19,7 +19,7 @@ from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
 
 NAME = "image"
-# How the app layer names an image of the account's ECR in the task's own Region (drgen/builders/compute.py).
+# How the app layer names an image of the account's ECR in the task's own Region (drgen/builders/image_repository.py).
 _PRIVATE_ECR = re.compile(r"\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}/([^$]+)")
 AMI_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 
