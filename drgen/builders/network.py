@@ -14,20 +14,15 @@ from typing import Any
 
 from troposphere import GetAtt, If, Join, Ref, Select, Sub, Tags, ec2
 
-from drgen.builders import inputs
+from drgen.builders import inputs, vpc_endpoints
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.inputs import FoundationInputs
-from drgen.scenario.model import ComputeKind, Role
+from drgen.scenario.model import Role
 
 VPC_CIDR = "VpcCidr"
 ROLES = (Role.PRIMARY, Role.SECONDARY)
 ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
-# Interface endpoints a region without NAT needs to reach the AWS APIs drgen's workloads call.
-INTERFACE_SERVICES = ("secretsmanager", "monitoring", "logs", "sns", "sts", "kms")
-# ECS Fargate tasks pull their images from ECR (API and registry endpoints; layers come from S3's gateway), and
-# their X-Ray daemon sends the traces to X-Ray.
-ECS_SERVICES = ("ecr.api", "ecr.dkr", "xray")
 # Regions whose AZ names skip letters (ca-central-1 has no "c"; ap-northeast-1b is closed to new accounts).
 AZ_LETTERS = {"ca-central-1": "abd", "ap-northeast-1": "acd"}
 DEFAULT_AZ_LETTERS = "abc"
@@ -60,7 +55,7 @@ def vpc(ctx: StackContext) -> NetworkHandles:
         public_subnets = _subnets(ctx, the_vpc, "Public", public=True)
         attachment = _internet_gateway(ctx, the_vpc, public_subnets)
         _nat_gateways(ctx, public_subnets, private_tables, attachment)
-    _gateway_endpoints(ctx, the_vpc, private_tables)
+    vpc_endpoints.gateway_endpoints(ctx, the_vpc, private_tables)
     _interface_endpoints(ctx, the_vpc, private_subnets)
     database_sg = _database_security_group(ctx, the_vpc)
     net = NetworkHandles(the_vpc, private_subnets, public_subnets, private_tables, database_sg)
@@ -265,60 +260,12 @@ def _nat_gateways(ctx: StackContext, public_subnets: list[Any], tables: list[Any
         )
 
 
-def _gateway_endpoints(ctx: StackContext, the_vpc: Any, tables: list[Any]) -> None:
-    """S3 (and DynamoDB when sessions are on) reached from the private subnets without NAT, at no charge."""
-    services = ["s3", "dynamodb"] if ctx.scenario.sessions.enabled else ["s3"]
-    for service in services:
-        ctx.add(
-            ec2.VPCEndpoint(
-                f"{_service_title(service)}GatewayEndpoint",
-                VpcId=Ref(the_vpc),
-                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-                VpcEndpointType="Gateway",
-                RouteTableIds=[Ref(t) for t in tables],
-            )
-        )
-
-
 def _interface_endpoints(ctx: StackContext, the_vpc: Any, subnets: list[Any]) -> None:
     """In a region without NAT, private DNS endpoints for the AWS APIs the workloads call."""
     roles = {role for role in ROLES if ctx.scenario.network.nat_count(role) == 0}
-    if not roles:
-        return
-    group = _security_group(
-        ctx,
-        the_vpc,
-        "EndpointSecurityGroup",
-        "Interface endpoints",
-        HTTPS,
-        roles,
-    )
-    services = (
-        INTERFACE_SERVICES
-        + (ECS_SERVICES if ctx.scenario.compute.kind is ComputeKind.ECS else ())
-        # Functions in the VPC announce application events on the bus.
-        + (("events",) if ctx.scenario.compute.event_bus else ())
-    )
-    for service in services:
-        ctx.add(
-            ec2.VPCEndpoint(
-                f"{_service_title(service)}InterfaceEndpoint",
-                VpcId=Ref(the_vpc),
-                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-                VpcEndpointType="Interface",
-                PrivateDnsEnabled=True,
-                SubnetIds=[Ref(s) for s in subnets],
-                SecurityGroupIds=[Ref(group)],
-                **_conditional(roles),
-            )
-        )
-
-
-def _service_title(service: str) -> str:
-    """Logical-ID form of an endpoint service name (``secretsmanager`` -> ``SecretsManager``)."""
-    titles = {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager", "ecr.api": "EcrApi", "ecr.dkr": "EcrDkr",
-              "xray": "XRay"}
-    return titles.get(service, service.capitalize())
+    if roles:
+        group = _security_group(ctx, the_vpc, "EndpointSecurityGroup", "Interface endpoints", HTTPS, roles)
+        vpc_endpoints.interface_endpoints(ctx, the_vpc, subnets, group, _conditional(roles))
 
 
 def _database_security_group(ctx: StackContext, the_vpc: Any) -> Any:
