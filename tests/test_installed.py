@@ -131,7 +131,7 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
         shutil.copy2(elsewhere / "orders.yaml", other)
         assert "orders (inst): ready" in drgen("readiness", *target, *health, cwd=other)
     assert [action for action, _ in promotions] == ["switchover", "switchover"]
-    assert "Seed outputs" in drgen("outputs", *target, "--from-cloudformation")
+    assert "Seed outputs" in drgen("outputs", *target)
     assert "Seed outputs" in drgen("outputs", "--bundle", "bundles/orders", "--suffix", "inst", "--endpoint-url", url)
     assert "destroy: 9 stack(s): 9 deleted" in drgen("destroy", *target, "--yes", cwd=other)
 

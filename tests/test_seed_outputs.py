@@ -294,7 +294,7 @@ def _record(tmp_path: Path) -> None:
 def test_drgen_outputs_shows_the_seed_outputs_first_then_the_rest(tmp_path, monkeypatch):
     _record(tmp_path)
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "t"])
+    result = CliRunner().invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "t", "--from-record"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     heading = lines.index("Seed outputs (dbdr-global-t, us-east-1):")

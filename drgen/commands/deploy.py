@@ -127,7 +127,9 @@ def deploy(
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    record.update(path, bundle, results, "deploy", mode, endpoint_url, account)
+    warning = record.save(path, bundle, results, "deploy", mode, endpoint_url, account)
+    if warning:
+        click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "deploy")
     if output == "text" and all(r.outcome.value == "no changes" for r in results):
         click.echo("no changes: everything is already deployed as rendered")

@@ -84,7 +84,8 @@ def destroy(
         if purge_artifacts and all(r.outcome.ok for r in results):
             destroying.purge_artifacts(aws, bundle, progress.note)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    mode = (record.load(path) or {}).get("mode", "stacks")
-    record.update(path, bundle, results, "destroy", mode, endpoint_url, account)
+    warning = record.save(path, bundle, results, "destroy", None, endpoint_url, account)
+    if warning:
+        click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "destroy")
     exit_on_failure(results)

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 @click.command()
 @source_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
-@click.option("--from-cloudformation", "live", is_flag=True,
-              help="Read the stacks from CloudFormation instead of the local record (also used when there is none).")
+@click.option(
+    "--from-record",
+    "offline",
+    is_flag=True,
+    help="Print the local record (.drgen/<scenario>-<suffix>.json) without asking CloudFormation; it may be stale.",
+)
 @target_options
 @handle_errors
 @cloud_errors
@@ -39,26 +43,29 @@ def outputs(
     source: Source,
     suffix: str,
     output: str,
-    live: bool,
+    offline: bool,
     endpoint_url: str | None,
     profile: str | None,
     retry_mode: str,
     max_attempts: int | None,
     poll_seconds: float,
 ) -> None:
-    """Print the deployment: the record `drgen deploy` keeps in .drgen/<scenario>-<suffix>.json (a cache), or,
-    without one (another directory or machine) or with --from-cloudformation, what CloudFormation says."""
+    """Print what is deployed: every stack with its status and outputs, read from CloudFormation (the truth), the
+    outputs the seeds ask for first. The local record `drgen deploy` keeps (.drgen/<scenario>-<suffix>.json) is a
+    cache: printed only with --from-record, or when CloudFormation cannot be asked (with a warning), and named when
+    it disagrees with CloudFormation."""
     from drgen.deploy import record
 
     source.check()
     name = _scenario_name(source, suffix)
     path = record.path_for(name, suffix)
-    data = None if live else record.load(path)
-    if data is None:
-        aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
-        data = _from_cloudformation(aws, load_bundle(source, suffix), endpoint_url)
-        if not data["stacks"]:
-            raise DrgenError(f"nothing of {name} (suffix {suffix}) is deployed there, and no record at {path}")
+    if offline:
+        data = record.load(path)
+        if data is None:
+            raise DrgenError(f"no record at {path}; drop --from-record to read CloudFormation")
+    else:
+        data = _live(source, suffix, path, endpoint_url, make_aws(endpoint_url, profile, retry_mode, max_attempts,
+                                                                   poll_seconds))
     if output == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -73,6 +80,40 @@ def outputs(
         for key, value in sorted(stack.get("outputs", {}).items()):
             if (stack["name"], key) not in shown:
                 click.echo(f"    {key} = {value}")
+
+
+def _live(source: Source, suffix: str, path: Path, endpoint_url: str | None, aws: Aws) -> dict[str, Any]:
+    """The deployment from CloudFormation; the record when CloudFormation cannot be asked (with a warning)."""
+    from drgen.deploy import record
+    from drgen.deploy.session import CLOUD_ERRORS, error_text
+
+    bundle = load_bundle(source, suffix)  # bad input is an error, not a reason to fall back
+    cached = record.load(path)
+    try:
+        data = _from_cloudformation(aws, bundle, endpoint_url)
+    except (*CLOUD_ERRORS, DrgenError) as exc:
+        reason = error_text(exc) if isinstance(exc, CLOUD_ERRORS) else str(exc)
+        if cached is None:
+            raise DrgenError(f"{reason}; and no local record at {path} to fall back to") from None
+        click.echo(
+            f"drgen: warning: CloudFormation could not be asked ({reason}); showing the local record of "
+            f"{cached.get('updated')}, which may be stale",
+            err=True,
+        )
+        return cached
+    if not data["stacks"]:
+        stale = f"; the local record at {path} (last {cached.get('operation')} {cached.get('updated')}) is stale" \
+            if cached and cached.get("operation") != "destroy" else ""
+        raise DrgenError(f"nothing of {bundle.scenario} (suffix {suffix}) is deployed there{stale}")
+    if cached is not None and _summary(cached) != _summary(data):
+        click.echo(f"note: the local record at {path} differs from CloudFormation (shown); it is only a cache", err=True)
+    return data
+
+
+def _summary(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What the record and CloudFormation should agree on: each stack's name, status and outputs."""
+    return sorted((s["name"], s.get("status", ""), json.dumps(s.get("outputs", {}), sort_keys=True))
+                  for s in data.get("stacks", []))
 
 
 def _scenario_name(source: Source, suffix: str) -> str:

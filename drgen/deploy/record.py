@@ -1,7 +1,10 @@
-"""The deployment record ``.drgen/<scenario>-<suffix>.json``: what is deployed where, read by later commands.
+"""The deployment record ``.drgen/<scenario>-<suffix>.json``: what this directory last deployed where.
 
-Written atomically (a temp file in the same directory, then rename) after every deploy and destroy, so a
-crash never leaves half a record. A partial run (``--only``, or a failure) updates only the stacks it touched.
+A cache, never the truth (CloudFormation is): `drgen outputs` falls back to it when CloudFormation cannot be
+asked. Written atomically (a temp file in the same directory, then rename) after every deploy and destroy, so a
+crash never leaves half a record; a partial run (``--only``, or a failure) updates only the stacks it touched. A
+record that cannot be read is rebuilt from the run, and one that cannot be written is a warning (``save``): the
+stacks have changed by then, and their state is in CloudFormation.
 """
 
 from __future__ import annotations
@@ -40,12 +43,15 @@ def update(
     bundle: DeployBundle,
     results: Sequence[StackResult],
     operation: str,
-    mode: str,
+    mode: str | None,  # None: as recorded (destroy finds stacks in either mode)
     endpoint: str | None,
     account: str,
 ) -> dict[str, Any]:
     """Merge ``results`` into the record at ``path`` and write it; returns the new record."""
-    previous = load(path) or {}
+    try:
+        previous = load(path) or {}
+    except DrgenError:
+        previous = {}  # an unreadable cache is rebuilt from this run
     stacks = {s["name"]: s for s in previous.get("stacks", [])}
     for result in results:
         if result.outcome is Outcome.SKIPPED and result.name in stacks:
@@ -69,7 +75,7 @@ def update(
         "format": FORMAT,
         "scenario": bundle.scenario,
         "suffix": bundle.suffix,
-        "mode": mode,
+        "mode": mode or previous.get("mode", "stacks"),
         "endpoint": endpoint,
         "account": account,
         "regions": bundle.regions,
@@ -79,6 +85,23 @@ def update(
     }
     _write_atomically(path, record)
     return record
+
+
+def save(
+    path: Path,
+    bundle: DeployBundle,
+    results: Sequence[StackResult],
+    operation: str,
+    mode: str | None,  # None: as recorded (destroy finds stacks in either mode)
+    endpoint: str | None,
+    account: str,
+) -> str:
+    """``update``, or why the record could not be written ("" when it was)."""
+    try:
+        update(path, bundle, results, operation, mode, endpoint, account)
+    except OSError as error:
+        return f"the deployment record {path} was not written ({error.strerror or error}); it is only a cache"
+    return ""
 
 
 def _write_atomically(path: Path, record: dict[str, Any]) -> None:

@@ -38,14 +38,14 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     assert "no changes: everything is already deployed as rendered" in second.output
 
     record = json.loads(
-        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--output", "json"]).output
+        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--from-record", "--output", "json"]).output
     )
     assert record["mode"] == "stacks" and record["endpoint"] == sandbox
     assert {s["name"] for s in record["stacks"]} == {s["name"] for s in manifest["stacks"]}
     assert all(s["template_sha256"] == m["sha256"] for s, m in zip(record["stacks"], manifest["stacks"], strict=True))
     assert (
         "KmsKeyArn = arn:aws:kms:eu-west-1:"
-        in runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x"]).output
+        in runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--endpoint-url", sandbox]).output
     )
 
     switch = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets"])
@@ -123,7 +123,7 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
         (["deploy", "-s", "database-dr", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:9"], "cannot reach"),
         (
             ["outputs", "-s", "database-dr", "--suffix", "never", "--endpoint-url", "{sandbox}"],
-            "nothing of database-dr (suffix never) is deployed there, and no record at .drgen/database-dr-never.json",
+            "nothing of database-dr (suffix never) is deployed there",
         ),
         (["bootstrap"], "nothing to bootstrap: pass --stacksets"),
         # bad addresses, which botocore would turn into tracebacks
@@ -132,7 +132,7 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
          "Invalid IPv6 URL"),
         (["deploy", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:99999"],
          "Port out of range"),
-        (["outputs", "-s", "trading-ecs", "--suffix", "x", "--from-cloudformation", "--endpoint-url", "ftp://h"],
+        (["outputs", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "ftp://h"],
          "not an http(s) URL"),
     ],
 )
@@ -141,6 +141,33 @@ def test_user_mistakes_are_one_line_and_exit_2(runner, sandbox, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_outputs_reads_cloudformation_and_the_record_is_only_a_cache(runner, sandbox, tmp_path, monkeypatch):
+    """Issue 15 item 4: a deployment destroyed from another directory is gone for `outputs` here too."""
+    target = ["-s", "database-dr", "--suffix", "rc", "--endpoint-url", sandbox]
+    first = "dbdr-foundation-secondary-rc"
+    deployed = runner.invoke(cli, ["deploy", *target, "--only", first, "--require-approval", "never"])
+    assert deployed.exit_code == 0, deployed.output
+    assert first in runner.invoke(cli, ["outputs", *target]).output
+    here = Path.cwd()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert runner.invoke(cli, ["destroy", *target, "--yes"]).exit_code == 0
+    monkeypatch.chdir(here)
+
+    gone = runner.invoke(cli, ["outputs", *target])
+    assert gone.exit_code == 2
+    assert "nothing of database-dr (suffix rc) is deployed there; the local record at .drgen/database-dr-rc.json " \
+        "(last deploy " in gone.output and "is stale" in gone.output
+    offline = runner.invoke(cli, ["outputs", *target, "--from-record"])  # asked for: the record as it is
+    assert offline.exit_code == 0 and first in offline.output
+    unreachable = runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "rc", "--endpoint-url",
+                                      "http://127.0.0.1:9"])
+    assert unreachable.exit_code == 0 and first in unreachable.output
+    assert "drgen: warning: CloudFormation could not be asked" in unreachable.output and "may be stale" in \
+        unreachable.output
 
 
 def test_bootstrap_deploys_the_stackset_roles(runner, sandbox):

@@ -30,8 +30,7 @@ def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(
         return result.output
 
     assert "deploy: 9 stack(s): 9 created" in run("deploy", *target, "--yes", "--require-approval", "never")
-    assert all(name.startswith("orders-") for name in _stack_names(run("outputs", "--config", str(config),
-                                                                        "--suffix", "e2e", "--output", "json")))
+    assert all(name.startswith("orders-") for name in _stack_names(run("outputs", *target, "--output", "json")))
     ready = run("readiness", *target, *health)
     assert "sandbox, created once: " in ready and "orders (e2e): ready" in ready  # provisioned, then ready
     assert "sandbox, created once: " not in run("readiness", *target, *health)  # once
@@ -44,7 +43,7 @@ def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(
         assert "SUCCEEDED" in run("failback", *target, "--planned", "--force", "--wait", *health)
     # the primary was up, so even the unplanned run lost nothing: it switched over, as the promote step chooses
     assert [action for action, _ in promotions] == ["switchover", "switchover"]
-    assert "Seed outputs" in run("outputs", "--config", str(config), "--suffix", "e2e")
+    assert "Seed outputs" in run("outputs", *target)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no local record here: the deployment is read from CloudFormation
