@@ -43,7 +43,28 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UsageInOneLine(click.ClickException):
+    """A usage error (a missing option, a bad value) as one line, like drgen's own errors, with status 2."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        command = error.ctx.command_path if error.ctx else "drgen"
+        super().__init__(f"{error.format_message().rstrip('.')}; see `{command} --help`")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"drgen: error: {self.format_message()}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:  # raised while a command parses its arguments
+            raise _UsageInOneLine(error) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="drgen")
 @click.option("--no-color", is_flag=True, help="No colour in progress tables and messages (as NO_COLOR=1 does).")
 def cli(no_color: bool) -> None:

@@ -116,6 +116,10 @@ def readiness(
     aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the readiness function probes the endpoint")
+    if health_url:
+        from drgen.deploy.session import check_url
+
+        check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
     environment = _environment(source, suffix, aws)
     checks = check_all(aws, environment)
     checks.append(armed(aws, environment, {"HEALTH_URL": health_url} if health_url else None))
@@ -160,6 +164,10 @@ def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | N
         )
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
+    if health_url:
+        from drgen.deploy.session import check_url
+
+        check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
     environment = _environment(source, suffix, aws)
     scenario = environment.scenario.name
     wanted = failover.request(mode, planned, force)

@@ -6,6 +6,7 @@ The outputs the seeds ask for come first, under their own heading, in the order 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -88,7 +89,10 @@ def _live(source: Source, suffix: str, path: Path, endpoint_url: str | None, aws
     from drgen.deploy.session import CLOUD_ERRORS, error_text
 
     bundle = load_bundle(source, suffix)  # bad input is an error, not a reason to fall back
-    cached = record.load(path)
+    try:
+        cached = record.load(path)
+    except DrgenError:
+        cached = None  # an unreadable cache is no cache
     try:
         data = _from_cloudformation(aws, bundle, endpoint_url)
     except (*CLOUD_ERRORS, DrgenError) as exc:
@@ -106,7 +110,7 @@ def _live(source: Source, suffix: str, path: Path, endpoint_url: str | None, aws
             if cached and cached.get("operation") != "destroy" else ""
         raise DrgenError(f"nothing of {bundle.scenario} (suffix {suffix}) is deployed there{stale}")
     if cached is not None and _summary(cached) != _summary(data):
-        click.echo(f"note: the local record at {path} differs from CloudFormation (shown); it is only a cache", err=True)
+        click.echo(f"note: the local record at {path} differs from CloudFormation (shown); it is a cache", err=True)
     return data
 
 

@@ -38,9 +38,7 @@ def sandbox(host: str, port: int, health_port: int | None) -> None:
       drgen failover -s trading-ecs --suffix dev --endpoint-url http://127.0.0.1:5000 --planned --wait \\
                      --health-url http://127.0.0.1:5001/health
     """
-    from moto import __version__ as moto_version
-
-    from drgen.operate.drill import moto_server
+    from drgen.operate.drill import moto_server  # names the `sandbox` extra when moto is missing
     from drgen.operate.rehearsal import serving
     from drgen.operate.sandbox import PROMOTIONS, promotion_standin
 
@@ -53,6 +51,8 @@ def sandbox(host: str, port: int, health_port: int | None) -> None:
     health_port = (port + 1 if port else 0) if health_port is None else health_port
     healthy = serving(lambda _: (200, {"status": "ok", "stand_in": "drgen sandbox"}), health_port)
     with moto_server(host, port) as url, promotion_standin(), healthy as health:
+        from moto import __version__ as moto_version
+
         click.echo(url)
         click.echo(
             f"sandbox: moto {moto_version} at {url}, with drgen's stand-ins for RDS {' and '.join(PROMOTIONS)}; "

@@ -109,10 +109,12 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         artifacts = tuple(Artifact(a["file"], a["key"], a["sha256"]) for a in manifest.get("artifacts", []))
         scenario, suffix, regions = manifest["scenario"], manifest["suffix"], dict(manifest["regions"])
         deployment = _deployment(manifest["deployment"])
-    except (ValueError, KeyError, TypeError) as exc:
+        expected = {e.template: e.sha256 for e in stacks} | {a.file: a.sha256 for a in artifacts}
+        if not all(isinstance(v, str) for pair in expected.items() for v in pair):
+            raise TypeError("a template or artifact path, or its sha256, is not text")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DrgenError(f"{where}: {MANIFEST} is not a drgen manifest ({exc}); re-render the bundle") from None
     files: dict[str, bytes] = {}
-    expected = {e.template: e.sha256 for e in stacks} | {a.file: a.sha256 for a in artifacts}
     for relative, digest in sorted(expected.items()):
         data = read(relative)
         if hashlib.sha256(data).hexdigest() != digest:

@@ -51,23 +51,24 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.endpoint_url is not None:
-            check_endpoint(self.endpoint_url)
+            check_url(self.endpoint_url, "--endpoint-url (or $AWS_ENDPOINT_URL)", "http://127.0.0.1:5000")
 
 
-def check_endpoint(url: str) -> None:
-    """Refuse an endpoint botocore would fail on deep inside (a traceback): not http(s), no host, a bad port."""
+def check_url(url: str, option: str, example: str) -> None:
+    """Refuse a URL the HTTP stack would fail on deep inside (a traceback): not http(s), no host, a bad port,
+    whitespace or control characters."""
     problem = ""
     try:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problem = "not an http(s) URL with a host"
+        elif any(c.isspace() or not c.isprintable() for c in url):
+            problem = "it holds whitespace or a control character"
         parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
     except ValueError as error:
         problem = str(error)
     if problem:
-        raise DrgenError(
-            f"--endpoint-url (or $AWS_ENDPOINT_URL) {url!r}: {problem}; give one like http://127.0.0.1:5000"
-        )
+        raise DrgenError(f"{option} {url!r}: {problem}; give one like {example}")
 
 
 class Aws:

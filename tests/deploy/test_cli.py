@@ -38,7 +38,8 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     assert "no changes: everything is already deployed as rendered" in second.output
 
     record = json.loads(
-        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--from-record", "--output", "json"]).output
+        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--from-record", "--output", "json"])
+        .output
     )
     assert record["mode"] == "stacks" and record["endpoint"] == sandbox
     assert {s["name"] for s in record["stacks"]} == {s["name"] for s in manifest["stacks"]}
@@ -134,6 +135,12 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
          "Port out of range"),
         (["outputs", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "ftp://h"],
          "not an http(s) URL"),
+        (["plan", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://x y"], "holds whitespace"),
+        (["readiness", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "{sandbox}", "--health-url",
+          "ftp://nope"], "--health-url 'ftp://nope': not an http(s) URL"),
+        # click's own usage errors, in one line too
+        (["render", "-c", "."], "Invalid value for '--config' / '-c': File '.' is a directory; see `"),
+        (["deploy", "-s", "trading-ecs"], "Missing option '--suffix'; see `"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(runner, sandbox, args, message):
@@ -168,6 +175,24 @@ def test_outputs_reads_cloudformation_and_the_record_is_only_a_cache(runner, san
     assert unreachable.exit_code == 0 and first in unreachable.output
     assert "drgen: warning: CloudFormation could not be asked" in unreachable.output and "may be stale" in \
         unreachable.output
+
+
+def test_a_manifest_with_a_wrong_type_is_one_line(runner, tmp_path):
+    [bundle] = write_bundles([render(load("database-dr", suffix="m"))], tmp_path / "out")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["stacks"][0]["template"] = None
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(cli, ["plan", "--bundle", str(bundle), "--suffix", "m"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "manifest.json is not a drgen manifest (a template or artifact path" in result.output
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_after_the_deploy(runner, sandbox):
+    Path(".drgen").write_text("not a directory")  # the cache's place is taken
+    target = ["-s", "database-dr", "--suffix", "w", "--endpoint-url", sandbox, "--require-approval", "never"]
+    result = runner.invoke(cli, ["deploy", *target, "--only", "dbdr-foundation-secondary-w"])
+    assert result.exit_code == 0, result.output  # the stack is deployed; CloudFormation holds it
+    assert "drgen: warning: the deployment record .drgen/database-dr-w.json was not written" in result.output
 
 
 def test_bootstrap_deploys_the_stackset_roles(runner, sandbox):
