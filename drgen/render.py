@@ -27,6 +27,7 @@ from drgen.layers import AFTER, LAYERS, Layer
 from drgen.naming import Names
 from drgen.packaging import Artifact, build_artifacts, key_parameter
 from drgen.regions import ROUTE53_METRICS_REGION
+from drgen.scenario.loader import definition
 from drgen.scenario.model import Role, Scenario
 
 MANIFEST = "manifest.json"
@@ -213,6 +214,7 @@ def render(scenario: Scenario) -> Bundle:
         },
         "notes": list(scenario.notes),
         "deployment": deployment_facts(scenario),
+        "definition": definition(scenario),
         "stacks": [e.to_dict() for e in ordered],
         "artifacts": [artifact.to_dict() for artifact in artifacts],
     }

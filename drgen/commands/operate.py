@@ -47,15 +47,18 @@ def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
 
 
 def scenario_of(source: Source, bundle: DeployBundle) -> Scenario:
-    """The scenario behind ``source`` (with ``bundle``'s suffix): a bundle names its scenario; one rendered from a
-    file needs that file."""
+    """The scenario behind ``source`` (with ``bundle``'s suffix): a bundle carries the scenario it was rendered
+    from (its manifest's definition); one from an older drgen names a preset, or needs the scenario file."""
     from drgen.scenario import PRESETS, load
+    from drgen.scenario.loader import from_definition
 
     source.check()
     suffix = bundle.suffix
     if source.config is not None:
         return load(config=source.config, suffix=suffix)
     if source.bundle_dir is not None:
+        if bundle.definition is not None:  # the scenario it was rendered from, preset or file
+            return from_definition(bundle.definition, f"{source.bundle_dir}/manifest.json: definition")
         name = bundle.scenario
         if name not in PRESETS:
             raise DrgenError(

@@ -73,8 +73,15 @@ def scan(dirs: tuple[Path, ...], fmt: str, setup: bool) -> None:
     help="A `drgen drill --output json` report to embed (default: the bundle's drill-report.json, if any).",
 )
 @click.option("--no-scan", is_flag=True, help="Leave the checkov scan out of the report.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write each bundle's review into OUT/<bundle> instead of into the bundle (which stays as committed).",
+)
 @handle_errors
-def review(dirs: tuple[Path, ...], previous: str | None, drill_report: Path | None, no_scan: bool) -> None:
+def review(
+    dirs: tuple[Path, ...], previous: str | None, drill_report: Path | None, no_scan: bool, out: Path | None
+) -> None:
     """Write REVIEW.md, review.html and the diagrams (architecture and full graph, SVG and PNG) into each bundle.
 
     Lints each bundle and scans it with checkov first (their results go into the report); exits 1 when
@@ -92,7 +99,7 @@ def review(dirs: tuple[Path, ...], previous: str | None, drill_report: Path | No
     linted, _ = lint_bundles(targets)
     if linted:
         click.echo(format_findings(linted, "text"))
-    scanned = write_reviews(targets, linted, scan=not no_scan, previous=previous, drill_report=drill_report)
+    scanned = write_reviews(targets, linted, scan=not no_scan, previous=previous, drill_report=drill_report, out=out)
     click.echo(f"review: {len(targets)} bundle(s) in {time.perf_counter() - started:.1f} s", err=True)
     if linted or scanned:
         sys.exit(1)
@@ -106,6 +113,7 @@ def write_reviews(
     previous: str | Path | None = None,
     drill_report: Path | None = None,
     err: bool = False,
+    out: Path | None = None,
 ) -> list[Finding]:
     """Scan (when asked) and write each bundle's review files with its lint and scan results.
 
@@ -128,7 +136,8 @@ def write_reviews(
         lint = [f for f in linted if _inside(f.path, target)]
         scan_findings = None if scanned is None else [f for f in scanned if _inside(f.path, target)]
         with open_baseline(str(previous), target) if previous is not None else nullcontext() as baseline:
-            written = write_review(target, lint, scan_findings, baseline, drill_report)
+            destination = out / target.name if out is not None else None
+            written = write_review(target, lint, scan_findings, baseline, drill_report, destination)
         verdict = f"{len(lint)} lint finding(s), " + (
             "scan not run" if scan_findings is None else f"{len(scan_findings)} failed check(s)"
         )

@@ -49,6 +49,7 @@ class DeployBundle:
     artifacts: tuple[Artifact, ...]
     deployment: Deployment | None = None  # None: a bundle that needs nothing in the account (bootstrap's)
     manifest: bytes = b""  # manifest.json as rendered
+    definition: dict[str, Any] | None = None  # the scenario it was rendered from (None: a bundle from before)
 
     def template(self, entry: StackEntry) -> bytes:
         return self.files[entry.template]
@@ -109,6 +110,7 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         artifacts = tuple(Artifact(a["file"], a["key"], a["sha256"]) for a in manifest.get("artifacts", []))
         scenario, suffix, regions = manifest["scenario"], manifest["suffix"], dict(manifest["regions"])
         deployment = _deployment(manifest["deployment"])
+        definition = manifest.get("definition")
         expected = {e.template: e.sha256 for e in stacks} | {a.file: a.sha256 for a in artifacts}
         if not all(isinstance(v, str) for pair in expected.items() for v in pair):
             raise TypeError("a template or artifact path, or its sha256, is not text")
@@ -120,7 +122,7 @@ def _parse(read: Callable[[str], bytes], where: str) -> DeployBundle:
         if hashlib.sha256(data).hexdigest() != digest:
             raise DrgenError(f"{where}: {relative} differs from the sha256 in {MANIFEST}; re-render the bundle")
         files[relative] = data
-    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts, deployment, raw)
+    return DeployBundle(scenario, suffix, regions, stacks, files, artifacts, deployment, raw, definition)
 
 
 def _deployment(data: dict[str, Any]) -> Deployment:

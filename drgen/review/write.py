@@ -24,13 +24,17 @@ def write_review(
     scan: list[Finding] | None,
     compare: Path | Baseline | None = None,
     drill_report: Path | None = None,
+    out: Path | None = None,
 ) -> list[Path]:
-    """Build REVIEW.md, review.html and the diagrams (diagram.*, diagram-full.*) and write them into ``bundle_dir``."""
+    """Build REVIEW.md, review.html and the diagrams (diagram.*, diagram-full.*) and write them into ``bundle_dir``
+    (or into ``out``)."""
     files = {**build_review(bundle_dir, lint, scan, compare, drill_report), **build_diagram(bundle_dir)}
+    destination = out or bundle_dir
+    destination.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in sorted(files.items()):
-        target = bundle_dir / name
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=bundle_dir)
+        target = destination / name
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=destination)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; the team reads the review (as other files)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import os
 import types
 import typing
@@ -49,6 +50,19 @@ def load(name: str | None = None, config: Path | None = None, suffix: str | None
     else:
         scenario = preset(name or "")
     scenario = resolve_suffix(scenario, suffix)
+    validate(scenario)
+    return scenario
+
+
+def definition(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data (enums as their values), which ``from_definition`` turns back into it: the
+    manifest carries it, so a bundle rendered from a scenario file is operated without that file."""
+    return json.loads(json.dumps(dataclasses.asdict(scenario), default=lambda value: value.value))
+
+
+def from_definition(data: Any, where: str) -> Scenario:
+    """The scenario ``definition`` wrote, validated again (a hand-edited manifest is refused, not trusted)."""
+    scenario = build(Scenario, data, where=where)
     validate(scenario)
     return scenario
 

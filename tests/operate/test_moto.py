@@ -204,7 +204,16 @@ def test_drill_takes_a_scenario_file_and_a_rendered_bundle(monkeypatch, tmp_path
     assert from_bundle.exit_code == 0, from_bundle.output
     assert json.loads(from_bundle.output)["scenario"] == "database-dr"
 
+    # a bundle rendered from the file carries the scenario: the file is not needed to drill it
     assert _invoke("render", "-c", "orders.yaml", "--suffix", "b", "--no-lint", "--out", "out").exit_code == 0
+    Path("orders.yaml").unlink()
+    from_file_bundle = _invoke("drill", "--bundle", "out/orders", "--planned", "--output", "json")
+    assert from_file_bundle.exit_code == 0, from_file_bundle.output
+    assert json.loads(from_file_bundle.output)["scenario"] == "orders"
+
+    manifest = json.loads(Path("out/orders/manifest.json").read_text())
+    del manifest["definition"]  # as an older drgen rendered it
+    Path("out/orders/manifest.json").write_text(json.dumps(manifest))
     refused = _invoke("drill", "--bundle", "out/orders")
     assert refused.exit_code == 2 and "rendered from a scenario file (orders); pass that file with --config" in \
         refused.output
