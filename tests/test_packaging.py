@@ -4,12 +4,15 @@ their own lambda/ tree, so they do not depend on what the real handlers contain.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
+import sys
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -159,3 +162,54 @@ def test_only_packages_that_reach_the_database_carry_the_driver():
         connects = package in {"lag_monitor", "connectivity", "app"}
         assert ("pg8000/__init__.py" in names) is connects, package
         assert "drgen_common/__init__.py" in names
+
+
+def _requirement_name(line: str) -> str:
+    return re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _closure(names: set[str]) -> set[str]:
+    """``names`` and every distribution they require, as installed (extras' requirements left out)."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [_requirement_name(r) for r in requires if "extra ==" not in r]
+    return seen
+
+
+def test_every_third_party_import_of_drgen_is_declared_where_pip_reads_it():
+    """The installed-wheel test borrows the test environment's packages, so it cannot see an undeclared one: this
+    reads every import in drgen/ (the source, not a list kept by hand) and finds each one's distribution among
+    setup.cfg's install_requires (or what they require), moto only in the `sandbox` extra."""
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    lines = [line for line in config["options"]["install_requires"].splitlines() if line and not line.startswith("#")]
+    declared = _closure({_requirement_name(line) for line in lines})
+    sandbox = _closure({_requirement_name(line) for line in config["options.extras_require"]["sandbox"].split()})
+    distributions = metadata.packages_distributions()
+    imported: dict[str, set[str]] = {}
+    for path in sorted((REPO / "drgen").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top != "drgen" and top not in sys.stdlib_module_names:
+                    imported.setdefault(top, set()).add(path.relative_to(REPO).as_posix())
+    assert {"troposphere", "boto3", "yaml", "moto"} <= set(imported)  # the scan sees imports at all
+    undeclared = {}
+    for module, where in sorted(imported.items()):
+        dists = {_requirement_name(d) for d in distributions.get(module, [module])}
+        allowed = sandbox if module == "moto" else declared
+        if not dists & allowed:
+            undeclared[module] = sorted(where)
+    assert undeclared == {}
