@@ -1,3 +1,3 @@
-from drgen.cli import main
+from drgen.main import main
 
 main()

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
 from drgen.errors import ScenarioError
 from drgen.layers import LAYERS
+from drgen.main import cli
 from drgen.naming import PLACEHOLDER_ACCOUNT, Names
 from drgen.render import render
 from drgen.scenario import PRESETS, load

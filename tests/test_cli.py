@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from drgen import __version__
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.scenario import PRESETS
 
 

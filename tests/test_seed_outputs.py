@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from drgen.builders.failover_definition import substitution
-from drgen.cli import cli
 from drgen.functions import failover_steps
 from drgen.lint import lint_template
+from drgen.main import cli
 from drgen.render import render
 from drgen.scenario import PRESETS, load
 

@@ -17,20 +17,19 @@ import json
 from typing import Any
 
 from awacs import events as event_actions
-from awacs import kms, sqs, states
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs import sqs, states
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, events, iam
 from troposphere import sqs as tsqs
 
 from drgen.builders import monitoring, upstream
 from drgen.builders.alerting import GlobalAlerts, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, StackContext
-from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, THIS_KEY, service_trust
+from drgen.builders.event_archive import APPLICATION_BUS
+from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.regions import ROUTE53_METRICS_REGION
-from drgen.scenario.model import Scenario
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
-APPLICATION_BUS = "events"
 APPLICATION_BUS_NAME = "ApplicationEventBusName"
 # What an alarm-triggered execution does: the primary is failing, so this is an unplanned failover.
 TRIGGER_INPUT = {"mode": "failover", "planned": False, "force": False}
@@ -192,51 +191,6 @@ def _failback_trigger(ctx: StackContext, machine: Any, role: iam.Role) -> events
 
 
 # -- app layer: application buses ---------------------------------------------------------------------------
-# AWS's key policy for an archive encrypted with a customer managed key.
-ARCHIVE_KEY_DOC = "https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html"
-ARCHIVE_CONTEXT_KEY = "kms:EncryptionContext:aws:events:event-bus:arn"
-
-
-def has_archive(scenario: Scenario) -> bool:
-    """Whether the scenario archives events under the region's key (every application bus has an archive)."""
-    return scenario.compute.event_bus
-
-
-def application_bus_arn(ctx: StackContext) -> Sub:
-    """This region's application bus ARN, from its name: the foundation's key policy names it before the app
-    layer creates the bus."""
-    return Sub(
-        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/"
-        + ctx.names.regional_text("generic", APPLICATION_BUS)
-    )
-
-
-def archive_key_statements(ctx: StackContext) -> list[Statement]:
-    """The two statements AWS documents (ARCHIVE_KEY_DOC) for EventBridge archiving events under this key:
-    DescribeKey, and the data-key calls held to this region's application bus by the encryption context
-    EventBridge sends with every archive operation (the bus ARN). None when the scenario has no archive."""
-    if not has_archive(ctx.scenario):
-        return []
-    principal = Principal("Service", ["events.amazonaws.com"])
-    return [
-        Statement(
-            Sid="EventBridgeDescribesKeyForArchives",
-            Effect=Allow,
-            Principal=principal,
-            Action=[kms.DescribeKey],
-            Resource=THIS_KEY,
-        ),
-        Statement(
-            Sid="EventBridgeEncryptsArchive",
-            Effect=Allow,
-            Principal=principal,
-            Action=[kms.GenerateDataKey, kms.Decrypt, kms.Action("ReEncrypt*")],
-            Resource=THIS_KEY,
-            Condition=Condition(StringEquals(ARCHIVE_CONTEXT_KEY, application_bus_arn(ctx))),
-        ),
-    ]
-
-
 def application_buses(ctx: StackContext) -> events.EventBus | None:
     """This region's application bus, forwarding its own events to the other region's bus."""
     if not ctx.scenario.compute.event_bus:

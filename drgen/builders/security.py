@@ -20,6 +20,7 @@ from troposphere import GetAtt, Ref, Sub, kms, secretsmanager
 
 from drgen.builders import inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
+from drgen.builders.event_archive import archive_key_statements
 from drgen.builders.iam import (
     DESTROYABLE,
     POLICY_VERSION,
@@ -117,7 +118,7 @@ def _key_policy(ctx: StackContext) -> PolicyDocument:
     # Instances' volumes under this key: EC2 Auto Scaling's service-linked role launches them.
     volumes = _auto_scaling_volumes() if ctx.scenario.compute.kind is ComputeKind.ASG else []
     # The application bus archives the other region's events under this key.
-    archives = _archive_statements(ctx)
+    archives = archive_key_statements(ctx)  # what AWS documents (event_archive.ARCHIVE_KEY_DOC)
     return PolicyDocument(
         Version=POLICY_VERSION,
         Statement=[
@@ -135,14 +136,6 @@ def _key_policy(ctx: StackContext) -> PolicyDocument:
             *archives,
         ],
     )
-
-
-def _archive_statements(ctx: StackContext) -> list[Statement]:
-    """What AWS documents for an EventBridge archive under a customer managed key (events.ARCHIVE_KEY_DOC)."""
-    # Imported here: events imports alerting, which imports this module.
-    from drgen.builders.events import archive_key_statements
-
-    return archive_key_statements(ctx)
 
 
 def _auto_scaling_volumes() -> list[Statement]:

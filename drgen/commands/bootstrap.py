@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT, cloud_errors, exit_on_failure, make_aws, print_results, target_options
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import OUTPUT, exit_on_failure, make_aws, print_results, target_options
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 
@@ -26,11 +27,7 @@ from drgen.errors import DrgenError
 def bootstrap(
     stacksets: bool,
     scenarios: tuple[str, ...],
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     output: str,
 ) -> None:
     """Prepare the account once: with --stacksets, the roles self-managed StackSets run with.
@@ -50,7 +47,7 @@ def bootstrap(
     chosen = [preset(name) for name in scenarios] or list(PRESETS.values())
     regions = {r for s in chosen for r in (s.regions.primary, s.regions.secondary)}
     bundle = roles.roles_bundle(regions, chosen)  # the execution role allows what their templates need
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     aws.account_id()
     with for_terminal("drgen bootstrap", bundle.stacks, output == "json") as progress:
         results = deployer.deploy(aws, bundle, bundle.stacks, deployer.DeployOptions(), progress)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from drgen.cli import handle_errors
+from drgen.cli.errors import handle_errors
 from drgen.errors import DrgenError
 
 

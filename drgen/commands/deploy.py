@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import (
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import (
     MODE,
     OUTPUT,
     Source,
-    cloud_errors,
     exit_on_failure,
     load_bundle,
     make_aws,
@@ -24,6 +23,7 @@ from drgen.commands.options import (
     target_options,
 )
 from drgen.commands.preflight import guard
+from drgen.deploy.target import Target
 
 if TYPE_CHECKING:
     from drgen.deploy.bundle import DeployBundle
@@ -65,11 +65,7 @@ def deploy(
     source: Source,
     suffix: str,
     mode: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     yes: bool,
     only: str | None,
     allow_replace: bool,
@@ -106,7 +102,7 @@ def deploy(
 
     bundle = load_bundle(source, suffix)
     entries = select(bundle.stacks, only)
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     if dry_run:
         _show_plan(aws, bundle, entries, mode, output)
         return
@@ -127,7 +123,7 @@ def deploy(
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    warning = record.save(path, bundle, results, "deploy", mode, endpoint_url, account)
+    warning = record.save(path, bundle, results, "deploy", mode, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "deploy")
@@ -181,11 +177,7 @@ def plan_command(
     source: Source,
     suffix: str,
     mode: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     only: str | None,
     output: str,
 ) -> None:
@@ -199,7 +191,7 @@ def plan_command(
     from drgen.deploy.plan import select
 
     bundle = load_bundle(source, suffix)
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     _show_plan(aws, bundle, select(bundle.stacks, only), mode, output)
 
 

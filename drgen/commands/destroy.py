@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import (
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import (
     OUTPUT,
     Source,
-    cloud_errors,
     exit_on_failure,
     load_bundle,
     make_aws,
@@ -16,6 +15,7 @@ from drgen.commands.options import (
     source_options,
     target_options,
 )
+from drgen.deploy.target import Target
 
 
 @click.command()
@@ -30,11 +30,7 @@ from drgen.commands.options import (
 def destroy(
     source: Source,
     suffix: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     yes: bool,
     dry_run: bool,
     purge_artifacts: bool,
@@ -58,7 +54,7 @@ def destroy(
     from drgen.deploy.progress import for_terminal
 
     bundle = load_bundle(source, suffix)
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     account = aws.account_id()
     entries = bundle.stacks
     items = destroying.inventory(aws, bundle, entries)
@@ -84,7 +80,7 @@ def destroy(
         if purge_artifacts and all(r.outcome.ok for r in results):
             destroying.purge_artifacts(aws, bundle, progress.note)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    warning = record.save(path, bundle, results, "destroy", None, endpoint_url, account)
+    warning = record.save(path, bundle, results, "destroy", None, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "destroy")

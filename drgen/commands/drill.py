@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from drgen.cli import handle_errors
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import OUTPUT, Source, make_aws, target_options
 from drgen.commands.operate import scenario_of, step_line
-from drgen.commands.options import OUTPUT, Source, cloud_errors, make_aws, target_options
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -39,11 +40,7 @@ def drill(
     suffix: str | None,
     live: bool,
     planned: bool,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     output: str,
 ) -> None:
     """Rehearse a failover end to end and print a report with each step's time beside the budget's term.
@@ -74,11 +71,11 @@ def drill(
     if live:
         if suffix is None and bundle is None:
             raise DrgenError("--live needs --suffix: the suffix the scenario is deployed with")
-        aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+        aws = make_aws(target)
         chosen = scenario_of(source, bundle) if bundle else load(scenario, config, suffix=suffix)
         report = drills.live(aws, chosen, line, lambda _: None, bundle)
     else:
-        if endpoint_url:
+        if target.endpoint_url:
             raise DrgenError("the local drill starts its own moto server: drop --endpoint-url (or use --live)")
         if bundle is not None:
             chosen = scenario_of(source, bundle)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import OUTPUT, Source, cloud_errors, load_bundle, make_aws, source_options, target_options
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import OUTPUT, Source, load_bundle, make_aws, source_options, target_options
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -97,11 +98,7 @@ def readiness(
     source: Source,
     suffix: str,
     health_url: str | None,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     output: str,
 ) -> None:
     """Check that the DR region could take over now; exit 1 when any check fails.
@@ -116,11 +113,11 @@ def readiness(
     from drgen.errors import DrgenError
     from drgen.operate.readiness import armed, check_all
 
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the readiness function probes the endpoint")
     if health_url:
-        from drgen.deploy.session import check_url
+        from drgen.deploy.target import check_url
 
         check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
     environment = _environment(source, suffix, aws)
@@ -168,7 +165,7 @@ def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | N
     if health_url and not aws.sandbox:
         raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
     if health_url:
-        from drgen.deploy.session import check_url
+        from drgen.deploy.target import check_url
 
         check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
     environment = _environment(source, suffix, aws)
@@ -260,11 +257,7 @@ def failover(
     wait: bool,
     health_url: str | None,
     output: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
 ) -> None:
     """Start the DR region's failover state machine (idempotent execution name); --wait follows each step.
 
@@ -278,7 +271,7 @@ def failover(
     and an unplanned run waits until two failure signals agree (or one has persisted) unless --force.
     Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
     """
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     _operate("failover", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
@@ -300,12 +293,8 @@ def failback(
     wait: bool,
     health_url: str | None,
     output: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
 ) -> None:
     """Make the primary region the writer again; refused while its replica lags (exit 1) unless --force."""
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     _operate("failback", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)

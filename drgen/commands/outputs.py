@@ -11,16 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import (
-    OUTPUT,
-    Source,
-    cloud_errors,
-    load_bundle,
-    make_aws,
-    source_options,
-    target_options,
-)
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import OUTPUT, Source, load_bundle, make_aws, source_options, target_options
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -45,11 +38,7 @@ def outputs(
     suffix: str,
     output: str,
     offline: bool,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
 ) -> None:
     """Print what is deployed: every stack with its status and outputs, read from CloudFormation (the truth), the
     outputs the seeds ask for first. The local record `drgen deploy` keeps (.drgen/<scenario>-<suffix>.json) is a
@@ -65,8 +54,7 @@ def outputs(
         if data is None:
             raise DrgenError(f"no record at {path}; drop --from-record to read CloudFormation")
     else:
-        data = _live(source, suffix, path, endpoint_url, make_aws(endpoint_url, profile, retry_mode, max_attempts,
-                                                                   poll_seconds))
+        data = _live(source, suffix, path, make_aws(target))
     if output == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -83,7 +71,7 @@ def outputs(
                 click.echo(f"    {key} = {value}")
 
 
-def _live(source: Source, suffix: str, path: Path, endpoint_url: str | None, aws: Aws) -> dict[str, Any]:
+def _live(source: Source, suffix: str, path: Path, aws: Aws) -> dict[str, Any]:
     """The deployment from CloudFormation; the record when CloudFormation cannot be asked (with a warning)."""
     from drgen.deploy import record
     from drgen.deploy.session import CLOUD_ERRORS, error_text
@@ -94,7 +82,7 @@ def _live(source: Source, suffix: str, path: Path, endpoint_url: str | None, aws
     except DrgenError:
         cached = None  # an unreadable cache is no cache
     try:
-        data = _from_cloudformation(aws, bundle, endpoint_url)
+        data = _from_cloudformation(aws, bundle)
     except (*CLOUD_ERRORS, DrgenError) as exc:
         reason = error_text(exc) if isinstance(exc, CLOUD_ERRORS) else str(exc)
         if cached is None:
@@ -131,7 +119,7 @@ def _scenario_name(source: Source, suffix: str) -> str:
     return load(config=source.config, suffix=suffix).name
 
 
-def _from_cloudformation(aws: Aws, bundle: DeployBundle, endpoint_url: str | None) -> dict[str, Any]:
+def _from_cloudformation(aws: Aws, bundle: DeployBundle) -> dict[str, Any]:
     """The record's shape, read from CloudFormation: each stack as deployed (stacks, else StackSets mode)."""
     from drgen.deploy.deployer import find
 
@@ -149,7 +137,7 @@ def _from_cloudformation(aws: Aws, bundle: DeployBundle, endpoint_url: str | Non
         "scenario": bundle.scenario,
         "suffix": bundle.suffix,
         "mode": "+".join(sorted(modes)) or "stacks",
-        "endpoint": endpoint_url,
+        "endpoint": aws.target.endpoint_url,
         "account": aws.account_id(),
         "operation": "read",
         "updated": "now, from CloudFormation",

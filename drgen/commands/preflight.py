@@ -9,18 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import (
-    MODE,
-    OUTPUT,
-    Source,
-    cloud_errors,
-    load_bundle,
-    make_aws,
-    source_options,
-    target_options,
-)
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import MODE, OUTPUT, Source, load_bundle, make_aws, source_options, target_options
 from drgen.commands.quotas import quota_lines, quota_refusal, to_create
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -42,11 +34,7 @@ def preflight(
     source: Source,
     suffix: str,
     mode: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     output: str,
     as_json: bool,
 ) -> None:
@@ -72,7 +60,7 @@ def preflight(
     from drgen.preflight import run
 
     bundle = load_bundle(source, suffix)
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     aws.account_id()
     report = run(aws, bundle, lambda: _to_create(aws, bundle, bundle.stacks, mode))
     if as_json or output == "json":

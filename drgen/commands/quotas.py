@@ -12,17 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from drgen.cli import handle_errors
-from drgen.commands.options import (
-    MODE,
-    OUTPUT,
-    Source,
-    cloud_errors,
-    load_bundle,
-    make_aws,
-    source_options,
-    target_options,
-)
+from drgen.cli.errors import cloud_errors, handle_errors
+from drgen.cli.options import MODE, OUTPUT, Source, load_bundle, make_aws, source_options, target_options
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -45,11 +37,7 @@ def quotas(
     source: Source,
     suffix: str,
     mode: str,
-    endpoint_url: str | None,
-    profile: str | None,
-    retry_mode: str,
-    max_attempts: int | None,
-    poll_seconds: float,
+    target: Target,
     output: str,
     as_json: bool,
 ) -> None:
@@ -69,7 +57,7 @@ def quotas(
     from drgen.deploy.quotas import check, format_text
 
     bundle = load_bundle(source, suffix)
-    aws = make_aws(endpoint_url, profile, retry_mode, max_attempts, poll_seconds)
+    aws = make_aws(target)
     aws.account_id()
     report = check(aws, bundle, to_create(deployer.preflight(aws, bundle, bundle.stacks, mode)))
     if as_json or output == "json":

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from drgen.cli import DEFAULT_OUT, FORMATS, bundle_dirs, handle_errors
+from drgen.cli.errors import handle_errors
+from drgen.cli.options import DEFAULT_OUT, FORMATS, bundle_dirs
 from drgen.lint import Finding
 
 BUNDLE_DIRS = click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, file_okay=False))

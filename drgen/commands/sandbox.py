@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from drgen.cli import handle_errors
+from drgen.cli.errors import handle_errors
 
 
 @click.command()

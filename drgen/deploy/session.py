@@ -12,7 +12,6 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -28,47 +27,15 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
-DEFAULT_POLL_SECONDS = 2.0
 AWS_MAX_ATTEMPTS = 10
 ENDPOINT_MAX_ATTEMPTS = 3
 # What an AWS call may raise (an unparseable body is how a moto 500 arrives).
 CLOUD_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, ResponseParserError)
 # What a node of the graph may raise that is not a drgen bug: reported as that stack's failure.
 AWS_ERRORS: tuple[type[Exception], ...] = (*CLOUD_ERRORS, DrgenError)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to deploy: the account behind the credentials, or an endpoint such as a local moto server."""
-
-    endpoint_url: str | None = None
-    profile: str | None = None
-    retry_mode: str = "standard"
-    max_attempts: int | None = None  # None: AWS_MAX_ATTEMPTS, or ENDPOINT_MAX_ATTEMPTS with an endpoint
-    poll_seconds: float = DEFAULT_POLL_SECONDS
-
-    def __post_init__(self) -> None:
-        if self.endpoint_url is not None:
-            check_url(self.endpoint_url, "--endpoint-url (or $AWS_ENDPOINT_URL)", "http://127.0.0.1:5000")
-
-
-def check_url(url: str, option: str, example: str) -> None:
-    """Refuse a URL the HTTP stack would fail on deep inside (a traceback): not http(s), no host, a bad port,
-    whitespace or control characters."""
-    problem = ""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problem = "not an http(s) URL with a host"
-        elif any(c.isspace() or not c.isprintable() for c in url):
-            problem = "it holds whitespace or a control character"
-        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
-    except ValueError as error:
-        problem = str(error)
-    if problem:
-        raise DrgenError(f"{option} {url!r}: {problem}; give one like {example}")
 
 
 class Aws:

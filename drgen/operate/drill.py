@@ -34,7 +34,8 @@ from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.deploy import deployer
 from drgen.deploy.bundle import DeployBundle, from_files
 from drgen.deploy.progress import PlainProgress
-from drgen.deploy.session import Aws, Target
+from drgen.deploy.session import Aws
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 from drgen.operate import dns_verdict, failover, lambdas, readiness, sandbox
 from drgen.operate.asl import Step

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from drgen.budget import budget_for_bundle, budget_json
-from drgen.cli import cli
 from drgen.errors import DrgenError
+from drgen.main import cli
 from drgen.render import write_bundles
 from drgen.scenario import PRESETS
 

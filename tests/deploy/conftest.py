@@ -15,7 +15,8 @@ import pytest
 
 from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
-from drgen.deploy.session import Aws, Target
+from drgen.deploy.session import Aws
+from drgen.deploy.target import Target
 from drgen.scenario import PRESETS
 
 from ..conftest import sandbox_environment

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
 from drgen.errors import DECLINED_EXIT
+from drgen.main import cli
 from drgen.render import render, write_bundles
 from drgen.scenario import load
 from tests.deploy.conftest import client, stacks_left

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.render import render, write_bundles
 from drgen.scenario import load
 from tests.deploy.conftest import client, stacks_left

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
 

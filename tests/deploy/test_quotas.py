@@ -11,12 +11,12 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
-from drgen.cli import cli
 from drgen.commands.quotas import to_create
 from drgen.deploy.plan import Decision, Plan, StackPlan
 from drgen.deploy.quota_model import Probe
 from drgen.deploy.quota_needs import template_resources
 from drgen.deploy.quotas import REGIONAL, _limit
+from drgen.main import cli
 from tests.deploy.conftest import client, stacks_left
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes

@@ -22,9 +22,9 @@ from drgen.deploy.destroy import empty_vault
 from drgen.deploy.executor import Outcome, StackResult, pause, run_graph
 from drgen.deploy.plan import Change, Decision, decide, dependents, wave_numbers
 from drgen.deploy.progress import LiveProgress, PlainProgress
-from drgen.deploy.session import Target
 from drgen.deploy.stacks import StackDeploy
 from drgen.deploy.stacksets import instance_steps
+from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 from drgen.lint.runner import lint_template
 from drgen.render import StackEntry

@@ -17,7 +17,8 @@ import pytest
 from drgen.deploy import deployer
 from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
-from drgen.deploy.session import Aws, Target
+from drgen.deploy.session import Aws
+from drgen.deploy.target import Target
 from drgen.operate import sandbox
 from drgen.operate.environment import Environment, resolve
 from drgen.scenario import load

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from drgen.builders.alerting import health_check_alarm_name
-from drgen.cli import cli
 from drgen.deploy import record
+from drgen.main import cli
 from drgen.operate import failover, lambdas, readiness, sandbox
 from drgen.scenario.model import Role
 from tests.operate.conftest import Deployed

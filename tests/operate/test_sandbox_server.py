@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from tests.operate.conftest import SCENARIO
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.operate import sandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.scenario import PRESETS
 from tests.deploy.conftest import client, stacks_left
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.render import render, write_bundles
 from drgen.review import build_review
 from drgen.review.replacement import CUSTOM, IN_PLACE, MAY_BE_REPLACED, NO_SCHEMA, REPLACED, verdict

@@ -7,7 +7,7 @@ import shutil
 
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 
 from .conftest import template, write_tiny_bundle
 from .test_scan import BAD

@@ -7,7 +7,7 @@ import hashlib
 
 from click.testing import CliRunner
 
-from drgen.cli import cli
+from drgen.main import cli
 from drgen.render import render, write_bundles
 from drgen.scenario import load
 

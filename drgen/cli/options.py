@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from drgen.deploy.target import DEFAULT_POLL_SECONDS, TARGET_FIELDS, Target, check_url
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from drgen.deploy.session import Aws
 
 OUTPUT = click.Choice(["text", "json"])
+FORMATS = click.Choice(["text", "json", "sarif"])
+DEFAULT_OUT = Path("templates_out")
 
 
 @dataclass(frozen=True)
@@ -68,47 +71,39 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Where to: --endpoint-url, --profile, retries and the poll interval."""
-    func = click.option(
+    """Where to: --endpoint-url, --profile, retries and the poll interval; the command gets them as one
+    ``target: Target`` (checked when ``make_aws`` turns it into clients)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["target"] = Target(*(kwargs.pop(name) for name in TARGET_FIELDS))
+        return func(*args, **kwargs)
+
+    wrapper = click.option(
         "--poll-seconds",
         type=click.FloatRange(min=0.05),
-        default=2.0,
+        default=DEFAULT_POLL_SECONDS,
         show_default=True,
         envvar="DRGEN_POLL_SECONDS",
         help="How often a running stack is polled.",
-    )(func)
-    func = click.option(
+    )(wrapper)
+    wrapper = click.option(
         "--max-attempts", type=click.IntRange(min=1), help="Botocore max attempts (default 10; 3 with --endpoint-url)."
-    )(func)
-    func = click.option(
+    )(wrapper)
+    wrapper = click.option(
         "--retry-mode",
         type=click.Choice(["standard", "adaptive"]),
         default="standard",
         show_default=True,
         help="Botocore retry mode for throttling.",
-    )(func)
-    func = click.option("--profile", help="AWS profile (else the usual credential chain).")(func)
+    )(wrapper)
+    wrapper = click.option("--profile", help="AWS profile (else the usual credential chain).")(wrapper)
     return click.option(
         "--endpoint-url",
         envvar="AWS_ENDPOINT_URL",
         metavar="URL",
-        help="Send every AWS call here, e.g. a local moto server (http://127.0.0.1:5000).",
-    )(func)
-
-
-def cloud_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """An AWS error outside a stack's own operation (setup, inventory) becomes one line and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from drgen.deploy.session import CLOUD_ERRORS, error_text
-
-        try:
-            return func(*args, **kwargs)
-        except CLOUD_ERRORS as exc:
-            raise DrgenError(f"AWS refused: {error_text(exc)}") from None
-
-    return wrapper
+        help="Send every AWS call here, e.g. a local sandbox (`drgen sandbox`: http://127.0.0.1:5000).",
+    )(wrapper)
 
 
 def load_bundle(source: Source, suffix: str) -> DeployBundle:
@@ -125,12 +120,13 @@ def load_bundle(source: Source, suffix: str) -> DeployBundle:
     return bundle.from_scenario(source.preset or "", suffix)
 
 
-def make_aws(
-    endpoint_url: str | None, profile: str | None, retry_mode: str, max_attempts: int | None, poll_seconds: float
-) -> Aws:
-    from drgen.deploy.session import Aws, Target
+def make_aws(target: Target) -> Aws:
+    """The AWS clients for ``target``; an endpoint the HTTP stack would choke on is refused in one line first."""
+    from drgen.deploy.session import Aws
 
-    return Aws(Target(endpoint_url, profile, retry_mode, max_attempts, poll_seconds))
+    if target.endpoint_url is not None:
+        check_url(target.endpoint_url, "--endpoint-url (or $AWS_ENDPOINT_URL)", "http://127.0.0.1:5000")
+    return Aws(target)
 
 
 def print_results(results: Sequence[StackResult], output: str, operation: str) -> None:
@@ -161,3 +157,16 @@ MODE = click.option(
     show_default=True,
     help="Ordered stacks, or one StackSet per regional layer (run `drgen bootstrap --stacksets` once first).",
 )
+
+
+def bundle_dirs(dirs: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for d in dirs:
+        if (d / "manifest.json").is_file():
+            found.append(d)
+            continue
+        children = sorted(p.parent for p in d.glob("*/manifest.json")) if d.is_dir() else []
+        if not children:
+            raise DrgenError(f"{d} holds no rendered bundle (no manifest.json); run `drgen render` first")
+        found.extend(children)
+    return found
