@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DRGEN := $(BIN)/drgen
 PYTEST_WORKERS ?= auto
 
-.PHONY: help render lint test system-deps checkov clean
+.PHONY: help render lint check test system-deps checkov clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,8 +34,12 @@ bench: $(VENV)/.test-stamp ## run the benchmarks (not part of test): bench/resul
 system-deps: ## install the Debian packages drgen runs for real (postgresql, graphviz, chromium), when missing
 	scripts/system-deps.sh
 
-test: $(VENV)/.test-stamp system-deps checkov ## run ruff and the whole test suite
+check: $(VENV)/.test-stamp ## ruff (lint and format) and mypy, in seconds; the first step of `make test`
 	$(BIN)/ruff check drgen tests lambda
+	$(BIN)/ruff format --check drgen tests lambda
+	$(BIN)/mypy
+
+test: check system-deps checkov ## run `make check` and the whole test suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 clean: ## remove the virtualenv and caches

@@ -34,8 +34,12 @@ class Function:
 
 # What the scale step calls per compute kind (the template grants only the scenario's: ``calls_for``).
 SCALE_CALLS = {
-    ComputeKind.ECS: ("ecs:DescribeServices", "ecs:UpdateService", "application-autoscaling:DescribeScalableTargets",
-                      "application-autoscaling:RegisterScalableTarget"),
+    ComputeKind.ECS: (
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:RegisterScalableTarget",
+    ),
     ComputeKind.ASG: ("autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"),
 }
 BOTH = (Role.PRIMARY, Role.SECONDARY)
@@ -47,44 +51,116 @@ COMMON_ENV = ("SCENARIO", "SUFFIX", "METRICS_NAMESPACE", "ALERT_TOPIC_ARN", "SEC
 DB_ENV = ("DB_SECRET_NAME", "DB_ENDPOINT", "DB_NAME")
 
 FAILOVER_STEPS = (
-    Function("failover-guard", "failover", "guard.handler", DR,
-             ("CONTROL_TABLE", "STATE_PARAMETER", "PRIMARY_REGION", "GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN",
-              "LOCK_SECONDS"), False,
-             "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
-             primary_region_use="failback only: reads the primary region's replication lag once it is back",
-    calls=("dynamodb:GetItem", "dynamodb:PutItem", "ssm:GetParameter", "ssm:PutParameter",
-           "rds:DescribeGlobalClusters", "cloudwatch:GetMetricData")),
-    Function("failover-confirm", "failover", "confirm.handler", DR,
-             ("PROBE_ALARM_NAME", "ROUTE53_ALARM_NAME", "CONFIRM_SECONDS"), False,
-             "Confirms an unplanned failover: two signals agree, or one has persisted",
-    calls=("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData")),
-    Function("failover-promote", "failover", "promote.handler", DR,
-             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
-             "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
-             primary_region_use="failback only: the switchover's target is the primary region's cluster",
-    calls=("rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster")),
-    Function("failover-promotion-status", "failover", "promote.status_handler", DR,
-             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"), False,
-             "Reports whether the DR cluster is the global cluster's writer yet",
-    calls=("rds:DescribeGlobalClusters",)),
-    Function("failover-scale", "failover", "scale.handler", DR,
-             ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"), False,
-             "Scales the DR compute to active capacity",
-    calls=(*SCALE_CALLS[ComputeKind.ECS], *SCALE_CALLS[ComputeKind.ASG])),
-    Function("failover-dns", "failover", "dns.handler", DR, ("CONTROL_TABLE", "PRIMARY_HEALTH_CHECK_ID"), False,
-             "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate",
-    calls=("dynamodb:PutItem", "cloudwatch:PutMetricData", "route53:GetHealthCheck", "route53:UpdateHealthCheck")),
-    Function("failover-validate", "failover", "validate.handler", DR,
-             ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "HEALTH_URL", "PRIMARY_HEALTH_URL", "HOSTED_ZONE_ID",
-              "RECORD_NAME", "DR_ENDPOINT", "PRIMARY_ENDPOINT"), False,
-             "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
-             primary_region_use="failback only: checks the primary's endpoint answers as the writer",
-    calls=("rds:DescribeGlobalClusters", "route53:ListResourceRecordSets", "route53:GetHealthCheck",
-           "route53:GetHealthCheckStatus")),
-    Function("failover-notify", "failover", "notify.handler", DR, ("STATE_PARAMETER", "CONTROL_TABLE"), False,
-             "Records the outcome (metrics, state), releases the lock, then publishes the notice",
-    calls=("ssm:GetParameter", "ssm:PutParameter", "cloudwatch:PutMetricData", "dynamodb:DeleteItem",
-           "sns:Publish")),
+    Function(
+        "failover-guard",
+        "failover",
+        "guard.handler",
+        DR,
+        ("CONTROL_TABLE", "STATE_PARAMETER", "PRIMARY_REGION", "GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "LOCK_SECONDS"),
+        False,
+        "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
+        primary_region_use="failback only: reads the primary region's replication lag once it is back",
+        calls=(
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "rds:DescribeGlobalClusters",
+            "cloudwatch:GetMetricData",
+        ),
+    ),
+    Function(
+        "failover-confirm",
+        "failover",
+        "confirm.handler",
+        DR,
+        ("PROBE_ALARM_NAME", "ROUTE53_ALARM_NAME", "CONFIRM_SECONDS"),
+        False,
+        "Confirms an unplanned failover: two signals agree, or one has persisted",
+        calls=("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"),
+    ),
+    Function(
+        "failover-promote",
+        "failover",
+        "promote.handler",
+        DR,
+        ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"),
+        False,
+        "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
+        primary_region_use="failback only: the switchover's target is the primary region's cluster",
+        calls=("rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"),
+    ),
+    Function(
+        "failover-promotion-status",
+        "failover",
+        "promote.status_handler",
+        DR,
+        ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"),
+        False,
+        "Reports whether the DR cluster is the global cluster's writer yet",
+        calls=("rds:DescribeGlobalClusters",),
+    ),
+    Function(
+        "failover-scale",
+        "failover",
+        "scale.handler",
+        DR,
+        ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"),
+        False,
+        "Scales the DR compute to active capacity",
+        calls=(*SCALE_CALLS[ComputeKind.ECS], *SCALE_CALLS[ComputeKind.ASG]),
+    ),
+    Function(
+        "failover-dns",
+        "failover",
+        "dns.handler",
+        DR,
+        ("CONTROL_TABLE", "PRIMARY_HEALTH_CHECK_ID"),
+        False,
+        "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate",
+        calls=("dynamodb:PutItem", "cloudwatch:PutMetricData", "route53:GetHealthCheck", "route53:UpdateHealthCheck"),
+    ),
+    Function(
+        "failover-validate",
+        "failover",
+        "validate.handler",
+        DR,
+        (
+            "GLOBAL_CLUSTER_ID",
+            "DR_CLUSTER_ARN",
+            "HEALTH_URL",
+            "PRIMARY_HEALTH_URL",
+            "HOSTED_ZONE_ID",
+            "RECORD_NAME",
+            "DR_ENDPOINT",
+            "PRIMARY_ENDPOINT",
+        ),
+        False,
+        "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
+        primary_region_use="failback only: checks the primary's endpoint answers as the writer",
+        calls=(
+            "rds:DescribeGlobalClusters",
+            "route53:ListResourceRecordSets",
+            "route53:GetHealthCheck",
+            "route53:GetHealthCheckStatus",
+        ),
+    ),
+    Function(
+        "failover-notify",
+        "failover",
+        "notify.handler",
+        DR,
+        ("STATE_PARAMETER", "CONTROL_TABLE"),
+        False,
+        "Records the outcome (metrics, state), releases the lock, then publishes the notice",
+        calls=(
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "cloudwatch:PutMetricData",
+            "dynamodb:DeleteItem",
+            "sns:Publish",
+        ),
+    ),
 )
 RETURN_REPLICATION_USE = (
     "best effort: replicates the DR region's writes back to the primary's buckets; the failover neither waits for "
@@ -92,68 +168,124 @@ RETURN_REPLICATION_USE = (
 )
 # A step only where the scenario replicates buckets: what the DR region writes goes back to the primary's buckets.
 RETURN_REPLICATION = Function(
-    "failover-return-replication", "failover", "returns.handler", DR,
-    ("RETURN_BUCKETS", "RETURN_REPLICATION_ROLE_ARN", "PRIMARY_KMS_KEY_ARN"), False,
+    "failover-return-replication",
+    "failover",
+    "returns.handler",
+    DR,
+    ("RETURN_BUCKETS", "RETURN_REPLICATION_ROLE_ARN", "PRIMARY_KMS_KEY_ARN"),
+    False,
     "Turns on replication from the DR region's buckets back to the primary's once the DR region serves",
     primary_region_use=RETURN_REPLICATION_USE,
     calls=("s3:PutReplicationConfiguration", "iam:PassRole"),
 )
 # Not a step: every minute it republishes where traffic goes, because Route 53 follows the data stream.
 ENGAGED_SIGNAL = Function(
-    "engaged-signal", "failover", "engaged.handler", DR, ("CONTROL_TABLE",), False,
+    "engaged-signal",
+    "failover",
+    "engaged.handler",
+    DR,
+    ("CONTROL_TABLE",),
+    False,
     "Every minute: publishes FailoverEngaged from the control table (Route 53 follows the alarm's data stream)",
     calls=("dynamodb:GetItem", "cloudwatch:PutMetricData"),
 )
 
 LAG_MONITOR = Function(
-    "lag-monitor", "lag_monitor", "app.handler", BOTH,
-    (*DB_ENV, "DB_READER_ENDPOINT", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), True,
+    "lag-monitor",
+    "lag_monitor",
+    "app.handler",
+    BOTH,
+    (*DB_ENV, "DB_READER_ENDPOINT", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"),
+    True,
     "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
     timeout=100,  # the writer beats 90 s (lambda/lag_monitor/app.py OVERLAP_SECONDS), plus the margin
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 CONNECTIVITY = Function(
-    "connectivity", "connectivity", "app.handler", BOTH, DB_ENV, True,
+    "connectivity",
+    "connectivity",
+    "app.handler",
+    BOTH,
+    DB_ENV,
+    True,
     "Connects to this region's cluster and publishes DatabaseConnectivity (1 ok, 0 failed)",
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 READINESS = Function(
-    "readiness", "readiness", "app.handler", BOTH,
-    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS", "CONTROL_TABLE"), False,
+    "readiness",
+    "readiness",
+    "app.handler",
+    BOTH,
+    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS", "CONTROL_TABLE"),
+    False,
     "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
     "the first pass arms the failover triggers",
     timeout=120,
-    calls=("rds:DescribeGlobalClusters", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData",
-           "states:DescribeStateMachine", "dynamodb:PutItem", "sns:Publish"),
+    calls=(
+        "rds:DescribeGlobalClusters",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:PutMetricData",
+        "states:DescribeStateMachine",
+        "dynamodb:PutItem",
+        "sns:Publish",
+    ),
 )
 APP_HEALTH = Function(
-    "app-health", "app", "health.handler", BOTH, DB_ENV, True,
+    "app-health",
+    "app",
+    "health.handler",
+    BOTH,
+    DB_ENV,
+    True,
     "The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
     calls=("secretsmanager:GetSecretValue",),
 )
 PROBE = Function(
-    "primary-probe", "probe", "app.handler", DR,
-    ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"), False,
+    "primary-probe",
+    "probe",
+    "app.handler",
+    DR,
+    ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"),
+    False,
     "Probes the primary's endpoint from the DR region every 10 s and publishes PrimaryEndpointHealthy",
     calls=("cloudwatch:PutMetricData",),
 )
 BACKUP_EXPORT = Function(
-    "backup-export", "backup_export", "app.handler", (Role.PRIMARY,),
-    ("CLUSTER_ID", "BACKUP_BUCKET", "EXPORT_ROLE_ARN", "KMS_KEY_ARN"), False,
+    "backup-export",
+    "backup_export",
+    "app.handler",
+    (Role.PRIMARY,),
+    ("CLUSTER_ID", "BACKUP_BUCKET", "EXPORT_ROLE_ARN", "KMS_KEY_ARN"),
+    False,
     "Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
     "BackupExportStarted",
-    calls=("rds:DescribeDBClusterSnapshots", "rds:DescribeExportTasks", "rds:StartExportTask", "iam:PassRole",
-           "cloudwatch:PutMetricData"),
+    calls=(
+        "rds:DescribeDBClusterSnapshots",
+        "rds:DescribeExportTasks",
+        "rds:StartExportTask",
+        "iam:PassRole",
+        "cloudwatch:PutMetricData",
+    ),
 )
 # The bucket purpose BACKUP_EXPORT writes to; a scenario with such a bucket gets the export.
 BACKUPS_PURPOSE = "backups"
 TRADE_PROCESSOR = Function(
-    "trade-processor", "app", "trades.handler", BOTH,
-    (*DB_ENV, "GLOBAL_CLUSTER_ID", "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"), True,
+    "trade-processor",
+    "app",
+    "trades.handler",
+    BOTH,
+    (*DB_ENV, "GLOBAL_CLUSTER_ID", "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"),
+    True,
     "Processes trade orders from SQS into the database (through the global writer endpoint), idempotently by order "
     "id, and announces them on the bus",
-    calls=("secretsmanager:GetSecretValue", "rds:DescribeGlobalClusters", "events:PutEvents", "sqs:ReceiveMessage",
-           "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+    calls=(
+        "secretsmanager:GetSecretValue",
+        "rds:DescribeGlobalClusters",
+        "events:PutEvents",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ),
 )
 
 # The order ledger (scenarios with ``ledger.enabled``): an order is acknowledged once it is in a DynamoDB global
@@ -161,14 +293,23 @@ TRADE_PROCESSOR = Function(
 # returns; the trade queue only delivers it to the processor, and a failover replays the ledger into the queue of
 # the region that writes now.
 ORDER_INTAKE = Function(
-    "order-intake", "app", "intake.handler", BOTH, ("LEDGER_TABLE", "QUEUE_URL"), False,
+    "order-intake",
+    "app",
+    "intake.handler",
+    BOTH,
+    ("LEDGER_TABLE", "QUEUE_URL"),
+    False,
     "Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers 202",
     calls=("dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage", "cloudwatch:PutMetricData"),
 )
 REPLAY_USE = "failback only: queues the ledger's recent orders in the primary region's trade queue"
 LEDGER_REPLAY = Function(
-    "failover-replay-ledger", "failover", "replay.handler", DR,
-    ("LEDGER_TABLE", "QUEUE_URL", "PRIMARY_QUEUE_URL", "REPLAY_SECONDS"), False,
+    "failover-replay-ledger",
+    "failover",
+    "replay.handler",
+    DR,
+    ("LEDGER_TABLE", "QUEUE_URL", "PRIMARY_QUEUE_URL", "REPLAY_SECONDS"),
+    False,
     "Queues the ledger's recent orders again where the writer now is, so processing catches up idempotently",
     timeout=900,  # Lambda's longest: a strongly consistent scan of days of orders (the step retries as a whole)
     primary_region_use=REPLAY_USE,

@@ -141,9 +141,7 @@ def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:
     tags = {}
     for key, value in scenario.tags:
         tags[key] = (
-            value.replace("{suffix}", scenario.suffix or "")
-            .replace("{region}", region)
-            .replace("{role}", role.value)
+            value.replace("{suffix}", scenario.suffix or "").replace("{region}", region).replace("{role}", role.value)
         )
     tags[OWNER_TAG] = scenario.name
     return tags

@@ -195,9 +195,7 @@ class Model:
                 results = self._results[check.id]
                 results.append(self.world.endpoint_up(check.endpoint, moment))
                 del results[: -check.failure_threshold]
-                self._status[check.id] = rules.endpoint_status(
-                    self._status[check.id], results, check.failure_threshold
-                )
+                self._status[check.id] = rules.endpoint_status(self._status[check.id], results, check.failure_threshold)
             elif check.alarm is not None:
                 self._metric(check, moment)
 
@@ -285,8 +283,9 @@ def literal_name(value: Any, region: str, peer: str) -> str:
     return value
 
 
-def _check_from(check_id: str, config: Mapping[str, Any], resolve: Callable[[Any], str],
-                alarm: Callable[[str, str], Alarm]) -> Check:
+def _check_from(
+    check_id: str, config: Mapping[str, Any], resolve: Callable[[Any], str], alarm: Callable[[str, str], Alarm]
+) -> Check:
     kind = str(config["Type"])
     common: dict[str, Any] = {"inverted": bool(config.get("Inverted", False))}
     if kind == "CALCULATED":

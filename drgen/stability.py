@@ -49,8 +49,7 @@ def _json(data: bytes | str) -> dict[str, Any]:
 
 def _row(component: str, needs: str, where: str, regions: Mapping[str, str], when: str = "failover") -> Row:
     region = {"dr": regions["secondary"], "primary": regions["primary"], "us-east-1": ROUTE53_CONTROL_REGION}
-    return {"component": component, "needs": needs, "where": where, "region": region.get(where, "global"),
-            "when": when}
+    return {"component": component, "needs": needs, "where": where, "region": region.get(where, "global"), "when": when}
 
 
 def _where_us_east_1(regions: Mapping[str, str]) -> str:
@@ -66,8 +65,15 @@ def _triggers(resources: dict[str, Any], global_template: dict[str, Any], region
         if resource["Type"] == "AWS::Events::Rule" and "EventPattern" in resource.get("Properties", {})
     ]
     if "ForwardPrimaryHealthAlarm" in global_template.get("Resources", {}):
-        rows.append(_row("ForwardPrimaryHealthAlarm", "Route 53 health-check alarm forwarded from us-east-1",
-                         _where_us_east_1(regions), regions, "second way"))
+        rows.append(
+            _row(
+                "ForwardPrimaryHealthAlarm",
+                "Route 53 health-check alarm forwarded from us-east-1",
+                _where_us_east_1(regions),
+                regions,
+                "second way",
+            )
+        )
     return rows
 
 
@@ -132,7 +138,11 @@ def _dns(regions: Mapping[str, str]) -> list[Row]:
     """How traffic moves: Route 53's checkers (global) follow the data stream of the DR region's failover-engaged
     alarm, which the DNS step and then the engaged signal publish."""
     return [
-        _row("FailoverEngagedAlarm", "CloudWatch alarm whose data stream the engaged signal feeds (data layer)",
-             "dr", regions),
+        _row(
+            "FailoverEngagedAlarm",
+            "CloudWatch alarm whose data stream the engaged signal feeds (data layer)",
+            "dr",
+            regions,
+        ),
         _row("PrimaryRecordHealthCheck", "Route 53 health checkers evaluating the PRIMARY record", "global", regions),
     ]

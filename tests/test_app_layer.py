@@ -91,10 +91,12 @@ def test_ecs_service_runs_in_both_regions_with_capacity_per_role(name, bundles):
     _, repository = only(foundation, "AWS::ECR::Repository")
     assert repository["Properties"]["EmptyOnDelete"] is True and repository["DeletionPolicy"] == "Delete"
     assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
-    services = {json.dumps(e["Properties"]["ServiceName"]) for e in resources(foundation, "AWS::EC2::VPCEndpoint")
-                .values()}
+    services = {
+        json.dumps(e["Properties"]["ServiceName"]) for e in resources(foundation, "AWS::EC2::VPCEndpoint").values()
+    }
     assert {s for s in services if ".ecr." in s} == {
-        '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.api"}', '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.dkr"}'
+        '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.api"}',
+        '{"Fn::Sub": "com.amazonaws.${AWS::Region}.ecr.dkr"}',
     }
 
 
@@ -119,7 +121,11 @@ def test_ecs_task_reads_and_writes_its_regions_sessions_and_reads_the_artifacts(
     assert environment["SESSIONS_TABLE"] == table
     table_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table}"}
     assert sorted(by_resource[json.dumps(table_arn)]) == [
-        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
     ]
     bucket = f"{scenario.prefix}-artifacts-${{AWS::AccountId}}-${{AWS::Region}}-dev"
     assert environment["ARTIFACTS_BUCKET"] == {"Fn::Sub": bucket}
@@ -179,9 +185,10 @@ def test_a_named_image_runs_from_the_accounts_registry_in_each_region_and_no_rep
     }
     assert "AWS_XRAY_DAEMON_ADDRESS" not in json.dumps(container["Environment"])
     execution = app["Resources"][task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]]
-    assert "repository/team/orders\"" in json.dumps(execution["Properties"]["Policies"])
+    assert 'repository/team/orders"' in json.dumps(execution["Properties"]["Policies"])
     assert json.loads(files["manifest.json"])["deployment"]["image"] == {
-        "kind": "ecs", "ref": "team/orders@sha256:" + "a" * 64
+        "kind": "ecs",
+        "ref": "team/orders@sha256:" + "a" * 64,
     }
 
 
@@ -216,8 +223,10 @@ def test_auto_scaling_standby_runs_minimal_capacity_and_scales_out(name, bundles
     _, launch = only(doc, "AWS::EC2::LaunchTemplate")
     data = launch["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
-    assert all(m["Ebs"]["Encrypted"] and m["Ebs"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}  # the region's key
-               for m in data["BlockDeviceMappings"])
+    assert all(
+        m["Ebs"]["Encrypted"] and m["Ebs"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}  # the region's key
+        for m in data["BlockDeviceMappings"]
+    )
     # In transit all the way: the ALB reaches the instances over HTTPS, with a certificate each makes at boot.
     _, group_ = only(doc, "AWS::ElasticLoadBalancingV2::TargetGroup")
     wanted = "HTTPS" if s.target_tls else "HTTP"
@@ -239,6 +248,7 @@ GRACE = {
 @pytest.mark.parametrize("name", of_kind(ComputeKind.ECS) + of_kind(ComputeKind.ASG))
 def test_the_health_check_grace_period_is_the_scenarios_startup_time(name, bundles):
     """The failover's scale-out waits this long (drgen budget counts it), so it comes from the scenario."""
+
     def grace(bundle: Any) -> int:
         doc = template(bundle, "app")
         return next(r["Properties"][prop] for rtype, prop in GRACE.items() for r in resources(doc, rtype).values())
@@ -264,13 +274,16 @@ def test_lambda_target_behind_the_alb_runs_in_the_vpc(name, bundles):
     assert permission["Properties"]["Principal"] == "elasticloadbalancing.amazonaws.com"
 
 
-@pytest.mark.parametrize("name", [n for n in ALL if PRESETS[n].compute.kind in (ComputeKind.ECS, ComputeKind.ASG,
-                                                                               ComputeKind.LAMBDA)])
+@pytest.mark.parametrize(
+    "name", [n for n in ALL if PRESETS[n].compute.kind in (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)]
+)
 def test_alb_serves_https_with_a_dns_validated_certificate_and_redirects_http(name, bundles):
     s = PRESETS[name]
     doc = template(bundles[name], "app")
-    listeners = {r["Properties"]["Protocol"]: r["Properties"] for r in
-                 resources(doc, "AWS::ElasticLoadBalancingV2::Listener").values()}
+    listeners = {
+        r["Properties"]["Protocol"]: r["Properties"]
+        for r in resources(doc, "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
     assert set(listeners) == {"HTTPS", "HTTP"}
     assert listeners["HTTPS"]["Port"] == 443 and listeners["HTTPS"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     (redirect,) = listeners["HTTP"]["DefaultActions"]
@@ -297,8 +310,10 @@ def test_api_has_custom_domains_base_path_mappings_and_access_logging(name, bund
     assert api["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
     domains = resources(doc, "AWS::ApiGateway::DomainName")
     names = {json.dumps(d["Properties"]["DomainName"]) for d in domains.values()}
-    assert names == {json.dumps(f"{s.routing.record}.{s.routing.domain}"),
-                     json.dumps({"Fn::Sub": f"{s.routing.record}.${{AWS::Region}}.{s.routing.domain}"})}
+    assert names == {
+        json.dumps(f"{s.routing.record}.{s.routing.domain}"),
+        json.dumps({"Fn::Sub": f"{s.routing.record}.${{AWS::Region}}.{s.routing.domain}"}),
+    }
     assert all(d["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"] for d in domains.values())
     mappings = resources(doc, "AWS::ApiGateway::BasePathMapping").values()
     assert {m["Properties"]["DomainName"]["Ref"] for m in mappings} == set(domains)
@@ -349,12 +364,14 @@ def test_application_buses_forward_their_own_events_to_the_other_region(name, bu
     assert pattern["region"] == [{"Ref": "AWS::Region"}]  # forwarded events are not forwarded back
     (target,) = rule["Properties"]["Targets"]
     arn = target["Arn"]["Fn::Sub"]
-    assert "${PeerRegion}" in arn and arn.endswith(bus["Properties"]["Name"]["Fn::Sub"].replace("AWS::Region",
-                                                                                                   "PeerRegion"))
+    assert "${PeerRegion}" in arn and arn.endswith(
+        bus["Properties"]["Name"]["Fn::Sub"].replace("AWS::Region", "PeerRegion")
+    )
     # What arrives from the other region is archived here, replayable after a failover.
     _, archive = only(doc, "AWS::Events::Archive")
-    assert archive["Properties"]["SourceArn"] == {"Fn::GetAtt": [next(iter(resources(doc, "AWS::Events::EventBus"))),
-                                                                "Arn"]}
+    assert archive["Properties"]["SourceArn"] == {
+        "Fn::GetAtt": [next(iter(resources(doc, "AWS::Events::EventBus"))), "Arn"]
+    }
     assert archive["Properties"]["EventPattern"]["region"] == [{"Ref": "PeerRegion"}]
     assert archive["Properties"]["EventPattern"]["source"] == pattern["source"]
     assert archive["Properties"]["RetentionDays"] >= 1
@@ -368,15 +385,21 @@ def _delivery_is_reliable(doc: dict[str, Any], rule_id: str, key: Any) -> None:
     queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     queue = doc["Resources"][queue_id]["Properties"]
     assert queue["KmsMasterKeyId"] == key and queue["MessageRetentionPeriod"] == 14 * 86400
-    (policy,) = [p["Properties"] for p in resources(doc, "AWS::SQS::QueuePolicy").values()
-                 if p["Properties"]["Queues"] == [{"Ref": queue_id}]]
+    (policy,) = [
+        p["Properties"]
+        for p in resources(doc, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert statement["Action"] == ["sqs:SendMessage"]
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
     alarms = [a["Properties"] for a in resources(doc, "AWS::CloudWatch::Alarm").values()]
-    assert any(a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
-               and a["AlarmActions"] for a in alarms)
+    assert any(
+        a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+        and a["AlarmActions"]
+        for a in alarms
+    )
 
 
 def _grants_events_to_queues(key_policy: dict[str, Any]) -> bool:
@@ -390,8 +413,11 @@ def _grants_events_to_queues(key_policy: dict[str, Any]) -> bool:
 @pytest.mark.parametrize("name", ALL)
 def test_only_auto_scaling_scenarios_let_its_service_role_use_the_region_key(name, bundles):
     (key,) = resources(template(bundles[name], "foundation"), "AWS::KMS::Key").values()
-    named = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
-             if "AWSServiceRoleForAutoScaling" in json.dumps(s.get("Principal"))]
+    named = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if "AWSServiceRoleForAutoScaling" in json.dumps(s.get("Principal"))
+    ]
     if PRESETS[name].compute.kind is not ComputeKind.ASG:
         assert named == []
         return
@@ -411,8 +437,7 @@ def test_cross_region_event_delivery_never_loses_an_event_silently(name, bundles
     has_bus = PRESETS[name].compute.event_bus
     assert _grants_events_to_queues(key["Properties"]["KeyPolicy"]) is has_bus  # only where a bus needs it
     if has_bus:
-        _delivery_is_reliable(template(bundles[name], "app"), "ForwardApplicationEvents",
-                              {"Ref": "KmsKeyArn"})
+        _delivery_is_reliable(template(bundles[name], "app"), "ForwardApplicationEvents", {"Ref": "KmsKeyArn"})
 
 
 # -- functions ----------------------------------------------------------------------------------------------
@@ -492,12 +517,26 @@ def test_connectivity_tests_run_in_both_regions_against_their_own_cluster(name, 
 @pytest.mark.parametrize("name", ALL)
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(name, bundles):
     star_ok = {
-        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-        "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "ecr:GetAuthorizationToken",
-        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "cloudwatch:PutMetricData",
+        "cloudwatch:GetMetricData",
+        "ecr:GetAuthorizationToken",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
         "application-autoscaling:DescribeScalableTargets",
         "autoscaling:DescribeAutoScalingGroups",
     }
@@ -518,8 +557,11 @@ def test_global_records_and_health_checks_always_exist_fed_by_the_app_stacks(nam
     doc = template(bundle, "global")
     assert "Conditions" not in doc  # no optional endpoints any more
     checks = resources(doc, "AWS::Route53::HealthCheck")
-    fqdns = {c["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]["Ref"] for c in checks.values()
-             if "FullyQualifiedDomainName" in c["Properties"]["HealthCheckConfig"]}
+    fqdns = {
+        c["Properties"]["HealthCheckConfig"]["FullyQualifiedDomainName"]["Ref"]
+        for c in checks.values()
+        if "FullyQualifiedDomainName" in c["Properties"]["HealthCheckConfig"]
+    }
     assert fqdns == {"PrimaryHealthCheckFqdn", "SecondaryHealthCheckFqdn"}
     inputs = stack(bundle, "global", "global").inputs
     for role in ROLES:
@@ -530,8 +572,11 @@ def test_global_records_and_health_checks_always_exist_fed_by_the_app_stacks(nam
         else:
             assert f"{title}EndpointHostedZoneId" not in inputs
         for parameter, output in fed:
-            assert inputs[parameter] == {"stack": stack(bundle, "app", role).name,
-                                         "region": PRESETS[name].region(Role(role)), "output": output}
+            assert inputs[parameter] == {
+                "stack": stack(bundle, "app", role).name,
+                "region": PRESETS[name].region(Role(role)),
+                "output": output,
+            }
     records = [r["Properties"] for r in resources(doc, "AWS::Route53::RecordSet").values()]
     assert all(r["HostedZoneId"] == {"Ref": "HostedZoneId"} for r in records)
     # The presets name an existing zone by its domain: deploy finds it; no stack feeds it, no render-time value.
@@ -543,8 +588,11 @@ def test_failover_functions_read_the_dr_regions_stacks_and_the_global_health_che
     bundle = bundles[name]
     dr = stack(bundle, "orchestration", "secondary")
     # The DNS step's second way inverts the check gating the PRIMARY record (endpoint AND not engaged).
-    assert dr.inputs["PrimaryRecordHealthCheckId"] == {"stack": stack(bundle, "global", "global").name,
-                                                      "region": "us-east-1", "output": "PrimaryRecordHealthCheckId"}
+    assert dr.inputs["PrimaryRecordHealthCheckId"] == {
+        "stack": stack(bundle, "global", "global").name,
+        "region": "us-east-1",
+        "output": "PrimaryRecordHealthCheckId",
+    }
     assert dr.inputs["DrClusterArn"]["stack"] == stack(bundle, "data", "secondary").name
     assert dr.inputs["GlobalClusterIdentifier"]["stack"] == stack(bundle, "data", "primary").name
     assert stack(bundle, "global", "global").name in dr.depends_on
@@ -577,16 +625,23 @@ def test_app_alarms_watch_what_each_seed_names_in_both_regions(name, bundles):
     if kind is ComputeKind.ECS:
         assert ("ECS/ContainerInsights", "RunningTaskCount") in metrics
     if kind is ComputeKind.APIGATEWAY:
-        assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"),
-                ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics
+        assert {
+            ("AWS/ApiGateway", "5XXError"),
+            ("AWS/ApiGateway", "Latency"),
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        } <= metrics
 
 
 def _role_statements(doc: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
     return [s for p in doc["Resources"][role_id]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
 
 
-GLOBAL_CLUSTER_ARN = {"Fn::Sub": ["arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}",
-                                  {"Id": {"Ref": "GlobalClusterIdentifier"}}]}
+GLOBAL_CLUSTER_ARN = {
+    "Fn::Sub": [
+        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}",
+        {"Id": {"Ref": "GlobalClusterIdentifier"}},
+    ]
+}
 
 
 @pytest.mark.parametrize(

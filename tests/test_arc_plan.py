@@ -339,8 +339,9 @@ def test_the_review_shows_the_plan_and_the_budget_names_its_measurement(tmp_path
     bundle = render(scenario)
     (written,) = write_bundles([bundle], tmp_path)
     review = build_review(written, [], None, None)["REVIEW.md"].decode()
-    plan = next(r for r in json.loads(bundle.files["templates/orchestration.json"])["Resources"].values()
-                if r["Type"] == PLAN)["Properties"]
+    plan = next(
+        r for r in json.loads(bundle.files["templates/orchestration.json"])["Resources"].values() if r["Type"] == PLAN
+    )["Properties"]
     assert "## AWS ARC Region switch plan" in review
     for workflow in plan["Workflows"]:
         for step in workflow["Steps"]:

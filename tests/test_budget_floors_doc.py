@@ -16,8 +16,11 @@ FIGURES = {name: value for name, value in vars(figures).items() if isinstance(va
 
 
 def _rows(name: str) -> list[list[str]]:
-    return [[cell.strip() for cell in line.strip("|").split("|")]
-            for line in DOC.splitlines() if line.startswith(f"| `{name}`")]
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in DOC.splitlines()
+        if line.startswith(f"| `{name}`")
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))

@@ -155,8 +155,10 @@ def test_an_out_directory_below_a_file_is_one_line_and_exit_2(runner, tmp_path):
     (tmp_path / "afile").write_text("in the way")
     result = runner.invoke(cli, ["render", "-s", "database-dr", "--out", str(tmp_path / "afile" / "b"), "--no-lint"])
     assert result.exit_code == 2
-    assert result.output == f"drgen: error: cannot write the bundles to {tmp_path / 'afile' / 'b'}: Not a directory; " \
+    assert (
+        result.output == f"drgen: error: cannot write the bundles to {tmp_path / 'afile' / 'b'}: Not a directory; "
         "choose another --out\n"
+    )
 
 
 def test_a_variant_with_its_own_name_gets_its_own_stack_names(runner, tmp_path):

@@ -34,13 +34,35 @@ from drgen.functions import (
 )
 from drgen.packaging import LAMBDA_ROOT
 
-ALL = (*FAILOVER_STEPS, RETURN_REPLICATION, ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, PROBE, APP_HEALTH,
-       BACKUP_EXPORT, TRADE_PROCESSOR, ORDER_INTAKE, LEDGER_REPLAY)
+ALL = (
+    *FAILOVER_STEPS,
+    RETURN_REPLICATION,
+    ENGAGED_SIGNAL,
+    LAG_MONITOR,
+    CONNECTIVITY,
+    READINESS,
+    PROBE,
+    APP_HEALTH,
+    BACKUP_EXPORT,
+    TRADE_PROCESSOR,
+    ORDER_INTAKE,
+    LEDGER_REPLAY,
+)
 # What the code names its clients: the boto3 services a variable may hold.
 VARIABLES = {
-    "dynamodb": ("dynamodb",), "ssm": ("ssm",), "rds": ("rds",), "cloudwatch": ("cloudwatch",), "sns": ("sns",),
-    "route53": ("route53",), "secrets": ("secretsmanager",), "ecs": ("ecs",), "sfn": ("stepfunctions",),
-    "autoscaling": ("autoscaling", "application-autoscaling"), "events": ("events",), "sqs": ("sqs",), "s3": ("s3",),
+    "dynamodb": ("dynamodb",),
+    "ssm": ("ssm",),
+    "rds": ("rds",),
+    "cloudwatch": ("cloudwatch",),
+    "sns": ("sns",),
+    "route53": ("route53",),
+    "secrets": ("secretsmanager",),
+    "ecs": ("ecs",),
+    "sfn": ("stepfunctions",),
+    "autoscaling": ("autoscaling", "application-autoscaling"),
+    "events": ("events",),
+    "sqs": ("sqs",),
+    "s3": ("s3",),
 }
 IAM_PREFIX = {"stepfunctions": "states"}
 # Where the IAM action is not named after the API operation

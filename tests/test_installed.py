@@ -52,8 +52,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(path, source / name, ignore=ignore)
         else:
             shutil.copy2(path, source / name)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", source, "-w", root / "dist",
-         cwd=root)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        source,
+        "-w",
+        root / "dist",
+        cwd=root,
+    )
     [wheel] = (root / "dist").glob("drgen-*.whl")
     environment = root / "venv"
     venv.create(environment, with_pip=False)
@@ -116,8 +127,18 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
     assert "plan: orders (suffix inst" in drgen("plan", *target)
     assert "FAIL" not in drgen("preflight", *target)
     drgen("quotas", *target)
-    deployed = drgen("deploy", "--bundle", "bundles/orders", "--suffix", "inst", "--endpoint-url", url, "--yes",
-                     "--require-approval", "never")
+    deployed = drgen(
+        "deploy",
+        "--bundle",
+        "bundles/orders",
+        "--suffix",
+        "inst",
+        "--endpoint-url",
+        url,
+        "--yes",
+        "--require-approval",
+        "never",
+    )
     assert "deploy: 9 stack(s): 9 created" in deployed
     with http_endpoint() as health_endpoint:
         health = ["--health-url", f"{health_endpoint}/ok"]

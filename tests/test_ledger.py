@@ -60,8 +60,9 @@ def test_post_trades_goes_to_the_intake_which_may_write_only_its_regions_replica
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     writes = next(s for s in statements if "dynamodb:PutItem" in s["Action"])
     assert set(writes["Action"]) == {"dynamodb:PutItem", "dynamodb:GetItem"}
-    assert writes["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:"
-                                             f"table/{table_name}"}]
+    assert writes["Resource"] == [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{table_name}"}
+    ]
     assert not any("dynamodb:TransactWriteItems" in s["Action"] for s in statements)
 
 

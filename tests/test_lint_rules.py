@@ -59,7 +59,7 @@ def test_the_grant_rule_names_each_missing_or_misplaced_grant() -> None:
     messages = _messages("E9011-bad.json")
     assert any("dynamodb:PutItem: no statement" in m for m in messages)
     assert any("kms:GenerateDataKey: no statement" in m for m in messages)  # implied by sns:Publish
-    assert any("Resource \"*\" only" in m for m in messages)
+    assert any('Resource "*" only' in m for m in messages)
     assert any("not an ARN" in m for m in messages)
     assert any("none of the ARN forms" in m and "route53" in m for m in messages)
     assert any("key policy denies" in m for m in messages)

@@ -109,8 +109,9 @@ def test_one_regional_template_serves_both_roles(name, bundles):
     bundle = bundles[name]
     s = PRESETS[name]
     regional = [f.removeprefix(f"{TEMPLATE_DIR}/").removesuffix(".json") for f in bundle.template_regions]
-    regional = [layer for layer in regional if any(st.layer == layer and st.role.value == "primary"
-                                                   for st in bundle.stacks)]
+    regional = [
+        layer for layer in regional if any(st.layer == layer and st.role.value == "primary" for st in bundle.stacks)
+    ]
     assert {"foundation", "data", "app", "orchestration"} <= set(regional)
     for layer in regional:
         primary, secondary = stack(bundle, layer, "primary"), stack(bundle, layer, "secondary")

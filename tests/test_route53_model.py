@@ -93,8 +93,9 @@ def test_a_metric_check_follows_the_stream_whatever_the_insufficient_setting() -
     ],
 )
 def test_the_stream_breaches_on_m_of_n_periods(values: list[float | None], to_alarm: int, breaching: bool) -> None:
-    found = rules.alarm_stream(values, threshold=1.0, comparison="GreaterThanOrEqualToThreshold",
-                               datapoints_to_alarm=to_alarm)
+    found = rules.alarm_stream(
+        values, threshold=1.0, comparison="GreaterThanOrEqualToThreshold", datapoints_to_alarm=to_alarm
+    )
     assert found is breaching
 
 
@@ -163,8 +164,9 @@ def _every_minute(metric_region: str, metric: str, value: float, start: float, m
     return {f"{metric_region}/{metric}": [(start + 30 + m * MINUTE, value) for m in range(-5, minutes)]}
 
 
-def _world(bundle: Any, topology: model.Topology, *, primary_down: bool, engaged_points: list[tuple[float, float]]
-           ) -> ScriptedWorld:
+def _world(
+    bundle: Any, topology: model.Topology, *, primary_down: bool, engaged_points: list[tuple[float, float]]
+) -> ScriptedWorld:
     regions = bundle.scenario.regions
     points = {f"{regions.secondary}/FailoverEngaged": engaged_points}
     # database-dr: the connectivity tests publish 1 every minute where the database answers.

@@ -33,8 +33,14 @@ def test_the_export_function_runs_only_in_the_primary_once_a_day_after_the_backu
     doc = template(bundles[name], "app")
     backup = {k: v for k, v in doc["Resources"].items() if k.startswith("BackupExport")}
     assert sorted(backup) == [
-        "BackupExportErrorsAlarm", "BackupExportFunction", "BackupExportLogGroup", "BackupExportOverdueAlarm",
-        "BackupExportRdsRole", "BackupExportRole", "BackupExportSchedule", "BackupExportSchedulePermission",
+        "BackupExportErrorsAlarm",
+        "BackupExportFunction",
+        "BackupExportLogGroup",
+        "BackupExportOverdueAlarm",
+        "BackupExportRdsRole",
+        "BackupExportRole",
+        "BackupExportSchedule",
+        "BackupExportSchedulePermission",
     ]
     assert all(r["Condition"] == "IsPrimary" for r in backup.values())
     schedule = backup["BackupExportSchedule"]["Properties"]
@@ -42,8 +48,10 @@ def test_the_export_function_runs_only_in_the_primary_once_a_day_after_the_backu
     assert schedule["Targets"] == [{"Id": "function", "Arn": {"Fn::GetAtt": ["BackupExportFunction", "Arn"]}}]
     variables = backup["BackupExportFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["CLUSTER_ID"] == {"Fn::Sub": "dbdr-aurora-${AWS::Region}-dev"}
-    assert variables["BACKUP_BUCKET"] == template(bundles[name], "foundation")["Resources"]["BackupsBucket"][
-        "Properties"]["BucketName"]
+    assert (
+        variables["BACKUP_BUCKET"]
+        == template(bundles[name], "foundation")["Resources"]["BackupsBucket"]["Properties"]["BucketName"]
+    )
     assert variables["EXPORT_ROLE_ARN"] == {"Fn::GetAtt": ["BackupExportRdsRole", "Arn"]}
     assert variables["KMS_KEY_ARN"] == {"Ref": "KmsKeyArn"}
 
@@ -66,7 +74,10 @@ def test_the_export_role_is_for_rds_exports_and_reaches_only_the_backups_prefix(
     assert kms["Resource"] == [{"Ref": "KmsKeyArn"}]
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
     assert {a for s in statements for a in s["Action"]} - objects == {
-        "s3:ListBucket", "s3:GetBucketLocation", "kms:GenerateDataKey", "kms:Decrypt",
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
     }
 
 
@@ -74,8 +85,10 @@ def test_the_export_role_is_for_rds_exports_and_reaches_only_the_backups_prefix(
 def test_the_function_may_export_only_this_clusters_automated_snapshots_with_this_role_and_key(name, bundles):
     doc = template(bundles[name], "app")
     by_action = {a: s for s in _statements(doc["Resources"]["BackupExportRole"]) for a in s["Action"]}
-    snapshots = {"Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:"
-                            "rds:dbdr-aurora-${AWS::Region}-dev-*"}
+    snapshots = {
+        "Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:"
+        "rds:dbdr-aurora-${AWS::Region}-dev-*"
+    }
     assert by_action["rds:StartExportTask"]["Resource"] == [snapshots]
     assert by_action["rds:DescribeExportTasks"]["Resource"] == [snapshots]
     assert snapshots in by_action["rds:DescribeDBClusterSnapshots"]["Resource"]
@@ -92,7 +105,8 @@ def test_a_day_without_an_export_pages_the_primarys_alert_topic(name, bundles):
     alarm = doc["Resources"]["BackupExportOverdueAlarm"]["Properties"]
     function = doc["Resources"]["BackupExportFunction"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == (
-        function["Environment"]["Variables"]["METRICS_NAMESPACE"], EXPORT_STARTED_METRIC
+        function["Environment"]["Variables"]["METRICS_NAMESPACE"],
+        EXPORT_STARTED_METRIC,
     )
     assert alarm["Period"] * alarm["EvaluationPeriods"] == OVERDUE_HOURS * 3600 > 24 * 3600
     assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
@@ -118,6 +132,4 @@ def test_the_schedule_follows_the_backup_window():
 
 def test_the_artifact_of_database_dr_carries_the_export_package(bundles):
     assert [f for f in bundles["database-dr"].files if Path(f).name.startswith("backup_export-")]
-    assert not resources(template(bundles["database-dr"], "orchestration"), "AWS::IAM::Role").get(
-        "BackupExportRdsRole"
-    )
+    assert not resources(template(bundles["database-dr"], "orchestration"), "AWS::IAM::Role").get("BackupExportRdsRole")

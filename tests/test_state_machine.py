@@ -332,8 +332,11 @@ def test_a_failover_that_fails_does_not_fail_silently(name, bundles):
 
     doc, resource, _ = machine(bundles, name)
     machine_id = next(k for k, v in doc["Resources"].items() if v is resource)
-    alarms = {r["Properties"]["AlarmName"]["Fn::Sub"]: r for r in resources(doc, "AWS::CloudWatch::Alarm").values()
-              if "Metrics" in r["Properties"]}
+    alarms = {
+        r["Properties"]["AlarmName"]["Fn::Sub"]: r
+        for r in resources(doc, "AWS::CloudWatch::Alarm").values()
+        if "Metrics" in r["Properties"]
+    }
 
     def queries(stem: str) -> list[dict[str, Any]]:
         found = [a for n, a in alarms.items() if stem in n]  # a metric-math alarm holds 10 metrics at most
@@ -353,6 +356,9 @@ def test_a_failover_that_fails_does_not_fail_silently(name, bundles):
     step_functions = {r["Fn::GetAtt"][0] for r in resource["Properties"]["DefinitionSubstitutions"].values()}
     assert step_functions | {"EngagedSignalFunction", "PrimaryProbeFunction"} == functions
     rules = {d["Value"]["Ref"] for m in queries("failover-trigger-failed") for d in m["Dimensions"]}
-    starting = {n for n, r in resources(doc, "AWS::Events::Rule").items()
-                if any(t.get("Arn") == {"Ref": machine_id} for t in r["Properties"].get("Targets", []))}
+    starting = {
+        n
+        for n, r in resources(doc, "AWS::Events::Rule").items()
+        if any(t.get("Arn") == {"Ref": machine_id} for t in r["Properties"].get("Targets", []))
+    }
     assert rules == starting and {"FailoverTrigger", "ProbeFailoverTrigger"} <= rules

@@ -35,12 +35,18 @@ def test_the_failover_path_needs_nothing_from_the_primary_region(bundle: Any) ->
     primary = bundle.scenario.regions.primary
     # What does touch the primary (or us-east-1) is failback-only or a second way the failover survives without.
     assert {r["when"] for r in rows if r["region"] in (primary, "us-east-1")} <= {
-        "failback only", "second way", "best effort"}
+        "failback only",
+        "second way",
+        "best effort",
+    }
     components = {r["component"] for r in rows}
     assert {"ProbeFailoverTrigger", "FailoverTrigger", "FailoverEngagedAlarm", "PrimaryRecordHealthCheck"} <= components
     needs = {(r["component"], r["needs"], r["where"]) for r in rows}
-    assert {("FailoverDns", "dynamodb:PutItem", "dr"), ("FailoverDns", "cloudwatch:PutMetricData", "dr"),
-            ("EngagedSignal", "cloudwatch:PutMetricData", "dr")} <= needs
+    assert {
+        ("FailoverDns", "dynamodb:PutItem", "dr"),
+        ("FailoverDns", "cloudwatch:PutMetricData", "dr"),
+        ("EngagedSignal", "cloudwatch:PutMetricData", "dr"),
+    } <= needs
 
 
 def test_the_dr_region_probes_the_primary_like_route53_and_its_alarm_starts_the_failover(bundle: Any) -> None:
@@ -87,8 +93,11 @@ def test_the_primary_record_also_needs_the_dr_regions_engaged_alarm(bundle: Any)
     # Route 53 follows the data stream: a dry stream keeps the last status instead of reopening the primary.
     assert engaged["InsufficientDataHealthStatus"] == "LastKnownStatus"
     # Never invert a check: NOT(primary AND not-engaged) is healthy exactly when the primary is down.
-    assert not any(r["Properties"]["HealthCheckConfig"].get("Inverted") for r in resources.values()
-                   if r["Type"] == "AWS::Route53::HealthCheck")
+    assert not any(
+        r["Properties"]["HealthCheckConfig"].get("Inverted")
+        for r in resources.values()
+        if r["Type"] == "AWS::Route53::HealthCheck"
+    )
     # The alarm exists in the DR data stack (deployed before the global stack) under the name Route 53 looks up.
     data_alarm = _template(bundle, "data")["Resources"]["FailoverEngagedAlarm"]
     assert data_alarm["Condition"] == "IsSecondary"

@@ -106,7 +106,8 @@ def test_primary_buckets_replicate_to_the_dr_buckets_with_the_dr_key(name, bundl
     assert len(buckets) == len(s.buckets)
     for spec in s.buckets:
         bucket = next(
-            v for v in buckets.values()
+            v
+            for v in buckets.values()
             if substitute(v["Properties"]["BucketName"], s.regions.primary, s.regions.secondary)
             == names.for_region("bucket", spec.purpose, s.regions.primary, ACCOUNT)
         )
@@ -130,13 +131,16 @@ def test_buckets_block_public_access_and_expire_as_the_seed_says(name, bundles):
     doc = template(bundles[name], "foundation")
     for bucket in resources(doc, "AWS::S3::Bucket").values():
         block = bucket["Properties"]["PublicAccessBlockConfiguration"]
-        assert all(block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
-                                              "RestrictPublicBuckets"))
+        assert all(
+            block[k] is True
+            for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+        )
         assert "KMSMasterKeyID" in json.dumps(bucket["Properties"]["BucketEncryption"])
     for spec in s.buckets:
         if spec.expire_days:
-            rules = json.dumps([b["Properties"]["LifecycleConfiguration"] for b in resources(doc, "AWS::S3::Bucket")
-                                .values()])
+            rules = json.dumps(
+                [b["Properties"]["LifecycleConfiguration"] for b in resources(doc, "AWS::S3::Bucket").values()]
+            )
             assert f'"ExpirationInDays": {spec.expire_days}' in rules
 
 
@@ -173,8 +177,11 @@ def test_health_checks_match_the_seed(name, bundles):
 def test_failover_records_point_primary_and_secondary_at_the_two_regions(name, bundles):
     s = PRESETS[name]
     doc = template(bundles[name], "global")
-    records = {r["Properties"]["Failover"]: r["Properties"] for r in resources(doc, "AWS::Route53::RecordSet").values()
-               if "Failover" in r["Properties"]}
+    records = {
+        r["Properties"]["Failover"]: r["Properties"]
+        for r in resources(doc, "AWS::Route53::RecordSet").values()
+        if "Failover" in r["Properties"]
+    }
     assert set(records) == {"PRIMARY", "SECONDARY"}
     for role, record in records.items():
         assert record["Name"] == f"{s.routing.record}.{s.routing.domain}."
@@ -187,8 +194,11 @@ def test_failover_records_point_primary_and_secondary_at_the_two_regions(name, b
 def test_lag_alarm_threshold_matches_the_seed_in_the_metrics_unit(name, bundles):
     s = PRESETS[name]
     doc = template(bundles[name], "data")
-    lag = [a for a in resources(doc, "AWS::CloudWatch::Alarm").values()
-           if a["Properties"].get("MetricName") == "AuroraGlobalDBReplicationLag"]
+    lag = [
+        a
+        for a in resources(doc, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "AuroraGlobalDBReplicationLag"
+    ]
     (alarm,) = lag
     assert alarm["Condition"] == "IsSecondary"  # the metric exists only in the secondary region
     assert alarm["Properties"]["Namespace"] == "AWS/RDS"
@@ -202,8 +212,10 @@ def test_sessions_global_table_has_pitr_and_a_key_per_replica(name, bundles):
     assert table["Condition"] == "IsPrimary"
     replicas = table["Properties"]["Replicas"]
     assert [r["Region"] for r in replicas] == [{"Ref": "AWS::Region"}, {"Ref": "PeerRegion"}]
-    assert [r["SSESpecification"]["KMSMasterKeyId"] for r in replicas] == [{"Ref": "KmsKeyArn"},
-                                                                            {"Ref": "PeerKmsKeyArn"}]
+    assert [r["SSESpecification"]["KMSMasterKeyId"] for r in replicas] == [
+        {"Ref": "KmsKeyArn"},
+        {"Ref": "PeerKmsKeyArn"},
+    ]
     assert all(r["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for r in replicas)
 
 
@@ -215,15 +227,18 @@ def test_peering_routes_exist_on_both_sides(name, bundles):
     _, peering = only(resources(foundation, "AWS::EC2::VPCPeeringConnection"))
     assert peering["Condition"] == "IsPrimary"
     assert peering["Properties"]["PeerRegion"] == {"Ref": "PeerRegion"}
-    requester = [r for r in resources(foundation, "AWS::EC2::Route").values() if "VpcPeeringConnectionId" in
-                 r["Properties"]]
+    requester = [
+        r for r in resources(foundation, "AWS::EC2::Route").values() if "VpcPeeringConnectionId" in r["Properties"]
+    ]
     accepter = [r for r in resources(data, "AWS::EC2::Route").values() if "VpcPeeringConnectionId" in r["Properties"]]
     assert len(requester) == len(accepter) == s.network.az_count
     assert {r["Properties"]["DestinationCidrBlock"] for r in requester} == {s.network.secondary_cidr}
     assert {r["Properties"]["DestinationCidrBlock"] for r in accepter} == {s.network.primary_cidr}
     assert all(r["Condition"] == "IsSecondary" for r in accepter)
-    assert stack(bundle, "data", "secondary").inputs["PeeringConnectionId"]["stack"] == \
-        stack(bundle, "foundation", "primary").name
+    assert (
+        stack(bundle, "data", "secondary").inputs["PeeringConnectionId"]["stack"]
+        == stack(bundle, "foundation", "primary").name
+    )
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -251,7 +266,7 @@ def _holds(conditions: dict[str, Any], name: str | None, role: str) -> bool:
 
     def ev(expr: Any) -> Any:
         if isinstance(expr, dict):
-            (fn, arg), = expr.items()
+            ((fn, arg),) = expr.items()
             if fn == "Fn::Equals":
                 return ev(arg[0]) == ev(arg[1])
             if fn == "Fn::And":
@@ -283,10 +298,27 @@ def test_scenario_tags_on_every_taggable_resource(name, bundles):
             assert {k for k, _ in s.tags} <= keys, (layer, logical)
 
 
-NAME_PROPERTIES = ("BucketName", "DBClusterIdentifier", "GlobalClusterIdentifier", "RoleName", "TopicName",
-                   "QueueName", "TableName", "AlarmName", "DashboardName", "Name", "AliasName", "DBInstanceIdentifier",
-                   "FunctionName", "StateMachineName", "ClusterName", "LogGroupName",
-                   "AutoScalingGroupName", "RepositoryName", "PolicyName")
+NAME_PROPERTIES = (
+    "BucketName",
+    "DBClusterIdentifier",
+    "GlobalClusterIdentifier",
+    "RoleName",
+    "TopicName",
+    "QueueName",
+    "TableName",
+    "AlarmName",
+    "DashboardName",
+    "Name",
+    "AliasName",
+    "DBInstanceIdentifier",
+    "FunctionName",
+    "StateMachineName",
+    "ClusterName",
+    "LogGroupName",
+    "AutoScalingGroupName",
+    "RepositoryName",
+    "PolicyName",
+)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -327,8 +359,13 @@ def test_dashboard_shows_readiness_connectivity_and_the_application_per_region(n
     regions = (scenario.regions.primary, scenario.regions.secondary)
 
     def metrics_in(region: str) -> set[tuple[str, str]]:
-        return {(m[0], m[1]) for w in widgets if w["region"] == region for m in w.get("metrics", [])
-                if isinstance(m[0], str)}
+        return {
+            (m[0], m[1])
+            for w in widgets
+            if w["region"] == region
+            for m in w.get("metrics", [])
+            if isinstance(m[0], str)
+        }
 
     namespace = f"drgen/{name}"
     kind = scenario.compute.kind.value
@@ -372,8 +409,11 @@ def test_every_bucket_name_carries_the_account_id_so_no_other_account_can_take_i
 def test_the_suffix_limit_counts_the_account_id_exactly():
     scenario = load("trading-ecs", suffix="dev")
     names = Names(scenario)
-    longest = max(len(names.for_region("bucket", b.purpose, r, ACCOUNT)) for b in scenario.buckets
-                  for r in (scenario.regions.primary, scenario.regions.secondary))
+    longest = max(
+        len(names.for_region("bucket", b.purpose, r, ACCOUNT))
+        for b in scenario.buckets
+        for r in (scenario.regions.primary, scenario.regions.secondary)
+    )
     room = 63 - (longest - len("dev"))
     assert room == 15  # "trading-ecs-artifacts-<12 digits>-eu-central-1-": 48 characters before the suffix
     for b in scenario.buckets:

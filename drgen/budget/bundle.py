@@ -40,12 +40,19 @@ class Stack:
     def resource(self, logical_id: str) -> dict[str, Any] | None:
         return self.document.get("Resources", {}).get(logical_id)
 
+    def require(self, logical_id: str) -> dict[str, Any]:
+        """The resource ``logical_id``, which the stack's own references promise."""
+        found = self.resource(logical_id)
+        if found is None:
+            raise DrgenError(f"{self.name}: no resource {logical_id}, though the template refers to it; render again")
+        return found
+
     def resolve(self, value: Any) -> Any:
         """``value`` as this stack sees it; None when it depends on something only known at deploy time."""
         if isinstance(value, str | int | float | bool):
             return value
         if isinstance(value, dict) and len(value) == 1:
-            (function, argument), = value.items()
+            ((function, argument),) = value.items()
             if function == "Fn::If" and argument[0] in ROLE_CONDITIONS:
                 return self.resolve(argument[1] if ROLE_CONDITIONS[argument[0]] == self.role else argument[2])
             if function == "Fn::Sub" and isinstance(argument, str):
@@ -106,6 +113,14 @@ def read(files: dict[str, bytes]) -> BundleDocs:
     except (KeyError, TypeError, ValueError) as error:
         raise DrgenError(f"the bundle is incomplete or not drgen's ({error}); render it again") from error
     return BundleDocs(manifest=manifest, stacks=stacks)
+
+
+def amount(value: Any) -> int | float:
+    """``number``, where the budget computes with it: a template without it is not one drgen rendered."""
+    found = number(value)
+    if found is None:
+        raise DrgenError(f"a template number is missing or not a number ({value!r}); render the bundle again")
+    return found
 
 
 def number(value: Any) -> int | float | None:

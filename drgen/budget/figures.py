@@ -21,6 +21,13 @@ class Figure:
     url: str
     estimate: bool = False  # True when AWS documents no number and drgen's figure is a reading or a guess
 
+    @property
+    def figure(self) -> int:
+        """The seconds of a figure AWS gives a number for (a catalogue entry without one is a drgen bug)."""
+        if self.seconds is None:
+            raise ValueError(f"no figure in seconds for {self.url}")
+        return self.seconds
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"documented": self.documented, "url": self.url, "estimate": self.estimate}
         if self.seconds is not None:
@@ -49,8 +56,7 @@ EVENT_FORWARDING = Figure(
 )
 RULE_TARGET = Figure(
     1,
-    "The DR region's rule starts the state machine on the first delivery attempt; no latency figure is "
-    "documented.",
+    "The DR region's rule starts the state machine on the first delivery attempt; no latency figure is documented.",
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html",
     estimate=True,
 )

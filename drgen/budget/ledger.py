@@ -32,12 +32,12 @@ def ledger_table(docs: BundleDocs) -> tuple[Stack, str] | None:
     names = set()
     for function in app.resources("AWS::Lambda::Function").values() if app else ():
         name = function["Properties"].get("Environment", {}).get("Variables", {}).get(INTAKE_ENV)
-        if name:
+        if name and app is not None:
             names.add(app.resolve(name))
     data = docs.stack("data", "primary")
-    for logical_id, table in data.resources("AWS::DynamoDB::GlobalTable").items() if data and names else ():
+    for logical_id, table in data.resources("AWS::DynamoDB::GlobalTable").items() if data is not None else ():
         props = table["Properties"]
-        if data.resolve(props.get("TableName")) in names:
+        if names and data is not None and data.resolve(props.get("TableName")) in names:
             # Eventually consistent, it could lose acknowledged orders: the failover is held, every store counts.
             return (data, logical_id) if props.get("MultiRegionConsistency") == STRONG else None
     if names:
@@ -56,9 +56,16 @@ def accepting_terms(docs: BundleDocs) -> list[Term]:
     cache = record_cache(glob, logical_id, props)
     return [
         *detect,
-        Term("accept", f"{logical_id} cached by resolvers", cache.seconds, f"{cache.what}, from {check} failing "
-             f"at {fails:g} s; the DR API writes to its ledger replica at once", cache.source, cache.figure,
-             floor=cache.least, setting=cache.setting),
+        Term(
+            "accept",
+            f"{logical_id} cached by resolvers",
+            cache.seconds,
+            f"{cache.what}, from {check} failing at {fails:g} s; the DR API writes to its ledger replica at once",
+            cache.source,
+            cache.figure,
+            floor=cache.least,
+            setting=cache.setting,
+        ),
     ]
 
 
@@ -69,7 +76,9 @@ def order_rpo(docs: BundleDocs, terms: list[Term]) -> list[Term]:
         return terms
     ledger_name = f"DynamoDB {found[1]}"
     return [
-        t if t.name == ledger_name or not t.counted else replace(
+        t
+        if t.name == ledger_name or not t.counted
+        else replace(
             t, counted=False, limit=f"{t.limit} (orders are committed to the ledger; this store is reported)".strip()
         )
         for t in terms

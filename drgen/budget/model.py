@@ -126,8 +126,9 @@ def rpo_verdict(terms: Sequence[Term], objective: int) -> tuple[str, list[str]]:
             findings.append(f"{term.name} ({_s(term.seconds)} > {_s(objective)}): {term.setting}")
         else:
             status = UNREACHABLE
-            findings.append(f"{term.name} ({_s(term.seconds)} > {_s(objective)}) cannot be met as written: "
-                            f"{term.limit}")
+            findings.append(
+                f"{term.name} ({_s(term.seconds)} > {_s(objective)}) cannot be met as written: {term.limit}"
+            )
     return status, findings
 
 

@@ -19,12 +19,16 @@ PHASE_WIDTH = 18  # "recover/capacity"
 PAD = " " * (PHASE_WIDTH + 1 + 52 + 1 + 9)
 FAILOVER = "the unplanned failover, until the DR region serves"
 ARC_EXECUTION_URL = "https://docs.aws.amazon.com/arc-region-switch/latest/api/API_GetPlanExecution.html"
-ACCEPTING = ("accepting orders: until clients reach the DR API, which commits each order to its replica of the "
-             "strongly consistent ledger before it answers (no failover step needed)")
+ACCEPTING = (
+    "accepting orders: until clients reach the DR API, which commits each order to its replica of the "
+    "strongly consistent ledger before it answers (no failover step needed)"
+)
 PROCESSING = "processing: the unplanned failover, until the promoted writer has the replayed orders"
 STORES = "the transactional stores: the worst one counts"
-ORDERS = ("acknowledged orders: each is acknowledged once the strongly consistent ledger has it in two regions; "
-          "the other stores are reported")
+ORDERS = (
+    "acknowledged orders: each is acknowledged once the strongly consistent ledger has it in two regions; "
+    "the other stores are reported"
+)
 MODEL = (
     "RTO: an unplanned failover after the loss of the primary region, started by the fastest trigger that survives "
     "it and confirmed by a second signal; phases add up, branches of a phase run at the same time (with an order "
@@ -54,8 +58,11 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
     }
     if committed_to_ledger:
         rto_part["processing"] = {"measures": PROCESSING, **_figures(failover)}
-    plans = [f"{stack.name} {logical_id}" for stack in docs.stacks
-             for logical_id in stack.resources("AWS::ARCRegionSwitch::Plan")]
+    plans = [
+        f"{stack.name} {logical_id}"
+        for stack in docs.stacks
+        for logical_id in stack.resources("AWS::ARCRegionSwitch::Plan")
+    ]
     if plans:
         rto_part["measurement"] = (
             f"{plans[0]}: after a live execution, GetPlanExecution's actualRecoveryTime (the plan's run plus the "
@@ -115,8 +122,12 @@ def format_text(budget: dict[str, Any]) -> str:
     lines = [f"budget: {budget['scenario']} (suffix {budget['suffix']})"]
     for key in ("rto", "rpo"):
         part = budget[key]
-        lines += ["", f"{key.upper()}: {_s(part['seconds'])} against an objective of {_s(part['objective_seconds'])}"
-                      f" -> {part['status'].upper()}", f"  measures {part['measures']}"]
+        lines += [
+            "",
+            f"{key.upper()}: {_s(part['seconds'])} against an objective of {_s(part['objective_seconds'])}"
+            f" -> {part['status'].upper()}",
+            f"  measures {part['measures']}",
+        ]
         lines += _table(part["terms"])
         lines += [f"  - {finding}" for finding in part["findings"]]
         lines += [f"  - instead: {_alternative(a)}" for a in part.get("alternatives", [])]
@@ -129,8 +140,11 @@ def format_text(budget: dict[str, Any]) -> str:
     path = budget["failover_path"]
     places = "; ".join(f"{count} in {place}" for place, count in path["needs_by_region"].items())
     primary = path["from_primary_region"]
-    lines += ["", f"failover path needs: {places}; from the primary region: "
-                  + ("nothing" if not primary else "; ".join(f"{r['component']} {r['needs']}" for r in primary))]
+    lines += [
+        "",
+        f"failover path needs: {places}; from the primary region: "
+        + ("nothing" if not primary else "; ".join(f"{r['component']} {r['needs']}" for r in primary)),
+    ]
     lines += ["", budget["model"]]
     return "\n".join(lines)
 
@@ -140,8 +154,9 @@ def _table(terms: list[dict[str, Any]]) -> list[str]:
     for term in terms:
         phase = term["phase"] + (f"/{term['branch']}" if term.get("branch") else "")
         counted = "" if term.get("counted", True) else " (reported, not held against the objective)"
-        lines.append(f"  {phase:<{PHASE_WIDTH}} {term['name'][:52]:<52} {_s(term['seconds']):>9}  "
-                     f"{term['formula']}{counted}")
+        lines.append(
+            f"  {phase:<{PHASE_WIDTH}} {term['name'][:52]:<52} {_s(term['seconds']):>9}  {term['formula']}{counted}"
+        )
         where = term["source"]
         lines.append(f"  {PAD}  {where['stack']} {where['resource']}.{where['property']}")
         if "aws" in term:
@@ -151,12 +166,20 @@ def _table(terms: list[dict[str, Any]]) -> list[str]:
 
 
 def _alternative(choice: dict[str, Any]) -> str:
-    cost = (f", about USD {choice['monthly_usd_us_east_1']:.2f} a month at us-east-1 list prices"
-            if "monthly_usd_us_east_1" in choice else "")
-    sooner = (f"{_s(choice['sooner_seconds'])} sooner" if choice["sooner_seconds"]
-              else "no sooner: the scale-out already ends within the longest branch")
-    return (f"{choice['choice']} gives {_s(choice['rto_seconds'])} ({sooner}); it runs {choice['runs_more']}"
-            f"{cost} ({choice['price_source']})")
+    cost = (
+        f", about USD {choice['monthly_usd_us_east_1']:.2f} a month at us-east-1 list prices"
+        if "monthly_usd_us_east_1" in choice
+        else ""
+    )
+    sooner = (
+        f"{_s(choice['sooner_seconds'])} sooner"
+        if choice["sooner_seconds"]
+        else "no sooner: the scale-out already ends within the longest branch"
+    )
+    return (
+        f"{choice['choice']} gives {_s(choice['rto_seconds'])} ({sooner}); it runs {choice['runs_more']}"
+        f"{cost} ({choice['price_source']})"
+    )
 
 
 def _number(value: float | None) -> int | float | None:
@@ -167,4 +190,3 @@ def _number(value: float | None) -> int | float | None:
 
 def _s(seconds: Any) -> str:
     return "unbounded" if seconds is None else f"{seconds:g} s"
-

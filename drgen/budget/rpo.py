@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from drgen.budget import figures as f
-from drgen.budget.bundle import BundleDocs, Stack, number
+from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
 
 LAG_METRICS = ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag")
-ASYNC = ("Aurora Global Database replicates asynchronously: an unplanned failover (AllowDataLoss) loses up to "
-         "the replication lag; only a planned switchover (SwitchoverGlobalCluster, `drgen failover --planned`) "
-         "is lossless")
+ASYNC = (
+    "Aurora Global Database replicates asynchronously: an unplanned failover (AllowDataLoss) loses up to "
+    "the replication lag; only a planned switchover (SwitchoverGlobalCluster, `drgen failover --planned`) "
+    "is lossless"
+)
 
 
 def rpo_terms(docs: BundleDocs) -> list[Term]:
@@ -39,22 +41,43 @@ def _aurora(primary: Stack, dr: Stack) -> list[Term]:
     engine = next((c["Properties"].get("Engine") for c in primary.resources("AWS::RDS::DBCluster").values()), "")
     setting = "a lower lag alarm Threshold (scenario database.lag_alarm_seconds)"
     if engine == "aurora-postgresql":
-        setting += f", and the cluster parameter {f.AURORA_MANAGED_RPO} (>= {f.AURORA_MANAGED_RPO_MIN} s) to block " \
-                   "commits beyond it"
+        setting += (
+            f", and the cluster parameter {f.AURORA_MANAGED_RPO} (>= {f.AURORA_MANAGED_RPO_MIN} s) to block "
+            "commits beyond it"
+        )
     name = f"Aurora {next(iter(clusters))}"
     for logical_id, alarm in dr.resources("AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
         if props.get("MetricName") in LAG_METRICS:
-            threshold = number(props.get("Threshold")) / 1000  # milliseconds
-            seconds = max(f.AURORA_REPLICATION.seconds, threshold)
-            return [Term("rpo", name, _whole(seconds),
-                         f"lag tolerated without an alarm: Threshold {props.get('Threshold')} ms "
-                         f"(typical lag under {f.AURORA_REPLICATION.seconds} s)",
-                         dr.source(logical_id, "Threshold"), f.AURORA_REPLICATION,
-                         floor=f.AURORA_REPLICATION.seconds, setting=setting, limit=ASYNC)]
-    return [Term("rpo", name, None, "no replication-lag alarm: the lag is not watched",
-                 primary.source(next(iter(clusters)), "SourceDBClusterIdentifier"), f.AURORA_REPLICATION,
-                 floor=f.AURORA_REPLICATION.seconds, setting="a replication-lag alarm (" + setting + ")", limit=ASYNC)]
+            threshold = amount(props.get("Threshold")) / 1000  # milliseconds
+            seconds = max(f.AURORA_REPLICATION.figure, threshold)
+            return [
+                Term(
+                    "rpo",
+                    name,
+                    _whole(seconds),
+                    f"lag tolerated without an alarm: Threshold {props.get('Threshold')} ms "
+                    f"(typical lag under {f.AURORA_REPLICATION.seconds} s)",
+                    dr.source(logical_id, "Threshold"),
+                    f.AURORA_REPLICATION,
+                    floor=f.AURORA_REPLICATION.seconds,
+                    setting=setting,
+                    limit=ASYNC,
+                )
+            ]
+    return [
+        Term(
+            "rpo",
+            name,
+            None,
+            "no replication-lag alarm: the lag is not watched",
+            primary.source(next(iter(clusters)), "SourceDBClusterIdentifier"),
+            f.AURORA_REPLICATION,
+            floor=f.AURORA_REPLICATION.seconds,
+            setting="a replication-lag alarm (" + setting + ")",
+            limit=ASYNC,
+        )
+    ]
 
 
 def _tables(primary: Stack) -> list[Term]:
@@ -62,14 +85,19 @@ def _tables(primary: Stack) -> list[Term]:
     for logical_id, table in primary.resources("AWS::DynamoDB::GlobalTable").items():
         consistency = table["Properties"].get("MultiRegionConsistency", "EVENTUAL")
         strong = consistency == "STRONG"
-        terms.append(Term(
-            "rpo", f"DynamoDB {logical_id}", 0 if strong else f.DYNAMODB_REPLICATION.seconds,
-            f"MultiRegionConsistency {consistency}" + (": a write returns once a second region has it" if strong
-                                                         else ""),
-            primary.source(logical_id, "MultiRegionConsistency"),
-            f.DYNAMODB_REPLICATION, floor=0,
-            setting=f"{logical_id} MultiRegionConsistency STRONG (needs three Regions, or two and a witness)",
-        ))
+        terms.append(
+            Term(
+                "rpo",
+                f"DynamoDB {logical_id}",
+                0 if strong else f.DYNAMODB_REPLICATION.seconds,
+                f"MultiRegionConsistency {consistency}"
+                + (": a write returns once a second region has it" if strong else ""),
+                primary.source(logical_id, "MultiRegionConsistency"),
+                f.DYNAMODB_REPLICATION,
+                floor=0,
+                setting=f"{logical_id} MultiRegionConsistency STRONG (needs three Regions, or two and a witness)",
+            )
+        )
     return terms
 
 
@@ -87,16 +115,33 @@ def _buckets(foundation: Stack) -> list[Term]:
 
 def _bucket(foundation: Stack, logical_id: str, replication: dict[str, Any]) -> Term:
     rtc = [r["Destination"].get("ReplicationTime", {}) for r in replication.get("Rules", [])]
-    minutes = [number(t.get("Time", {}).get("Minutes")) for t in rtc if t.get("Status") == "Enabled"]
+    found = [number(t.get("Time", {}).get("Minutes")) for t in rtc if t.get("Status") == "Enabled"]
+    minutes = [m for m in found if m]
     source = foundation.source(logical_id, "ReplicationConfiguration.Rules[].Destination.ReplicationTime")
-    if rtc and len(minutes) == len(rtc) and all(minutes):
+    if rtc and len(minutes) == len(rtc):
         seconds = max(minutes) * 60
-        return Term("rpo", f"S3 {logical_id}", seconds, f"Replication Time Control {max(minutes)} min", source,
-                    f.S3_RTC, counted=False,
-                    limit="S3 RTC's 15 minutes is its only value and no setting shortens it: keep data "
-                          "that needs a shorter RPO in the database or the table")
-    return Term("rpo", f"S3 {logical_id}", None, "replication without Replication Time Control", source, f.S3_NO_RTC,
-                floor=f.S3_RTC.seconds, setting=f"{logical_id} ReplicationTime Enabled (15 min)", counted=False)
+        return Term(
+            "rpo",
+            f"S3 {logical_id}",
+            seconds,
+            f"Replication Time Control {max(minutes)} min",
+            source,
+            f.S3_RTC,
+            counted=False,
+            limit="S3 RTC's 15 minutes is its only value and no setting shortens it: keep data "
+            "that needs a shorter RPO in the database or the table",
+        )
+    return Term(
+        "rpo",
+        f"S3 {logical_id}",
+        None,
+        "replication without Replication Time Control",
+        source,
+        f.S3_NO_RTC,
+        floor=f.S3_RTC.seconds,
+        setting=f"{logical_id} ReplicationTime Enabled (15 min)",
+        counted=False,
+    )
 
 
 def _whole(seconds: float) -> int | float:

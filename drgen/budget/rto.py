@@ -17,7 +17,7 @@ from typing import Any
 
 from drgen.budget import figures as f
 from drgen.budget import signals
-from drgen.budget.bundle import BundleDocs, Stack, number
+from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
 from drgen.budget.signals import trigger_and_confirmation
 from drgen.errors import DrgenError
@@ -62,8 +62,7 @@ def _state_machine(orch: Stack) -> list[Term]:
         where = orch.source(machine_id, f"DefinitionString States.{name}")
         term = None
         if state["Type"] == "Task":
-            term = Term("orchestrate", f"step {name}", f.LAMBDA_TASK.seconds, "one Lambda task", where,
-                        f.LAMBDA_TASK)
+            term = Term("orchestrate", f"step {name}", f.LAMBDA_TASK.seconds, "one Lambda task", where, f.LAMBDA_TASK)
         elif state["Type"] == "Wait":
             term = _wait(states, name, where)
         if term is not None:
@@ -117,18 +116,22 @@ def _succeeds(states: dict[str, Any], start: str) -> bool:
 
 def _wait(states: dict[str, Any], name: str, where: dict[str, str]) -> Term:
     """A Wait in a poll loop observes the promotion: AWS's figure rounded up to whole polls."""
-    seconds = number(states[name]["Seconds"])
+    seconds = amount(states[name]["Seconds"])
     limit = _poll_limit(states, name)
     if limit is None:
         return Term("orchestrate", f"wait {name}", seconds, "Wait state", where)
-    polls = math.ceil(f.PROMOTION.seconds / seconds)
+    polls = math.ceil(f.PROMOTION.figure / seconds)
     return Term(
-        "orchestrate", "Aurora promotion, observed by the poll loop", polls * seconds,
+        "orchestrate",
+        "Aurora promotion, observed by the poll loop",
+        polls * seconds,
         f"AWS figure {f.PROMOTION.seconds} s, polled every {seconds} s ({name}.Seconds): {polls} polls",
-        {**where, "property": f"DefinitionString States.{name}.Seconds"}, f.PROMOTION,
-        floor=f.PROMOTION.seconds, setting=f"{name} Seconds dividing {f.PROMOTION.seconds}",
+        {**where, "property": f"DefinitionString States.{name}.Seconds"},
+        f.PROMOTION,
+        floor=f.PROMOTION.seconds,
+        setting=f"{name} Seconds dividing {f.PROMOTION.seconds}",
         limit=f"AWS's promotion time; the machine gives up after {limit} polls ({limit * seconds} s); a planned "
-              "switchover takes as long but loses nothing",
+        "switchover takes as long but loses nothing",
     )
 
 
@@ -175,12 +178,24 @@ def primary_record(glob: Stack) -> tuple[str, dict[str, Any]]:
 def record_cache(glob: Stack, logical_id: str, props: dict[str, Any]) -> Cache:
     """An alias is cached for its target's TTL (60 s), a CNAME for its own."""
     if "AliasTarget" in props:
-        return Cache(f.ALIAS_TTL.seconds, LEAST_TTL, "alias record: the target's TTL", glob.source(logical_id,
-                     "AliasTarget"), f.ALIAS_TTL, f"{logical_id}: a CNAME failover record to the regional name with "
-                     f"TTL {LEAST_TTL} instead of an alias (an alias cannot set its TTL; scenario routing.alias)")
-    ttl = number(props.get("TTL"))
-    return Cache(ttl, min(ttl, LEAST_TTL), f"TTL {ttl} s", glob.source(logical_id, "TTL"), f.RECORD_TTL,
-                 f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)")
+        return Cache(
+            f.ALIAS_TTL.figure,
+            LEAST_TTL,
+            "alias record: the target's TTL",
+            glob.source(logical_id, "AliasTarget"),
+            f.ALIAS_TTL,
+            f"{logical_id}: a CNAME failover record to the regional name with "
+            f"TTL {LEAST_TTL} instead of an alias (an alias cannot set its TTL; scenario routing.alias)",
+        )
+    ttl = amount(props.get("TTL"))
+    return Cache(
+        ttl,
+        min(ttl, LEAST_TTL),
+        f"TTL {ttl} s",
+        glob.source(logical_id, "TTL"),
+        f.RECORD_TTL,
+        f"{logical_id} TTL {LEAST_TTL} (scenario routing.ttl_seconds)",
+    )
 
 
 def _dns(docs: BundleDocs, glob: Stack, elapsed: float) -> Term:
@@ -191,9 +206,14 @@ def _dns(docs: BundleDocs, glob: Stack, elapsed: float) -> Term:
     fails, check = gate_fails(docs, glob, props)
     cache = record_cache(glob, logical_id, props)
     return Term(
-        "recover", f"{logical_id} cached by resolvers", _whole(max(0.0, fails + cache.seconds - elapsed)),
+        "recover",
+        f"{logical_id} cached by resolvers",
+        _whole(max(0.0, fails + cache.seconds - elapsed)),
         f"{cache.what}, from {check} failing at {fails:g} s; the recover phase starts at {elapsed:g} s",
-        cache.source, cache.figure, floor=_whole(max(0.0, fails + cache.least - elapsed)), branch=DNS,
+        cache.source,
+        cache.figure,
+        floor=_whole(max(0.0, fails + cache.least - elapsed)),
+        branch=DNS,
         setting=cache.setting,
     )
 
@@ -223,7 +243,7 @@ def gate_fails(docs: BundleDocs, glob: Stack, record: dict[str, Any]) -> tuple[f
 
 def _engaged(docs: BundleDocs, glob: Stack, check_id: str) -> bool:
     """Whether a check follows the DR region's FailoverEngaged alarm."""
-    config = glob.resource(check_id)["Properties"]["HealthCheckConfig"]
+    config = glob.require(check_id)["Properties"]["HealthCheckConfig"]
     name = (config.get("AlarmIdentifier") or {}).get("Name")
     found = docs.alarms().get(name) if isinstance(name, str) else None
     return found is not None and found[2].get("MetricName") == ENGAGED_METRIC
@@ -246,16 +266,39 @@ def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
     standby = number(app.resolve(unit["Properties"].get(size_prop)))
     if active is None or standby is None or standby >= active:
         return []
-    raise_standby = (f"run the standby at active capacity ({unit_id} {size_prop} IsSecondary branch {standby} -> "
-                     f"{active}, scenario compute.standby_capacity)")
+    raise_standby = (
+        f"run the standby at active capacity ({unit_id} {size_prop} IsSecondary branch {standby} -> "
+        f"{active}, scenario compute.standby_capacity)"
+    )
     what = f"{unit_id} {standby} -> {active}"
-    terms = [Term("recover", f"scale-out {what}: start", start.seconds, start.documented.split(";")[0],
-                  app.source(unit_id, size_prop), start, floor=0, branch=CAPACITY, setting=raise_standby)]
+    terms = [
+        Term(
+            "recover",
+            f"scale-out {what}: start",
+            start.seconds,
+            start.documented.split(";")[0],
+            app.source(unit_id, size_prop),
+            start,
+            floor=0,
+            branch=CAPACITY,
+            setting=raise_standby,
+        )
+    ]
     grace = number(unit["Properties"].get(grace_prop))
     if grace:
-        terms.append(Term("recover", f"scale-out {what}: start-up allowance", grace, f"{grace_prop} {grace} s",
-                          app.source(unit_id, grace_prop), f.GRACE, floor=0, branch=CAPACITY,
-                          setting=f"a shorter {unit_id} {grace_prop}, or {raise_standby}"))
+        terms.append(
+            Term(
+                "recover",
+                f"scale-out {what}: start-up allowance",
+                grace,
+                f"{grace_prop} {grace} s",
+                app.source(unit_id, grace_prop),
+                f.GRACE,
+                floor=0,
+                branch=CAPACITY,
+                setting=f"a shorter {unit_id} {grace_prop}, or {raise_standby}",
+            )
+        )
     terms += _target_health(app, raise_standby)
     return terms
 
@@ -263,14 +306,22 @@ def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
 def _target_health(app: Stack, raise_standby: str) -> list[Term]:
     for logical_id, group in app.resources("AWS::ElasticLoadBalancingV2::TargetGroup").items():
         props = group["Properties"]
-        interval = number(props.get("HealthCheckIntervalSeconds", 30))
-        healthy = number(props.get("HealthyThresholdCount", 5))
-        return [Term("recover", f"{logical_id} marks new targets healthy", interval * healthy,
-                     f"HealthCheckIntervalSeconds {interval} s x HealthyThresholdCount {healthy}",
-                     app.source(logical_id, "HealthCheckIntervalSeconds, HealthyThresholdCount"),
-                     f.TARGET_HEALTH, floor=0, branch=CAPACITY,
-                     setting=f"{logical_id} HealthCheckIntervalSeconds {LEAST_TARGET_INTERVAL} and "
-                             f"HealthyThresholdCount 2, or {raise_standby}")]
+        interval = amount(props.get("HealthCheckIntervalSeconds", 30))
+        healthy = amount(props.get("HealthyThresholdCount", 5))
+        return [
+            Term(
+                "recover",
+                f"{logical_id} marks new targets healthy",
+                interval * healthy,
+                f"HealthCheckIntervalSeconds {interval} s x HealthyThresholdCount {healthy}",
+                app.source(logical_id, "HealthCheckIntervalSeconds, HealthyThresholdCount"),
+                f.TARGET_HEALTH,
+                floor=0,
+                branch=CAPACITY,
+                setting=f"{logical_id} HealthCheckIntervalSeconds {LEAST_TARGET_INTERVAL} and "
+                f"HealthyThresholdCount 2, or {raise_standby}",
+            )
+        ]
     return []
 
 

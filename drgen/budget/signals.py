@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drgen.budget import figures as f
-from drgen.budget.bundle import BundleDocs, Stack, number
+from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
 from drgen.errors import DrgenError
 
@@ -75,8 +75,9 @@ def triggers(orch: Stack) -> list[tuple[str, dict[str, Any]]]:
 def _trigger_path(docs: BundleDocs, orch: Stack, rule_id: str, rule: dict[str, Any]) -> Path:
     """Detection until the rule's alarm fires, the alarm event's way to the DR region, the rule's start."""
     name = rule["Properties"]["EventPattern"]["detail"]["alarmName"][0]
+    found: tuple[Stack, str, dict[str, Any]] | None
     if isinstance(name, dict) and orch.resource(str(name.get("Ref"))) is not None:
-        found = (orch, name["Ref"], orch.resource(name["Ref"])["Properties"])  # an alarm of the same stack
+        found = (orch, name["Ref"], orch.require(name["Ref"])["Properties"])  # an alarm of the same stack
         name = orch.resolve(found[2].get("AlarmName"))
     else:
         found = docs.alarms().get(name) if isinstance(name, str) else None
@@ -91,8 +92,14 @@ def _trigger_path(docs: BundleDocs, orch: Stack, rule_id: str, rule: dict[str, A
         *detect,
         alarm,
         *forwarding,
-        Term("trigger", f"{rule_id} starts the state machine", f.RULE_TARGET.seconds, "EventBridge rule target",
-             orch.source(rule_id, "Targets[0]"), f.RULE_TARGET),
+        Term(
+            "trigger",
+            f"{rule_id} starts the state machine",
+            f.RULE_TARGET.seconds,
+            "EventBridge rule target",
+            orch.source(rule_id, "Targets[0]"),
+            f.RULE_TARGET,
+        ),
     ]
     return Path(rule_id, terms, frozenset({alarm_stack.region, orch.region}), alarm)
 
@@ -107,19 +114,24 @@ def _health_check_of(alarm: dict[str, Any]) -> str | None:
 
 def health_check(docs: BundleDocs, stack: Stack, logical_id: str) -> list[Term]:
     """The terms until ``logical_id`` reports unhealthy; a calculated check waits for enough children."""
-    config = stack.resource(logical_id)["Properties"]["HealthCheckConfig"]
+    config = stack.require(logical_id)["Properties"]["HealthCheckConfig"]
     kind = config.get("Type")
     if kind in ENDPOINT_CHECKS:
-        interval = number(config.get("RequestInterval", 30))
-        threshold = number(config.get("FailureThreshold", 3))
-        return [Term(
-            "detect", f"{logical_id} fails", interval * threshold,
-            f"RequestInterval {interval} s x FailureThreshold {threshold}",
-            stack.source(logical_id, "HealthCheckConfig.RequestInterval, HealthCheckConfig.FailureThreshold"),
-            f.HEALTH_CHECK, floor=LEAST_INTERVAL,
-            setting=f"{logical_id} RequestInterval {LEAST_INTERVAL} (create-only) and FailureThreshold 1 "
-                    "(scenario routing.health_check)",
-        )]
+        interval = amount(config.get("RequestInterval", 30))
+        threshold = amount(config.get("FailureThreshold", 3))
+        return [
+            Term(
+                "detect",
+                f"{logical_id} fails",
+                interval * threshold,
+                f"RequestInterval {interval} s x FailureThreshold {threshold}",
+                stack.source(logical_id, "HealthCheckConfig.RequestInterval, HealthCheckConfig.FailureThreshold"),
+                f.HEALTH_CHECK,
+                floor=LEAST_INTERVAL,
+                setting=f"{logical_id} RequestInterval {LEAST_INTERVAL} (create-only) and FailureThreshold 1 "
+                "(scenario routing.health_check)",
+            )
+        ]
     if kind == "CLOUDWATCH_METRIC":
         name = config["AlarmIdentifier"]["Name"]
         found = docs.alarms().get(name)
@@ -136,16 +148,19 @@ def health_check(docs: BundleDocs, stack: Stack, logical_id: str) -> list[Term]:
 
 
 def alarm_term(stack: Stack, logical_id: str, props: dict[str, Any], phase: str, role: str) -> Term:
-    period = number(props.get("Period"))
-    evaluations = number(props.get("EvaluationPeriods"))
-    datapoints = number(props.get("DatapointsToAlarm", evaluations))
+    period = amount(props.get("Period"))
+    evaluations = amount(props.get("EvaluationPeriods"))
+    datapoints = amount(props.get("DatapointsToAlarm", evaluations))
     name = stack.resolve(props.get("AlarmName"))
     least = LEAST_HIGH_RESOLUTION_PERIOD if period < LEAST_PERIOD else LEAST_PERIOD
     return Term(
-        phase, f"{logical_id} fires ({role})", period * datapoints,
+        phase,
+        f"{logical_id} fires ({role})",
+        period * datapoints,
         f"{name}: Period {period} s x DatapointsToAlarm {datapoints} (of EvaluationPeriods {evaluations})",
         stack.source(logical_id, "Period, DatapointsToAlarm, EvaluationPeriods"),
-        f.ALARM, floor=least,
+        f.ALARM,
+        floor=least,
         setting=f"{logical_id} DatapointsToAlarm and EvaluationPeriods 1",
         limit=f"the alarm cannot see a failure before one full {least} s period of its metric's data",
     )
@@ -157,9 +172,16 @@ def _forwarding(glob: Stack, alarm_name: str) -> list[Term]:
         pattern = rule["Properties"].get("EventPattern", {})
         buses = [t for t in rule["Properties"].get("Targets", []) if ":event-bus/" in json.dumps(t.get("Arn"))]
         if alarm_name in pattern.get("detail", {}).get("alarmName", []) and buses:
-            return [Term("trigger", f"{logical_id} forwards to the DR region",
-                         f.EVENT_FORWARDING.seconds, "EventBridge cross-Region delivery",
-                         glob.source(logical_id, "Targets[0].Arn"), f.EVENT_FORWARDING)]
+            return [
+                Term(
+                    "trigger",
+                    f"{logical_id} forwards to the DR region",
+                    f.EVENT_FORWARDING.seconds,
+                    "EventBridge cross-Region delivery",
+                    glob.source(logical_id, "Targets[0].Arn"),
+                    f.EVENT_FORWARDING,
+                )
+            ]
     return []
 
 
@@ -179,13 +201,18 @@ def _confirmation(docs: BundleDocs, orch: Stack, trigger: Path, surviving: list[
     agree = min([*others, persisted], key=lambda o: o[0])
     gap = max(0.0, agree[0] - trigger.fires)
     waited = math.ceil(gap / poll) * poll if poll else gap
-    return [Term(
-        "confirm", f"signals agree: {agree[1]}", waited,
-        f"{agree[1]} at {agree[0]:g} s after the loss, the trigger's alarm at {trigger.fires:g} s; the confirm step "
-        f"asks every {poll:g} s",
-        agree[2], floor=0,
-        setting="a second signal as fast as the trigger (the DR probe's alarm and the writer's heartbeat)",
-    )]
+    return [
+        Term(
+            "confirm",
+            f"signals agree: {agree[1]}",
+            waited,
+            f"{agree[1]} at {agree[0]:g} s after the loss, the trigger's alarm at {trigger.fires:g} s; "
+            f"the confirm step asks every {poll:g} s",
+            agree[2],
+            floor=0,
+            setting="a second signal as fast as the trigger (the DR probe's alarm and the writer's heartbeat)",
+        )
+    ]
 
 
 def _heartbeat(docs: BundleDocs, states: dict[str, Any]) -> tuple[float, str, dict[str, str]] | None:

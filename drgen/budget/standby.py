@@ -48,7 +48,7 @@ def warm_standby(docs: BundleDocs, terms: Sequence[Term]) -> dict[str, Any] | No
     return result
 
 
-def _extra_units(app: Stack, active: int) -> tuple[int, str, float | None, str]:
+def _extra_units(app: Stack, active: int) -> tuple[int | float, str, float | None, str]:
     """How many more tasks or instances warm standby runs, what one is, its hourly list price, the price page."""
     prices = _prices()
     services = app.resources("AWS::ECS::Service")
@@ -70,5 +70,5 @@ def _extra_units(app: Stack, active: int) -> tuple[int, str, float | None, str]:
     template = next(iter(app.resources("AWS::EC2::LaunchTemplate").values()))["Properties"]
     instance_type = str(template["LaunchTemplateData"].get("InstanceType"))
     price = prices.price("ec2_instance", instance_type)
-    hourly = float(price.usd) if price is not None else None
-    return active - standby, f"{instance_type} instance", hourly, prices.source("ec2_instance", instance_type)
+    instance_hourly = float(price.usd) if price is not None else None
+    return active - standby, f"{instance_type} instance", instance_hourly, prices.source("ec2_instance", instance_type)

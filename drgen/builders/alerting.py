@@ -177,7 +177,12 @@ def _arn(service: str, region_parameter: str, resource: str) -> Sub:
 
 
 def alarm(
-    ctx: StackContext, logical: str, name: Any, description: str, actions: list[Any], period: int = MINUTE,
+    ctx: StackContext,
+    logical: str,
+    name: Any,
+    description: str,
+    actions: list[Any],
+    period: int = MINUTE,
     **metric: Any,
 ) -> cloudwatch.Alarm:
     """An alarm (one-minute periods unless a high-resolution metric allows 10 s) that notifies on both ALARM and

@@ -46,7 +46,9 @@ def build(ctx: StackContext) -> None:
         # The processor writes through the global writer endpoint, which it reads from the global cluster.
         env["GLOBAL_CLUSTER_ID"] = upstream.global_cluster_id(ctx)
         grants[TRADE_PROCESSOR.key] = [
-            *api.consumer_grants(queue), *events.producer_grants(bus), upstream.describe_global_cluster(ctx)
+            *api.consumer_grants(queue),
+            *events.producer_grants(bus),
+            upstream.describe_global_cluster(ctx),
         ]
         if ctx.scenario.ledger.enabled:
             env.update(ledger.intake_env(ctx))

@@ -31,7 +31,7 @@ from drgen.builders import upstream
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER
-from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_RETRY, TASKS
+from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_MAX_ATTEMPTS, TASKS
 from drgen.builders.functions import PRIMARY_REGION_USE, Deployed
 from drgen.builders.iam import POLICY_VERSION, service_trust
 from drgen.errors import ScenarioError
@@ -46,7 +46,7 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?$")
 PROMOTION_MINUTES = math.ceil(MAX_POLLS * POLL_SECONDS / 60)  # drgen's own bound on the promotion
 # A Lambda step is retried every minute, as often as drgen's state machine tries a Task.
 LAMBDA_RETRY_MINUTES = 1
-LAMBDA_TIMEOUT_MINUTES = LAMBDA_RETRY_MINUTES * int(TASK_RETRY["MaxAttempts"])
+LAMBDA_TIMEOUT_MINUTES = LAMBDA_RETRY_MINUTES * TASK_MAX_ATTEMPTS
 BOTH = (Role.PRIMARY, Role.SECONDARY)
 CLUSTER_PATH, SERVICE_PATH = "cluster/${Cluster}", "service/${Cluster}/${Service}"
 # ARNs as the DR region's stack writes them: this region, and the primary as PeerRegion (as orchestration does).

@@ -41,9 +41,7 @@ def table(ctx: StackContext) -> dynamodb.Table:
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=PARTITION_KEY, AttributeType="S")],
             KeySchema=[dynamodb.KeySchema(AttributeName=PARTITION_KEY, KeyType="HASH")],
-            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
-                PointInTimeRecoveryEnabled=True
-            ),
+            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
             Metadata=skip_metadata(AWS_OWNED_KEY),
             **DESTROYABLE,
         )

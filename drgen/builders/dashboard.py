@@ -139,8 +139,9 @@ def _compute_widgets(ctx: StackContext, variables: dict[str, Any]) -> list[dict[
         both = {"LoadBalancer": app(LOAD_BALANCER_FULL_NAME), "TargetGroup": app(TARGET_GROUP_FULL_NAME)}
         metrics = [
             _metric(elb, "HealthyHostCount", both, stat="Minimum", label="healthy hosts"),
-            _metric(elb, "RequestCount", {"LoadBalancer": both["LoadBalancer"]}, stat="Sum", label="requests",
-                    yAxis="right"),
+            _metric(
+                elb, "RequestCount", {"LoadBalancer": both["LoadBalancer"]}, stat="Sum", label="requests", yAxis="right"
+            ),
             _metric(elb, "HTTPCode_Target_5XX_Count", both, stat="Sum", label="target 5XX", yAxis="right"),
         ]
         if kind is ComputeKind.ECS:

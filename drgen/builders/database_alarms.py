@@ -147,5 +147,3 @@ def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
         # Silence means the test itself is not running: nothing proves the database reachable.
         TreatMissingData="breaching",
     )
-
-

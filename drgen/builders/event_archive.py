@@ -58,5 +58,3 @@ def archive_key_statements(ctx: StackContext) -> list[Statement]:
             Condition=Condition(StringEquals(ARCHIVE_CONTEXT_KEY, application_bus_arn(ctx))),
         ),
     ]
-
-

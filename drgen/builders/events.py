@@ -77,7 +77,9 @@ def forward_primary_alarm(ctx: StackContext, alerts: GlobalAlerts) -> None:
         )
     )
     monitoring.dead_letters(
-        ctx, queue, "alarm-forward-dead-letters",
+        ctx,
+        queue,
+        "alarm-forward-dead-letters",
         f"Health-check alarm events could not be delivered to {region}: the forwarded failover trigger is not "
         "arriving (the DR region's own probe still is).",
         Ref(alerts.topic),
@@ -214,7 +216,9 @@ def application_buses(ctx: StackContext) -> events.EventBus | None:
         )
     )
     monitoring.dead_letters(
-        ctx, queue, "event-forward-dead-letters",
+        ctx,
+        queue,
+        "event-forward-dead-letters",
         "Application events could not be delivered to the other region's bus: they wait in the dead-letter queue.",
     )
     ctx.add(

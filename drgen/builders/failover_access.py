@@ -102,15 +102,26 @@ def return_replication_env(ctx: StackContext) -> dict[str, Any]:
     if not returns_data(ctx.scenario):
         return {}
     names = ctx.names
-    pairs = [Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
-             for b in _returned(ctx)]
+    pairs = [
+        Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
+        for b in _returned(ctx)
+    ]
     primary_key_arn = primary_key(ctx)
     role = storage.replication_role(
-        ctx, "ReturnReplicationRole", IS_SECONDARY, "s3-return-replication", upstream.key_arn(ctx), primary_key_arn,
-        _returned(ctx), metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
+        ctx,
+        "ReturnReplicationRole",
+        IS_SECONDARY,
+        "s3-return-replication",
+        upstream.key_arn(ctx),
+        primary_key_arn,
+        _returned(ctx),
+        metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
     )
-    return {"RETURN_BUCKETS": Join(",", pairs), "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
-            "PRIMARY_KMS_KEY_ARN": primary_key_arn}
+    return {
+        "RETURN_BUCKETS": Join(",", pairs),
+        "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
+        "PRIMARY_KMS_KEY_ARN": primary_key_arn,
+    }
 
 
 def primary_key(ctx: StackContext) -> Ref:
@@ -124,8 +135,9 @@ def primary_key(ctx: StackContext) -> Ref:
 
 def return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list[Statement]:
     """PutBucketReplication on this region's buckets, and handing S3 the role."""
-    buckets = [Sub(f"arn:${{AWS::Partition}}:s3:::{ctx.names.regional_text('bucket', b.purpose)}")
-               for b in _returned(ctx)]
+    buckets = [
+        Sub(f"arn:${{AWS::Partition}}:s3:::{ctx.names.regional_text('bucket', b.purpose)}") for b in _returned(ctx)
+    ]
     return [
         Statement(Effect=Allow, Action=[s3_actions.PutReplicationConfiguration], Resource=buckets),
         Statement(Effect=Allow, Action=[iam_actions.PassRole], Resource=[env["RETURN_REPLICATION_ROLE_ARN"]]),
@@ -206,8 +218,9 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
         ],
         "failover-validate": [
             describe,
-            Statement(Effect=Allow, Action=[route53.GetHealthCheck, route53.GetHealthCheckStatus],
-                      Resource=[health_checks]),
+            Statement(
+                Effect=Allow, Action=[route53.GetHealthCheck, route53.GetHealthCheckStatus], Resource=[health_checks]
+            ),
             Statement(
                 Effect=Allow,
                 Action=[route53.ListResourceRecordSets],
@@ -243,16 +256,19 @@ def _scale_grants(ctx: StackContext) -> list[Statement]:
             Service=upstream.dr_app_output(ctx, ECS_SERVICE_NAME, "ECS service"),
         )
         return [
-            Statement(Effect=Allow, Action=[ecs_actions.DescribeServices, ecs_actions.UpdateService],
-                      Resource=[service]),
+            Statement(
+                Effect=Allow, Action=[ecs_actions.DescribeServices, ecs_actions.UpdateService], Resource=[service]
+            ),
             # Listing is authorized on "*" only; a scalable target's ARN ends in a generated id.
             Statement(Effect=Allow, Action=[DescribeScalableTargets], Resource=["*"]),
             Statement(
                 Effect=Allow,
                 Action=[RegisterScalableTarget],
                 Resource=[
-                    Sub("arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:"
-                        "scalable-target/*")
+                    Sub(
+                        "arn:${AWS::Partition}:application-autoscaling:${AWS::Region}:${AWS::AccountId}:"
+                        "scalable-target/*"
+                    )
                 ],
             ),
         ]
@@ -267,5 +283,3 @@ def _scale_grants(ctx: StackContext) -> list[Statement]:
             ),
         ]
     return []
-
-

@@ -45,8 +45,16 @@ def _metric(ident: str, namespace: str, name: str, stat: str, **dimensions: Any)
     )
 
 
-def _alarm(ctx: StackContext, logical: str, name: str, description: str, queries: list[cloudwatch.MetricDataQuery],
-           expression: str, comparison: str, threshold: float) -> None:
+def _alarm(
+    ctx: StackContext,
+    logical: str,
+    name: str,
+    description: str,
+    queries: list[cloudwatch.MetricDataQuery],
+    expression: str,
+    comparison: str,
+    threshold: float,
+) -> None:
     if len(queries) > MAX_METRICS:
         raise ValueError(f"{logical}: {len(queries)} metrics, CloudWatch allows {MAX_METRICS}")  # a builder bug
     topic = upstream.alert_topic(ctx)
@@ -80,29 +88,56 @@ def build(
         _metric(f"m{index}", "AWS/States", name, "Sum", StateMachineArn=Ref(machine))
         for index, name in enumerate(FAILED_EXECUTIONS)
     ]
-    _alarm(ctx, "FailoverExecutionsFailedAlarm", "failover-executions-failed",
-           "A failover or failback execution failed, timed out or was aborted: see its notification and history.",
-           executions, "SUM(METRICS())", "GreaterThanOrEqualToThreshold", 1)
+    _alarm(
+        ctx,
+        "FailoverExecutionsFailedAlarm",
+        "failover-executions-failed",
+        "A failover or failback execution failed, timed out or was aborted: see its notification and history.",
+        executions,
+        "SUM(METRICS())",
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
     namespace = connectivity_namespace(ctx.scenario)
     outcomes = [
         _metric("failover", namespace, SUCCESS["failover"], "Minimum"),
         _metric("failback", namespace, SUCCESS["failback"], "Minimum"),
     ]
-    _alarm(ctx, "FailoverOutcomeFailedAlarm", "failover-outcome-failed",
-           "A failover or failback ended and failed (FailoverSuccess or FailbackSuccess 0).",
-           outcomes, "MIN([FILL(failover, 1), FILL(failback, 1)])", "LessThanThreshold", 1)
+    _alarm(
+        ctx,
+        "FailoverOutcomeFailedAlarm",
+        "failover-outcome-failed",
+        "A failover or failback ended and failed (FailoverSuccess or FailbackSuccess 0).",
+        outcomes,
+        "MIN([FILL(failover, 1), FILL(failback, 1)])",
+        "LessThanThreshold",
+        1,
+    )
     errors = [
-        _metric(f"e{camel(d.spec.key)}", "AWS/Lambda", "Errors", "Sum", FunctionName=Ref(d.function))
-        for d in deployed
+        _metric(f"e{camel(d.spec.key)}", "AWS/Lambda", "Errors", "Sum", FunctionName=Ref(d.function)) for d in deployed
     ]
     for part, start in enumerate(range(0, len(errors), MAX_METRICS), start=1):
         suffix = "" if part == 1 else str(part)
-        _alarm(ctx, f"FailoverFunctionErrors{suffix}Alarm", "failover-function-errors" + (f"-{part}" if suffix else ""),
-               "A failover step, the engaged signal or the probe raised an error: the failover path is broken.",
-               errors[start:start + MAX_METRICS], "SUM(METRICS())", "GreaterThanOrEqualToThreshold", 1)
+        _alarm(
+            ctx,
+            f"FailoverFunctionErrors{suffix}Alarm",
+            "failover-function-errors" + (f"-{part}" if suffix else ""),
+            "A failover step, the engaged signal or the probe raised an error: the failover path is broken.",
+            errors[start : start + MAX_METRICS],
+            "SUM(METRICS())",
+            "GreaterThanOrEqualToThreshold",
+            1,
+        )
     triggers = [
         _metric(f"r{rule.title}", "AWS/Events", "FailedInvocations", "Sum", RuleName=Ref(rule)) for rule in rules
     ]
-    _alarm(ctx, "FailoverTriggerFailedAlarm", "failover-trigger-failed",
-           "A rule could not start the failover state machine: a failover trigger is not working.",
-           triggers, "SUM(METRICS())", "GreaterThanOrEqualToThreshold", 1)
+    _alarm(
+        ctx,
+        "FailoverTriggerFailedAlarm",
+        "failover-trigger-failed",
+        "A rule could not start the failover state machine: a failover trigger is not working.",
+        triggers,
+        "SUM(METRICS())",
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )

@@ -36,7 +36,8 @@ CONFIRM_MARGIN_SECONDS = 60
 # Validation: the first engaged datapoint needs its minute to complete before Route 53's checkers see it.
 VALIDATE_POLL_SECONDS = 30
 MAX_VALIDATIONS = 10
-TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
+TASK_MAX_ATTEMPTS = 3
+TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": TASK_MAX_ATTEMPTS, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
 # The guard's refusals (lambda/drgen_common/failover.py): retrying them cannot succeed.
 QUIET_REFUSALS = ("ConcurrentFailoverError", "NotArmedError", "NothingToFailBackError")
 REFUSALS = (*QUIET_REFUSALS, "ReplicationLagError")
@@ -116,7 +117,10 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         "Guard": _task(scenario, "Guard", "$.guard", "StartConfirming", quiet=REFUSED),
         **_loop("Confirm", "$.confirms", CONFIRM_POLL_SECONDS),
         "Confirm": _task(
-            scenario, "Confirm", "$.confirmation", "Confirmed",
+            scenario,
+            "Confirm",
+            "$.confirmation",
+            "Confirmed",
             {"writer_silent_seconds": scenario.writer_silent_seconds},
         ),
         "Confirmed": {
@@ -170,7 +174,10 @@ def definition(scenario: Scenario) -> dict[str, Any]:
             "ValidationFailed", f"still not valid after {MAX_VALIDATIONS} tries: see $.validation.checks"
         ),
         "NotifySuccess": _task(
-            scenario, "NotifySuccess", "$.notification", SUCCEEDED,
+            scenario,
+            "NotifySuccess",
+            "$.notification",
+            SUCCEEDED,
             {"validation.$": "$.validation", "confirmation.$": "$.confirmation"},
         ),
         # Told everything done so far: a promoted writer whose traffic did not follow must be announced as such.
@@ -235,7 +242,7 @@ def _task(
     state: str,
     result_path: str,
     next_state: str,
-    extra: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
     *,
     quiet: str | None = None,
 ) -> dict[str, Any]:

@@ -256,9 +256,7 @@ def _base_grants(ctx: StackContext, spec: Function, group: tlogs.LogGroup, key: 
     if spec.vpc:
         statements.append(Statement(Effect=Allow, Action=VPC_ACTIONS, Resource=ANY_RESOURCE))
     if set(DB_ENV) <= set(spec.env):
-        statements.append(
-            Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn(ctx)])
-        )
+        statements.append(Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[secret_arn(ctx)]))
     if "cloudwatch:PutMetricData" in spec.calls:
         namespace = connectivity_namespace(ctx.scenario)
         statements.append(

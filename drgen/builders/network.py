@@ -244,7 +244,7 @@ def _nat_gateways(ctx: StackContext, public_subnets: list[Any], tables: list[Any
             )
         )
     for j, table in enumerate(tables):
-        nat = {role: Ref(gateways[i]) for role in ROLES if (i := _nat_index(counts[role], j)) is not None}
+        nat = {role: Ref(gateways[k]) for role in ROLES if (k := _nat_index(counts[role], j)) is not None}
         if not nat:
             continue
         targets = list(nat.values())

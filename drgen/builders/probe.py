@@ -97,10 +97,20 @@ def network(ctx: StackContext) -> functions.Network | None:
     port = ctx.scenario.database.port
     network = ctx.scenario.network
     egress = [
-        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=network.primary_cidr,
-                              Description=f"TCP {port} to the primary's cluster over the peering"),
-        ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=network.secondary_cidr,
-                              Description="HTTPS to this VPC's endpoints (CloudWatch metrics)"),
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            CidrIp=network.primary_cidr,
+            Description=f"TCP {port} to the primary's cluster over the peering",
+        ),
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=443,
+            ToPort=443,
+            CidrIp=network.secondary_cidr,
+            Description="HTTPS to this VPC's endpoints (CloudWatch metrics)",
+        ),
     ]
     group = ctx.add(
         ec2.SecurityGroup(

@@ -156,7 +156,8 @@ def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
 
     return Endpoint(
         dns_name=ctx.input(
-            f"{title}EndpointDnsName", f"DNS name of the {role.value} region's public endpoint.",
+            f"{title}EndpointDnsName",
+            f"DNS name of the {role.value} region's public endpoint.",
             source(ENDPOINT_DNS_NAME),
         ),
         hosted_zone_id=ctx.input(
@@ -167,7 +168,8 @@ def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
         if ctx.scenario.routing.alias
         else None,  # a CNAME record needs no zone
         health_check_fqdn=ctx.input(
-            f"{title}HealthCheckFqdn", f"The {role.value} region's own name (its health check probes it).",
+            f"{title}HealthCheckFqdn",
+            f"The {role.value} region's own name (its health check probes it).",
             source(HEALTH_CHECK_FQDN),
         ),
     )

@@ -38,10 +38,23 @@ HOUR = 3600
 # writes no wildcard actions), without the features the backups bucket does not use (Object Lock, torrents,
 # replication reads, annotations).
 EXPORT_OBJECT_ACTIONS = [
-    s3.PutObject, s3.PutObjectAcl, s3.PutObjectTagging, s3.PutObjectVersionAcl, s3.PutObjectVersionTagging,
-    s3.GetObject, s3.GetObjectAcl, s3.GetObjectAttributes, s3.GetObjectTagging, s3.GetObjectVersion,
-    s3.GetObjectVersionAcl, s3.GetObjectVersionAttributes, s3.GetObjectVersionTagging,
-    s3.DeleteObject, s3.DeleteObjectTagging, s3.DeleteObjectVersion, s3.DeleteObjectVersionTagging,
+    s3.PutObject,
+    s3.PutObjectAcl,
+    s3.PutObjectTagging,
+    s3.PutObjectVersionAcl,
+    s3.PutObjectVersionTagging,
+    s3.GetObject,
+    s3.GetObjectAcl,
+    s3.GetObjectAttributes,
+    s3.GetObjectTagging,
+    s3.GetObjectVersion,
+    s3.GetObjectVersionAcl,
+    s3.GetObjectVersionAttributes,
+    s3.GetObjectVersionTagging,
+    s3.DeleteObject,
+    s3.DeleteObjectTagging,
+    s3.DeleteObjectVersion,
+    s3.DeleteObjectVersionTagging,
 ]
 # Metric statements need "*" as their resource (CloudWatch has no metric ARNs); a condition holds the namespace.
 ANY_RESOURCE = ["*"]

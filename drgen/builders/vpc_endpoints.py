@@ -62,8 +62,11 @@ def interface_services(scenario: Scenario) -> tuple[str, ...]:
 
 def _service_title(service: str) -> str:
     """Logical-ID form of an endpoint service name (``secretsmanager`` -> ``SecretsManager``)."""
-    titles = {"dynamodb": "DynamoDb", "secretsmanager": "SecretsManager", "ecr.api": "EcrApi", "ecr.dkr": "EcrDkr",
-              "xray": "XRay"}
+    titles = {
+        "dynamodb": "DynamoDb",
+        "secretsmanager": "SecretsManager",
+        "ecr.api": "EcrApi",
+        "ecr.dkr": "EcrDkr",
+        "xray": "XRay",
+    }
     return titles.get(service, service.capitalize())
-
-

@@ -45,9 +45,12 @@ ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks
 @click.option(
     "--skip-quota-check", is_flag=True, help="Deploy even when a service quota would be exceeded (other checks run)."
 )
-@click.option("--during-failover", is_flag=True,
-              help="Deploy even though a failover is engaged (the DR region serves); it returns the DR compute to "
-                   "standby and reopens the PRIMARY record's gate.")
+@click.option(
+    "--during-failover",
+    is_flag=True,
+    help="Deploy even though a failover is engaged (the DR region serves); it returns the DR compute to "
+    "standby and reopens the PRIMARY record's gate.",
+)
 @click.option(
     "--require-approval",
     type=click.Choice(("broadening", "never")),

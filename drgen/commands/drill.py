@@ -22,13 +22,25 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--scenario", "-s", metavar="NAME", help="A preset.")
 @click.option("--config", "-c", type=click.Path(path_type=Path, dir_okay=False), help="Or a scenario YAML file.")
-@click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Or a rendered bundle of a preset (drilled as rendered, with its suffix).")
-@click.option("--suffix", default=None, envvar="ENVIRONMENT_SUFFIX",
-              help="Suffix (local: 'drill'; --live: the deployed one, required; else $ENVIRONMENT_SUFFIX).")
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Or a rendered bundle of a preset (drilled as rendered, with its suffix).",
+)
+@click.option(
+    "--suffix",
+    default=None,
+    envvar="ENVIRONMENT_SUFFIX",
+    help="Suffix (local: 'drill'; --live: the deployed one, required; else $ENVIRONMENT_SUFFIX).",
+)
 @click.option("--live", is_flag=True, help="Against a real deployed account: a planned switchover and back.")
-@click.option("--planned/--unplanned", default=False, show_default=True,
-              help="Local: a planned switchover with the primary up, or the primary region lost (then recovered).")
+@click.option(
+    "--planned/--unplanned",
+    default=False,
+    show_default=True,
+    help="Local: a planned switchover with the primary up, or the primary region lost (then recovered).",
+)
 @target_options
 @click.option("--output", type=OUTPUT, default="text", show_default=True)
 @handle_errors

@@ -126,8 +126,12 @@ def readiness(
     ready = all(c.ok for c in checks)
     scenario = environment.scenario.name
     if output == "json":
-        click.echo(json.dumps({"scenario": scenario, "suffix": suffix, "ready": ready,
-                               "checks": [c.to_dict() for c in checks]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"scenario": scenario, "suffix": suffix, "ready": ready, "checks": [c.to_dict() for c in checks]},
+                indent=2,
+            )
+        )
     else:
         click.echo(f"{'CHECK':<20} {'':<6} DETAIL")
         for check in checks:
@@ -152,8 +156,19 @@ def _run_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dry-run", is_flag=True, help="Show the execution that would start; change nothing.")(func)
 
 
-def _operate(mode: str, source: Source, suffix: str, aws: Aws, planned: bool | None, force: bool, dry_run: bool,
-             wait: bool, output: str, health_url: str | None, yes: bool) -> None:
+def _operate(
+    mode: str,
+    source: Source,
+    suffix: str,
+    aws: Aws,
+    planned: bool | None,
+    force: bool,
+    dry_run: bool,
+    wait: bool,
+    output: str,
+    health_url: str | None,
+    yes: bool,
+) -> None:
     from drgen.commands.confirm import ask
     from drgen.operate import failover
 
@@ -237,12 +252,18 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
 
 @click.command()
 @scenario_options
-@click.option("--planned/--unplanned", default=None,
-              help="Required. Planned: a switchover that waits for replication (no loss); unplanned: promote at once "
-                   "once the failure signals agree (or one persists); it asks first (--yes: do not ask).")
-@click.option("--force", is_flag=True,
-              help="An operator's decision: go ahead before the first readiness test armed the environment, and "
-                   "without waiting for the failure signals to agree.")
+@click.option(
+    "--planned/--unplanned",
+    default=None,
+    help="Required. Planned: a switchover that waits for replication (no loss); unplanned: promote at once "
+    "once the failure signals agree (or one persists); it asks first (--yes: do not ask).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="An operator's decision: go ahead before the first readiness test armed the environment, and "
+    "without waiting for the failure signals to agree.",
+)
 @_run_options
 @target_options
 @handle_errors

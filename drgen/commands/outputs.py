@@ -83,7 +83,7 @@ def _live(source: Source, suffix: str, path: Path, aws: Aws) -> dict[str, Any]:
         cached = None  # an unreadable cache is no cache
     try:
         data = _from_cloudformation(aws, bundle)
-    except (*CLOUD_ERRORS, DrgenError) as exc:
+    except (*CLOUD_ERRORS, DrgenError) as exc:  # type: ignore[misc]
         reason = error_text(exc) if isinstance(exc, CLOUD_ERRORS) else str(exc)
         if cached is None:
             raise DrgenError(f"{reason}; and no local record at {path} to fall back to") from None
@@ -94,8 +94,11 @@ def _live(source: Source, suffix: str, path: Path, aws: Aws) -> dict[str, Any]:
         )
         return cached
     if not data["stacks"]:
-        stale = f"; the local record at {path} (last {cached.get('operation')} {cached.get('updated')}) is stale" \
-            if cached and cached.get("operation") != "destroy" else ""
+        stale = (
+            f"; the local record at {path} (last {cached.get('operation')} {cached.get('updated')}) is stale"
+            if cached and cached.get("operation") != "destroy"
+            else ""
+        )
         raise DrgenError(f"nothing of {bundle.scenario} (suffix {suffix}) is deployed there{stale}")
     if cached is not None and _summary(cached) != _summary(data):
         click.echo(f"note: the local record at {path} differs from CloudFormation (shown); it is a cache", err=True)
@@ -104,8 +107,10 @@ def _live(source: Source, suffix: str, path: Path, aws: Aws) -> dict[str, Any]:
 
 def _summary(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     """What the record and CloudFormation should agree on: each stack's name, status and outputs."""
-    return sorted((s["name"], s.get("status", ""), json.dumps(s.get("outputs", {}), sort_keys=True))
-                  for s in data.get("stacks", []))
+    return sorted(
+        (s["name"], s.get("status", ""), json.dumps(s.get("outputs", {}), sort_keys=True))
+        for s in data.get("stacks", [])
+    )
 
 
 def _scenario_name(source: Source, suffix: str) -> str:
@@ -130,8 +135,9 @@ def _from_cloudformation(aws: Aws, bundle: DeployBundle) -> dict[str, Any]:
             state = find(aws, bundle, mode, entry)
             if state is not None:
                 modes.add(mode)
-                stacks.append({"name": entry.name, "region": entry.region, "status": state.status,
-                               "outputs": dict(state.outputs)})
+                stacks.append(
+                    {"name": entry.name, "region": entry.region, "status": state.status, "outputs": dict(state.outputs)}
+                )
                 break
     return {
         "scenario": bundle.scenario,

@@ -43,7 +43,7 @@ def scenarios(output: str) -> None:
     for r in rows:
         click.echo(
             f"{r['name']:<20} {r['primary']:<14} {r['secondary']:<14} {r['compute']:<13} "
-            f"{_duration(r['rto_seconds']):>6} {_duration(r['rpo_seconds']):>6}  {r['description']}"
+            f"{_duration(int(r['rto_seconds'])):>6} {_duration(int(r['rpo_seconds'])):>6}  {r['description']}"
         )
 
 

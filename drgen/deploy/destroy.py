@@ -147,10 +147,10 @@ class StackDestroy:
             except OperationFailed as exc:
                 return StackResult(entry.name, entry.region, Outcome.FAILED, "DELETE_FAILED", reason=str(exc))
             return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
-        left = delete(cf, state, watcher, self.aws.sandbox)
-        if left is not None:
+        remaining = delete(cf, state, watcher, self.aws.sandbox)
+        if remaining is not None:
             return StackResult(
-                entry.name, entry.region, Outcome.FAILED, left.status, reason=watcher.failure_reason(left)
+                entry.name, entry.region, Outcome.FAILED, remaining.status, reason=watcher.failure_reason(remaining)
             )
         return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
 

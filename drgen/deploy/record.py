@@ -31,7 +31,7 @@ def path_for(scenario: str, suffix: str, root: Path = RECORD_DIR) -> Path:
 
 def load(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:

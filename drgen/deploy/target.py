@@ -27,7 +27,6 @@ class Target:
     poll_seconds: float = DEFAULT_POLL_SECONDS
 
 
-
 def check_url(url: str, option: str, example: str) -> None:
     """Refuse a URL the HTTP stack would fail on deep inside (a traceback): not http(s), no host, a bad port,
     whitespace or control characters."""

@@ -79,14 +79,16 @@ def _datapoints(cloudwatch: Any, alarm: model.Alarm, start: float, end: float) -
     token: dict[str, str] = {}
     while True:
         page = cloudwatch.get_metric_data(
-            MetricDataQueries=[{
-                "Id": "m",
-                "MetricStat": {
-                    "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric},
-                    "Period": alarm.period,
-                    "Stat": alarm.statistic,
-                },
-            }],
+            MetricDataQueries=[
+                {
+                    "Id": "m",
+                    "MetricStat": {
+                        "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric},
+                        "Period": alarm.period,
+                        "Stat": alarm.statistic,
+                    },
+                }
+            ],
             StartTime=datetime.fromtimestamp(start, UTC),
             EndTime=datetime.fromtimestamp(end, UTC),
             **token,
@@ -115,8 +117,7 @@ def deployed(aws: Aws, environment: Environment, bundle: DeployBundle) -> Deploy
     stack = cloudformation.describe_stacks(StackName=entry.name)["Stacks"][0]
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     resources = cloudformation.describe_stack_resources(StackName=entry.name)["StackResources"]
-    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
-                if r["ResourceType"] == HEALTH_CHECK}
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == HEALTH_CHECK}
     stacks = [(e.region, e.role.value, json.loads(bundle.template(e))) for e in bundle.stacks]
     alarms = model.stack_alarms(stacks, bundle.regions)
     topology = model.from_template(template, values, alarms)
@@ -134,14 +135,16 @@ def live(aws: Aws, layer: Deployed) -> model.Topology:
     return model.overlay(layer.topology, aws.client("route53", "us-east-1"), layer.physical)
 
 
-def timeline(aws: Aws, layer: Deployed, world: SandboxWorld, start: float, moments: Sequence[float]
-             ) -> list[model.Moment]:
+def timeline(
+    aws: Aws, layer: Deployed, world: SandboxWorld, start: float, moments: Sequence[float]
+) -> list[model.Moment]:
     """Route 53's answer at each of ``moments`` (ascending), from a model started at ``start``."""
     return model.timeline(live(aws, layer), world, start, [m - start for m in moments])
 
 
-def check_status(aws: Aws, layer: Deployed, world: SandboxWorld, clock: Callable[[], float],
-                 history: float = 900.0) -> Callable[[str], bool | None]:
+def check_status(
+    aws: Aws, layer: Deployed, world: SandboxWorld, clock: Callable[[], float], history: float = 900.0
+) -> Callable[[str], bool | None]:
     """For the GetHealthCheckStatus stand-in: what Route 53's checkers report on a check now, as the model sees
     it over the last ``history`` seconds (None for a check of another deployment). Checkers report the endpoint
     or the data stream; a check's Inverted is applied by whoever reads the report, so it is undone here."""

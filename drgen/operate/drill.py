@@ -126,8 +126,12 @@ def local(
         clock, regions = SimClock(), dns_verdict.Regions()
         rehearsal = Rehearsal(aws, environment, clock, regions)
         layer = dns_verdict.deployed(aws, environment, bundle)
-        world = dns_verdict.SandboxWorld(regions, layer.endpoints, lambda r: aws.client("cloudwatch", r),
-                                         (clock.start - HISTORY_SECONDS, clock.start))
+        world = dns_verdict.SandboxWorld(
+            regions,
+            layer.endpoints,
+            lambda r: aws.client("cloudwatch", r),
+            (clock.start - HISTORY_SECONDS, clock.start),
+        )
         status = dns_verdict.check_status(aws, layer, world, clock.now)
         with (
             lambda_clock(clock),
@@ -214,8 +218,9 @@ class _Drill:
             return
         report.timelines["failover"] = self._timeline(shifted, FAILOVER_SAMPLES)
         held = all(m.answer == "SECONDARY" for _, m in report.timelines["failover"])
-        report.verifications.append(Check(
-            "DNS answers DR", held, _timeline_text(report.timelines["failover"], "until the failback")))
+        report.verifications.append(
+            Check("DNS answers DR", held, _timeline_text(report.timelines["failover"], "until the failback"))
+        )
         self.clock.skip(RECOVERY_GAP_SECONDS)
         if not planned:
             self.rehearsal.recover()
@@ -232,16 +237,21 @@ class _Drill:
             return
         report.timelines["failback"] = self._timeline(back, FAILBACK_SAMPLES)
         after = [m for _, m in report.timelines["failback"] if m.at >= ended]
-        report.verifications.append(Check(
-            "DNS answers primary", bool(after) and all(m.answer == "PRIMARY" for m in after),
-            _timeline_text(report.timelines["failback"], f"the failback ended at +{ended - back:.0f} s")))
+        report.verifications.append(
+            Check(
+                "DNS answers primary",
+                bool(after) and all(m.answer == "PRIMARY" for m in after),
+                _timeline_text(report.timelines["failback"], f"the failback ended at +{ended - back:.0f} s"),
+            )
+        )
 
     def _run(self, phase: str, wanted: dict[str, Any]) -> failover.Outcome:
         env = self.environment
         self.on_line(f"{phase}: running the state machine's steps with the Lambda code")
         overrides = {"HEALTH_URL": self.url_for(env.dr), "PRIMARY_HEALTH_URL": self.url_for(env.primary)}
-        outcome = failover.run(self.aws, env, wanted, wait=True, on_step=self.on_step, overrides=overrides,
-                               clock=self.clock)
+        outcome = failover.run(
+            self.aws, env, wanted, wait=True, on_step=self.on_step, overrides=overrides, clock=self.clock
+        )
         self.report.phases.append((phase, outcome))
         return outcome
 
@@ -375,5 +385,3 @@ def live(
         if mode == failover.FAILOVER:
             report.verifications.append(_verify("writer in DR", lambda: _writer(aws, environment, Role.SECONDARY)))
     return report
-
-

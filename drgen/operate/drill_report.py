@@ -51,8 +51,10 @@ class Report:
             ],
             "verified": [v.to_dict() for v in self.verifications],
             "dns_timeline": {
-                run: [{"after_dns_step_seconds": offset, "answer": moment.answer, "target": moment.target}
-                      for offset, moment in samples]
+                run: [
+                    {"after_dns_step_seconds": offset, "answer": moment.answer, "target": moment.target}
+                    for offset, moment in samples
+                ]
                 for run, samples in self.timelines.items()
             },
         }

@@ -86,7 +86,7 @@ def steps_from_history(events: Sequence[Mapping[str, Any]]) -> Run:
                 )
             )
         elif kind in FAILURES:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             failures["open"] = f"{details.get('error', '')}: {details.get('cause', '')}".strip(": ")
             if kind == "ExecutionFailed":
                 result.error, result.cause = details.get("error", ""), details.get("cause", "")

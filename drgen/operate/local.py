@@ -123,8 +123,13 @@ def runtime_environment(aws: Aws, environment: Environment, function: Function) 
     return values
 
 
-def call(aws: Aws, environment: Environment, function: Function, payload: dict[str, Any],
-         overrides: Mapping[str, str] | None = None) -> Any:
+def call(
+    aws: Aws,
+    environment: Environment,
+    function: Function,
+    payload: dict[str, Any],
+    overrides: Mapping[str, str] | None = None,
+) -> Any:
     """Run a DR-region function's handler once, in its deployed environment (plus ``overrides``), here. Its log
     lines stay out of drgen's output (which may be JSON); the result says what it did."""
     handler: Callable[[dict[str, Any], Any], Any] = lambdas.handler(function)  # type: ignore[assignment]

@@ -123,8 +123,14 @@ def _secret(aws: Aws, environment: Environment) -> str:
 def _tables(aws: Aws, environment: Environment) -> str | None:
     """The global tables as one plain table per region (moto has none): the sessions table and the order ledger,
     whose strongly consistent replication tests/lambda check against a model of AWS's rule instead."""
-    tables = [(name, key) for name, key in ((environment.table_name, PARTITION_KEY),
-                                            (environment.ledger_table_name, ledger.PARTITION_KEY)) if name]
+    tables = [
+        (name, key)
+        for name, key in (
+            (environment.table_name, PARTITION_KEY),
+            (environment.ledger_table_name, ledger.PARTITION_KEY),
+        )
+        if name
+    ]
     for table, key in tables:
         for region in (environment.primary, environment.dr):
             aws.client("dynamodb", region).create_table(
@@ -170,9 +176,7 @@ def _scalable_target(aws: Aws, environment: Environment) -> str | None:
     if environment.scenario.compute.kind is not ComputeKind.ECS:
         return None
     compute_ = environment.scenario.compute
-    resource = (
-        f"service/{environment.app_output(ECS_CLUSTER_NAME)}/{environment.app_output(ECS_SERVICE_NAME)}"
-    )
+    resource = f"service/{environment.app_output(ECS_CLUSTER_NAME)}/{environment.app_output(ECS_SERVICE_NAME)}"
     aws.client("application-autoscaling", environment.dr).register_scalable_target(
         ServiceNamespace="ecs",
         ResourceId=resource,
@@ -303,8 +307,8 @@ def promotion_standin() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
     names = ("failover_global_cluster", "switchover_global_cluster")
     saved = {name: RDSResponse.__dict__.get(name) for name in names}
-    RDSResponse.failover_global_cluster = promoting("failover")  # type: ignore[method-assign]
-    RDSResponse.switchover_global_cluster = promoting("switchover")  # type: ignore[method-assign]
+    setattr(RDSResponse, "failover_global_cluster", promoting("failover"))  # noqa: B010  (moto lacks them)
+    setattr(RDSResponse, "switchover_global_cluster", promoting("switchover"))  # noqa: B010
     try:
         yield calls
     finally:
@@ -358,8 +362,11 @@ def health_check_standin(healthy: Callable[[str], bool | None]) -> Iterator[list
             return original(self)
         self.backend.get_health_check(check_id)  # an unknown id is NoSuchHealthCheck, as in AWS
         report = "Success: HTTP Status Code 200, OK" if verdict else "Failure: the model of Route 53 says unhealthy"
-        observation = {"Region": "us-east-1", "IPAddress": "127.0.13.37",
-                       "StatusReport": {"Status": report, "CheckedTime": datetime.now(UTC)}}
+        observation = {
+            "Region": "us-east-1",
+            "IPAddress": "127.0.13.37",
+            "StatusReport": {"Status": report, "CheckedTime": datetime.now(UTC)},
+        }
         return ActionResult({"HealthCheckObservations": [observation] * CHECKERS})
 
     Route53.get_health_check_status = status  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ from the rendered templates, so what is checked is what CloudFormation will reso
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -41,10 +42,10 @@ def image_checks(aws: Aws, bundle: DeployBundle, regions: set[str]) -> list[Chec
         )
     for region, reference in ecr_images(bundle):
         if region in regions:
-            checks.append(_answered(region, reference, lambda r=region, i=reference: _ecr(aws, bundle, r, i)))
+            checks.append(_answered(region, reference, functools.partial(_ecr, aws, bundle, region, reference)))
     for region, parameter in ami_parameters(bundle):
         if region in regions:
-            checks.append(_answered(region, parameter, lambda r=region, p=parameter: _ami(aws, bundle, r, p)))
+            checks.append(_answered(region, parameter, functools.partial(_ami, aws, bundle, region, parameter)))
     return [check.sandboxed(aws.sandbox) for check in checks]
 
 

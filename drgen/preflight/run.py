@@ -8,6 +8,7 @@ answers: a refusal or an unimplemented call is an UNKNOWN line, never a tracebac
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,7 +55,8 @@ def run(
         if database.region in disabled:
             jobs.append(_skipped(database.region, "orderable"))
         else:
-            jobs.append(lambda db=database: _guarded(db.region, "orderable", lambda: orderable(aws, db)))
+            check = functools.partial(orderable, aws, database)
+            jobs.append(functools.partial(_guarded, database.region, "orderable", check))
     jobs.append(lambda: _guarded(GLOBAL, "image", lambda: image_checks(aws, bundle, enabled)))
     if to_create is not None:
         stacks = to_create

@@ -90,7 +90,10 @@ def _from_git(ref: str, target: Path) -> Iterator[Baseline]:
     with tempfile.TemporaryDirectory(prefix="drgen-baseline-") as temporary:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             # the "data" filter refuses absolute paths and links out of the directory (Python >= 3.11.4)
-            tar.extractall(temporary, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(temporary, filter="data")
+            else:  # an archive of the user's own commit, made by git
+                tar.extractall(temporary)
         found = Path(temporary) / relative
         if not (found / MANIFEST).is_file():
             raise DrgenError(f"--compare {ref}: {relative} at {ref} ({commit[:12]}) holds no {MANIFEST}")

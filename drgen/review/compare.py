@@ -111,7 +111,8 @@ def _stack_changes(
             continue
         if old is None or new is None:
             action, present = (ADDED, new) if old is None else (REMOVED, old)
-            changes.append(ResourceDelta(stack, logical_id, str(present.get("Type", "")), action, None, ()))
+            kind = str((present or {}).get("Type", ""))
+            changes.append(ResourceDelta(stack, logical_id, kind, action, None, ()))
             continue
         rtype = str(new.get("Type", ""))
         changes.append(

@@ -87,17 +87,22 @@ def _encryption(bundle: BundleView, stack: StackView, env: Env, rtype: str, prop
     if rtype == "AWS::S3::Bucket":
         rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
         defaults = [r.get("ServerSideEncryptionByDefault", {}) for r in rules]
-        return "; ".join(
-            f"{env.show(d.get('SSEAlgorithm'))} {_key(bundle, stack, env, d.get('KMSMasterKeyID'))}".strip()
-            for d in defaults
-        ) or "SSE-S3 (S3 default)"
+        return (
+            "; ".join(
+                f"{env.show(d.get('SSEAlgorithm'))} {_key(bundle, stack, env, d.get('KMSMasterKeyID'))}".strip()
+                for d in defaults
+            )
+            or "SSE-S3 (S3 default)"
+        )
     if rtype == "AWS::DynamoDB::GlobalTable":
         keys = [
             _key(bundle, stack, env, r.get("SSESpecification", {}).get("KMSMasterKeyId")) or "AWS owned key"
             for r in props.get("Replicas", [])
         ]
-        return "KMS per replica: " + "; ".join(keys) if props.get("SSESpecification", {}).get("SSEEnabled") else (
-            "AWS owned key"
+        return (
+            "KMS per replica: " + "; ".join(keys)
+            if props.get("SSESpecification", {}).get("SSEEnabled")
+            else ("AWS owned key")
         )
     if rtype == "AWS::DynamoDB::Table":
         sse = props.get("SSESpecification", {})
@@ -132,9 +137,7 @@ def _replication(
     )
 
 
-def _cluster_replication(
-    bundle: BundleView, stack: StackView, env: Env, logical_id: str, props: dict[str, Any]
-) -> str:
+def _cluster_replication(bundle: BundleView, stack: StackView, env: Env, logical_id: str, props: dict[str, Any]) -> str:
     retention = props.get("BackupRetentionPeriod")
     backups = f"; backups kept {env.show(retention)} days" if retention is not None else ""
     if "GlobalClusterIdentifier" in props:
@@ -196,8 +199,11 @@ def _bucket_replication(bundle: BundleView, stack: StackView, env: Env, props: d
             details.append(f"Replication Time Control {minutes} min")
         if rule.get("DeleteMarkerReplication", {}).get("Status") == "Enabled":
             details.append("delete markers too")
-        rules.append(f"to {env.show(destination.get('Bucket'))} ({', '.join(details)})" if details else
-                     f"to {env.show(destination.get('Bucket'))}")
+        rules.append(
+            f"to {env.show(destination.get('Bucket'))} ({', '.join(details)})"
+            if details
+            else f"to {env.show(destination.get('Bucket'))}"
+        )
     return "; ".join(rules) + f" (versioning {versioning})"
 
 

@@ -104,8 +104,10 @@ def _edge(edge: Edge) -> str:
     source, target = (edge.target, edge.source) if edge.upward else (edge.source, edge.target)
     extra = ", dir=both" if edge.both_ways else ", dir=back" if edge.upward else ""
     extra += "" if edge.constraint else ", constraint=false"
-    return (f'{source} -> {target} [label={_quote(edge.label)}, color="{color}", fontcolor="{color}", '
-            f"style={EDGE_STYLE[edge.kind]}{extra}];")
+    return (
+        f'{source} -> {target} [label={_quote(edge.label)}, color="{color}", fontcolor="{color}", '
+        f"style={EDGE_STYLE[edge.kind]}{extra}];"
+    )
 
 
 def _quote(text: str) -> str:
@@ -144,8 +146,9 @@ def _matplotlib(graph: Graph) -> tuple[bytes, bytes]:
     tallest = max((sum(1 for c in column.values() if c == cluster) for cluster in order), default=1)
     # Subsets as sorted lists: by attribute, networkx groups them in sets, whose order changes run to run.
     subsets = {i: [n for n in g.nodes if g.nodes[n]["subset"] == i] for i in range(len(order))}
-    layout = nx.multipartite_layout(g, subset_key={i: ids for i, ids in subsets.items() if ids}, align="vertical",
-                                    scale=1.0)
+    layout = nx.multipartite_layout(
+        g, subset_key={i: ids for i, ids in subsets.items() if ids}, align="vertical", scale=1.0
+    )
     # The layout normalises both axes to one scale; stretch columns apart and rows to the tallest column.
     columns = sorted({round(float(x), 6) for x, _ in layout.values()})
     positions = {
@@ -161,21 +164,54 @@ def _matplotlib(graph: Graph) -> tuple[bytes, bytes]:
             ys = [positions[n][1] for n, c in column.items() if c == cluster]
             color = CLUSTER_COLOR.get(cluster, "#374151")
             half = COLUMN_SPACING * 0.42
-            axes.add_patch(FancyBboxPatch((min(xs) - half, min(ys) - ROW_SPACING / 2), 2 * half,
-                                          max(ys) - min(ys) + ROW_SPACING * 1.1, boxstyle="round,pad=0.02",
-                                          fill=False, linestyle="--", edgecolor=color))
-            axes.text(min(xs) - half + 0.05, max(ys) + ROW_SPACING * 0.55, graph.clusters[cluster], color=color,
-                      fontsize=9, va="bottom")
+            axes.add_patch(
+                FancyBboxPatch(
+                    (min(xs) - half, min(ys) - ROW_SPACING / 2),
+                    2 * half,
+                    max(ys) - min(ys) + ROW_SPACING * 1.1,
+                    boxstyle="round,pad=0.02",
+                    fill=False,
+                    linestyle="--",
+                    edgecolor=color,
+                )
+            )
+            axes.text(
+                min(xs) - half + 0.05,
+                max(ys) + ROW_SPACING * 0.55,
+                graph.clusters[cluster],
+                color=color,
+                fontsize=9,
+                va="bottom",
+            )
         for kind, color in EDGE_COLOR.items():
             edges = [(e.source, e.target) for e in graph.sorted_edges() if e.kind == kind]
-            nx.draw_networkx_edges(g, positions, edgelist=edges, ax=axes, edge_color=color, arrows=True,
-                                   arrowstyle="-|>", connectionstyle="arc3,rad=0.08", node_size=2600,
-                                   style="solid" if kind != "link" else "dashed")
+            nx.draw_networkx_edges(
+                g,
+                positions,
+                edgelist=edges,
+                ax=axes,
+                edge_color=color,
+                arrows=True,
+                arrowstyle="-|>",
+                connectionstyle="arc3,rad=0.08",
+                node_size=2600,
+                style="solid" if kind != "link" else "dashed",
+            )
         for node in graph.nodes.values():
             x, y = positions[node.id]
-            axes.text(x, y, node.label, ha="center", va="center", fontsize=7,
-                      bbox={"boxstyle": "round,pad=0.3", "facecolor": FILL.get(node.category, "#fff"),
-                            "edgecolor": "#374151"})
+            axes.text(
+                x,
+                y,
+                node.label,
+                ha="center",
+                va="center",
+                fontsize=7,
+                bbox={
+                    "boxstyle": "round,pad=0.3",
+                    "facecolor": FILL.get(node.category, "#fff"),
+                    "edgecolor": "#374151",
+                },
+            )
         axes.margins(0.08)
         svg, png = io.BytesIO(), io.BytesIO()
         figure.savefig(svg, format="svg", metadata={"Date": None})

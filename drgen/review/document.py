@@ -199,7 +199,8 @@ def _html_block(block: Block) -> str:
     head = "".join(f"<th>{_inline(h)}</th>" for h in block.headers)
     classes = block.classes + ("",) * (len(block.rows) - len(block.classes))
     body = "".join(
-        (f'<tr class="{html.escape(css)}">' if css else "<tr>") + "".join(f"<td>{_inline(c)}</td>" for c in row)
+        (f'<tr class="{html.escape(css)}">' if css else "<tr>")
+        + "".join(f"<td>{_inline(c)}</td>" for c in row)
         + "</tr>"
         for row, css in zip(block.rows, classes, strict=False)
     )

@@ -68,9 +68,9 @@ def _items(env: Env, logical_id: str, resource: dict[str, Any]) -> Iterator[tupl
         yield kind, f"{what} (into {', '.join(group) or env.show(props.get('GroupId'))})", public
     else:
         endpoint = ENDPOINTS.get(rtype)
-        what = endpoint(env, props) if endpoint else None
-        if what:
-            yield "endpoint", what, True
+        described = endpoint(env, props) if endpoint else None
+        if described:
+            yield "endpoint", described, True
 
 
 def _listed(value: Any) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ class Env:
             return str(value)
         if not isinstance(value, dict) or len(value) != 1:
             return None
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Ref":
             return self._parameter(arg)
         if fn == "Fn::Sub":
@@ -95,7 +95,7 @@ class Env:
             return "" if value is None else str(value)
         if not _intrinsic(value):
             return json.dumps(self.expand(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         return self._show_function(fn, arg)
 
     def expand(self, value: Any) -> Any:
@@ -148,7 +148,7 @@ class Env:
     def _decide(self, expression: Any) -> bool | None:
         if not isinstance(expression, dict) or len(expression) != 1:
             return None
-        (fn, arg), = expression.items()
+        ((fn, arg),) = expression.items()
         if fn == "Condition":
             return self.condition(arg)
         if fn == "Fn::Equals":

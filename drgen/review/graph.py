@@ -79,8 +79,15 @@ class Graph:
     below: list[tuple[str, str, int]] = field(default_factory=list)  # (upper, lower, minimum rank distance)
 
     def edge(
-        self, source: str, target: str, label: str, kind: str, both_ways: bool = False, *,
-        constraint: bool = True, upward: bool = False,
+        self,
+        source: str,
+        target: str,
+        label: str,
+        kind: str,
+        both_ways: bool = False,
+        *,
+        constraint: bool = True,
+        upward: bool = False,
     ) -> None:
         if source in self.nodes and target in self.nodes and source != target:
             candidate = Edge(source, target, label, kind, both_ways, constraint, upward)
@@ -134,8 +141,10 @@ def _add_nodes(graph: Graph, bundle: BundleView, stack: StackView, logical_id: s
             region = env.show(replica.get("Region"))
             owner = _stack_in(bundle, region) or stack
             graph.nodes[replica_id(logical_id, region)] = Node(
-                replica_id(logical_id, region), f"DynamoDB global table\n{logical_id}\n({region} replica)",
-                owner.role, "data"
+                replica_id(logical_id, region),
+                f"DynamoDB global table\n{logical_id}\n({region} replica)",
+                owner.role,
+                "data",
             )
         return
     if rtype not in MAIN_TYPES:
@@ -148,10 +157,10 @@ def _add_nodes(graph: Graph, bundle: BundleView, stack: StackView, logical_id: s
     if rtype == "AWS::SecretsManager::Secret":
         for replica in props.get("ReplicaRegions", []):
             region = env.show(replica.get("Region"))
-            owner = _stack_in(bundle, region)
-            if owner is not None:
+            replica_owner = _stack_in(bundle, region)
+            if replica_owner is not None:
                 rid = f"{node_id(stack, logical_id)}_replica_{_ID.sub('_', region)}"
-                graph.nodes[rid] = Node(rid, f"Secret replica\n{logical_id}", owner.role, "data")
+                graph.nodes[rid] = Node(rid, f"Secret replica\n{logical_id}", replica_owner.role, "data")
                 graph.edge(node_id(stack, logical_id), rid, "secret replication", "replication")
 
 
@@ -335,8 +344,10 @@ def role_statements(bundle: BundleView, stack: StackView, role_arn: Any) -> list
 
 def _statements_of(bundle: BundleView, traced: Traced) -> list[tuple[set[str], Any]]:
     resources = bundle.templates[traced.stack.template].get("Resources", {})
-    documents = [p.get("PolicyDocument", {}) for p in resources[traced.logical_id].get("Properties", {}).get(
-        "Policies", []) or []]
+    documents = [
+        p.get("PolicyDocument", {})
+        for p in resources[traced.logical_id].get("Properties", {}).get("Policies", []) or []
+    ]
     documents += [
         r.get("Properties", {}).get("PolicyDocument", {})
         for r in resources.values()

@@ -148,8 +148,9 @@ def policy_holders(bundle: BundleView) -> list[PolicyHolder]:
             elif rtype in ATTACHED_POLICIES and not _attached_roles(props, resources):
                 statements = _statements(env, _document(props.get("PolicyDocument")))
                 holders.append(
-                    PolicyHolder(path, logical_id, "IAM policy", where(bundle, path, resource), logical_id, (),
-                                 statements, ())
+                    PolicyHolder(
+                        path, logical_id, "IAM policy", where(bundle, path, resource), logical_id, (), statements, ()
+                    )
                 )
     return holders
 
@@ -168,8 +169,9 @@ def _role(
     managed = tuple(env.show(arn) for arn in props.get("ManagedPolicyArns", []) or [])
     trust = _statements(env, _document(props.get("AssumeRolePolicyDocument")))
     subject = env.show(props.get("RoleName")) or logical_id
-    return PolicyHolder(path, logical_id, "IAM role", where(bundle, path, resource), subject, trust,
-                        tuple(statements), managed)
+    return PolicyHolder(
+        path, logical_id, "IAM role", where(bundle, path, resource), subject, trust, tuple(statements), managed
+    )
 
 
 def _attached_roles(props: dict[str, Any], resources: dict[str, Any]) -> set[str]:
@@ -191,8 +193,9 @@ def _lambda_permission(
         statement["Condition"] = {"ArnLike": {"AWS:SourceArn": props["SourceArn"]}}
     statements = _statements(env, {"Statement": [statement]})
     subject = env.show(props.get("FunctionName"))
-    return PolicyHolder(path, logical_id, "Lambda permission", where(bundle, path, resource), subject, (),
-                        statements, ())
+    return PolicyHolder(
+        path, logical_id, "Lambda permission", where(bundle, path, resource), subject, (), statements, ()
+    )
 
 
 def _document(value: Any) -> dict[str, Any]:
@@ -241,15 +244,20 @@ def _principal(env: Env, statement: dict[str, Any]) -> str:
     if principal == "*":
         if statement.get("Effect") != "Deny":
             return "* (anyone)"
-        tests = [(operator, key.lower(), str(value).lower())
-                 for operator, found in (statement.get("Condition") or {}).items()
-                 for key, value in (found.items() if isinstance(found, dict) else [("", "")])]
-        tls_only = len(tests) == 1 and tests[0] in (("Bool", "aws:securetransport", "false"),
-                                                   ("BoolIfExists", "aws:securetransport", "false"))
+        tests = [
+            (operator, key.lower(), str(value).lower())
+            for operator, found in (statement.get("Condition") or {}).items()
+            for key, value in (found.items() if isinstance(found, dict) else [("", "")])
+        ]
+        tls_only = len(tests) == 1 and tests[0] in (
+            ("Bool", "aws:securetransport", "false"),
+            ("BoolIfExists", "aws:securetransport", "false"),
+        )
         return "* (denies anyone without TLS)" if tls_only else "* (denies anyone)"
     if isinstance(principal, dict):
-        return "\n".join(f"{kind}: {value}" for kind, values in sorted(principal.items())
-                         for value in _listed(env, values))
+        return "\n".join(
+            f"{kind}: {value}" for kind, values in sorted(principal.items()) for value in _listed(env, values)
+        )
     return env.show(principal)
 
 

@@ -35,8 +35,8 @@ def write_review(
     for name, data in sorted(files.items()):
         target = destination / name
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=destination)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; the team reads the review (as other files)
         os.replace(temporary, target)
         written.append(target)

@@ -95,8 +95,15 @@ def _locked(path: Path) -> Iterator[None]:
 def _create_venv(venv: Path) -> None:
     steps = [
         [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"checkov=={CHECKOV_VERSION}"],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"checkov=={CHECKOV_VERSION}",
+        ],
     ]
     for step in steps:
         try:
@@ -120,8 +127,14 @@ def scan_templates(paths: Sequence[Path], checkov: Path | None = None) -> ScanRe
     for path in sorted(paths):
         command += ["-f", str(path)]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_SECONDS, check=False,
-                                env={**os.environ, "LOG_LEVEL": "WARNING"})
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=SCAN_TIMEOUT_SECONDS,
+            check=False,
+            env={**os.environ, "LOG_LEVEL": "WARNING"},
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise DrgenError(f"checkov did not run ({error}); check {executable} or set ${ENV_VARIABLE}") from error
     if result.returncode not in (0, 1):
@@ -172,8 +185,12 @@ def _finding(check: dict[str, Any]) -> Finding:
 
 def _skip(check: dict[str, Any]) -> Skip:
     reason = str((check.get("check_result") or {}).get("suppress_comment", ""))
-    return Skip(check=str(check.get("check_id", "")), reason=reason, resource=str(check.get("resource", "")),
-                template=_path(check))
+    return Skip(
+        check=str(check.get("check_id", "")),
+        reason=reason,
+        resource=str(check.get("resource", "")),
+        template=_path(check),
+    )
 
 
 def _parse_error(path: str) -> Finding:

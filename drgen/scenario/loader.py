@@ -16,10 +16,15 @@ from typing import Any
 
 import yaml
 
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 from drgen.errors import ScenarioError
 from drgen.scenario.model import Scenario
 from drgen.scenario.presets import PRESETS
 from drgen.scenario.validate import validate, validate_suffix
+
+_Built = typing.TypeVar("_Built", bound="DataclassInstance")
 
 DEFAULT_SUFFIX = "dev"
 SUFFIX_ENV = "ENVIRONMENT_SUFFIX"
@@ -57,7 +62,8 @@ def load(name: str | None = None, config: Path | None = None, suffix: str | None
 def definition(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain data (enums as their values), which ``from_definition`` turns back into it: the
     manifest carries it, so a bundle rendered from a scenario file is operated without that file."""
-    return json.loads(json.dumps(dataclasses.asdict(scenario), default=lambda value: value.value))
+    data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(scenario), default=lambda value: value.value))
+    return data
 
 
 def from_definition(data: Any, where: str) -> Scenario:
@@ -124,7 +130,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def build(cls: type, data: Any, where: str) -> Any:
+def build(cls: type[_Built], data: Any, where: str) -> _Built:
     """Build dataclass ``cls`` from plain data, naming the dotted field on any mismatch."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: expected a mapping, got {type(data).__name__}")
@@ -132,14 +138,13 @@ def build(cls: type, data: Any, where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ScenarioError(
-            f"{where}: unknown key '{unknown[0]}'; known keys here: {', '.join(sorted(fields))}"
-        )
+        raise ScenarioError(f"{where}: unknown key '{unknown[0]}'; known keys here: {', '.join(sorted(fields))}")
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _convert(hints[name], value, f"{where}.{name}" if where else name)
     missing = [
-        n for n, f in fields.items()
+        n
+        for n, f in fields.items()
         if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:
@@ -158,7 +163,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if dataclasses.is_dataclass(hint):
         if dataclasses.is_dataclass(value):
             return value
-        return build(hint, value, where)
+        return build(typing.cast(type, hint), value, where)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         try:
             return hint(value)

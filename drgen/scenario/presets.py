@@ -66,9 +66,7 @@ TRADING_ASG = Scenario(
     prefix="trading-asg",
     regions=Regions(primary="eu-central-1", secondary="eu-central-2"),
     objectives=Objectives(rto_seconds=300, rpo_seconds=60),
-    network=Network(
-        primary_cidr="10.30.0.0/16", secondary_cidr="10.40.0.0/16", nat_gateways=3, standby_nat_gateways=1
-    ),
+    network=Network(primary_cidr="10.30.0.0/16", secondary_cidr="10.40.0.0/16", nat_gateways=3, standby_nat_gateways=1),
     database=Database(database_name="trading", lag_alarm_seconds=30),
     buckets=(Bucket(purpose="artifacts"), Bucket(purpose="config")),
     routing=Routing(
@@ -142,9 +140,7 @@ TRADING_SERVERLESS = Scenario(
         alias=False,
         health_check=HealthCheck(type=HealthCheckType.HTTPS, path="/health", interval_seconds=10, failure_threshold=2),
     ),
-    compute=Compute(
-        kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1, event_bus=True
-    ),
+    compute=Compute(kind=ComputeKind.APIGATEWAY, standby_capacity=1, active_capacity=1, max_capacity=1, event_bus=True),
     tags=(("Environment", "{suffix}"), ("Region", "{region}")),
     auto_failback=True,
     notes=(

@@ -121,16 +121,22 @@ def _ledger(s: Scenario) -> None:
         _fail(f"ledger.table '{ledger.table}': 3-100 characters of letters, digits, '_', '-', '.'")
     regions = {s.regions.primary, s.regions.secondary, ledger.witness_region}
     if ledger.witness_region is None or len(regions) != 3:
-        _fail("ledger.witness_region: name a third region, other than both of the scenario's (the ledger's "
-              "strongly consistent writes need a quorum of two of three regions)")
+        _fail(
+            "ledger.witness_region: name a third region, other than both of the scenario's (the ledger's "
+            "strongly consistent writes need a quorum of two of three regions)"
+        )
     if not any(regions <= allowed for allowed in STRONG_CONSISTENCY_SETS):
         sets = "; ".join(", ".join(sorted(allowed)) for allowed in STRONG_CONSISTENCY_SETS)
-        _fail(f"ledger: {', '.join(sorted(r for r in regions if r))} are not one region set DynamoDB's multi-Region "
-              f"strong consistency supports; use three regions of one of: {sets}")
+        _fail(
+            f"ledger: {', '.join(sorted(r for r in regions if r))} are not one region set DynamoDB's multi-Region "
+            f"strong consistency supports; use three regions of one of: {sets}"
+        )
     low, high = REPLAY_RANGE
     if not low <= ledger.replay_seconds <= high:
-        _fail(f"ledger.replay_seconds: {ledger.replay_seconds}; use {low} to {high} (how far back a failover "
-              "replays the ledger into the trade queue)")
+        _fail(
+            f"ledger.replay_seconds: {ledger.replay_seconds}; use {low} to {high} (how far back a failover "
+            "replays the ledger into the trade queue)"
+        )
 
 
 def _regions(s: Scenario) -> None:
@@ -138,10 +144,7 @@ def _regions(s: Scenario) -> None:
         if region not in KNOWN_REGIONS:
             _fail(f"regions.{role}: unknown region '{region}'; use an AWS region code such as eu-west-1")
     if s.regions.primary == s.regions.secondary:
-        _fail(
-            f"regions: primary and secondary are both '{s.regions.primary}'; "
-            "a DR pair needs two different regions"
-        )
+        _fail(f"regions: primary and secondary are both '{s.regions.primary}'; a DR pair needs two different regions")
 
 
 def _network(s: Scenario) -> None:

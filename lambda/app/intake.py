@@ -116,12 +116,17 @@ def accept(
             return respond(HTTPStatus.SERVICE_UNAVAILABLE, {"error": NOT_RECORDED})
         try:
             stored = retry(
-                dynamodb.get_item, backoff=backoff, sleep=sleep, TableName=table, Key={KEY: item[KEY]},
+                dynamodb.get_item,
+                backoff=backoff,
+                sleep=sleep,
+                TableName=table,
+                Key={KEY: item[KEY]},
                 ConsistentRead=True,
             ).get("Item")
         except Exception as read_error:
-            logs.error("the ledger's copy of the order could not be read", order_id=order.order_id,
-                       error=_describe(read_error))
+            logs.error(
+                "the ledger's copy of the order could not be read", order_id=order.order_id, error=_describe(read_error)
+            )
             return respond(HTTPStatus.SERVICE_UNAVAILABLE, {"error": NOT_RECORDED})
         if not stored:  # the ledger keeps every order (no deletes, no TTL): an answer to retry, not a verdict
             logs.error("the ledger refused the order as a duplicate but holds none", order_id=order.order_id)

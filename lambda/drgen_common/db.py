@@ -78,8 +78,11 @@ def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) ->
         return [regional]
     try:
         response = retry(rds.describe_global_clusters, GlobalClusterIdentifier=global_cluster_id)
-        clusters = [c for c in response.get("GlobalClusters", [])
-                    if c.get("GlobalClusterIdentifier", "").lower() == global_cluster_id.lower()]
+        clusters = [
+            c
+            for c in response.get("GlobalClusters", [])
+            if c.get("GlobalClusterIdentifier", "").lower() == global_cluster_id.lower()
+        ]
         endpoint = clusters[0].get("Endpoint") if clusters else None
     except Exception as error:  # the lookup only improves on this region's endpoint; it never stops a write
         logs.warning("global writer endpoint unknown", global_cluster=global_cluster_id, error=str(error))

@@ -41,8 +41,13 @@ def publish(cloudwatch: Any, namespace: str, *metrics: Metric) -> None:
         cloudwatch.put_metric_data,
         Namespace=namespace,
         MetricData=[
-            {"MetricName": m.name, "Value": float(m.value), "Unit": m.unit, "Timestamp": stamp,
-             **({"StorageResolution": 1} if m.resolution == 1 else {})}
+            {
+                "MetricName": m.name,
+                "Value": float(m.value),
+                "Unit": m.unit,
+                "Timestamp": stamp,
+                **({"StorageResolution": 1} if m.resolution == 1 else {}),
+            }
             for m in metrics
         ],
     )

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 
 # "If more than 18% of health checkers report that an endpoint is healthy, Route 53 considers it healthy. If 18%
 # of health checkers or fewer report that an endpoint is healthy, Route 53 considers it unhealthy."
-CHECKERS_URL = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html"
+CHECKERS_URL = (
+    "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html"
+)
 HEALTHY_SHARE = 0.18
 # HealthThreshold, Inverted, InsufficientDataHealthStatus, FailureThreshold.
 UPDATE_URL = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_UpdateHealthCheck.html"

@@ -45,8 +45,9 @@ def engaged_value(to_dr: bool) -> float:
     return 1.0 if to_dr else 0.0
 
 
-def engage(dynamodb: Any, cloudwatch: Any, *, table: str, namespace: str, execution: str, to_dr: bool
-           ) -> dict[str, Any]:
+def engage(
+    dynamodb: Any, cloudwatch: Any, *, table: str, namespace: str, execution: str, to_dr: bool
+) -> dict[str, Any]:
     """Way one: where traffic goes, recorded (what the engaged signal republishes) and published now."""
     to = control.DR if to_dr else control.PRIMARY
     control.set_traffic(dynamodb, table, to, execution, clock.utcnow().isoformat())

@@ -53,8 +53,12 @@ def promote(
     cluster = describe_global_cluster(rds, global_cluster_id)
     target = target_cluster(cluster, dr_cluster_arn, request)
     lossless = request.planned or writer_alive
-    result = {"target": target, "previous_writer": writer_arn(cluster), "planned": request.planned,
-              "lossless": lossless}
+    result = {
+        "target": target,
+        "previous_writer": writer_arn(cluster),
+        "planned": request.planned,
+        "lossless": lossless,
+    }
     if writer_arn(cluster) == target or transition_to(cluster) == target:
         logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
         return {**result, "action": "none", "changed": False}

@@ -101,8 +101,9 @@ def database_is_writer(body: str) -> bool | None:
     return writer if isinstance(writer, bool) else None
 
 
-def dns_check(route53: Any, zone_id: str, record_name: str, wanted: str, endpoint: str, resolve: Resolve
-              ) -> dict[str, Any]:
+def dns_check(
+    route53: Any, zone_id: str, record_name: str, wanted: str, endpoint: str, resolve: Resolve
+) -> dict[str, Any]:
     """Route 53's answer by its own view when the API answers, else by resolving the name."""
     try:
         answer, why = route53_answer(route53, zone_id, record_name)
@@ -132,8 +133,9 @@ def _check_healthy(route53: Any, check_id: str | None) -> bool | None:
     inverted = bool(config_.get("Inverted", False))
     if config_.get("Type") == "CALCULATED":
         children = [bool(_check_healthy(route53, child)) for child in config_.get("ChildHealthChecks", [])]
-        return rules.reported(rules.calculated_healthy(children, int(config_.get("HealthThreshold", 0))),
-                              inverted=inverted)
+        return rules.reported(
+            rules.calculated_healthy(children, int(config_.get("HealthThreshold", 0))), inverted=inverted
+        )
     observations = retry(route53.get_health_check_status, HealthCheckId=check_id)["HealthCheckObservations"]
     status = rules.checkers_healthy(o.get("StatusReport", {}).get("Status", "") for o in observations)
     if status is None:

@@ -52,9 +52,14 @@ def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
     return sampled(probe, config.integer("SAMPLES", 1), config.number("SAMPLE_INTERVAL_SECONDS", 10.0), budget)
 
 
-def sampled(probe: Callable[[], dict[str, Any]], samples: int, interval: float, budget: float,
-            sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
-            ) -> dict[str, Any]:
+def sampled(
+    probe: Callable[[], dict[str, Any]],
+    samples: int,
+    interval: float,
+    budget: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
     """``samples`` probes ``interval`` seconds apart (EventBridge runs the function once a minute; the alarm
     looks at 10-second periods), as many as fit in ``budget`` seconds; the last result, and every verdict."""
     started = clock()

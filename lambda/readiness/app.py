@@ -63,8 +63,10 @@ def readiness(
     checks.append(_run("state machine", lambda: _state_machine(client, state_machine_arn)))
     ready = all(check["ok"] for check in checks)
     metrics.publish(client("cloudwatch", region), namespace, Metric(metrics.FAILOVER_READINESS, 1.0 if ready else 0.0))
-    armed = ready and bool(control_table) and control.arm(
-        client("dynamodb", region), control_table, clock.utcnow().isoformat(), "readiness"
+    armed = (
+        ready
+        and bool(control_table)
+        and control.arm(client("dynamodb", region), control_table, clock.utcnow().isoformat(), "readiness")
     )
     if armed:
         logs.info("failover triggers armed: the first readiness test passed", region=region)

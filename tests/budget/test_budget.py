@@ -236,8 +236,11 @@ def test_the_failover_waits_for_a_second_signal_or_for_one_to_persist(bundles, b
     probe = _fires(orch["PrimaryProbeAlarm"])
     route53 = _fires(glob["PrimaryHealthCheck"]) + _fires(glob["PrimaryHealthCheckAlarm"])
     lag = app["LagMonitorFunction"]["Properties"]["Environment"]["Variables"]
-    states = json.loads(next(r for r in orch.values() if r["Type"] == "AWS::StepFunctions::StateMachine")
-                        ["Properties"]["DefinitionString"])["States"]
+    states = json.loads(
+        next(r for r in orch.values() if r["Type"] == "AWS::StepFunctions::StateMachine")["Properties"][
+            "DefinitionString"
+        ]
+    )["States"]
     heartbeat = states["Confirm"]["Parameters"]["writer_silent_seconds"] + int(lag["SAMPLE_INTERVAL_SECONDS"])
     wait = states["WaitToConfirm"]["Seconds"]
 
@@ -264,8 +267,9 @@ def test_the_failover_waits_for_a_second_signal_or_for_one_to_persist(bundles, b
         resources["PrimaryHealthCheckAlarm"]["Properties"]["EvaluationPeriods"] = 60
         resources["PrimaryHealthCheckAlarm"]["Properties"]["DatapointsToAlarm"] = 60
 
-    alone = _edited(files, "trading-ecs-app-secondary-dev", slower_heartbeat,
-                    ("trading-ecs-global-dev", slower_route53))
+    alone = _edited(
+        files, "trading-ecs-app-secondary-dev", slower_heartbeat, ("trading-ecs-global-dev", slower_route53)
+    )
     persisted = confirm(alone)
     assert persisted["seconds"] == math.ceil(PRESETS["trading-ecs"].confirm_seconds / wait) * wait
     assert "persisted" in persisted["name"]

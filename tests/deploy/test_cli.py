@@ -38,8 +38,9 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     assert "no changes: everything is already deployed as rendered" in second.output
 
     record = json.loads(
-        runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--from-record", "--output", "json"])
-        .output
+        runner.invoke(
+            cli, ["outputs", "-s", "database-dr", "--suffix", "x", "--from-record", "--output", "json"]
+        ).output
     )
     assert record["mode"] == "stacks" and record["endpoint"] == sandbox
     assert {s["name"] for s in record["stacks"]} == {s["name"] for s in manifest["stacks"]}
@@ -56,8 +57,9 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     assert gone.exit_code == 0, gone.output
     assert "data that will be lost:" in gone.output
 
-    sets = runner.invoke(cli, ["deploy", *target, "--yes", "--mode", "stacksets", "--output", "json",
-                                  "--require-approval", "never"])
+    sets = runner.invoke(
+        cli, ["deploy", *target, "--yes", "--mode", "stacksets", "--output", "json", "--require-approval", "never"]
+    )
     assert sets.exit_code == 0, sets.output
     summary = json.loads(sets.stdout)
     assert {r["outcome"] for r in summary} == {"created"}
@@ -96,8 +98,12 @@ def test_plan_shows_the_waves_without_credentials_and_the_change_sets_with_them(
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    assert runner.invoke(cli, ["deploy", *target, "--endpoint-url", sandbox, "--yes",
-                                  "--require-approval", "never"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["deploy", *target, "--endpoint-url", sandbox, "--yes", "--require-approval", "never"]
+        ).exit_code
+        == 0
+    )
     planned = json.loads(runner.invoke(cli, ["plan", *target, "--endpoint-url", sandbox, "--output", "json"]).output)
     assert planned["waves"][0] == ["trading-ecs-foundation-secondary-p"]  # the preset's zone exists: no zone stack
     assert all(s["decision"] == "update" and s["changes"] == [] for s in planned["stacks"])
@@ -129,15 +135,30 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
         (["bootstrap"], "nothing to bootstrap: pass --stacksets"),
         # bad addresses, which botocore would turn into tracebacks
         (["readiness", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "foo"], "not an http(s) URL"),
-        (["failover", "-s", "trading-ecs", "--suffix", "x", "--planned", "--endpoint-url", "http://[::1"],
-         "Invalid IPv6 URL"),
-        (["deploy", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:99999"],
-         "Port out of range"),
-        (["outputs", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "ftp://h"],
-         "not an http(s) URL"),
+        (
+            ["failover", "-s", "trading-ecs", "--suffix", "x", "--planned", "--endpoint-url", "http://[::1"],
+            "Invalid IPv6 URL",
+        ),
+        (
+            ["deploy", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://127.0.0.1:99999"],
+            "Port out of range",
+        ),
+        (["outputs", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "ftp://h"], "not an http(s) URL"),
         (["plan", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "http://x y"], "holds whitespace"),
-        (["readiness", "-s", "trading-ecs", "--suffix", "x", "--endpoint-url", "{sandbox}", "--health-url",
-          "ftp://nope"], "--health-url 'ftp://nope': not an http(s) URL"),
+        (
+            [
+                "readiness",
+                "-s",
+                "trading-ecs",
+                "--suffix",
+                "x",
+                "--endpoint-url",
+                "{sandbox}",
+                "--health-url",
+                "ftp://nope",
+            ],
+            "--health-url 'ftp://nope': not an http(s) URL",
+        ),
         # click's own usage errors, in one line too
         (["render", "-c", "."], "Invalid value for '--config' / '-c': File '.' is a directory; see `"),
         (["deploy", "-s", "trading-ecs"], "Missing option '--suffix'; see `"),
@@ -166,15 +187,22 @@ def test_outputs_reads_cloudformation_and_the_record_is_only_a_cache(runner, san
 
     gone = runner.invoke(cli, ["outputs", *target])
     assert gone.exit_code == 2
-    assert "nothing of database-dr (suffix rc) is deployed there; the local record at .drgen/database-dr-rc.json " \
-        "(last deploy " in gone.output and "is stale" in gone.output
+    assert (
+        "nothing of database-dr (suffix rc) is deployed there; the local record at .drgen/database-dr-rc.json "
+        "(last deploy "
+        in gone.output
+        and "is stale" in gone.output
+    )
     offline = runner.invoke(cli, ["outputs", *target, "--from-record"])  # asked for: the record as it is
     assert offline.exit_code == 0 and first in offline.output
-    unreachable = runner.invoke(cli, ["outputs", "-s", "database-dr", "--suffix", "rc", "--endpoint-url",
-                                      "http://127.0.0.1:9"])
+    unreachable = runner.invoke(
+        cli, ["outputs", "-s", "database-dr", "--suffix", "rc", "--endpoint-url", "http://127.0.0.1:9"]
+    )
     assert unreachable.exit_code == 0 and first in unreachable.output
-    assert "drgen: warning: CloudFormation could not be asked" in unreachable.output and "may be stale" in \
-        unreachable.output
+    assert (
+        "drgen: warning: CloudFormation could not be asked" in unreachable.output
+        and "may be stale" in unreachable.output
+    )
 
 
 def test_a_manifest_with_a_wrong_type_is_one_line(runner, tmp_path):
@@ -230,18 +258,34 @@ def test_deploy_only_one_stack_needs_its_dependencies_deployed(runner, sandbox):
 def test_a_stack_another_scenario_owns_is_not_updated(runner, sandbox, tmp_path):
     """Same prefix and suffix, another scenario: the stack names collide, and deploy refuses before any change."""
     target = ["--suffix", "own", "--endpoint-url", sandbox]
-    assert runner.invoke(cli, ["deploy", "-s", "database-dr", *target, "--only", "dbdr-foundation-secondary-own",
-                                   "--require-approval", "never"])\
-        .exit_code == 0
+    assert (
+        runner.invoke(
+            cli,
+            [
+                "deploy",
+                "-s",
+                "database-dr",
+                *target,
+                "--only",
+                "dbdr-foundation-secondary-own",
+                "--require-approval",
+                "never",
+            ],
+        ).exit_code
+        == 0
+    )
     variant = tmp_path / "variant.yaml"
     variant.write_text("base: database-dr\nname: dbdr-copy\nprefix: dbdr\n")
-    rendered = runner.invoke(cli, ["render", "--config", str(variant), "--suffix", "own", "--out", str(tmp_path),
-                                   "--no-lint"])
+    rendered = runner.invoke(
+        cli, ["render", "--config", str(variant), "--suffix", "own", "--out", str(tmp_path), "--no-lint"]
+    )
     assert rendered.exit_code == 0, rendered.output
     refused = runner.invoke(cli, ["deploy", "--bundle", str(tmp_path / "dbdr-copy"), *target, "--yes"])
     assert refused.exit_code == 2
-    assert "dbdr-foundation-secondary-own belongs to scenario database-dr (tag drgen:scenario), not dbdr-copy" \
+    assert (
+        "dbdr-foundation-secondary-own belongs to scenario database-dr (tag drgen:scenario), not dbdr-copy"
         in refused.output
+    )
 
 
 def test_a_bundle_with_a_lint_error_is_not_deployed(runner, sandbox, tmp_path):

@@ -22,8 +22,19 @@ def _certificate(sandbox: str, region: str, route53, zone: str) -> str:
     for name, value in validation_records.certificate_records(acm, arn):
         route53.change_resource_record_sets(
             HostedZoneId=zone,
-            ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-                "Name": name, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": value}]}}]},
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": name,
+                            "Type": "CNAME",
+                            "TTL": 300,
+                            "ResourceRecords": [{"Value": value}],
+                        },
+                    }
+                ]
+            },
         )
     return arn
 
@@ -39,7 +50,9 @@ def test_shared_records_stay_until_the_last_certificate_that_needs_them_is_gone(
     primary = _certificate(sandbox, "us-east-1", route53, zone)
     dr = _certificate(sandbox, "us-east-2", route53, zone)
     assert _cnames(route53, zone) == {
-        "app.acme-bank.com.", "app.us-east-1.acme-bank.com.", "app.us-east-2.acme-bank.com."
+        "app.acme-bank.com.",
+        "app.us-east-1.acme-bank.com.",
+        "app.us-east-2.acme-bank.com.",
     }
     notes: list[str] = []
     regions = ("us-east-1", "us-east-2")

@@ -238,8 +238,9 @@ class FailoverRecords:
         from drgen import route53_model as model
 
         endpoint = {"type": "HTTPS_STR_MATCH", "interval": 10, "failure_threshold": 3}
-        alarm = model.Alarm(ENGAGED_ALARM, DR, NAMESPACE, "FailoverEngaged", "Maximum", 60, 1, 1, 1.0,
-                            "GreaterThanOrEqualToThreshold")
+        alarm = model.Alarm(
+            ENGAGED_ALARM, DR, NAMESPACE, "FailoverEngaged", "Maximum", 60, 1, 1, 1.0, "GreaterThanOrEqualToThreshold"
+        )
         ids = self.checks
         checks = [
             model.Check(ids["PRIMARY"], endpoint=ENDPOINTS["PRIMARY"], **endpoint),
@@ -266,18 +267,35 @@ def failover_records(cloud: Callable[..., Any], monkeypatch: pytest.MonkeyPatch)
         return str(created["HealthCheck"]["Id"])
 
     checks = {
-        role: check(role, {"Type": "HTTPS_STR_MATCH", "FullyQualifiedDomainName": host, "ResourcePath": "/health",
-                           "SearchString": '"status":"ok"', "RequestInterval": 10, "FailureThreshold": 3})
+        role: check(
+            role,
+            {
+                "Type": "HTTPS_STR_MATCH",
+                "FullyQualifiedDomainName": host,
+                "ResourcePath": "/health",
+                "SearchString": '"status":"ok"',
+                "RequestInterval": 10,
+                "FailureThreshold": 3,
+            },
+        )
         for role, host in ENDPOINTS.items()
     }
-    checks["ENGAGED"] = check("engaged", {
-        "Type": "CLOUDWATCH_METRIC",
-        "AlarmIdentifier": {"Region": DR, "Name": ENGAGED_ALARM},
-        "InsufficientDataHealthStatus": "LastKnownStatus",
-    })
-    checks["GATE"] = check("gate", {
-        "Type": "CALCULATED", "ChildHealthChecks": [checks["PRIMARY"], checks["ENGAGED"]], "HealthThreshold": 2,
-    })
+    checks["ENGAGED"] = check(
+        "engaged",
+        {
+            "Type": "CLOUDWATCH_METRIC",
+            "AlarmIdentifier": {"Region": DR, "Name": ENGAGED_ALARM},
+            "InsufficientDataHealthStatus": "LastKnownStatus",
+        },
+    )
+    checks["GATE"] = check(
+        "gate",
+        {
+            "Type": "CALCULATED",
+            "ChildHealthChecks": [checks["PRIMARY"], checks["ENGAGED"]],
+            "HealthThreshold": 2,
+        },
+    )
     for role, gate in (("PRIMARY", checks["GATE"]), ("SECONDARY", checks["SECONDARY"])):
         change = {
             "Name": RECORD,

@@ -166,8 +166,12 @@ def test_stored_trades_are_announced_on_the_bus_at_least_once(cloud, database):
     # A batch whose events were refused fails as a whole: SQS redelivers it, the orders are no-ops in the
     # database and their events go out again.
     with pytest.raises(Exception, match="app-gone"):
-        trades.process(_orders({**ORDER, "order_id": "ord-3"})["Records"], cache, region=PRIMARY,
-                       announce=lambda orders: trades.publish(events, "app-gone", "t.trades", orders, region=PRIMARY))
+        trades.process(
+            _orders({**ORDER, "order_id": "ord-3"})["Records"],
+            cache,
+            region=PRIMARY,
+            announce=lambda orders: trades.publish(events, "app-gone", "t.trades", orders, region=PRIMARY),
+        )
     trades.process(_orders({**ORDER, "order_id": "ord-3"})["Records"], cache, region=PRIMARY, announce=announce)
     assert [e["detail"]["order_id"] for e in _seen(sqs, queue_url)] == ["ord-3"]
     cache.discard()
@@ -257,8 +261,9 @@ def test_a_writer_connects_through_the_global_writer_endpoint_first(database):
     assert [t.host for t in targets] == [database.host, "writer.invalid"]
     cache = db.ConnectionCache(lambda: db.connect_first(targets))
     assert trades.process(_orders(ORDER)["Records"], cache, region="eu-west-2") == {"batchItemFailures": []}
-    assert cache.run(lambda connection: connection.run(
-        "SELECT region FROM trades WHERE order_id = :id", id=ORDER["order_id"])) == [["eu-west-2"]]
+    assert cache.run(
+        lambda connection: connection.run("SELECT region FROM trades WHERE order_id = :id", id=ORDER["order_id"])
+    ) == [["eu-west-2"]]
     cache.discard()
 
 

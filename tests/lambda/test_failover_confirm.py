@@ -29,7 +29,11 @@ def _signal(firing: bool, since: float | None = NOW - 10, known: bool = True) ->
 def _confirm(probe, route53, lag, **request):
     return confirm.confirm(
         Request.from_event(request),
-        probe=probe, route53=route53, lag_seconds=lag, confirm_seconds=CONFIRM_SECONDS, silent_seconds=THRESHOLD,
+        probe=probe,
+        route53=route53,
+        lag_seconds=lag,
+        confirm_seconds=CONFIRM_SECONDS,
+        silent_seconds=THRESHOLD,
         now=NOW,
     )
 
@@ -68,11 +72,20 @@ def test_an_operators_request_is_confirmed_by_itself(request_):
 def test_the_handler_reads_both_alarms_and_the_heartbeat_where_they_live(cloud, monkeypatch):
     for region, name in (("eu-west-2", PROBE_ALARM), ("us-east-1", ROUTE53_ALARM)):
         cloudwatch = cloud("cloudwatch", region)
-        cloudwatch.put_metric_alarm(AlarmName=name, Namespace=NAMESPACE, MetricName="x", Statistic="Minimum",
-                                    Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="LessThanThreshold")
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace=NAMESPACE,
+            MetricName="x",
+            Statistic="Minimum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="LessThanThreshold",
+        )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test: primary down")
-    cloud("cloudwatch").put_metric_data(Namespace=NAMESPACE,
-                                        MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": 2.0}])
+    cloud("cloudwatch").put_metric_data(
+        Namespace=NAMESPACE, MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": 2.0}]
+    )
     monkeypatch.setenv("PROBE_ALARM_NAME", PROBE_ALARM)
     monkeypatch.setenv("ROUTE53_ALARM_NAME", ROUTE53_ALARM)
     monkeypatch.setenv("CONFIRM_SECONDS", str(CONFIRM_SECONDS))

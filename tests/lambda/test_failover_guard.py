@@ -67,8 +67,9 @@ def test_guard_records_the_start_once_and_holds_the_lock(cloud, armed):
     assert _recorded(cloud) == (recorded, version)
 
 
-def test_a_trigger_before_the_first_passing_readiness_test_is_refused(cloud, control_table, global_database,
-                                                                       monkeypatch):
+def test_a_trigger_before_the_first_passing_readiness_test_is_refused(
+    cloud, control_table, global_database, monkeypatch
+):
     """Defect 8: a fresh deploy's alarms pass through ALARM; nothing may fail it over before it is armed."""
     monkeypatch.setenv("STATE_PARAMETER", PARAMETER)
     monkeypatch.setenv("LOCK_SECONDS", str(LOCK_SECONDS))

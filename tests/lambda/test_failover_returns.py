@@ -36,8 +36,9 @@ def test_the_dr_buckets_replicate_back_to_the_primary_buckets_once_turned_on(clo
 
 def test_a_bucket_that_cannot_be_configured_is_reported_not_raised(cloud):
     """The destination lives in the primary region, which may not answer: the failover goes on."""
-    result = returns.turn_on(cloud("s3", DR), pairs=[("no-such-bucket-eu-west-2", "x")], role_arn=ROLE,
-                             primary_key_arn=PRIMARY_KEY)
+    result = returns.turn_on(
+        cloud("s3", DR), pairs=[("no-such-bucket-eu-west-2", "x")], role_arn=ROLE, primary_key_arn=PRIMARY_KEY
+    )
     assert result["returning"] is False and "NoSuchBucket" in result["buckets"][0]["error"]
 
 

@@ -118,10 +118,18 @@ class Outage:
     def datapoints(self, alarm: Any) -> list[tuple[float, float]]:
         end = datetime.now(UTC) + timedelta(days=2)
         result = self.cloud("cloudwatch", alarm.region).get_metric_data(
-            MetricDataQueries=[{"Id": "m", "MetricStat": {
-                "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric},
-                "Period": alarm.period, "Stat": alarm.statistic}}],
-            StartTime=end - timedelta(days=4), EndTime=end,
+            MetricDataQueries=[
+                {
+                    "Id": "m",
+                    "MetricStat": {
+                        "Metric": {"Namespace": alarm.namespace, "MetricName": alarm.metric},
+                        "Period": alarm.period,
+                        "Stat": alarm.statistic,
+                    },
+                }
+            ],
+            StartTime=end - timedelta(days=4),
+            EndTime=end,
         )["MetricDataResults"][0]
         return [(t.timestamp(), v) for t, v in zip(result["Timestamps"], result["Values"], strict=True)]
 
@@ -156,8 +164,12 @@ def test_dns_records_the_traffic_publishes_the_signal_and_closes_the_gate_once(c
     assert first["traffic_to"] == "dr"
     assert first["data_plane"] == {"traffic_to": "dr", "metric": "FailoverEngaged", "value": 1.0}
     assert control_item(cloud, "traffic")["to"] == "dr" and metric_values(cloud, "FailoverEngaged") == [1.0]
-    assert first["control_plane"] == {"health_check_id": failover_records.checks["GATE"], "ok": True,
-                                      "health_threshold": 3, "changed": True}
+    assert first["control_plane"] == {
+        "health_check_id": failover_records.checks["GATE"],
+        "ok": True,
+        "health_threshold": 3,
+        "changed": True,
+    }
     gate = _gate(cloud, failover_records)
     assert gate["HealthThreshold"] == 3 and not gate["Inverted"]  # more than its 2 children: always unhealthy
     assert dns.handler(EXECUTION, None)["control_plane"]["changed"] is False
@@ -182,8 +194,12 @@ def test_inverting_the_gate_instead_would_answer_the_failed_primary(cloud, contr
     _keep_publishing(cloud, [5])
     route53 = cloud("route53")
     check = route53.get_health_check(HealthCheckId=failover_records.checks["GATE"])["HealthCheck"]
-    route53.update_health_check(HealthCheckId=failover_records.checks["GATE"], HealthThreshold=2, Inverted=True,
-                                HealthCheckVersion=check["HealthCheckVersion"])
+    route53.update_health_check(
+        HealthCheckId=failover_records.checks["GATE"],
+        HealthThreshold=2,
+        Inverted=True,
+        HealthCheckVersion=check["HealthCheckVersion"],
+    )
     assert _route53_answers(cloud, failover_records, True, [5]) == ["PRIMARY"]
 
 
@@ -205,8 +221,9 @@ def test_dns_fails_when_the_dr_region_cannot_record_the_traffic(cloud, failover_
         dns.handler(EXECUTION, None)
 
 
-def test_the_dns_step_refuses_to_touch_a_check_that_is_not_the_calculated_gate(cloud, control_table,
-                                                                               failover_records, monkeypatch):
+def test_the_dns_step_refuses_to_touch_a_check_that_is_not_the_calculated_gate(
+    cloud, control_table, failover_records, monkeypatch
+):
     monkeypatch.setenv("PRIMARY_HEALTH_CHECK_ID", failover_records.checks["SECONDARY"])
     result = dns.handler(EXECUTION, None)["control_plane"]
     assert result["ok"] is False and "not the CALCULATED gate" in result["error"]
@@ -215,6 +232,8 @@ def test_the_dns_step_refuses_to_touch_a_check_that_is_not_the_calculated_gate(c
 def test_the_engaged_signal_publishes_the_recorded_direction(cloud, control_table):
     dynamodb, cloudwatch = cloud("dynamodb"), cloud("cloudwatch")
     assert engaged.keep(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE) == {
-        "traffic_to": "primary", "value": 0.0}  # nothing recorded yet: the primary serves
+        "traffic_to": "primary",
+        "value": 0.0,
+    }  # nothing recorded yet: the primary serves
     dns.engage(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE, execution="x", to_dr=True)
     assert engaged.keep(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE)["value"] == 1.0

@@ -84,8 +84,14 @@ def test_a_failback_is_validated_against_the_primary(env, promotion_calls, healt
 def test_without_route53_the_name_must_resolve_to_the_dr_endpoint(cloud, answered, ok):
     """Route 53's API is served from us-east-1; when it does not answer, the data plane decides."""
     addresses = {"app.example.com.": answered, "dr.example.net": {"10.0.0.9", "10.0.0.10"}}
-    result = validate.dns_check(cloud("route53"), "/hostedzone/NOSUCHZONE", "app.example.com.", "SECONDARY",
-                                "dr.example.net", lambda name: addresses[name])
+    result = validate.dns_check(
+        cloud("route53"),
+        "/hostedzone/NOSUCHZONE",
+        "app.example.com.",
+        "SECONDARY",
+        "dr.example.net",
+        lambda name: addresses[name],
+    )
     assert result["ok"] is ok and "Route 53 API" in result["detail"]
 
 
@@ -167,15 +173,23 @@ def test_a_failure_after_promotion_without_traffic_is_announced_as_critical(clou
     state to leave unannounced."""
     _record_start(cloud, seconds_ago=10)
     error = {"Error": "States.TaskFailed", "Cause": "ShiftDns: the control table did not answer"}
-    progress = {"promotion": {"action": "failover", "target": "arn:aws:rds:eu-west-2:1:cluster:dr", "changed": True},
-                "scale": {"changed": True}, "error": error}
+    progress = {
+        "promotion": {"action": "failover", "target": "arn:aws:rds:eu-west-2:1:cluster:dr", "changed": True},
+        "scale": {"changed": True},
+        "error": error,
+    }
     result = notify.handler({"execution_id": EXECUTION, "error": error, "progress": progress}, None)
     assert result["outcome"] == "failed"
     [message] = inbox()
     assert message["Subject"].startswith("CRITICAL drgen trading-ecs: failover failed after promoting the writer")
     done = json.loads(message["Message"])["done"]
-    assert done == {"promotion_started": True, "promotion_target": "arn:aws:rds:eu-west-2:1:cluster:dr",
-                    "traffic_moved_to": None, "capacity_raised": True, "writer_promoted_without_traffic": True}
+    assert done == {
+        "promotion_started": True,
+        "promotion_target": "arn:aws:rds:eu-west-2:1:cluster:dr",
+        "traffic_moved_to": None,
+        "capacity_raised": True,
+        "writer_promoted_without_traffic": True,
+    }
     assert metric_values(cloud, metrics.SUCCESS["failover"]) == [0.0]
     assert metric_values(cloud, metrics.DURATION["failover"]) == []  # a failed run achieved no recovery time
 

@@ -54,8 +54,15 @@ def start(tmp_path: Path) -> Iterator:
 
     def run(secret: str, database: str) -> str:
         port = free_port()
-        env = {**os.environ, "APP_PORT": str(port), "HEALTH_PATH": "/health", "DB_SECRET_NAME": secret,
-               "DB_NAME": database, "AWS_REGION": DR, "PYTHONPATH": ""}
+        env = {
+            **os.environ,
+            "APP_PORT": str(port),
+            "HEALTH_PATH": "/health",
+            "DB_SECRET_NAME": secret,
+            "DB_NAME": database,
+            "AWS_REGION": DR,
+            "PYTHONPATH": "",
+        }
         process = subprocess.Popen([sys.executable, str(app / "serve.py")], cwd=app, env=env)
         started.append(process)
         for _ in range(100):

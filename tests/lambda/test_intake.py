@@ -39,8 +39,9 @@ ORDER = {"order_id": "ord-1", "symbol": "ACME", "side": "buy", "quantity": 10, "
 
 
 def client_error(code: str, status: int, operation: str, message: str = "") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message or code},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+    )
 
 
 def create_ledger(cloud: Callable[..., Any], region: str, table: str = LEDGER) -> None:
@@ -64,8 +65,13 @@ class MrscLedger:
     module's docstring for the rules and their sources). ``client(region)`` stands for that Region's DynamoDB
     client; ``lose``/``restore`` take a Region off the network and back."""
 
-    def __init__(self, cloud: Callable[..., Any], replicas: tuple[str, str] = (US_EAST_1, US_EAST_2),
-                 witness: str = US_WEST_2, table: str = LEDGER) -> None:
+    def __init__(
+        self,
+        cloud: Callable[..., Any],
+        replicas: tuple[str, str] = (US_EAST_1, US_EAST_2),
+        witness: str = US_WEST_2,
+        table: str = LEDGER,
+    ) -> None:
         self.cloud, self.replicas, self.witness, self.table = cloud, replicas, witness, table
         self.up = dict.fromkeys((*replicas, witness), True)
         self.witness_log: dict[str, dict[str, Any]] = {}  # the witness's copy of the replicated writes
@@ -93,8 +99,12 @@ class MrscLedger:
     def quorum(self, region: str, operation: str) -> None:
         """The local Region plus a second member (the other replica or the witness), else the request fails."""
         if not self.up[region] or not (self.up[self.other(region)] or self.up[self.witness]):
-            raise client_error("InternalServerError", 500, operation,
-                               f"{region} reaches neither {self.other(region)} nor the witness {self.witness}")
+            raise client_error(
+                "InternalServerError",
+                500,
+                operation,
+                f"{region} reaches neither {self.other(region)} nor the witness {self.witness}",
+            )
 
     def catch_up(self, region: str) -> None:
         """Take the items this replica lacks from the members it reaches (ledger items are written once)."""
@@ -158,8 +168,14 @@ def api_event(order: Any, *, base64_encoded: bool = False) -> dict[str, Any]:
     body = order if isinstance(order, str) else json.dumps(order)
     if base64_encoded:
         body = base64.b64encode(body.encode()).decode()
-    return {"resource": "/trades", "path": "/trades", "httpMethod": "POST", "body": body,
-            "isBase64Encoded": base64_encoded, "requestContext": {"stage": "prod", "httpMethod": "POST"}}
+    return {
+        "resource": "/trades",
+        "path": "/trades",
+        "httpMethod": "POST",
+        "body": body,
+        "isBase64Encoded": base64_encoded,
+        "requestContext": {"stage": "prod", "httpMethod": "POST"},
+    }
 
 
 def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -170,22 +186,38 @@ def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Every message in the queue now, as parsed JSON bodies (deleted once read)."""
     bodies = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                          VisibilityTimeout=600).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get(
+        "Messages", []
+    ):
         for message in messages:
             bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return bodies
 
 
-def submit(ledger: MrscLedger, cloud: Callable[..., Any], region: str, queue_url: str, order: dict[str, Any],
-           now: float = 1_767_225_600.0) -> tuple[int, dict[str, Any]]:
+def submit(
+    ledger: MrscLedger,
+    cloud: Callable[..., Any],
+    region: str,
+    queue_url: str,
+    order: dict[str, Any],
+    now: float = 1_767_225_600.0,
+) -> tuple[int, dict[str, Any]]:
     """POST the order to the intake of ``region``, whose ledger client is the model's."""
-    return answer(intake.accept(
-        api_event(order), dynamodb=ledger.client(region), sqs=cloud("sqs", region),
-        cloudwatch=cloud("cloudwatch", region), table=LEDGER, queue_url=queue_url, namespace=NAMESPACE,
-        region=region, now=now, sleep=NO_SLEEP,
-    ))
+    return answer(
+        intake.accept(
+            api_event(order),
+            dynamodb=ledger.client(region),
+            sqs=cloud("sqs", region),
+            cloudwatch=cloud("cloudwatch", region),
+            table=LEDGER,
+            queue_url=queue_url,
+            namespace=NAMESPACE,
+            region=region,
+            now=now,
+            sleep=NO_SLEEP,
+        )
+    )
 
 
 # -- through the handler, against one plain table (the HTTP contract) ------------------------------------------
@@ -205,8 +237,14 @@ def test_a_new_order_is_committed_to_the_ledger_then_queued(cloud, intake_env):
     assert (status, body) == (202, {"order_id": "ord-1", "status": "accepted"})
     item = table_items(cloud, DR)["ord-1"]
     accepted_at = float(item.pop("accepted_at")["N"])
-    assert item == {"order_id": {"S": "ord-1"}, "symbol": {"S": "ACME"}, "side": {"S": "buy"},
-                    "quantity": {"N": "10"}, "price": {"N": "101.25"}, "accepted_in": {"S": DR}}
+    assert item == {
+        "order_id": {"S": "ord-1"},
+        "symbol": {"S": "ACME"},
+        "side": {"S": "buy"},
+        "quantity": {"N": "10"},
+        "price": {"N": "101.25"},
+        "accepted_in": {"S": DR},
+    }
     assert accepted_at > 1_700_000_000  # epoch seconds
     assert drain(intake_env["sqs"], intake_env["queue_url"]) == [
         {"order_id": "ord-1", "price": "101.25", "quantity": "10", "side": "buy", "symbol": "ACME"}
@@ -279,8 +317,9 @@ def test_an_order_committed_but_not_queued_is_still_accepted_and_reported(cloud,
 @pytest.fixture
 def mrsc(cloud) -> tuple[MrscLedger, dict[str, str]]:
     """The ledger across us-east-1/us-east-2 (witness us-west-2), and a trade queue in each replica Region."""
-    queues = {region: cloud("sqs", region).create_queue(QueueName="trades")["QueueUrl"]
-              for region in (US_EAST_1, US_EAST_2)}
+    queues = {
+        region: cloud("sqs", region).create_queue(QueueName="trades")["QueueUrl"] for region in (US_EAST_1, US_EAST_2)
+    }
     return MrscLedger(cloud), queues
 
 
@@ -308,12 +347,18 @@ def test_every_acknowledged_order_survives_the_loss_of_the_region_that_took_it(c
         item = survivor.get_item(TableName=LEDGER, Key={"order_id": {"S": order_id}}, ConsistentRead=True)["Item"]
         sent = orders[order_id]
         assert (item["symbol"]["S"], item["side"]["S"], item["quantity"]["N"], item["price"]["N"]) == (
-            sent["symbol"], sent["side"], sent["quantity"], sent["price"])
+            sent["symbol"],
+            sent["side"],
+            sent["quantity"],
+            sent["price"],
+        )
         assert item["accepted_in"]["S"] == US_EAST_1
     assert set(table_items(cloud, US_EAST_2)) == set(acknowledged)  # what us-east-2's replica holds now
     # The order that was never acknowledged is retried by its client, against us-east-2 now.
     assert submit(ledger, cloud, US_EAST_2, queues[US_EAST_2], orders["ord-4"]) == (
-        202, {"order_id": "ord-4", "status": "accepted"})
+        202,
+        {"order_id": "ord-4", "status": "accepted"},
+    )
 
 
 def test_an_order_id_taken_in_one_region_is_refused_for_another_order_in_the_other(cloud, mrsc):
@@ -324,16 +369,23 @@ def test_an_order_id_taken_in_one_region_is_refused_for_another_order_in_the_oth
     assert status == 409
     assert submit(ledger, cloud, US_EAST_1, queues[US_EAST_1], ORDER)[1]["status"] == "already accepted"
     assert {r: table_items(cloud, r)["ord-1"]["side"]["S"] for r in (US_EAST_1, US_EAST_2)} == {
-        US_EAST_1: "buy", US_EAST_2: "buy"}
+        US_EAST_1: "buy",
+        US_EAST_2: "buy",
+    }
 
 
 def test_a_replicated_write_conflict_is_retried(cloud, mrsc):
     ledger, queues = mrsc
     ledger.conflict_once(US_EAST_1)  # a concurrent write elsewhere that does not commit this item
-    assert submit(ledger, cloud, US_EAST_1, queues[US_EAST_1], ORDER) == (202, {"order_id": "ord-1",
-                                                                               "status": "accepted"})
-    winner = intake.ledger_item(intake.trades.parse_order(json.dumps({**ORDER, "order_id": "ord-2", "side": "sell"})),
-                                accepted_at=1.0, region=US_EAST_2)
+    assert submit(ledger, cloud, US_EAST_1, queues[US_EAST_1], ORDER) == (
+        202,
+        {"order_id": "ord-1", "status": "accepted"},
+    )
+    winner = intake.ledger_item(
+        intake.trades.parse_order(json.dumps({**ORDER, "order_id": "ord-2", "side": "sell"})),
+        accepted_at=1.0,
+        region=US_EAST_2,
+    )
     ledger.conflict_once(US_EAST_1, winner)  # the other Region's write of ord-2 wins the race
     assert submit(ledger, cloud, US_EAST_1, queues[US_EAST_1], {**ORDER, "order_id": "ord-2"})[0] == 409
     assert table_items(cloud, US_EAST_1)["ord-2"]["side"]["S"] == "sell"

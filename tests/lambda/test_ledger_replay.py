@@ -36,8 +36,9 @@ WINDOW = 3600  # REPLAY_SECONDS in these tests
 def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Every message in the queue now, as the SQS event's records the processor gets (deleted once read)."""
     records = []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                          VisibilityTimeout=600).get("Messages", []):
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get(
+        "Messages", []
+    ):
         for message in messages:
             records.append({"messageId": message["MessageId"], "body": message["Body"]})
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -45,18 +46,23 @@ def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def stored_trades(cache: db.ConnectionCache) -> list[list[Any]]:
-    return cache.run(lambda c: c.run(
-        "SELECT order_id, symbol, side, quantity::text, price::text, region FROM trades ORDER BY order_id"))
+    return cache.run(
+        lambda c: c.run(
+            "SELECT order_id, symbol, side, quantity::text, price::text, region FROM trades ORDER BY order_id"
+        )
+    )
 
 
 # -- (b) the zero-loss path: acknowledged in us-east-1, us-east-1 lost, replayed and processed in us-east-2 ------
 def test_after_the_loss_of_a_region_every_acknowledged_order_is_stored_exactly_once(cloud, database):
     ledger = MrscLedger(cloud)
-    queues = {region: cloud("sqs", region).create_queue(QueueName="trades")["QueueUrl"]
-              for region in (US_EAST_1, US_EAST_2)}
+    queues = {
+        region: cloud("sqs", region).create_queue(QueueName="trades")["QueueUrl"] for region in (US_EAST_1, US_EAST_2)
+    }
     cache = db.ConnectionCache(lambda: db.connect(database))
-    sent = {f"ord-{n}": {**ORDER, "order_id": f"ord-{n}", "quantity": str(n), "price": f"{100 + n}.5"}
-            for n in range(1, 9)}
+    sent = {
+        f"ord-{n}": {**ORDER, "order_id": f"ord-{n}", "quantity": str(n), "price": f"{100 + n}.5"} for n in range(1, 9)
+    }
 
     for order_id in ("ord-1", "ord-2", "ord-3", "ord-4", "ord-5"):
         assert submit(ledger, cloud, US_EAST_1, queues[US_EAST_1], sent[order_id], now=NOW - 60)[0] == 202
@@ -72,8 +78,14 @@ def test_after_the_loss_of_a_region_every_acknowledged_order_is_stored_exactly_o
 
     # us-east-1's processor took ord-1 and ord-2 before the region was lost; the rest of its queue is lost with it.
     waiting = receive_all(cloud("sqs", US_EAST_1), queues[US_EAST_1])
-    assert sorted(json.loads(r["body"])["order_id"] for r in waiting) == ["ord-1", "ord-2", "ord-3", "ord-4",
-                                                                          "ord-5", "ord-7"]
+    assert sorted(json.loads(r["body"])["order_id"] for r in waiting) == [
+        "ord-1",
+        "ord-2",
+        "ord-3",
+        "ord-4",
+        "ord-5",
+        "ord-7",
+    ]
     taken = [r for r in waiting if json.loads(r["body"])["order_id"] in ("ord-1", "ord-2")]
     assert trades.process(taken, cache, region=US_EAST_1) == {"batchItemFailures": []}
 
@@ -82,15 +94,31 @@ def test_after_the_loss_of_a_region_every_acknowledged_order_is_stored_exactly_o
     ledger.restore(US_WEST_2)
     sqs = cloud("sqs", US_EAST_2)
     for attempt in range(2):  # the step retried as a whole: everything is sent again
-        result = replay.replay(dynamodb=ledger.client(US_EAST_2), sqs=sqs, table=LEDGER,
-                               queue_url=queues[US_EAST_2], since=NOW - WINDOW, page_items=3, sleep=NO_SLEEP)
+        result = replay.replay(
+            dynamodb=ledger.client(US_EAST_2),
+            sqs=sqs,
+            table=LEDGER,
+            queue_url=queues[US_EAST_2],
+            since=NOW - WINDOW,
+            page_items=3,
+            sleep=NO_SLEEP,
+        )
         records = receive_all(sqs, queues[US_EAST_2])
         assert sorted(json.loads(r["body"])["order_id"] for r in records) == acknowledged, attempt
         assert result["replayed"] == len(records) == len(acknowledged)
         assert trades.process(records, cache, region=US_EAST_2) == {"batchItemFailures": []}
 
-    expected = [[order_id, "ACME", "buy", sent[order_id]["quantity"], sent[order_id]["price"],
-                 US_EAST_1 if order_id in ("ord-1", "ord-2") else US_EAST_2] for order_id in acknowledged]
+    expected = [
+        [
+            order_id,
+            "ACME",
+            "buy",
+            sent[order_id]["quantity"],
+            sent[order_id]["price"],
+            US_EAST_1 if order_id in ("ord-1", "ord-2") else US_EAST_2,
+        ]
+        for order_id in acknowledged
+    ]
     assert stored_trades(cache) == expected  # each once; ord-8 (503) never; ord-1/2 kept from us-east-1
     assert cache.run(lambda c: c.run("SELECT count(*), count(DISTINCT order_id) FROM trades")) == [[7, 7]]
     cache.discard()
@@ -99,9 +127,15 @@ def test_after_the_loss_of_a_region_every_acknowledged_order_is_stored_exactly_o
 # -- the handler, against one plain table ---------------------------------------------------------------------
 def _item(order_id: str, accepted_at: float, **fields: str) -> dict[str, Any]:
     order = {**ORDER, "order_id": order_id, "quantity": "3", **fields}
-    return {"order_id": {"S": order_id}, "symbol": {"S": order["symbol"]}, "side": {"S": order["side"]},
-            "quantity": {"N": order["quantity"]}, "price": {"N": order["price"]},
-            "accepted_at": {"N": f"{accepted_at:.3f}"}, "accepted_in": {"S": PRIMARY}}
+    return {
+        "order_id": {"S": order_id},
+        "symbol": {"S": order["symbol"]},
+        "side": {"S": order["side"]},
+        "quantity": {"N": order["quantity"]},
+        "price": {"N": order["price"]},
+        "accepted_at": {"N": f"{accepted_at:.3f}"},
+        "accepted_in": {"S": PRIMARY},
+    }
 
 
 @pytest.fixture
@@ -127,8 +161,9 @@ REPLAYED = sorted([f"in-{n:02d}" for n in range(12)] + ["in-edge"])
 
 
 def _queued(cloud, region: str, queue_url: str) -> list[dict[str, Any]]:
-    return sorted((json.loads(r["body"]) for r in receive_all(cloud("sqs", region), queue_url)),
-                  key=lambda body: body["order_id"])
+    return sorted(
+        (json.loads(r["body"]) for r in receive_all(cloud("sqs", region), queue_url)), key=lambda body: body["order_id"]
+    )
 
 
 def test_a_failover_replays_the_window_into_this_regions_queue(cloud, replay_env):
@@ -177,8 +212,10 @@ class FlakySqs:
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         self.calls.append([entry["Id"] for entry in Entries])
         failed = [{**self.failures.pop(0), "Id": entry["Id"]} for entry in Entries[:1]] if self.failures else []
-        return {"Successful": [{"Id": e["Id"]} for e in Entries if e["Id"] not in {f["Id"] for f in failed}],
-                "Failed": failed}
+        return {
+            "Successful": [{"Id": e["Id"]} for e in Entries if e["Id"] not in {f["Id"] for f in failed}],
+            "Failed": failed,
+        }
 
 
 def test_failed_batch_entries_are_sent_again_and_a_sender_fault_raises():

@@ -90,8 +90,9 @@ def test_readiness_fails_without_a_replica_to_fail_over_to(cloud, ready_env, glo
     assert "endpoint" not in _checks(result)
 
 
-def test_the_first_passing_test_in_the_dr_region_arms_the_failover_triggers(cloud, ready_env, control_table,
-                                                                            monkeypatch):
+def test_the_first_passing_test_in_the_dr_region_arms_the_failover_triggers(
+    cloud, ready_env, control_table, monkeypatch
+):
     """Defect 8: until the environment has passed readiness once, the guard stands every trigger down."""
     monkeypatch.setenv("AWS_REGION", DR)  # the DR region's readiness function has the control table
     monkeypatch.setenv("HEALTH_URL", "")

@@ -27,8 +27,9 @@ def _verified(report: Report) -> dict[str, bool]:
 
 @pytest.mark.parametrize("planned", [False, True], ids=["unplanned", "planned"])
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_the_drill_passes_with_dns_on_dr_until_the_failback_and_on_the_primary_after(name: str, planned: bool,
-                                                                                   monkeypatch, tmp_path) -> None:
+def test_the_drill_passes_with_dns_on_dr_until_the_failback_and_on_the_primary_after(
+    name: str, planned: bool, monkeypatch, tmp_path
+) -> None:
     monkeypatch.chdir(tmp_path)
     report = _drill(name, planned=planned)
     assert report.ok, [v for v in report.verifications if not v.ok]

@@ -96,9 +96,19 @@ def test_a_stale_deployment_record_does_not_steer_readiness(deploy, bundle):
     """The record is a cache (issue 15 item 4): one left by another deployment names resources that are not
     there; readiness reads the stacks' outputs from CloudFormation and passes."""
     ready = deploy()
-    stale = {"stacks": [{"name": e.name, "outcome": "created", "outputs": {"StateMachineArn": "arn:aws:states:"
-                         "eu-west-2:000000000000:stateMachine:gone", "AlertTopicArn": "arn:aws:sns:x:0:gone"}}
-                        for e in bundle.stacks]}
+    stale = {
+        "stacks": [
+            {
+                "name": e.name,
+                "outcome": "created",
+                "outputs": {
+                    "StateMachineArn": "arn:aws:states:eu-west-2:000000000000:stateMachine:gone",
+                    "AlertTopicArn": "arn:aws:sns:x:0:gone",
+                },
+            }
+            for e in bundle.stacks
+        ]
+    }
     path = record.path_for(bundle.scenario, bundle.suffix)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stale))
@@ -114,8 +124,10 @@ def test_a_partly_deployed_scenario_is_named_in_one_line_and_nothing_is_provisio
         result = _invoke(*command, *target)
         assert result.exit_code == 2, result.output
         [line] = result.output.splitlines()
-        assert line.startswith(f"drgen: error: {bundle.scenario} (suffix {bundle.suffix}) is only partly deployed "
-                               f"there: {len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing (")
+        assert line.startswith(
+            f"drgen: error: {bundle.scenario} (suffix {bundle.suffix}) is only partly deployed "
+            f"there: {len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing ("
+        )
     assert "sandbox, created once" not in result.output
 
 
@@ -215,8 +227,10 @@ def test_drill_takes_a_scenario_file_and_a_rendered_bundle(monkeypatch, tmp_path
     del manifest["definition"]  # as an older drgen rendered it
     Path("out/orders/manifest.json").write_text(json.dumps(manifest))
     refused = _invoke("drill", "--bundle", "out/orders")
-    assert refused.exit_code == 2 and "rendered from a scenario file (orders); pass that file with --config" in \
-        refused.output
+    assert (
+        refused.exit_code == 2
+        and "rendered from a scenario file (orders); pass that file with --config" in refused.output
+    )
 
 
 def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
@@ -239,8 +253,17 @@ def test_drill_passes_end_to_end_through_the_cli(monkeypatch, tmp_path):
     }
     failover_run, failback_run = report["runs"]
     tasks = [s["state"] for s in failover_run["steps"] if s["type"] == "Task"]
-    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "ShiftDns", "ReturnReplication",
-                     "Validate", "NotifySuccess"]
+    assert tasks == [
+        "Guard",
+        "Confirm",
+        "Promote",
+        "Scale",
+        "PromotionStatus",
+        "ShiftDns",
+        "ReturnReplication",
+        "Validate",
+        "NotifySuccess",
+    ]
     assert failback_run["phase"] == "failback" and failback_run["status"] == "SUCCEEDED"
     timeline = report["dns_timeline"]
     assert [s["after_dns_step_seconds"] for s in timeline["failover"]] == [0, 60, 120, 300, 1800, 86400]

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own not
 def served(sandbox_url: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``drgen sandbox --port 0`` in its own process, and the URL it prints."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "drgen", "sandbox", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "drgen", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -62,7 +64,9 @@ def test_drgen_sandbox_serves_a_failover_and_stops_on_sigterm(served, endpoints)
     assert "Promote " in failover.output and "SUCCEEDED" in failover.output
 
     taken = subprocess.run(
-        [sys.executable, "-m", "drgen", "sandbox", "--port", url.rsplit(":", 1)[1]], capture_output=True, text=True,
+        [sys.executable, "-m", "drgen", "sandbox", "--port", url.rsplit(":", 1)[1]],
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert taken.returncode == 2 and taken.stderr.startswith("drgen: error: cannot serve on 127.0.0.1:")

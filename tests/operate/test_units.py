@@ -51,8 +51,19 @@ def test_the_failover_definition_runs_its_tasks_in_order_and_polls_until_promote
 
     assert run.status == "SUCCEEDED"
     tasks = [s.state for s in run.steps if s.kind == "Task"]
-    assert tasks == ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "PromotionStatus",
-                     "PromotionStatus", "ShiftDns", "ReturnReplication", "Validate", "NotifySuccess"]
+    assert tasks == [
+        "Guard",
+        "Confirm",
+        "Promote",
+        "Scale",
+        "PromotionStatus",
+        "PromotionStatus",
+        "PromotionStatus",
+        "ShiftDns",
+        "ReturnReplication",
+        "Validate",
+        "NotifySuccess",
+    ]
     guard_input = calls[0][1]
     assert guard_input["mode"] == "failover" and guard_input["planned"] is True and guard_input["force"] is False
     assert guard_input["execution_id"] == CONTEXT["Execution"]["Id"]

@@ -53,15 +53,29 @@ def write_tiny_bundle(root: Path, templates: dict[str, dict[str, Any]], name: st
         path.parent.mkdir(parents=True, exist_ok=True)
         data = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
         path.write_bytes(data)
-        stacks.append({
-            "name": f"{name}-{layer}", "layer": layer, "region": "us-east-1", "role": "global",
-            "template": f"templates/{layer}.json", "sha256": hashlib.sha256(data).hexdigest(),
-            "depends_on": [], "parameters": {}, "inputs": {}, "tags": {},
-        })
+        stacks.append(
+            {
+                "name": f"{name}-{layer}",
+                "layer": layer,
+                "region": "us-east-1",
+                "role": "global",
+                "template": f"templates/{layer}.json",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "depends_on": [],
+                "parameters": {},
+                "inputs": {},
+                "tags": {},
+            }
+        )
     manifest = {
-        "format": 1, "scenario": name, "description": "a tiny test bundle", "suffix": "t",
+        "format": 1,
+        "scenario": name,
+        "description": "a tiny test bundle",
+        "suffix": "t",
         "regions": {"primary": "us-east-1", "secondary": "us-west-2", "global": "us-east-1"},
-        "objectives": {"rto_seconds": 60, "rpo_seconds": 1}, "notes": [], "stacks": stacks,
+        "objectives": {"rto_seconds": 60, "rpo_seconds": 1},
+        "notes": [],
+        "stacks": stacks,
     }
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return bundle

@@ -12,8 +12,15 @@ from drgen.review import build_review
 from .test_diagram import PNG_SIGNATURE
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
 ]
 TIMEOUT_SECONDS = 120
 
@@ -23,7 +30,10 @@ def chromium_run(chromium: str, page: Path, work: Path, *extra: str) -> tuple[st
     profile = work / f"profile-{len(list(work.glob('profile-*')))}"
     result = subprocess.run(
         [chromium, *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]

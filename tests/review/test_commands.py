@@ -21,8 +21,16 @@ def test_review_writes_the_four_files_into_each_bundle(bundle_root, tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("trading-ecs", "database-dr"):
         files = sorted(p.name for p in (out / name).iterdir() if p.is_file())
-        assert files == ["REVIEW.md", "budget.json", "diagram-full.png", "diagram-full.svg", "diagram.png",
-                         "diagram.svg", "manifest.json", "review.html"]
+        assert files == [
+            "REVIEW.md",
+            "budget.json",
+            "diagram-full.png",
+            "diagram-full.svg",
+            "diagram.png",
+            "diagram.svg",
+            "manifest.json",
+            "review.html",
+        ]
         assert "No change" in (out / name / "REVIEW.md").read_text()
     assert "review trading-ecs: 0 lint finding(s), scan not run" in result.output
 

@@ -26,8 +26,10 @@ from .conftest import template, write_tiny_bundle
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ENGINES = [
     pytest.param("graphviz", marks=pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz `dot` not installed")),
-    pytest.param("matplotlib", marks=pytest.mark.skipif(
-        importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed")),
+    pytest.param(
+        "matplotlib",
+        marks=pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed"),
+    ),
 ]
 
 
@@ -88,24 +90,49 @@ def test_dot_source_is_sorted_and_quoted(bundle_root):
 
 def failover_bundle(tmp_path):
     """Health check -> alarm -> rule -> state machine -> functions that promote the DB and change DNS."""
+
     def role(action):
-        return {"Type": "AWS::IAM::Role", "Properties": {
-            "AssumeRolePolicyDocument": {"Statement": []},
-            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
-                {"Effect": "Allow", "Action": [action], "Resource": "*"}]}}]}}
+        return {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Statement": []},
+                "Policies": [
+                    {
+                        "PolicyName": "p",
+                        "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": [action], "Resource": "*"}]},
+                    }
+                ],
+            },
+        }
 
     def function(role_id):
         return {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": [role_id, "Arn"]}}}
 
     resources = {
         "Check": {"Type": "AWS::Route53::HealthCheck", "Properties": {"HealthCheckConfig": {"Type": "HTTPS"}}},
-        "CheckAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            "AlarmName": "app-primary-health", "Dimensions": [{"Name": "HealthCheckId", "Value": {"Ref": "Check"}}]}},
-        "Trigger": {"Type": "AWS::Events::Rule", "Properties": {
-            "EventPattern": {"detail": {"alarmName": ["app-primary-health"]}},
-            "Targets": [{"Id": "sm", "Arn": {"Ref": "Failover"}}]}},
-        "Failover": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionSubstitutions": {
-            "Promote": {"Fn::GetAtt": ["Promote", "Arn"]}, "Dns": {"Fn::GetAtt": ["Dns", "Arn"]}}}},
+        "CheckAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": "app-primary-health",
+                "Dimensions": [{"Name": "HealthCheckId", "Value": {"Ref": "Check"}}],
+            },
+        },
+        "Trigger": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "EventPattern": {"detail": {"alarmName": ["app-primary-health"]}},
+                "Targets": [{"Id": "sm", "Arn": {"Ref": "Failover"}}],
+            },
+        },
+        "Failover": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "DefinitionSubstitutions": {
+                    "Promote": {"Fn::GetAtt": ["Promote", "Arn"]},
+                    "Dns": {"Fn::GetAtt": ["Dns", "Arn"]},
+                }
+            },
+        },
         "Promote": function("PromoteRole"),
         "PromoteRole": role("rds:FailoverGlobalCluster"),
         "Dns": function("DnsRole"),
@@ -213,28 +240,55 @@ def test_the_architecture_view_shows_request_path_replication_and_failover(bundl
     graph = build_architecture(load_bundle(bundle_root / "trading-ecs"))
     for role, record in (("primary", "PrimaryFailoverRecord"), ("secondary", "SecondaryFailoverRecord")):
         cluster = "PrimaryCluster" if role == "primary" else "SecondaryCluster"
-        path = ["clients", f"global_global_{record}", f"{role}_app_LoadBalancer", f"{role}_app_EcsService",
-                f"{role}_data_{cluster}"]
+        path = [
+            "clients",
+            f"global_global_{record}",
+            f"{role}_app_LoadBalancer",
+            f"{role}_app_EcsService",
+            f"{role}_data_{cluster}",
+        ]
         assert has_path(graph, path) == []
         assert f"{role}_foundation_ArtifactsBucket" in {e.target for e in graph.edges if e.source == path[3]}
-    assert has_path(graph, ["primary_data_PrimaryCluster", "primary_data_GlobalCluster",
-                            "secondary_data_SecondaryCluster"], "replication") == []
-    assert has_path(graph, ["primary_foundation_ArtifactsBucket", "secondary_foundation_ArtifactsBucket"],
-                    "replication") == []
+    assert (
+        has_path(
+            graph,
+            ["primary_data_PrimaryCluster", "primary_data_GlobalCluster", "secondary_data_SecondaryCluster"],
+            "replication",
+        )
+        == []
+    )
+    assert (
+        has_path(graph, ["primary_foundation_ArtifactsBucket", "secondary_foundation_ArtifactsBucket"], "replication")
+        == []
+    )
     assert has_path(graph, ["table_SessionsTable_eu_central_1", "table_SessionsTable_eu_west_2"], "replication") == []
     machine = "secondary_orchestration_FailoverStateMachine"
-    trigger = ["global_global_PrimaryHealthCheck", "global_global_PrimaryHealthCheckAlarm",
-               "secondary_orchestration_FailoverTrigger", machine]
+    trigger = [
+        "global_global_PrimaryHealthCheck",
+        "global_global_PrimaryHealthCheckAlarm",
+        "secondary_orchestration_FailoverTrigger",
+        machine,
+    ]
     assert has_path(graph, trigger, "failover") == []
     acts = {(e.target, e.label) for e in graph.edges if e.source == machine}
-    assert acts >= {("secondary_data_SecondaryCluster", "promote"), ("secondary_app_EcsService", "scale up"),
-                    ("global_global_PrimaryRecordHealthCheck", "DNS failover")}
+    assert acts >= {
+        ("secondary_data_SecondaryCluster", "promote"),
+        ("secondary_app_EcsService", "scale up"),
+        ("global_global_PrimaryRecordHealthCheck", "DNS failover"),
+    }
 
 
 def test_the_serverless_request_path_runs_through_the_queue(bundle_root):
     graph = build_architecture(load_bundle(bundle_root / "trading-serverless"))
-    path = ["clients", "global_global_PrimaryFailoverRecord", "primary_app_Api", "primary_app_OrderIntakeFunction",
-            "primary_app_TradeQueue", "primary_app_TradeProcessorFunction", "primary_data_PrimaryCluster"]
+    path = [
+        "clients",
+        "global_global_PrimaryFailoverRecord",
+        "primary_app_Api",
+        "primary_app_OrderIntakeFunction",
+        "primary_app_TradeQueue",
+        "primary_app_TradeProcessorFunction",
+        "primary_data_PrimaryCluster",
+    ]
     assert has_path(graph, path) == []
     assert has_path(graph, ["primary_app_TradeProcessorFunction", "primary_app_TradeQueue"]) != []  # no cycle
     assert has_path(graph, ["primary_app_OrderIntakeFunction", "table_LedgerTable_us_east_1"]) == []
@@ -243,14 +297,18 @@ def test_the_serverless_request_path_runs_through_the_queue(bundle_root):
 def test_database_dns_routes_straight_to_the_clusters(bundle_root):
     graph = build_architecture(load_bundle(bundle_root / "database-dr"))
     assert has_path(graph, ["clients", "global_global_PrimaryFailoverRecord", "primary_data_PrimaryCluster"]) == []
-    assert has_path(graph, ["clients", "global_global_SecondaryFailoverRecord",
-                            "secondary_data_SecondaryCluster"]) == []
+    assert (
+        has_path(graph, ["clients", "global_global_SecondaryFailoverRecord", "secondary_data_SecondaryCluster"]) == []
+    )
 
 
 def test_a_rule_naming_its_alarm_by_ref_is_on_the_failover_path(bundle_root):
     found, _ = edges("trading-ecs", bundle_root)
-    assert ("secondary_orchestration_PrimaryProbeAlarm", "secondary_orchestration_ProbeFailoverTrigger",
-            "alarm state") in found
+    assert (
+        "secondary_orchestration_PrimaryProbeAlarm",
+        "secondary_orchestration_ProbeFailoverTrigger",
+        "alarm state",
+    ) in found
 
 
 def test_the_architecture_dot_stacks_the_regions_below_the_global_layer(bundle_root):

@@ -60,10 +60,15 @@ def wildcard_bundle(tmp_path, sid=None):
     role = {
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "too-wide",
-                          "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}],
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
+            "Policies": [
+                {"PolicyName": "too-wide", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}
+            ],
         },
     }
     return write_tiny_bundle(tmp_path, {"app": template({"WideRole": role})})

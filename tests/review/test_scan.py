@@ -14,19 +14,23 @@ from drgen.scenario import PRESETS
 
 from .conftest import template, write_tiny_bundle
 
-BAD = template({
-    "OpenBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "drgen-deliberately-bad"}},
-    "SshFromAnywhere": {
-        "Type": "AWS::EC2::SecurityGroup",
-        "Properties": {
-            "GroupDescription": "ssh from anywhere",
-            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}],
+BAD = template(
+    {
+        "OpenBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "drgen-deliberately-bad"}},
+        "SshFromAnywhere": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "ssh from anywhere",
+                "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}],
+            },
         },
-    },
-})
-GOOD = template({
-    "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/drgen-test"}},
-})
+    }
+)
+GOOD = template(
+    {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/drgen-test"}},
+    }
+)
 
 
 @pytest.fixture(scope="module")

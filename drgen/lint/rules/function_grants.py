@@ -94,8 +94,12 @@ class FunctionGrants(CloudFormationLintRule):
                 continue
             role = _role_of(resources, resource)
             if role is None:
-                matches.append(RuleMatch(["Resources", name, "Properties", "Role"],
-                                         f"{name}: its role is not in this template, so its grants cannot be read"))
+                matches.append(
+                    RuleMatch(
+                        ["Resources", name, "Properties", "Role"],
+                        f"{name}: its role is not in this template, so its grants cannot be read",
+                    )
+                )
                 continue
             statements = list(_allowed(resources[role]))
             for call in _with_implied(calls):
@@ -125,14 +129,19 @@ def _allowed(role: dict[str, Any]) -> Iterator[tuple[list[str], list[Any]]]:
             if statement.get("Effect") != "Allow":
                 continue
             actions, targets = statement.get("Action", []), statement.get("Resource", [])
-            yield (actions if isinstance(actions, list) else [actions],
-                   targets if isinstance(targets, list) else [targets])
+            yield (
+                actions if isinstance(actions, list) else [actions],
+                targets if isinstance(targets, list) else [targets],
+            )
 
 
 def _granted(call: str, statements: list[tuple[list[str], list[Any]]], resources: dict[str, Any]) -> str:
-    """"" when some statement allows ``call`` on a matching resource, else what is wrong."""
-    naming = [targets for actions, targets in statements
-              if any(fnmatch.fnmatchcase(call.lower(), a.lower()) for a in actions if isinstance(a, str))]
+    """ "" when some statement allows ``call`` on a matching resource, else what is wrong."""
+    naming = [
+        targets
+        for actions, targets in statements
+        if any(fnmatch.fnmatchcase(call.lower(), a.lower()) for a in actions if isinstance(a, str))
+    ]
     if not naming:
         return "no statement of its role allows it"
     formats = arn_formats(call)
@@ -143,12 +152,12 @@ def _granted(call: str, statements: list[tuple[list[str], list[Any]]], resources
 
 
 def _fits(call: str, formats: tuple[str, ...], target: Any, resources: dict[str, Any]) -> str:
-    """"" when ``target`` can match ``call``; else why not."""
+    """ "" when ``target`` can match ``call``; else why not."""
     anywhere = formats == ("*",)
     if target == "*":
         return ""
     if anywhere:
-        return f"{call} has no resource-level permissions: AWS authorizes it on Resource \"*\" only"
+        return f'{call} has no resource-level permissions: AWS authorizes it on Resource "*" only'
     service = call.split(":", 1)[0]
     if isinstance(target, dict):
         if "Fn::Sub" in target:
@@ -194,11 +203,15 @@ def _key_policies(resources: dict[str, Any]) -> Iterator[RuleMatch]:
         for index, statement in enumerate(statements):
             if statement.get("Effect") == "Deny":
                 actions = statement.get("Action", [])
-                yield RuleMatch(["Resources", name, "Properties", "KeyPolicy", "Statement", index],
-                                f"{name}'s key policy denies {actions}: no IAM grant can allow them")
+                yield RuleMatch(
+                    ["Resources", name, "Properties", "KeyPolicy", "Statement", index],
+                    f"{name}'s key policy denies {actions}: no IAM grant can allow them",
+                )
         if not any(_delegates_to_iam(statement) for statement in statements):
-            yield RuleMatch(["Resources", name, "Properties", "KeyPolicy"],
-                            f"{name}'s key policy does not allow the account root kms:*: IAM grants on it do nothing")
+            yield RuleMatch(
+                ["Resources", name, "Properties", "KeyPolicy"],
+                f"{name}'s key policy does not allow the account root kms:*: IAM grants on it do nothing",
+            )
 
 
 def _delegates_to_iam(statement: dict[str, Any]) -> bool:
@@ -206,5 +219,4 @@ def _delegates_to_iam(statement: dict[str, Any]) -> bool:
     principal = (statement.get("Principal") or {}).get("AWS") if isinstance(statement.get("Principal"), dict) else None
     actions = statement.get("Action", [])
     actions = actions if isinstance(actions, list) else [actions]
-    return (statement.get("Effect") == "Allow" and "kms:*" in actions
-            and ":root" in json.dumps(principal))
+    return statement.get("Effect") == "Allow" and "kms:*" in actions and ":root" in json.dumps(principal)

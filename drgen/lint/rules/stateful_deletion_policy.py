@@ -20,7 +20,9 @@ class StatefulDeletionPolicy(CloudFormationLintRule):
         "DeletionPolicy Snapshot, which leaves snapshots behind; every database, table, global cluster, bucket "
         "and KMS key must state its DeletionPolicy (Delete) explicitly."
     )
-    source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"
+    source_url = (
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"
+    )
     tags: ClassVar[list[str]] = ["drgen", "dr", "resources", "deletionpolicy"]
 
     def match(self, cfn: Template) -> list[RuleMatch]:

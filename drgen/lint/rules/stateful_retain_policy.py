@@ -23,7 +23,9 @@ class StatefulRetainPolicy(CloudFormationLintRule):
         "drgen stacks must be destroyable: a Retain DeletionPolicy (or UpdateReplacePolicy) leaves the database, "
         "table, bucket or key behind, where it keeps costing money and blocks re-creating a same-named resource."
     )
-    source_url = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"
+    source_url = (
+        "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"
+    )
     tags: ClassVar[list[str]] = ["drgen", "dr", "resources", "deletionpolicy"]
 
     def match(self, cfn: Template) -> list[RuleMatch]:
@@ -33,9 +35,12 @@ class StatefulRetainPolicy(CloudFormationLintRule):
         for name, resource in cfn.get_resources(list(STATEFUL_TYPES)).items():
             for policy in POLICIES:
                 if policy in resource and any(v in RETAINING for v in _possible_values(resource[policy])):
-                    yield ["Resources", name, policy], (
-                        f"{name} ({resource['Type']}) has {policy} {describe(resource[policy])}: it would outlive "
-                        "the stack; use Delete"
+                    yield (
+                        ["Resources", name, policy],
+                        (
+                            f"{name} ({resource['Type']}) has {policy} {describe(resource[policy])}: it would outlive "
+                            "the stack; use Delete"
+                        ),
                     )
 
 
