@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ from drgen.render import Bundle, StackEntry, render
 from drgen.scenario import PRESETS, load
 
 REPO = Path(__file__).resolve().parent.parent
+# The lint cache (drgen/lint/cache.py) of this test process, not the developer's: a run starts cold.
+os.environ.setdefault("DRGEN_CACHE_DIR", tempfile.mkdtemp(prefix="drgen-test-cache-"))
 
 
 @pytest.fixture(autouse=True)

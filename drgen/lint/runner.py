@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drgen.errors import DrgenError
+from drgen.lint import cache as lint_cache
 from drgen.lint.findings import Finding, by_location, severity_of
 
 if TYPE_CHECKING:
@@ -42,8 +43,18 @@ def lint_template(path: Path, regions: Sequence[str]) -> list[Finding]:
 
 @lru_cache(maxsize=64)
 def lint_text(text: str, regions: tuple[str, ...], shown: str) -> tuple[Finding, ...]:
-    """The findings for a template's text (memoised: deploy lints the bundle it is about to deploy, and the same
-    bytes give the same findings)."""
+    """The findings for a template's text: memoised in the process (deploy lints the bundle it is about to
+    deploy) and kept on disk by content (``drgen.lint.cache``): the same bytes give the same findings."""
+    entry = lint_cache.key(text, regions)
+    kept = lint_cache.load(entry, shown)
+    if kept is not None:
+        return kept
+    found = _lint(text, regions, shown)
+    lint_cache.save(entry, found)
+    return found
+
+
+def _lint(text: str, regions: tuple[str, ...], shown: str) -> tuple[Finding, ...]:
     _silence_cfnlint()
     return tuple(
         Finding(
