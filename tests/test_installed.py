@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from drgen.operate import sandbox
+from drgen.operate import moto_standins
 from drgen.render import render
 from drgen.scenario import PRESETS, load
 
@@ -143,7 +143,7 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
     with http_endpoint() as health_endpoint:
         health = ["--health-url", f"{health_endpoint}/ok"]
         assert "orders (inst): ready" in drgen("readiness", *target, *health)
-        with sandbox.promotion_standin() as promotions:
+        with moto_standins.promotion_standin() as promotions:
             assert "SUCCEEDED" in drgen("failover", *target, "--unplanned", "--yes", "--force", "--wait", *health)
             assert "SUCCEEDED" in drgen("failback", *target, "--planned", "--force", "--wait", *health)
         # a directory without the deployment record (another machine): the deployment is read from CloudFormation

@@ -11,7 +11,17 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from drgen.builders import api, compute, events, functions, ledger, monitoring, parameters, snapshot_export, upstream
+from drgen.builders import (
+    api,
+    compute,
+    events,
+    functions,
+    ledger,
+    monitoring,
+    snapshot_export,
+    ssm_parameters,
+    upstream,
+)
 from drgen.builders.context import StackContext
 from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
 from drgen.scenario.model import ComputeKind
@@ -69,7 +79,7 @@ def build(ctx: StackContext) -> None:
     elif queue is not None:
         api.feed(ctx, queue, deployed[TRADE_PROCESSOR.key])
         api.rest_api(ctx, deployed[APP_HEALTH.key], queue, deployed.get(ORDER_INTAKE.key))
-    parameters.region_config(ctx, _region_config(ctx, bus, queue))
+    ssm_parameters.region_config(ctx, _region_config(ctx, bus, queue))
     ctx.template.set_metadata({"drgen": {"decisions": [LAG_SCHEDULE + "."]}})
 
 

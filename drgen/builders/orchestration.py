@@ -34,8 +34,8 @@ from drgen.builders import (
     failover_alarms,
     functions,
     ledger,
-    parameters,
     probe,
+    ssm_parameters,
     upstream,
 )
 from drgen.builders.context import IS_SECONDARY, StackContext
@@ -156,7 +156,7 @@ def _machine_statements(function_arns: list[Any]) -> list[Statement]:
 
 def build(ctx: StackContext) -> None:
     """The orchestration layer: readiness test in both regions; in the DR region the failover machinery."""
-    state_name, state_arn = parameters.failover_state(ctx)
+    state_name, state_arn = ssm_parameters.failover_state(ctx)
     table = control.table(ctx)
     probe_spec = probe_for(ctx.scenario)
     env = failover_env(ctx, state_name, table)

@@ -40,7 +40,7 @@ def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
     bundle = load_bundle(source, suffix)
     environment = resolve(aws, scenario_of(source, bundle), bundle)
     if aws.sandbox:
-        from drgen.operate.sandbox import provision_once
+        from drgen.operate.moto_standins import provision_once
 
         for made in provision_once(aws, environment, bundle):
             click.echo(f"sandbox, created once: {made}", err=True)
@@ -219,7 +219,7 @@ def _operate(
 
 
 def _refuse_unserved_promotion(aws: Aws, environment: Environment) -> None:
-    from drgen.operate.sandbox import PROMOTIONS, unserved_promotion
+    from drgen.operate.moto_standins import PROMOTIONS, unserved_promotion
 
     missing = unserved_promotion(aws, environment.dr)
     if missing:

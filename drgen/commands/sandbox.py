@@ -39,8 +39,8 @@ def sandbox(host: str, port: int, health_port: int | None) -> None:
                      --health-url http://127.0.0.1:5001/health
     """
     from drgen.operate.drill import moto_server  # names the `sandbox` extra when moto is missing
+    from drgen.operate.moto_standins import PROMOTIONS, promotion_standin
     from drgen.operate.rehearsal import serving
-    from drgen.operate.sandbox import PROMOTIONS, promotion_standin
 
     stopped = threading.Event()
 

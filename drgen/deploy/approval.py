@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from drgen.deploy import sandbox
+from drgen.deploy import moto_templates
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.plan import Decision, Plan, StackPlan
 from drgen.deploy.session import Aws
@@ -40,7 +40,7 @@ def broadened(aws: Aws, bundle: DeployBundle, plan: Plan) -> Broadening:
 def _template_bodies(aws: Aws, bundle: DeployBundle) -> Callable[[StackEntry], bytes]:
     if not aws.sandbox:
         return bundle.template
-    return lambda entry: sandbox.adapt(bundle.template(entry)).body
+    return lambda entry: moto_templates.adapt(bundle.template(entry)).body
 
 
 def _deployed_template(aws: Aws, stack: StackPlan) -> dict[str, Any]:

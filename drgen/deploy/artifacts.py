@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drgen.deploy import buckets, sandbox
+from drgen.deploy import buckets, moto_templates
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.session import Aws, error_code
 from drgen.render import StackEntry
@@ -45,7 +45,7 @@ PREVIOUS_TEMPLATE = TemplateSource(b"")
 class Artifacts:
     """The artifact buckets of one deployment and the body each template is deployed with.
 
-    Against moto the bodies are the sandbox-adjusted ones (``sandbox.adapt``); elsewhere the rendered bytes.
+    Against moto the bodies are the sandbox-adjusted ones (``moto_templates.adapt``); elsewhere the rendered bytes.
     """
 
     def __init__(self, aws: Aws, bundle: DeployBundle, body_limit: int = TEMPLATE_BODY_LIMIT) -> None:
@@ -53,7 +53,7 @@ class Artifacts:
         self._bundle = bundle
         self._body_limit = body_limit
         paths = sorted({e.template for e in bundle.stacks})
-        self.adapted = {p: sandbox.adapt(bundle.files[p]) for p in paths} if aws.sandbox else {}
+        self.adapted = {p: moto_templates.adapt(bundle.files[p]) for p in paths} if aws.sandbox else {}
         self._bodies = {p: self.adapted[p].body if aws.sandbox else bundle.files[p] for p in paths}
 
     def bucket(self, region: str) -> str:

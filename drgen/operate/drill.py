@@ -1,7 +1,7 @@
 """``drgen drill``: the whole failover rehearsal, locally against a moto server started here, or ``--live``.
 
 Local: start moto's server in this process, deploy the scenario with the deploy code, create through the
-service APIs what moto cannot create from the templates (``sandbox.provision``), then, on a simulated clock
+service APIs what moto cannot create from the templates (``moto_standins.provision``), then, on a simulated clock
 (``simclock``) with the stand-ins of ``rehearsal`` for what moto does not run (alarms, databases, applications,
 schedules): run the DR region's readiness function (it arms the triggers), fail the primary (unplanned) or not
 (planned), run the failover machine's definition with the Lambda code, let a day pass, bring the primary back,
@@ -9,8 +9,8 @@ fail back. Verified: the writer, the DR compute, the notification, the primary w
 where Route 53 sends clients, a timeline from drgen's model of Route 53 (``dns_verdict``): DR from the failover's
 DNS step until the failback, the primary after it. Each step's time stands next to the budget's term.
 
-The promotion is a stand-in (moto has no FailoverGlobalCluster; ``sandbox.promotion_standin``), and so is
-GetHealthCheckStatus, which the validation step reads: the model answers it (``sandbox.health_check_standin``).
+The promotion is a stand-in (moto has no FailoverGlobalCluster; ``moto_standins.promotion_standin``), and so is
+GetHealthCheckStatus, which the validation step reads: the model answers it (``moto_standins.health_check_standin``).
 
 Live (``--live``): against a real, deployed account a planned switchover to the DR region and back, each
 followed step by step in Step Functions, with the readiness check before each.
@@ -37,7 +37,7 @@ from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
 from drgen.errors import DrgenError
-from drgen.operate import dns_verdict, failover, lambdas, readiness, sandbox
+from drgen.operate import dns_verdict, failover, lambdas, moto_standins, readiness
 from drgen.operate.asl import Step
 from drgen.operate.drill_report import Report, budget_terms
 from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
@@ -121,7 +121,7 @@ def local(
     with sandbox_credentials(), moto_server() as url:
         aws = Aws(Target(endpoint_url=url, max_attempts=2, poll_seconds=0.05))
         environment = _deploy(aws, scenario, bundle, report, on_line)
-        report.created = sandbox.provision(aws, environment, bundle)
+        report.created = moto_standins.provision(aws, environment, bundle)
         on_line(f"created through the service APIs: {len(report.created)} kinds of what moto's CloudFormation skips")
         clock, regions = SimClock(), dns_verdict.Regions()
         rehearsal = Rehearsal(aws, environment, clock, regions)
@@ -136,8 +136,8 @@ def local(
         with (
             lambda_clock(clock),
             endpoints(rehearsal) as url_for,
-            sandbox.promotion_standin(),
-            sandbox.health_check_standin(status),
+            moto_standins.promotion_standin(),
+            moto_standins.health_check_standin(status),
         ):
             report.standins = _standins(url_for)
             rehearsal.start()

@@ -17,7 +17,7 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_access import STATE_MACHINE_ARN
-from drgen.builders.parameters import FAILOVER_STATE
+from drgen.builders.ssm_parameters import FAILOVER_STATE
 from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.destroy import locate
 from drgen.deploy.plan import FAILED_FIRST_CREATE

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.parsers import ResponseParserError
 
 from drgen.builders.failover_definition import definition, substitution
-from drgen.deploy.sandbox import placeholder
+from drgen.deploy.moto_templates import placeholder
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
@@ -31,7 +31,7 @@ from drgen.operate.environment import Environment
 from drgen.operate.simclock import SimClock
 from drgen.scenario.model import Role
 
-PLACEHOLDER = placeholder("")  # what drgen/deploy/sandbox.py puts where a skipped resource was
+PLACEHOLDER = placeholder("")  # what drgen/deploy/moto_templates.py puts where a skipped resource was
 _ENVIRONMENT_LOCK = threading.Lock()  # os.environ is the process's: one local run at a time
 LAMBDA_LOGGER = "drgen"  # lambda/drgen_common/logs.py logs through this logger
 

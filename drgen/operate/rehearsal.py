@@ -27,7 +27,7 @@ from drgen.builders.probe import ALARM as PROBE_ALARM
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.functions import ENGAGED_SIGNAL
-from drgen.operate import lambdas, local, sandbox
+from drgen.operate import lambdas, local, moto_standins
 from drgen.operate.dns_verdict import Regions
 from drgen.operate.environment import Environment
 from drgen.operate.simclock import SimClock
@@ -71,8 +71,10 @@ class Rehearsal:
 
     def _alarms(self, state: str, reason: str) -> None:
         env = self.environment
-        sandbox.alarm_state(self.aws, env.dr, env.names.for_region("alarm", PROBE_ALARM, env.dr), state, reason)
-        sandbox.alarm_state(self.aws, "us-east-1", health_check_alarm_name(env.names, Role.PRIMARY), state, reason)
+        moto_standins.alarm_state(self.aws, env.dr, env.names.for_region("alarm", PROBE_ALARM, env.dr), state, reason)
+        moto_standins.alarm_state(
+            self.aws, "us-east-1", health_check_alarm_name(env.names, Role.PRIMARY), state, reason
+        )
 
     def writer_region(self) -> str:
         failover = lambdas.shared("failover")

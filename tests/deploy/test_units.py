@@ -16,7 +16,7 @@ import pytest
 from botocore.stub import Stubber
 from moto.cloudformation.parsing import get_model_map
 
-from drgen.deploy import record, sandbox
+from drgen.deploy import moto_templates, record
 from drgen.deploy.bootstrap import roles_template
 from drgen.deploy.destroy import empty_vault
 from drgen.deploy.executor import Outcome, StackResult, pause, run_graph
@@ -143,7 +143,7 @@ def test_a_bug_in_an_action_is_not_reported_as_a_stack_failure():
 
 def test_the_sandbox_type_list_is_moto_s():
     supported = {t for t in get_model_map() if t.startswith("AWS::") and t != "AWS::SERVICE::RESOURCE"}
-    assert supported == sandbox.MOTO_TYPES
+    assert supported == moto_templates.MOTO_TYPES
 
 
 def test_the_sandbox_leaves_out_what_moto_cannot_build_and_replaces_references_to_it():
@@ -164,7 +164,7 @@ def test_the_sandbox_leaves_out_what_moto_cannot_build_and_replaces_references_t
         },
         "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["Cluster", "Endpoint.Address"]}}},
     }
-    adapted = sandbox.adapt(json.dumps(template).encode())
+    adapted = moto_templates.adapt(json.dumps(template).encode())
     body = json.loads(adapted.body)
 
     assert [logical for logical, _, _ in adapted.left_out] == ["Cluster", "Member"]
@@ -180,7 +180,7 @@ def test_the_sandbox_leaves_out_what_moto_cannot_build_and_replaces_references_t
 
 def test_a_template_moto_takes_as_it_is_is_passed_through_byte_for_byte():
     body = b'{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}'
-    assert sandbox.adapt(body) == sandbox.Adapted(body, ())
+    assert moto_templates.adapt(body) == moto_templates.Adapted(body, ())
 
 
 def test_the_stackset_roles_template_lints_clean_and_trusts_opt_in_regions(tmp_path):

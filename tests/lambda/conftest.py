@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from drgen.operate.drill import moto_server
-from drgen.operate.sandbox import promotion_standin
+from drgen.operate.moto_standins import promotion_standin
 
 from .servers import Postgres, find_postgres, free_port, http_endpoint, postgres_server
 
@@ -101,7 +101,7 @@ def global_database(cloud: Callable[..., Any]) -> GlobalDatabase:
 @pytest.fixture
 def promotion_calls() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Stand-in for FailoverGlobalCluster and SwitchoverGlobalCluster, which moto 5.2.5 does not implement:
-    drgen's own sandbox patch (drgen.operate.sandbox.promotion_standin), which the drill uses too. The two
+    drgen's own sandbox patch (drgen.operate.moto_standins.promotion_standin), which the drill uses too. The two
     operations make the target member the writer at once in moto's global-cluster model, so
     describe_global_clusters (which the code under test reads) sees the result; every other call is moto's.
     Real RDS takes minutes and shows a FailoverState meanwhile; the tests of that path use a describe result.

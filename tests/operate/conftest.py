@@ -1,6 +1,6 @@
 """Fixtures: one moto server per test process, reset per test, and trading-ecs deployed into it.
 
-The deployment goes through drgen's deploy code, then ``sandbox.provision`` creates what moto's CloudFormation
+The deployment goes through drgen's deploy code, then ``moto_standins.provision`` creates what moto's CloudFormation
 skips (the Aurora global cluster and clusters, the secret, tables, alarms, ...), as ``drgen drill`` does.
 """
 
@@ -19,7 +19,7 @@ from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
-from drgen.operate import sandbox
+from drgen.operate import moto_standins
 from drgen.operate.environment import Environment, resolve
 from drgen.scenario import load
 
@@ -62,7 +62,7 @@ class Deployed:
 def promoting() -> Iterator[list[tuple[str, dict[str, object]]]]:
     """The moto server answers FailoverGlobalCluster and SwitchoverGlobalCluster, as `drgen sandbox` serves it
     (a plain moto server is refused before a failover starts); yields the promotions made."""
-    with sandbox.promotion_standin() as calls:
+    with moto_standins.promotion_standin() as calls:
         yield calls
 
 
@@ -82,7 +82,7 @@ def deploy(sandbox_url: str, bundle: DeployBundle, endpoints: str) -> Callable[.
         results = deployer.deploy(aws, bundle, bundle.stacks, deployer.DeployOptions(), PlainProgress(io.StringIO()))
         assert all(r.outcome.ok for r in results), [r.reason for r in results]
         environment = resolve(aws, load(SCENARIO, suffix=SUFFIX), bundle)
-        sandbox.provision(aws, environment, bundle, attach_secondary=attach_secondary)
+        moto_standins.provision(aws, environment, bundle, attach_secondary=attach_secondary)
         return Deployed(sandbox_url, aws, environment, f"{endpoints}/ok")
 
     return deployed

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from drgen.builders.alerting import health_check_alarm_name
 from drgen.deploy import record
 from drgen.main import cli
-from drgen.operate import failover, lambdas, readiness, sandbox
+from drgen.operate import failover, lambdas, moto_standins, readiness
 from drgen.scenario.model import Role
 from tests.operate.conftest import Deployed
 
@@ -48,8 +48,10 @@ def _arm(deployed: Deployed) -> None:
 def _outage(deployed: Deployed) -> None:
     """What the primary's loss does to the two failure alarms (moto evaluates none: set as CloudWatch would)."""
     env = deployed.environment
-    sandbox.alarm_state(deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "down")
-    sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "ALARM", "down")
+    moto_standins.alarm_state(
+        deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "down"
+    )
+    moto_standins.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "ALARM", "down")
 
 
 def test_readiness_passes_on_a_ready_standby_and_arms_the_triggers(deploy, capfd):
@@ -80,8 +82,10 @@ def test_one_failure_signal_alone_stands_the_failover_down(deploy, promoting):
     deployed = deploy()
     _arm(deployed)
     env = deployed.environment
-    sandbox.alarm_state(deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "x")
-    sandbox.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "OK", "healthy")
+    moto_standins.alarm_state(
+        deployed.aws, env.dr, env.names.for_region("alarm", "primary-probe", env.dr), "ALARM", "x"
+    )
+    moto_standins.alarm_state(deployed.aws, "us-east-1", health_check_alarm_name(env.names), "OK", "healthy")
     before = _state(deployed)
     result = _invoke("failover", "--unplanned", "--yes", *deployed.run_options(), "--output", "json")
     assert result.exit_code == 1, result.output
@@ -149,7 +153,7 @@ def test_a_failover_run_twice_ends_in_the_same_state(deploy):
     _arm(deployed)
     _outage(deployed)
     before = _state(deployed)
-    with sandbox.promotion_standin() as calls:
+    with moto_standins.promotion_standin() as calls:
         first = _invoke("failover", "--unplanned", "--yes", *deployed.run_options())
         after_first = _state(deployed)
         second = _invoke("failover", "--unplanned", "--yes", *deployed.run_options(), "--output", "json")
@@ -176,9 +180,9 @@ def test_failback_is_refused_while_replication_lags_and_runs_once_caught_up(depl
     deployed = deploy()
     _arm(deployed)
     _outage(deployed)
-    with sandbox.promotion_standin():
+    with moto_standins.promotion_standin():
         assert _invoke("failover", "--unplanned", "--yes", *deployed.run_options()).exit_code == 0
-        sandbox.publish_lag(deployed.aws, deployed.environment, deployed.environment.primary, 240.0)
+        moto_standins.publish_lag(deployed.aws, deployed.environment, deployed.environment.primary, 240.0)
         refused = _invoke("failback", *deployed.run_options())
         assert refused.exit_code == 1
         assert "failback refused: replication lag 240 s in eu-central-1 exceeds 60 s" in refused.output
@@ -277,7 +281,7 @@ def test_a_deploy_during_a_failover_is_refused_unless_told(deploy):
     deployed = deploy()
     _arm(deployed)
     _outage(deployed)
-    with sandbox.promotion_standin():
+    with moto_standins.promotion_standin():
         assert _invoke("failover", "--unplanned", "--yes", *deployed.run_options()).exit_code == 0
     refused = _invoke("deploy", *deployed.cli_target(), "--skip-quota-check")
     assert refused.exit_code == 2, refused.output

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from drgen.main import cli
-from drgen.operate import sandbox
+from drgen.operate import moto_standins
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
 
@@ -37,7 +37,7 @@ def test_a_scenario_file_is_deployed_operated_and_destroyed_with_every_command(
     # moto implements neither FailoverGlobalCluster nor SwitchoverGlobalCluster: the in-process stand-in answers
     # them (as in drgen drill). The primary is not down here: the operator decides (--force) instead of waiting
     # for two failure signals.
-    with sandbox.promotion_standin() as promotions:
+    with moto_standins.promotion_standin() as promotions:
         assert "SUCCEEDED" in run("failover", *target, "--unplanned", "--yes", "--force", "--wait", *health)
         # no lag monitor runs against moto (it needs a database): the guard would wait for lag data, so --force
         assert "SUCCEEDED" in run("failback", *target, "--planned", "--force", "--wait", *health)

@@ -1,6 +1,6 @@
 """What a moto sandbox cannot build from the templates, created through the service APIs; and the one stand-in.
 
-moto's CloudFormation skips (see drgen/deploy/sandbox.py) the Aurora global cluster and its clusters, the
+moto's CloudFormation skips (see drgen/deploy/moto_templates.py) the Aurora global cluster and its clusters, the
 DynamoDB global table, the Secrets Manager secret, CloudWatch alarms, SNS subscriptions and Application Auto
 Scaling, and drops S3 versioning and replication. ``provision`` creates those the operations look at, with the
 names the templates give them, through the APIs moto does implement:
