@@ -87,3 +87,22 @@ def test_an_unusable_cache_only_costs_time(fresh, monkeypatch):
     lint_text.cache_clear()
     assert len(lint_template(FIXTURES / "E9011-bad.json", REGIONS)) == 7
     assert len(calls) == 2
+
+
+def test_a_warm_lint_of_a_bundle_sends_nothing_to_the_workers(fresh, monkeypatch):
+    from drgen.render import render, write_bundles
+    from drgen.scenario import load
+
+    [bundle] = write_bundles([render(load("database-dr", suffix="c"))], fresh / "out")
+    sent: list[list[Path]] = []
+    real = runner._run
+
+    def recorded(jobs):
+        sent.append([path for path, _ in jobs])
+        return real(jobs)
+
+    monkeypatch.setattr(runner, "_run", recorded)
+    cold, count = runner.lint_bundles([bundle])
+    warm, _ = runner.lint_bundles([bundle])
+    assert warm == cold and count == len(sent[0]) >= 5
+    assert sent[1] == []  # every template came from the cache, no worker process was started

@@ -8,6 +8,7 @@ cfn-lint is imported lazily: ``drgen --help`` must not pay for loading it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -114,8 +115,9 @@ def lint_bundles(
 ) -> tuple[list[Finding], int]:
     """Findings for several bundles, sorted by location, and how many templates were examined.
 
-    Templates are linted in parallel worker processes when there are several; ``progress`` hears
-    ``n of m templates (path)`` as each one is done.
+    Templates are linted in parallel worker processes when there are several, and only those the lint cache
+    does not hold (a warm lint starts no worker); ``progress`` hears ``n of m templates (path)`` as each one is
+    done.
     """
     findings: list[Finding] = []
     jobs: list[tuple[Path, tuple[str, ...]]] = []
@@ -127,11 +129,26 @@ def lint_bundles(
                 findings.append(problem)
             if path.is_file():
                 jobs.append((path, regions))
-    for done, result in enumerate(_run(jobs), start=1):
+    kept = {job: _kept(*job) for job in jobs}
+    pending = [job for job in jobs if kept[job] is None]
+    ready = [(job, result) for job, result in kept.items() if result is not None]
+    linted = zip(pending, _run(pending), strict=True)
+    for done, (job, result) in enumerate(itertools.chain(ready, linted), start=1):
         findings.extend(result)
-        progress(f"{done} of {len(jobs)} templates ({shown_path(jobs[done - 1][0])})")
+        progress(f"{done} of {len(jobs)} templates ({shown_path(job[0])})")
     findings.sort(key=by_location)
     return findings, len(jobs)
+
+
+def _kept(path: Path, regions: tuple[str, ...]) -> list[Finding] | None:
+    """The cached findings for ``path`` in ``regions``, or None (then it is linted, and any problem reported)."""
+    _check_regions(path, regions)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    found = lint_cache.load(lint_cache.key(text, tuple(sorted(set(regions)))), shown_path(path))
+    return None if found is None else list(found)
 
 
 def _plan(bundle_dir: Path) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
