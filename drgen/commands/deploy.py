@@ -126,7 +126,7 @@ def deploy(
     with for_terminal(f"drgen deploy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = deployer.deploy(aws, bundle, entries, options, progress)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    warning = record.save(path, bundle, results, "deploy", mode, target.endpoint_url, account)
+    warning = record.update(path, bundle, results, "deploy", mode, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "deploy")

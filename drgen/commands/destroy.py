@@ -80,7 +80,7 @@ def destroy(
         if purge_artifacts and all(r.outcome.ok for r in results):
             destroying.purge_artifacts(aws, bundle, progress.note)
     path = record.path_for(bundle.scenario, bundle.suffix)
-    warning = record.save(path, bundle, results, "destroy", None, target.endpoint_url, account)
+    warning = record.update(path, bundle, results, "destroy", None, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "destroy")

@@ -47,6 +47,17 @@ def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
     return environment
 
 
+def _check_health_url(aws: Aws, health_url: str | None, on_aws: str) -> None:
+    """--health-url stands in for the application moto does not run: a sandbox's only, and a usable URL."""
+    if health_url is None:
+        return
+    if not aws.sandbox:
+        raise DrgenError(f"--health-url is for a moto sandbox only: on AWS {on_aws}")
+    from drgen.deploy.target import check_url
+
+    check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
+
+
 def scenario_of(source: Source, bundle: DeployBundle) -> Scenario:
     """The scenario behind ``source`` (with ``bundle``'s suffix): a bundle carries the scenario it was rendered
     from (its manifest's definition); one from an older drgen names a preset, or needs the scenario file."""
@@ -110,16 +121,10 @@ def readiness(
     the DR region's readiness function, whose first pass arms the failover triggers (until then every
     trigger stands down: a new environment's alarms pass through ALARM while they settle).
     """
-    from drgen.errors import DrgenError
     from drgen.operate.readiness import armed, check_all
 
     aws = make_aws(target)
-    if health_url and not aws.sandbox:
-        raise DrgenError("--health-url is for a moto sandbox only: on AWS the readiness function probes the endpoint")
-    if health_url:
-        from drgen.deploy.target import check_url
-
-        check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
+    _check_health_url(aws, health_url, "the readiness function probes the endpoint")
     environment = _environment(source, suffix, aws)
     checks = check_all(aws, environment)
     checks.append(armed(aws, environment, {"HEALTH_URL": health_url} if health_url else None))
@@ -177,12 +182,7 @@ def _operate(
             f"say which {mode}: --planned (a switchover that waits for replication: nothing lost, the other region "
             "must be up) or --unplanned (promote at once: writes not yet replicated are lost)"
         )
-    if health_url and not aws.sandbox:
-        raise DrgenError("--health-url is for a moto sandbox only: on AWS the validate step probes the deployed URL")
-    if health_url:
-        from drgen.deploy.target import check_url
-
-        check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
+    _check_health_url(aws, health_url, "the validate step probes the deployed URL")
     environment = _environment(source, suffix, aws)
     scenario = environment.scenario.name
     wanted = failover.request(mode, planned, force)

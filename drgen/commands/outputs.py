@@ -125,24 +125,23 @@ def _scenario_name(source: Source, suffix: str) -> str:
 
 
 def _from_cloudformation(aws: Aws, bundle: DeployBundle) -> dict[str, Any]:
-    """The record's shape, read from CloudFormation: each stack as deployed (stacks, else StackSets mode)."""
-    from drgen.deploy.deployer import find
+    """The record's shape, read from CloudFormation: each stack as deployed, a plain stack or a stack set
+    instance's (the mode is StackSets when any regional layer is an instance)."""
+    from drgen.deploy.destroy import locate
 
-    stacks = []
-    modes = set()
+    stacks, instances = [], False
     for entry in bundle.stacks:
-        for mode in ("stacks", "stacksets"):
-            state = find(aws, bundle, mode, entry)
-            if state is not None:
-                modes.add(mode)
-                stacks.append(
-                    {"name": entry.name, "region": entry.region, "status": state.status, "outputs": dict(state.outputs)}
-                )
-                break
+        located = locate(aws, bundle, entry)
+        if located is not None:
+            instances = instances or located.instance
+            state = located.state
+            stacks.append(
+                {"name": entry.name, "region": entry.region, "status": state.status, "outputs": dict(state.outputs)}
+            )
     return {
         "scenario": bundle.scenario,
         "suffix": bundle.suffix,
-        "mode": "+".join(sorted(modes)) or "stacks",
+        "mode": "stacksets" if instances else "stacks",
         "endpoint": aws.target.endpoint_url,
         "account": aws.account_id(),
         "operation": "read",

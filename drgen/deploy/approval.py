@@ -40,7 +40,8 @@ def broadened(aws: Aws, bundle: DeployBundle, plan: Plan) -> Broadening:
 def _template_bodies(aws: Aws, bundle: DeployBundle) -> Callable[[StackEntry], bytes]:
     if not aws.sandbox:
         return bundle.template
-    return lambda entry: moto_templates.adapt(bundle.template(entry)).body
+    adapted = {e.template: moto_templates.adapt(bundle.template(e)).body for e in bundle.stacks}  # once each
+    return lambda entry: adapted[entry.template]
 
 
 def _deployed_template(aws: Aws, stack: StackPlan) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 A cache, never the truth (CloudFormation is): `drgen outputs` falls back to it when CloudFormation cannot be
 asked. Written atomically (a temp file in the same directory, then rename) after every deploy and destroy, so a
 crash never leaves half a record; a partial run (``--only``, or a failure) updates only the stacks it touched. A
-record that cannot be read is rebuilt from the run, and one that cannot be written is a warning (``save``): the
-stacks have changed by then, and their state is in CloudFormation.
+record that cannot be read is rebuilt from the run, and one that cannot be written is a warning (``update``
+says why): the stacks have changed by then, and their state is in CloudFormation.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def update(
     mode: str | None,  # None: as recorded (destroy finds stacks in either mode)
     endpoint: str | None,
     account: str,
-) -> dict[str, Any]:
-    """Merge ``results`` into the record at ``path`` and write it; returns the new record."""
+) -> str:
+    """Merge ``results`` into the record at ``path`` and write it; returns why it could not be written ("" when
+    it was): the stacks have changed by then, and the record is only a cache."""
     try:
         previous = load(path) or {}
     except DrgenError:
@@ -83,22 +84,8 @@ def update(
         "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "stacks": sorted(stacks.values(), key=lambda s: order.index(s["name"]) if s["name"] in order else len(order)),
     }
-    _write_atomically(path, record)
-    return record
-
-
-def save(
-    path: Path,
-    bundle: DeployBundle,
-    results: Sequence[StackResult],
-    operation: str,
-    mode: str | None,  # None: as recorded (destroy finds stacks in either mode)
-    endpoint: str | None,
-    account: str,
-) -> str:
-    """``update``, or why the record could not be written ("" when it was)."""
     try:
-        update(path, bundle, results, operation, mode, endpoint, account)
+        _write_atomically(path, record)
     except OSError as error:
         return f"the deployment record {path} was not written ({error.strerror or error}); it is only a cache"
     return ""

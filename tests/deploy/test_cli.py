@@ -70,6 +70,8 @@ def test_deploy_twice_then_stacksets_then_destroy_through_the_cli(runner, sandbo
     # the instance stacks hold the sets' templates: a redeploy compares with them and broadens nothing
     again = runner.invoke(cli, ["deploy", *target, "--mode", "stacksets"])
     assert again.exit_code == 0 and "broadens" not in again.output, again.output
+    live = json.loads(runner.invoke(cli, ["outputs", *target, "--output", "json"]).output)
+    assert live["mode"] == "stacksets" and len(live["stacks"]) == len(manifest["stacks"])  # instances found
 
     final = runner.invoke(cli, ["destroy", *target, "--yes", "--purge-artifacts"])
     assert final.exit_code == 0, final.output
