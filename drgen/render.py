@@ -22,6 +22,7 @@ from typing import Any
 from drgen.budget import BUDGET_FILE, budget_for_bundle, budget_json
 from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
+from drgen.bundle.manifest import FORMAT, MANIFEST, StackEntry, serialize
 from drgen.errors import DrgenError
 from drgen.layers import AFTER, LAYERS, Layer
 from drgen.naming import Names
@@ -30,38 +31,7 @@ from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.loader import definition
 from drgen.scenario.model import Role, Scenario
 
-MANIFEST = "manifest.json"
 TEMPLATE_DIR = "templates"
-
-
-@dataclass(frozen=True)
-class StackEntry:
-    """One stack of the deploy graph, as the manifest lists it."""
-
-    name: str
-    layer: str
-    region: str
-    role: Role
-    template: str
-    sha256: str
-    depends_on: tuple[str, ...]
-    parameters: dict[str, str]
-    inputs: dict[str, dict[str, str]]
-    tags: dict[str, str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "layer": self.layer,
-            "region": self.region,
-            "role": self.role.value,
-            "template": self.template,
-            "sha256": self.sha256,
-            "depends_on": list(self.depends_on),
-            "parameters": self.parameters,
-            "inputs": self.inputs,
-            "tags": self.tags,
-        }
 
 
 @dataclass(frozen=True)
@@ -83,11 +53,6 @@ def stack_name(scenario: Scenario, layer: str, role: Role) -> str:
     if role is Role.GLOBAL:
         return f"{scenario.prefix}-{layer}-{suffix}"
     return f"{scenario.prefix}-{layer}-{role.value}-{suffix}"
-
-
-def serialize(document: dict[str, Any]) -> bytes:
-    """Stable JSON: sorted keys, 1-space indent (cfn-lint line numbers stay meaningful), trailing newline."""
-    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _roles(layer: Layer) -> tuple[Role, ...]:
@@ -196,7 +161,7 @@ def render(scenario: Scenario) -> Bundle:
             )
     ordered = _topological(entries)
     manifest = {
-        "format": 1,
+        "format": FORMAT,
         "scenario": scenario.name,
         "description": scenario.description,
         "seed": scenario.seed,

@@ -21,13 +21,14 @@ time in order, because LastKnownStatus and FailureThreshold depend on history.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from drgen.bundle.evaluate import Env
+from drgen.bundle.reader import RenderedBundle
 from drgen.operate import lambdas
 
 rules = lambdas.shared("route53_rules")
@@ -247,40 +248,28 @@ def alarm_from(name: str, region: str, properties: Mapping[str, Any]) -> Alarm:
     )
 
 
-def bundle_alarms(files: Mapping[str, bytes | str]) -> dict[tuple[str, str], Alarm]:
-    """``stack_alarms`` of a rendered bundle's files (manifest.json and the templates it lists)."""
-    manifest = json.loads(files["manifest.json"])
-    stacks = [(s["region"], s["role"], json.loads(files[s["template"]])) for s in manifest["stacks"]]
-    return stack_alarms(stacks, manifest["regions"])
-
-
-def stack_alarms(
-    stacks: Iterable[tuple[str, str, Mapping[str, Any]]], regions: Mapping[str, str]
-) -> dict[tuple[str, str], Alarm]:
-    """Every single-metric alarm with a plain statistic by (name, region), as each (region, role, template)
-    stack creates it."""
+def bundle_alarms(bundle: RenderedBundle) -> dict[tuple[str, str], Alarm]:
+    """Every single-metric alarm with a plain statistic by (name, region), as each stack of the bundle creates
+    it."""
     found: dict[tuple[str, str], Alarm] = {}
-    for region, role, template in stacks:
-        peer = regions["primary"] if role == "secondary" else regions["secondary"]
-        for resource in template["Resources"].values():
+    for entry in bundle.stacks:
+        env = Env(bundle.document(entry), entry)
+        for resource in env.resources("AWS::CloudWatch::Alarm").values():
             properties = resource.get("Properties", {})
-            if resource["Type"] != "AWS::CloudWatch::Alarm" or "Statistic" not in properties:
+            if "Statistic" not in properties:
                 continue  # metric math and percentile alarms: Route 53 evaluates neither
-            if resource.get("Condition") not in (None, f"Is{role.capitalize()}"):
-                continue
-            name = literal_name(properties["AlarmName"], region, peer)
+            name = literal_name(env, properties["AlarmName"])
             literal = {key: value for key, value in properties.items() if not isinstance(value, dict | list)}
-            found[(name, region)] = alarm_from(name, region, literal)
+            found[(name, entry.region)] = alarm_from(name, entry.region, literal)
     return found
 
 
-def literal_name(value: Any, region: str, peer: str) -> str:
-    """A name as its stack spells it: a literal, or a Sub of the stack's region and its peer's."""
-    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-        value = value["Fn::Sub"].replace("${AWS::Region}", region).replace("${PeerRegion}", peer)
-    if not isinstance(value, str) or "${" in value:
+def literal_name(env: Env, value: Any) -> str:
+    """A name as its stack spells it (a literal, or a Sub of the stack's region and parameters)."""
+    name = env.known(value)
+    if name is None or "${" in name:
         raise ValueError(f"cannot work out the alarm name {value!r} outside CloudFormation")
-    return value
+    return name
 
 
 def _check_from(

@@ -1,6 +1,6 @@
 """Static stability: what the failover path needs, and from which region (MISSION.md, "Static stability").
 
-``failover_path(files)`` reads a rendered bundle (its files, as ``Bundle.files`` or read from disk) and lists
+``failover_path(bundle)`` reads a rendered bundle and lists
 every dependency of the failover: each trigger, each API the state machine's functions are allowed to call
 (from their IAM policies, so the list follows the templates), and the Route 53 data plane that moves traffic.
 Each row says where the dependency lives: ``dr`` (the DR region), ``global`` (a global data plane),
@@ -16,7 +16,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-MANIFEST = "manifest.json"
+from drgen.bundle.reader import RenderedBundle
+
 PRIMARY_PARAMETERS = ("PeerRegion", "PrimaryRegion")
 REASON_KEY = "drgen:PrimaryRegionUse"  # written by drgen/builders/functions.py, read by lint rule E9010
 ROUTE53_CONTROL_REGION = "us-east-1"
@@ -25,13 +26,12 @@ DR_ONLY = "IsSecondary"
 Row = dict[str, str]
 
 
-def failover_path(files: Mapping[str, bytes | str]) -> list[Row]:
+def failover_path(bundle: RenderedBundle) -> list[Row]:
     """Rows of ``component``, ``needs``, ``where``, ``region`` and ``when`` for one bundle, in a stable order."""
-    manifest = _json(files[MANIFEST])
-    regions = manifest["regions"]
-    templates = {(s["layer"], s["role"]): s["template"] for s in manifest["stacks"]}
-    orchestration = _json(files[templates[("orchestration", "secondary")]])
-    global_template = _json(files[templates[("global", "global")]])
+    regions = bundle.regions
+    templates = {(s.layer, s.role.value): s.template for s in bundle.stacks}
+    orchestration = bundle.templates[templates[("orchestration", "secondary")]]
+    global_template = bundle.templates[templates[("global", "global")]]
     resources = {n: r for n, r in orchestration.get("Resources", {}).items() if r.get("Condition") == DR_ONLY}
     rows = [*_triggers(resources, global_template, regions), *_calls(resources, regions), *_dns(regions)]
     unique = {tuple(sorted(row.items())): row for row in rows}
@@ -41,10 +41,6 @@ def failover_path(files: Mapping[str, bytes | str]) -> list[Row]:
 def primary_dependencies(rows: list[Row]) -> list[Row]:
     """The rows a failover cannot do without that live in the primary region (empty when statically stable)."""
     return [r for r in rows if r["where"] == "primary" and r["when"] == "failover"]
-
-
-def _json(data: bytes | str) -> dict[str, Any]:
-    return json.loads(data)
 
 
 def _row(component: str, needs: str, where: str, regions: Mapping[str, str], when: str = "failover") -> Row:

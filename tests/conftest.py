@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from drgen.render import Bundle, StackEntry, render
+from drgen.bundle.manifest import StackEntry
+from drgen.render import Bundle, render
 from drgen.scenario import PRESETS, load
 
 REPO = Path(__file__).resolve().parent.parent

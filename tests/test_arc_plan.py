@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from drgen.budget import budget_for_bundle
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import from_files
 from drgen.errors import ScenarioError
 from drgen.lint import lint_template
-from drgen.render import Bundle, StackEntry, render, write_bundles
+from drgen.render import Bundle, render, write_bundles
 from drgen.review import build_review
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import ComputeKind
@@ -264,7 +266,7 @@ def test_the_template_with_the_plan_lints_clean_and_the_failover_still_needs_not
     path = tmp_path / "orchestration.json"
     path.write_bytes(bundle.files["templates/orchestration.json"])
     assert lint_template(path, bundle.template_regions["templates/orchestration.json"]) == []
-    assert primary_dependencies(failover_path(bundle.files)) == []
+    assert primary_dependencies(failover_path(from_files(bundle.files, "test"))) == []
 
 
 # -- (d) the execution role -----------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from cfnlint.rules import CloudFormationLintRule
 
+from drgen.bundle.manifest import serialize
 from drgen.errors import DrgenError
 from drgen.lint import Finding, format_findings, lint_bundle, lint_bundles, lint_template
-from drgen.render import serialize
+from tests.hand_made import manifest
 
 FIXTURES = Path(__file__).resolve().parent / "lint_fixtures"
 DR_REGIONS = ("us-east-1", "us-west-2")
@@ -207,7 +208,7 @@ def _bundle(root: Path, regions: tuple[str, ...], template: dict[str, Any] = CUR
          "template": "templates/costs.json", "sha256": hashlib.sha256(data).hexdigest()}
         for region in regions
     ]  # fmt: skip
-    (root / "manifest.json").write_bytes(serialize({"format": 1, "stacks": stacks}))
+    (root / "manifest.json").write_bytes(serialize(manifest(stacks)))
     return root
 
 
@@ -236,7 +237,7 @@ def test_deleted_template_is_reported(tmp_path: Path) -> None:
 
 
 def test_directory_without_manifest_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(DrgenError, match=r"is not a rendered bundle \(no manifest\.json\); run `drgen render` first"):
+    with pytest.raises(DrgenError, match=r"holds no rendered bundle \(no manifest\.json\); run `drgen render` first"):
         lint_bundle(tmp_path)
 
 

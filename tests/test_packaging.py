@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from drgen import packaging
+from drgen.bundle.manifest import MANIFEST
 from drgen.errors import DrgenError
 from drgen.functions import SHARED_PACKAGE, functions_for
 from drgen.packaging import LAMBDA_ROOT, VENDORED_PINS, build_artifacts, key_parameter, package_zip
-from drgen.render import MANIFEST
 from drgen.scenario import PRESETS, load
 
 from .conftest import REPO, template

@@ -8,9 +8,10 @@ import os
 
 import pytest
 
+from drgen.bundle.manifest import MANIFEST
 from drgen.errors import DrgenError
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER
-from drgen.render import MANIFEST, TEMPLATE_DIR, render, write_bundles
+from drgen.render import TEMPLATE_DIR, render, write_bundles
 from drgen.scenario import PRESETS, load
 
 from .conftest import REPO, stack, template

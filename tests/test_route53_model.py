@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from drgen import route53_model as model
+from drgen.bundle.reader import from_files
 from drgen.render import render
 from drgen.scenario.loader import resolve_suffix
 from drgen.scenario.presets import PRESETS
@@ -152,7 +153,7 @@ def _topology(bundle: Any) -> model.Topology:
     files = bundle.files
     global_template = json.loads(files["templates/global.json"])
     values = {name: name for name in global_template.get("Parameters", {})}  # each endpoint named by its parameter
-    return model.from_template(global_template, values, model.bundle_alarms(files))
+    return model.from_template(global_template, values, model.bundle_alarms(from_files(files, "test")))
 
 
 def _endpoints(topology: model.Topology) -> dict[str, str]:

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from drgen.bundle.manifest import serialize
+from drgen.bundle.reader import from_files
 from drgen.lint import lint_template
 from drgen.operate import lambdas
-from drgen.render import render, serialize
+from drgen.render import render
 from drgen.scenario.loader import resolve_suffix
 from drgen.scenario.model import ComputeKind, HealthCheckType
 from drgen.scenario.presets import PRESETS
@@ -30,7 +32,7 @@ def _template(bundle: Any, layer: str) -> dict[str, Any]:
 
 
 def test_the_failover_path_needs_nothing_from_the_primary_region(bundle: Any) -> None:
-    rows = failover_path(bundle.files)
+    rows = failover_path(from_files(bundle.files, "test"))
     assert primary_dependencies(rows) == []
     primary = bundle.scenario.regions.primary
     # What does touch the primary (or us-east-1) is failback-only or a second way the failover survives without.

@@ -1,41 +1,56 @@
-"""The bundle as the budget reads it: the manifest, each template, and a value as one stack resolves it.
+"""The bundle as the budget reads it: each stack's template, and a value as that stack resolves it.
 
 The budget reads values from the rendered templates, not from the scenario, so that what it reports is what
-CloudFormation deploys (and a hand-edited template shows up in it). Values that depend on the stack's role
-(``Fn::If`` on IsPrimary/IsSecondary) or region (``${AWS::Region}`` in a name) are resolved for one stack.
+CloudFormation deploys. Values that depend on the stack's role (``Fn::If`` on IsPrimary/IsSecondary) or region
+(``${AWS::Region}`` in a name) are resolved for one stack by the bundle's one evaluator.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.errors import DrgenError
-
-MANIFEST = "manifest.json"
-ROLE_CONDITIONS = {"IsPrimary": "primary", "IsSecondary": "secondary"}
 
 
 @dataclass(frozen=True)
 class Stack:
     """One stack of the manifest with its template document."""
 
-    name: str
-    layer: str
-    role: str
-    region: str
-    template: str
+    entry: StackEntry
     document: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def layer(self) -> str:
+        return self.entry.layer
+
+    @property
+    def role(self) -> str:
+        return self.entry.role
+
+    @property
+    def region(self) -> str:
+        return self.entry.region
+
+    @property
+    def template(self) -> str:
+        return self.entry.template
+
+    @cached_property
+    def env(self) -> Env:
+        return Env(self.document, self.entry)
 
     def resources(self, rtype: str) -> dict[str, dict[str, Any]]:
         """Resources of ``rtype`` this stack creates (a resource conditioned on the other role is left out)."""
-        found = {}
-        for logical_id, resource in self.document.get("Resources", {}).items():
-            condition = resource.get("Condition")
-            if resource.get("Type") == rtype and ROLE_CONDITIONS.get(condition, self.role) == self.role:
-                found[logical_id] = resource
-        return dict(sorted(found.items()))
+        return self.env.resources(rtype)
 
     def resource(self, logical_id: str) -> dict[str, Any] | None:
         return self.document.get("Resources", {}).get(logical_id)
@@ -49,30 +64,11 @@ class Stack:
 
     def resolve(self, value: Any) -> Any:
         """``value`` as this stack sees it; None when it depends on something only known at deploy time."""
-        if isinstance(value, str | int | float | bool):
-            return value
-        if isinstance(value, dict) and len(value) == 1:
-            ((function, argument),) = value.items()
-            if function == "Fn::If" and argument[0] in ROLE_CONDITIONS:
-                return self.resolve(argument[1] if ROLE_CONDITIONS[argument[0]] == self.role else argument[2])
-            if function == "Fn::Sub" and isinstance(argument, str):
-                text = argument.replace("${AWS::Region}", self.region)
-                return None if "${" in text else text
-        return None
+        return self.env.scalar(value)
 
     def resolve_deep(self, value: Any) -> Any:
-        """``value`` with every role condition (``Fn::If`` on IsPrimary/IsSecondary) decided for this stack and
-        ``AWS::NoValue`` as None; other intrinsic functions stay as they are."""
-        if isinstance(value, list):
-            return [self.resolve_deep(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if value == {"Ref": "AWS::NoValue"}:
-            return None
-        branch = value.get("Fn::If")
-        if len(value) == 1 and isinstance(branch, list) and branch[0] in ROLE_CONDITIONS:
-            return self.resolve_deep(branch[1] if ROLE_CONDITIONS[branch[0]] == self.role else branch[2])
-        return {k: self.resolve_deep(v) for k, v in value.items()}
+        """``value`` with every decided ``Fn::If`` taken and ``AWS::NoValue`` removed; the rest as written."""
+        return self.env.resolved(value)
 
     def source(self, logical_id: str, prop: str) -> dict[str, str]:
         """Where a term comes from: stack, template, resource and property."""
@@ -81,8 +77,12 @@ class Stack:
 
 @dataclass(frozen=True)
 class BundleDocs:
-    manifest: dict[str, Any]
+    bundle: RenderedBundle
     stacks: tuple[Stack, ...]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.bundle.manifest.document
 
     def stack(self, layer: str, role: str) -> Stack | None:
         return next((s for s in self.stacks if s.layer == layer and s.role == role), None)
@@ -100,19 +100,9 @@ class BundleDocs:
 
 
 def read(files: dict[str, bytes]) -> BundleDocs:
-    """Parse the manifest and every template it names; DrgenError when the files are not a bundle."""
-    if MANIFEST not in files:
-        raise DrgenError(f"not a rendered bundle (no {MANIFEST}); run `drgen render` first")
-    try:
-        manifest = json.loads(files[MANIFEST])
-        documents = {path: json.loads(files[path]) for path in sorted({s["template"] for s in manifest["stacks"]})}
-        stacks = tuple(
-            Stack(s["name"], s["layer"], s["role"], s["region"], s["template"], documents[s["template"]])
-            for s in manifest["stacks"]
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise DrgenError(f"the bundle is incomplete or not drgen's ({error}); render it again") from error
-    return BundleDocs(manifest=manifest, stacks=stacks)
+    """The bundle's stacks with their templates; DrgenError when the files are not a bundle."""
+    bundle = from_files(files, "the bundle")
+    return BundleDocs(bundle, tuple(Stack(entry, bundle.document(entry)) for entry in bundle.stacks))
 
 
 def amount(value: Any) -> int | float:

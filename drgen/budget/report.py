@@ -85,7 +85,7 @@ def budget_for_bundle(files: dict[str, bytes]) -> dict[str, Any]:
             "terms": [t.to_dict() for t in rpo],
         },
         "within_objectives": rto_status == WITHIN and rpo_status == WITHIN,
-        "failover_path": _path_summary(failover_path(files)),
+        "failover_path": _path_summary(failover_path(docs.bundle)),
     }
 
 

@@ -19,7 +19,7 @@ from drgen.deploy.target import DEFAULT_POLL_SECONDS, TARGET_FIELDS, Target, che
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.executor import StackResult
     from drgen.deploy.session import Aws
 
@@ -106,8 +106,8 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(wrapper)
 
 
-def load_bundle(source: Source, suffix: str) -> DeployBundle:
-    from drgen.deploy import bundle
+def load_bundle(source: Source, suffix: str) -> RenderedBundle:
+    from drgen.bundle import reader as bundle
 
     source.check()
     if source.bundle_dir is not None:
@@ -160,13 +160,15 @@ MODE = click.option(
 
 
 def bundle_dirs(dirs: list[Path]) -> list[Path]:
+    from drgen.bundle.reader import is_bundle
+
     found: list[Path] = []
     for d in dirs:
-        if (d / "manifest.json").is_file():
+        if is_bundle(d):
             found.append(d)
             continue
-        children = sorted(p.parent for p in d.glob("*/manifest.json")) if d.is_dir() else []
+        children = sorted(p for p in d.iterdir() if is_bundle(p)) if d.is_dir() else []
         if not children:
-            raise DrgenError(f"{d} holds no rendered bundle (no manifest.json); run `drgen render` first")
+            raise DrgenError(f"{d} holds no rendered bundle (no manifest); run `drgen render` first")
         found.extend(children)
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -51,11 +50,6 @@ def _files(scenario: str | None, bundle_dir: Path | None, suffix: str | None) ->
         from drgen.scenario import load
 
         return render(load(scenario, suffix=suffix)).files
-    manifest = bundle_dir / "manifest.json"
-    if not manifest.is_file():
-        raise DrgenError(f"{bundle_dir} holds no rendered bundle (no manifest.json); run `drgen render` first")
-    try:
-        templates = {s["template"] for s in json.loads(manifest.read_bytes())["stacks"]}
-        return {path: (bundle_dir / path).read_bytes() for path in sorted({"manifest.json", *templates})}
-    except (OSError, KeyError, TypeError, ValueError) as error:
-        raise DrgenError(f"{bundle_dir} is not a complete drgen bundle ({error}); run `drgen render` again") from error
+    from drgen.bundle.reader import from_directory
+
+    return from_directory(bundle_dir, suffix).rendered_files()

@@ -26,10 +26,10 @@ from drgen.commands.preflight import guard
 from drgen.deploy.target import Target
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.manifest import StackEntry
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.plan import Plan
     from drgen.deploy.session import Aws
-    from drgen.render import StackEntry
 
 ONLY = click.option("--only", metavar="STACK", help="Just this stack; the stacks it depends on must be deployed.")
 
@@ -135,7 +135,7 @@ def deploy(
     exit_on_failure(results)
 
 
-def _approve_broadening(aws: Aws, bundle: DeployBundle, current: Plan) -> None:
+def _approve_broadening(aws: Aws, bundle: RenderedBundle, current: Plan) -> None:
     from drgen.commands.confirm import ask
     from drgen.deploy import approval
 
@@ -198,7 +198,7 @@ def plan_command(
     _show_plan(aws, bundle, select(bundle.stacks, only), mode, output)
 
 
-def _show_plan(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mode: str, output: str) -> None:
+def _show_plan(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry], mode: str, output: str) -> None:
     from drgen.deploy import deployer
     from drgen.deploy.plan import graph_only
 

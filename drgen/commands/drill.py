@@ -67,7 +67,7 @@ def drill(
     README's "What the drill proves".
     --live: a planned switchover to the DR region and back in a real account (uses --profile).
     """
-    from drgen.deploy.bundle import from_directory
+    from drgen.bundle.reader import from_directory
     from drgen.operate import drill as drills
     from drgen.scenario import load
 

@@ -19,7 +19,7 @@ from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.session import Aws
     from drgen.operate.asl import Step
     from drgen.operate.environment import Environment
@@ -58,7 +58,7 @@ def _check_health_url(aws: Aws, health_url: str | None, on_aws: str) -> None:
     check_url(health_url, "--health-url", "http://127.0.0.1:5001/health")
 
 
-def scenario_of(source: Source, bundle: DeployBundle) -> Scenario:
+def scenario_of(source: Source, bundle: RenderedBundle) -> Scenario:
     """The scenario behind ``source`` (with ``bundle``'s suffix): a bundle carries the scenario it was rendered
     from (its manifest's definition); one from an older drgen names a preset, or needs the scenario file."""
     from drgen.scenario import PRESETS, load

@@ -17,7 +17,7 @@ from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.session import Aws
 
 
@@ -124,7 +124,7 @@ def _scenario_name(source: Source, suffix: str) -> str:
     return load(config=source.config, suffix=suffix).name
 
 
-def _from_cloudformation(aws: Aws, bundle: DeployBundle) -> dict[str, Any]:
+def _from_cloudformation(aws: Aws, bundle: RenderedBundle) -> dict[str, Any]:
     """The record's shape, read from CloudFormation: each stack as deployed, a plain stack or a stack set
     instance's (the mode is StackSets when any regional layer is an instance)."""
     from drgen.deploy.destroy import locate

@@ -16,10 +16,10 @@ from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.manifest import StackEntry
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.plan import Plan
     from drgen.deploy.session import Aws
-    from drgen.render import StackEntry
 
 
 @click.command()
@@ -72,14 +72,14 @@ def preflight(
         sys.exit(2)
 
 
-def _to_create(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mode: str) -> list[StackEntry]:
+def _to_create(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry], mode: str) -> list[StackEntry]:
     from drgen.deploy import deployer
 
     return to_create(deployer.preflight(aws, bundle, entries, mode))
 
 
 def guard(
-    aws: Aws, bundle: DeployBundle, plan: Callable[[], Plan], *, quotas: bool, refuse_quotas: bool, output: str
+    aws: Aws, bundle: RenderedBundle, plan: Callable[[], Plan], *, quotas: bool, refuse_quotas: bool, output: str
 ) -> list[str]:
     """The preflight of ``drgen plan`` and ``drgen deploy``, before anything is created (or read in the Regions:
     ``plan`` gives the stacks' state, read only for the quota check, after the Regions are known to be enabled).

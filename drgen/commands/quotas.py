@@ -18,11 +18,11 @@ from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 
 if TYPE_CHECKING:
-    from drgen.deploy.bundle import DeployBundle
+    from drgen.bundle.manifest import StackEntry
+    from drgen.bundle.reader import RenderedBundle
     from drgen.deploy.plan import Plan
     from drgen.deploy.quota_model import Report
     from drgen.deploy.session import Aws
-    from drgen.render import StackEntry
 
 
 @click.command()
@@ -76,7 +76,7 @@ def to_create(plan: Plan) -> list[StackEntry]:
     return [s.entry for s in plan.stacks if s.decision in fresh]
 
 
-def quota_preflight(aws: Aws, bundle: DeployBundle, plan: Plan, refuse: bool) -> Sequence[str]:
+def quota_preflight(aws: Aws, bundle: RenderedBundle, plan: Plan, refuse: bool) -> Sequence[str]:
     """The quota check before plan and deploy: a line per TIGHT or EXCEEDS quota on stderr.
 
     With ``refuse``, an exceeded quota stops the deploy before anything is created (exit 2); without it the

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
+from drgen.bundle.manifest import StackEntry, serialize
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import moto_templates
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.plan import Decision, Plan, StackPlan
 from drgen.deploy.session import Aws
-from drgen.render import StackEntry
 from drgen.review.broadening import Broadening, broadening, grouped
-from drgen.review.bundle import BundleView, StackView
 
 SHOWN = 25  # lines of the prompt's list; `drgen review` lists everything
 # A stack in these states holds the resources its template describes; any other (a failed first create, a
@@ -29,7 +28,7 @@ SHOWN = 25  # lines of the prompt's list; `drgen review` lists everything
 _HOLDS_RESOURCES = frozenset({Decision.UPDATE, Decision.WAIT, Decision.CONTINUE_ROLLBACK, Decision.BLOCKED})
 
 
-def broadened(aws: Aws, bundle: DeployBundle, plan: Plan) -> Broadening:
+def broadened(aws: Aws, bundle: RenderedBundle, plan: Plan) -> Broadening:
     """What the plan's stacks would newly grant or expose, compared with their deployed templates."""
     bodies = _template_bodies(aws, bundle)
     current = _view(bundle, ((s.entry, json.loads(bodies(s.entry))) for s in plan.stacks))
@@ -37,7 +36,7 @@ def broadened(aws: Aws, bundle: DeployBundle, plan: Plan) -> Broadening:
     return broadening(current, _view(bundle, deployed))
 
 
-def _template_bodies(aws: Aws, bundle: DeployBundle) -> Callable[[StackEntry], bytes]:
+def _template_bodies(aws: Aws, bundle: RenderedBundle) -> Callable[[StackEntry], bytes]:
     if not aws.sandbox:
         return bundle.template
     adapted = {e.template: moto_templates.adapt(bundle.template(e)).body for e in bundle.stacks}  # once each
@@ -51,19 +50,13 @@ def _deployed_template(aws: Aws, stack: StackPlan) -> dict[str, Any]:
     return body if isinstance(body, dict) else json.loads(body)
 
 
-def _view(bundle: DeployBundle, templates: Iterable[tuple[StackEntry, dict[str, Any]]]) -> BundleView:
-    """A bundle view with one template per stack (named after the stack), so stacks compare one by one."""
-    stacks, documents = [], {}
+def _view(bundle: RenderedBundle, templates: Iterable[tuple[StackEntry, dict[str, Any]]]) -> RenderedBundle:
+    """A bundle with one template per stack (named after the stack), so stacks compare one by one."""
+    stacks, files = [], {}
     for entry, document in templates:
-        documents[entry.name] = document
-        stacks.append(
-            StackView(
-                entry.name, entry.layer, entry.region, entry.role.value, entry.name, "", entry.parameters, entry.inputs
-            )
-        )
-    # no directory: nothing the broadening reads comes from one
-    manifest = {"scenario": bundle.scenario}
-    return BundleView(path=Path(bundle.scenario), manifest=manifest, templates=documents, raw={}, stacks=stacks)
+        files[entry.name] = serialize(document)
+        stacks.append(replace(entry, template=entry.name, sha256=""))
+    return RenderedBundle(replace(bundle.manifest, stacks=tuple(stacks), artifacts=()), files)
 
 
 def describe(found: Broadening, shown: int = SHOWN) -> list[str]:

@@ -15,10 +15,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import buckets, moto_templates
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.session import Aws, error_code
-from drgen.render import StackEntry
 
 TEMPLATE_BODY_LIMIT = 51_200
 
@@ -48,7 +48,7 @@ class Artifacts:
     Against moto the bodies are the sandbox-adjusted ones (``moto_templates.adapt``); elsewhere the rendered bytes.
     """
 
-    def __init__(self, aws: Aws, bundle: DeployBundle, body_limit: int = TEMPLATE_BODY_LIMIT) -> None:
+    def __init__(self, aws: Aws, bundle: RenderedBundle, body_limit: int = TEMPLATE_BODY_LIMIT) -> None:
         self._aws = aws
         self._bundle = bundle
         self._body_limit = body_limit

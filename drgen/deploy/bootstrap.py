@@ -19,13 +19,14 @@ from awacs import sts
 from awacs.aws import Action, Allow, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Output, Sub, Template, iam
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.manifest import Manifest, StackEntry, serialize
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.deployer import uses_stack_set
 from drgen.deploy.handler_permissions import service_prefixes
 from drgen.deploy.stacksets import ADMINISTRATION_ROLE, EXECUTION_ROLE
 from drgen.errors import DrgenError
 from drgen.regions import ROUTE53_METRICS_REGION, is_opt_in
-from drgen.render import StackEntry, render, serialize
+from drgen.render import render
 from drgen.scenario import PRESETS
 from drgen.scenario.model import Role, Scenario
 
@@ -142,7 +143,7 @@ def _trust(principal: Principal) -> PolicyDocument:
     )
 
 
-def roles_bundle(regions: Iterable[str], scenarios: Sequence[Scenario] | None = None) -> DeployBundle:
+def roles_bundle(regions: Iterable[str], scenarios: Sequence[Scenario] | None = None) -> RenderedBundle:
     """A one-stack bundle for the deployer: the roles stack in the StackSets administration region."""
     body = roles_template(regions, scenarios)
     entry = StackEntry(
@@ -158,4 +159,5 @@ def roles_bundle(regions: Iterable[str], scenarios: Sequence[Scenario] | None = 
         tags={"drgen:purpose": "stackset-roles"},
     )
     regions_map = {"primary": entry.region, "secondary": entry.region, "global": entry.region}
-    return DeployBundle("drgen-bootstrap", "", regions_map, (entry,), {TEMPLATE_PATH: body}, ())
+    manifest = Manifest("drgen-bootstrap", "", regions_map, (entry,), (), None, None, {})
+    return RenderedBundle(manifest, {TEMPLATE_PATH: body})

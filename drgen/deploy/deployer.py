@@ -11,9 +11,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import changesets, service_roles, zone
 from drgen.deploy.artifacts import Artifacts
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.executor import Outcome, StackResult, run_graph
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, Plan, decide, dependencies, graph_only
@@ -22,7 +23,7 @@ from drgen.deploy.session import AWS_ERRORS, Aws, error_text
 from drgen.deploy.stacks import StackDeploy, StackState, describe
 from drgen.deploy.stacksets import InstanceDeploy, StackSetOps, instance_stack
 from drgen.errors import DrgenError
-from drgen.render import OWNER_TAG, StackEntry
+from drgen.render import OWNER_TAG
 from drgen.scenario.model import Role
 
 
@@ -38,14 +39,14 @@ def uses_stack_set(mode: str, entry: StackEntry) -> bool:
     return mode == "stacksets" and entry.role is not Role.GLOBAL
 
 
-def find(aws: Aws, bundle: DeployBundle, mode: str, entry: StackEntry) -> StackState | None:
+def find(aws: Aws, bundle: RenderedBundle, mode: str, entry: StackEntry) -> StackState | None:
     """The deployed stack behind ``entry``: the plain stack, or the stack set instance's stack."""
     if uses_stack_set(mode, entry):
         return instance_stack(aws, bundle, entry)
     return describe(aws.client("cloudformation", entry.region), entry.name)
 
 
-def preflight(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry], mode: str) -> Plan:
+def preflight(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry], mode: str) -> Plan:
     """Each stack's current status and what it needs (create, update, recreate, ...); read-only.
 
     Refuses a mode switch: the other mode's stacks would hold the same resource names.
@@ -78,7 +79,7 @@ def _refuse_foreign(entry: StackEntry, state: StackState | None) -> None:
         )
 
 
-def review(aws: Aws, bundle: DeployBundle, plan: Plan) -> Plan:
+def review(aws: Aws, bundle: RenderedBundle, plan: Plan) -> Plan:
     """The plan with the change set of every stack that exists and can be updated (created, read, discarded).
 
     Templates over the TemplateBody limit are read from S3, so the artifact buckets are prepared first (as
@@ -116,7 +117,7 @@ def review(aws: Aws, bundle: DeployBundle, plan: Plan) -> Plan:
 
 def deploy(
     aws: Aws,
-    bundle: DeployBundle,
+    bundle: RenderedBundle,
     entries: Sequence[StackEntry],
     options: DeployOptions,
     progress: Progress,
@@ -147,13 +148,13 @@ def deploy(
     return run_graph(entries, dependencies(entries), action, progress.done)
 
 
-def _created_zone(bundle: DeployBundle, outputs: Outputs) -> str:
+def _created_zone(bundle: RenderedBundle, outputs: Outputs) -> str:
     """The zone stack's zone id (create-zone mode), from the stack that feeds the first zone input."""
     source = next(e.inputs[zone.ZONE_PARAMETER] for e in bundle.stacks if zone.ZONE_PARAMETER in e.inputs)
     return outputs.of(source["stack"])[source["output"]]
 
 
-def _outputs(aws: Aws, bundle: DeployBundle, mode: str, given: dict[str, str] | None = None) -> Outputs:
+def _outputs(aws: Aws, bundle: RenderedBundle, mode: str, given: dict[str, str] | None = None) -> Outputs:
     def fetch(entry: StackEntry) -> dict[str, str] | None:
         state = find(aws, bundle, mode, entry)
         return state.outputs if state and decide(state.status) is Decision.UPDATE else None

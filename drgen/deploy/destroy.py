@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from drgen.bundle.catalogue import DATA_TYPES
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import buckets, validation_records, zone
 from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import find, uses_stack_set
 from drgen.deploy.executor import Outcome, StackResult, run_graph
 from drgen.deploy.plan import dependents
@@ -28,19 +30,9 @@ from drgen.deploy.progress import Progress
 from drgen.deploy.session import Aws
 from drgen.deploy.stacks import StackState, Watcher, apply_change, delete
 from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
-from drgen.render import StackEntry
 from drgen.scenario.model import Role
 
 DELETION_PROTECTION = "DeletionProtection"
-DATA_TYPES = {
-    "AWS::S3::Bucket": "bucket",
-    "AWS::RDS::DBCluster": "Aurora cluster",
-    "AWS::RDS::DBInstance": "database instance",
-    "AWS::RDS::GlobalCluster": "Aurora global database",
-    "AWS::DynamoDB::Table": "DynamoDB table",
-    "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
-    "AWS::Backup::BackupVault": "AWS Backup vault",
-}
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,7 @@ class Located:
     instance: bool  # the stack of a stack set instance
 
 
-def locate(aws: Aws, bundle: DeployBundle, entry: StackEntry) -> Located | None:
+def locate(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> Located | None:
     """Whatever is deployed for ``entry``, in either mode: a stack set instance, else a plain stack."""
     for mode in ("stacksets", "stacks"):
         state = find(aws, bundle, mode, entry)
@@ -78,7 +70,7 @@ def stack_resources(aws: Aws, region: str, stack_id: str) -> list[dict[str, Any]
     return [r for page in pages for r in page.get("StackResourceSummaries", []) if r.get("PhysicalResourceId")]
 
 
-def inventory(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
+def inventory(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
     """The data each deployed stack holds: buckets with their object counts, databases, tables."""
     items = []
     for entry in entries:
@@ -109,7 +101,7 @@ class StackDestroy:
     """The destroy action for one node: unprotect, empty the buckets, delete the stack or instance."""
 
     aws: Aws
-    bundle: DeployBundle
+    bundle: RenderedBundle
     progress: Progress
 
     def __post_init__(self) -> None:
@@ -211,7 +203,7 @@ def empty_vault(backup: Any, vault: str, poll_seconds: float, sleep: Callable[[f
 
 def destroy(
     aws: Aws,
-    bundle: DeployBundle,
+    bundle: RenderedBundle,
     entries: Sequence[StackEntry],
     progress: Progress,
 ) -> list[StackResult]:
@@ -226,7 +218,7 @@ def destroy(
     return results
 
 
-def purge_artifacts(aws: Aws, bundle: DeployBundle, report: Callable[[str], None]) -> None:
+def purge_artifacts(aws: Aws, bundle: RenderedBundle, report: Callable[[str], None]) -> None:
     """Delete the artifact bucket of every region the bundle used (with all its versions)."""
     for region in sorted({*bundle.stack_regions, bundle.admin_region}):
         s3 = aws.client("s3", region)

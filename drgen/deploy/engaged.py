@@ -7,12 +7,10 @@ standby capacity and reset the PRIMARY record's gate in the global stack: ``drge
 
 from __future__ import annotations
 
-import json
-
 from botocore.exceptions import ClientError
 
 from drgen.builders.control import CONTROL_TABLE
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.operate import lambdas
 from drgen.scenario.model import Role
@@ -20,12 +18,12 @@ from drgen.scenario.model import Role
 TABLE_RESOURCE = "FailoverControlTable"  # drgen/builders/control.py
 
 
-def engaged_failover(aws: Aws, bundle: DeployBundle) -> str:
+def engaged_failover(aws: Aws, bundle: RenderedBundle) -> str:
     """Why traffic is in the DR region now ("" when it is not, or nothing is deployed yet)."""
     entry = next((e for e in bundle.stacks if e.layer == "orchestration" and e.role is Role.SECONDARY), None)
     if entry is None:
         return ""
-    resources = json.loads(bundle.template(entry)).get("Resources", {})
+    resources = bundle.document(entry).get("Resources", {})
     table = resources.get(TABLE_RESOURCE, {}).get("Properties", {}).get("TableName")
     if not isinstance(table, str) or CONTROL_TABLE not in table:
         return ""

@@ -15,9 +15,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from drgen.bundle.manifest import StackEntry
 from drgen.deploy.session import AWS_ERRORS, error_text
 from drgen.errors import DrgenError
-from drgen.render import StackEntry
 
 _STOP = threading.Event()
 

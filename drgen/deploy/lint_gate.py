@@ -3,13 +3,13 @@ over wrongly, so it never reaches an account (warnings are reported by `drgen li
 
 from __future__ import annotations
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location
 from drgen.lint.runner import lint_text
 
 
-def errors(bundle: DeployBundle) -> list[Finding]:
+def errors(bundle: RenderedBundle) -> list[Finding]:
     """The error-severity findings of every template the bundle deploys, each checked in its stacks' regions."""
     regions: dict[str, set[str]] = {}
     for entry in bundle.stacks:
@@ -21,7 +21,7 @@ def errors(bundle: DeployBundle) -> list[Finding]:
     return sorted(found, key=by_location)
 
 
-def refuse_errors(bundle: DeployBundle) -> None:
+def refuse_errors(bundle: RenderedBundle) -> None:
     found = errors(bundle)
     if found:
         first = found[0]

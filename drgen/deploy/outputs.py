@@ -11,8 +11,8 @@ import json
 import threading
 from collections.abc import Callable
 
+from drgen.bundle.manifest import StackEntry
 from drgen.errors import DrgenError
-from drgen.render import StackEntry
 
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 

@@ -11,22 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from drgen.bundle.catalogue import STATEFUL_TYPES
+from drgen.bundle.manifest import StackEntry
 from drgen.errors import DrgenError
-from drgen.render import StackEntry
 
-# Replacing or removing one of these loses data: deploy refuses it without --allow-replace.
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::RDS::DBCluster",
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::GlobalCluster",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::S3::Bucket",
-        "AWS::KMS::Key",
-        "AWS::Backup::BackupVault",
-    }
-)
+# A stateful type (drgen/bundle/catalogue.py) is never replaced or removed without --allow-replace.
 
 
 class Decision(enum.StrEnum):

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+from drgen.bundle.manifest import StackEntry
 from drgen.deploy.executor import StackResult
-from drgen.render import StackEntry
 
 
 class Progress(Protocol):

@@ -3,72 +3,39 @@ as CloudFormation would), counted per quota, at failover capacity where the stan
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 from typing import Any
 
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.artifacts import bucket_name
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.quota_model import Need, Probe, Resource
-from drgen.render import StackEntry
 
 # EC2's "Standard" On-Demand vCPU quota covers the A, C, D, H, I, M, R, T and Z families (not Inf, DL, Trn, Mac, HPC).
 _STANDARD_FAMILY = re.compile(r"(?!dl|hpc|inf|mac|trn)[acdhimrtz][a-z]?\d")
 
 
-def resources_by_region(bundle: DeployBundle, entries: Sequence[StackEntry]) -> dict[str, list[Resource]]:
+def resources_by_region(bundle: RenderedBundle, entries: Sequence[StackEntry]) -> dict[str, list[Resource]]:
     """The resources each region gets from ``entries``, in the bundle's region order (primary, DR, global)."""
     order = list(dict.fromkeys([*bundle.regions.values(), *(e.region for e in entries)]))
     by_region: dict[str, list[Resource]] = {region: [] for region in order}
     for entry in entries:
-        template = json.loads(bundle.template(entry))
-        by_region[entry.region].extend(template_resources(template, entry.role.value, entry.region))
+        by_region[entry.region].extend(template_resources(bundle, entry))
     return {region: resources for region, resources in by_region.items() if resources}
 
 
-def template_resources(template: dict[str, Any], role: str, region: str) -> list[Resource]:
-    """The resources a template creates in ``region`` for ``role`` (its ``Role`` parameter), Fn::If resolved."""
-    conditions = template.get("Conditions", {})
-    holds = cache(lambda name: _condition(conditions.get(name, True), conditions, role, holds))
+def template_resources(bundle: RenderedBundle, entry: StackEntry) -> list[Resource]:
+    """The resources ``entry``'s stack creates, as its parameters decide the conditions and Fn::If branches. A
+    condition only known at deploy time counts as true, so a resource is counted as needed rather than missed."""
+    env = Env(bundle.document(entry), entry)
     return [
-        Resource(region, logical_id, body["Type"], _resolve(body.get("Properties", {}), holds))
-        for logical_id, body in template.get("Resources", {}).items()
-        if "Condition" not in body or holds(body["Condition"])
+        Resource(entry.region, logical_id, body["Type"], env.resolved(body.get("Properties", {})))
+        for logical_id, body in bundle.document(entry).get("Resources", {}).items()
+        if env.deployed(body) is not False
     ]
-
-
-def _condition(expr: Any, conditions: dict[str, Any], role: str, holds: Callable[[str], bool]) -> bool:
-    """A condition's value for ``role``; what cannot be known before deploying counts as true (so it is
-    counted as needed rather than missed)."""
-    if not isinstance(expr, dict) or len(expr) != 1:
-        return bool(expr)
-    ((function, args),) = expr.items()
-    if function == "Condition":
-        return holds(args)
-    if function == "Fn::Not":
-        return not _condition(args[0], conditions, role, holds)
-    if function == "Fn::And":
-        return all(_condition(a, conditions, role, holds) for a in args)
-    if function == "Fn::Or":
-        return any(_condition(a, conditions, role, holds) for a in args)
-    if function == "Fn::Equals":
-        left, right = (role if a == {"Ref": "Role"} else a for a in args)
-        return True if isinstance(left, dict) or isinstance(right, dict) else left == right
-    return True
-
-
-def _resolve(value: Any, holds: Callable[[str], bool]) -> Any:
-    if isinstance(value, list):
-        return [_resolve(v, holds) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Fn::If"}:
-        name, when_true, when_false = value["Fn::If"]
-        return _resolve(when_true if holds(name) else when_false, holds)
-    return {k: _resolve(v, holds) for k, v in value.items()}
 
 
 def _of(resources: Iterable[Resource], *types: str) -> list[Resource]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.quota_model import Probe, Quota, Report, Row, Usage, Verdict, number
 from drgen.deploy.quota_needs import (
     buckets,
@@ -28,12 +29,11 @@ from drgen.deploy.quota_needs import (
     standard,
 )
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
-from drgen.render import StackEntry
 
 _WORKERS = 8
 
 
-def check(aws: Aws, bundle: DeployBundle, entries: Sequence[StackEntry]) -> Report:
+def check(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> Report:
     """Every quota the resources of ``entries`` (the stacks still to create) count against, per region and
     account-wide (queried in the global layer's region)."""
     regional = resources_by_region(bundle, entries)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.executor import Outcome, StackResult
 from drgen.errors import DrgenError
 
@@ -40,7 +40,7 @@ def load(path: Path) -> dict[str, Any] | None:
 
 def update(
     path: Path,
-    bundle: DeployBundle,
+    bundle: RenderedBundle,
     results: Sequence[StackResult],
     operation: str,
     mode: str | None,  # None: as recorded (destroy finds stacks in either mode)

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 
 # arn:...:iam::<account>:role/aws-service-role/<service principal>/<role name>
@@ -19,7 +19,7 @@ SERVICE_ROLE = re.compile(r":role/aws-service-role/([a-z0-9.-]+\.amazonaws\.com)
 IAM_REGION = "us-east-1"  # IAM is global; its endpoint answers in us-east-1
 
 
-def named_roles(bundle: DeployBundle) -> list[tuple[str, str]]:
+def named_roles(bundle: RenderedBundle) -> list[tuple[str, str]]:
     """(service, role name) of each service-linked role a key policy in the bundle names, sorted."""
     found: set[tuple[str, str]] = set()
     for path, body in bundle.files.items():

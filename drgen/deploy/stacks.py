@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
+from drgen.bundle.manifest import StackEntry
 from drgen.deploy import changesets
 from drgen.deploy.artifacts import Artifacts, TemplateSource
 from drgen.deploy.executor import Outcome, StackResult, pause
@@ -21,7 +22,6 @@ from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, decide
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
-from drgen.render import StackEntry
 
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import changesets
 from drgen.deploy.artifacts import Artifacts
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.executor import Outcome, StackResult, pause
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, decide
@@ -28,14 +29,13 @@ from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 from drgen.deploy.stacks import StackState, Watcher, describe
 from drgen.errors import DrgenError
-from drgen.render import StackEntry
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 _RUNNING = ("QUEUED", "RUNNING", "STOPPING")
 
 
-def stack_set_name(bundle: DeployBundle, layer: str) -> str:
+def stack_set_name(bundle: RenderedBundle, layer: str) -> str:
     return f"{bundle.scenario}-{layer}-{bundle.suffix}"
 
 
@@ -74,7 +74,7 @@ class StackSetOps:
     """Operations on the stack sets of one bundle, each waited for, one at a time per stack set."""
 
     aws: Aws
-    bundle: DeployBundle
+    bundle: RenderedBundle
     progress: Progress
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -254,7 +254,7 @@ def describe_instance(cf: Any, name: str, account: str, region: str) -> dict[str
     return instance
 
 
-def instance_stack(aws: Aws, bundle: DeployBundle, entry: StackEntry) -> StackState | None:
+def instance_stack(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> StackState | None:
     """The stack behind ``entry``'s instance, found by the StackId the instance reports.
 
     moto reports a StackId that matches no stack and names the stack ``StackSet:<set name>``; that name is

@@ -22,7 +22,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
-from drgen.deploy.bundle import Deployment
+from drgen.bundle.reader import Deployment
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.regions import ROUTE53_METRICS_REGION

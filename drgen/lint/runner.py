@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drgen.bundle.reader import read_manifest
 from drgen.errors import DrgenError
 from drgen.lint import cache as lint_cache
 from drgen.lint.findings import Finding, by_location, severity_of
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from cfnlint.config import ConfigMixIn
     from cfnlint.rules import Match, Rules
 
-MANIFEST = "manifest.json"
 RULES_DIR = Path(__file__).resolve().with_name("rules")
 INTEGRITY_RULE = "E9900"
 INTEGRITY_TITLE = "Templates are unchanged since rendering"
@@ -153,18 +152,11 @@ def _kept(path: Path, regions: tuple[str, ...]) -> list[Finding] | None:
 
 def _plan(bundle_dir: Path) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
     """template path (relative to the bundle) -> (sorted regions it deploys to, sha256 digests recorded for it)."""
-    manifest = bundle_dir / MANIFEST
-    if not manifest.is_file():
-        raise DrgenError(f"{bundle_dir} is not a rendered bundle (no {MANIFEST}); run `drgen render` first")
-    try:
-        stacks = json.loads(manifest.read_text(encoding="utf-8"))["stacks"]
-        regions: dict[str, set[str]] = {}
-        digests: dict[str, set[str]] = {}
-        for stack in stacks:
-            regions.setdefault(stack["template"], set()).add(stack["region"])
-            digests.setdefault(stack["template"], set()).add(stack["sha256"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise DrgenError(f"{manifest} is not a drgen manifest ({error!r}); run `drgen render` again") from error
+    regions: dict[str, set[str]] = {}
+    digests: dict[str, set[str]] = {}
+    for stack in read_manifest(bundle_dir).stacks:
+        regions.setdefault(stack.template, set()).add(stack.region)
+        digests.setdefault(stack.template, set()).add(stack.sha256)
     return {t: (tuple(sorted(regions[t])), frozenset(digests[t])) for t in regions}
 
 

@@ -10,14 +10,13 @@ GetHealthCheckStatus stand-in (what the failover's validation step reads) both c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from drgen import route53_model as model
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.operate.environment import Environment
 from drgen.scenario.model import Role
@@ -109,17 +108,16 @@ class Deployed:
     endpoints: dict[str, Role]
 
 
-def deployed(aws: Aws, environment: Environment, bundle: DeployBundle) -> Deployed:
+def deployed(aws: Aws, environment: Environment, bundle: RenderedBundle) -> Deployed:
     """The rendered global template with the deployed global stack's parameters and resources."""
     entry = next(e for e in bundle.stacks if e.layer == "global")
-    template = json.loads(bundle.template(entry))
+    template = bundle.document(entry)
     cloudformation = aws.client("cloudformation", entry.region)
     stack = cloudformation.describe_stacks(StackName=entry.name)["Stacks"][0]
     values = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     resources = cloudformation.describe_stack_resources(StackName=entry.name)["StackResources"]
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == HEALTH_CHECK}
-    stacks = [(e.region, e.role.value, json.loads(bundle.template(e))) for e in bundle.stacks]
-    alarms = model.stack_alarms(stacks, bundle.regions)
+    alarms = model.bundle_alarms(bundle)
     topology = model.from_template(template, values, alarms)
     endpoints = {
         value.rstrip("."): role

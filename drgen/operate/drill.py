@@ -31,8 +31,8 @@ from typing import Any
 
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
+from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.deploy import deployer
-from drgen.deploy.bundle import DeployBundle, from_files
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
@@ -111,7 +111,7 @@ def local(
     on_step: Callable[[Step], None],
     *,
     planned: bool = False,
-    bundle: DeployBundle | None = None,
+    bundle: RenderedBundle | None = None,
 ) -> Report:
     """The local drill end to end; ``on_line`` gets progress lines, ``on_step`` each state as it ends.
     ``bundle``: the rendered bundle of ``scenario`` to deploy (default: rendered here)."""
@@ -145,7 +145,7 @@ def local(
     return report
 
 
-def _bundle(scenario: Scenario) -> DeployBundle:
+def _bundle(scenario: Scenario) -> RenderedBundle:
     """The scenario rendered here (a variant from a file too: its name is no preset)."""
     from drgen.render import render
 
@@ -153,7 +153,7 @@ def _bundle(scenario: Scenario) -> DeployBundle:
 
 
 def _deploy(
-    aws: Aws, scenario: Scenario, bundle: DeployBundle, report: Report, on_line: Callable[[str], None]
+    aws: Aws, scenario: Scenario, bundle: RenderedBundle, report: Report, on_line: Callable[[str], None]
 ) -> Environment:
     on_line(f"deploying {len(bundle.stacks)} stacks to {aws.target.endpoint_url}")
     started = time.monotonic()
@@ -360,7 +360,7 @@ def live(
     scenario: Scenario,
     on_line: Callable[[str], None],
     on_step: Callable[[Step], None],
-    bundle: DeployBundle | None = None,
+    bundle: RenderedBundle | None = None,
 ) -> Report:
     """A planned switchover to the DR region and back on a real deployed environment, each step followed."""
     report = Report(scenario.name, f"account {aws.account_id()}", "planned")

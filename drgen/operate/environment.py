@@ -18,7 +18,7 @@ from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_access import STATE_MACHINE_ARN
 from drgen.builders.ssm_parameters import FAILOVER_STATE
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.destroy import locate
 from drgen.deploy.plan import FAILED_FIRST_CREATE
 from drgen.deploy.session import Aws
@@ -162,7 +162,7 @@ class Environment:
 _NOTHING_BUILT = FAILED_FIRST_CREATE | {"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"}
 
 
-def stack_outputs(aws: Aws, bundle: DeployBundle) -> dict[tuple[str, Role], dict[str, str]]:
+def stack_outputs(aws: Aws, bundle: RenderedBundle) -> dict[tuple[str, Role], dict[str, str]]:
     """Every deployed stack's outputs, read from CloudFormation (a plain stack or a stack set instance's).
 
     Not from the deployment record: it is a cache for `drgen outputs`, and one written against another endpoint
@@ -176,7 +176,7 @@ def stack_outputs(aws: Aws, bundle: DeployBundle) -> dict[tuple[str, Role], dict
     return found
 
 
-def resolve(aws: Aws, scenario: Scenario, bundle: DeployBundle) -> Environment:
+def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle) -> Environment:
     """The deployed environment of ``scenario``; a DrgenError when nothing of it is deployed."""
     outputs = stack_outputs(aws, bundle)
     deploy = f"`drgen deploy -s {scenario.name} --suffix {scenario.suffix}`"

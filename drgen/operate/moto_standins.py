@@ -35,9 +35,9 @@ from botocore.parsers import ResponseParserError
 
 from drgen.builders import ledger
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
-from drgen.builders.context import IS_PRIMARY, IS_SECONDARY
 from drgen.builders.sessions import PARTITION_KEY
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.evaluate import Env
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.operate import lambdas
 from drgen.operate.environment import ALERT_INBOX, Environment
@@ -56,13 +56,18 @@ def provisioned(aws: Aws, environment: Environment) -> bool:
     return any(c["GlobalClusterIdentifier"] == environment.global_cluster_id for c in found)
 
 
-def provision_once(aws: Aws, environment: Environment, bundle: DeployBundle) -> list[str]:
+def provision_once(aws: Aws, environment: Environment, bundle: RenderedBundle) -> list[str]:
     """For a sandbox kept after ``drgen deploy --endpoint-url``: provision at the first operate command, once."""
     return [] if provisioned(aws, environment) else provision(aws, environment, bundle)
 
 
 def provision(
-    aws: Aws, environment: Environment, bundle: DeployBundle, *, attach_secondary: bool = True, lag_seconds: float = 1.0
+    aws: Aws,
+    environment: Environment,
+    bundle: RenderedBundle,
+    *,
+    attach_secondary: bool = True,
+    lag_seconds: float = 1.0,
 ) -> list[str]:
     """Create what the operations need and moto's CloudFormation skipped; returns one line per thing created."""
     made: list[str] = []
@@ -187,18 +192,16 @@ def _scalable_target(aws: Aws, environment: Environment) -> str | None:
     return f"scalable target {resource} in {environment.dr} ({compute_.dr_capacity}..{compute_.max_capacity})"
 
 
-def _alarms(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | None:
+def _alarms(aws: Aws, environment: Environment, bundle: RenderedBundle) -> str | None:
     """Every alarm of every stack, by the name its template gives it in that stack's region, with the template's
     literal settings (a setting that refers to another resource is left at a neutral default): the operations
     set and read alarm states by name, and moto never evaluates an alarm anyway."""
     made = []
     for entry in bundle.stacks:
-        resources = json.loads(bundle.template(entry)).get("Resources", {})
-        for resource in resources.values():
-            if resource["Type"] != ALARM or not _exists_in(resource.get("Condition"), entry.role):
-                continue
+        env = Env(bundle.document(entry), entry)
+        for resource in env.resources(ALARM).values():
             settings = resource["Properties"]
-            name = literal_name(settings["AlarmName"], entry.region, environment.scenario.region(_peer(entry.role)))
+            name = literal_name(env, settings["AlarmName"])
             aws.client("cloudwatch", entry.region).put_metric_alarm(
                 AlarmName=name, **{key: _literal(settings, key, default) for key, default in ALARM_DEFAULTS.items()}
             )
@@ -218,14 +221,6 @@ ALARM_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _exists_in(condition: str | None, role: Role) -> bool:
-    return condition is None or condition == {Role.PRIMARY: IS_PRIMARY, Role.SECONDARY: IS_SECONDARY}.get(role)
-
-
-def _peer(role: Role) -> Role:
-    return Role.PRIMARY if role is Role.SECONDARY else Role.SECONDARY
-
-
 def _literal(settings: dict[str, Any], key: str, default: Any) -> Any:
     value = settings.get(key, default)
     if isinstance(value, str) and isinstance(default, int | float):
@@ -236,7 +231,7 @@ def _literal(settings: dict[str, Any], key: str, default: Any) -> Any:
     return value if isinstance(value, type(default)) else default
 
 
-def _calculated_checks(aws: Aws, environment: Environment, bundle: DeployBundle) -> str | None:
+def _calculated_checks(aws: Aws, environment: Environment, bundle: RenderedBundle) -> str | None:
     """moto's CloudFormation drops a CALCULATED check's children and threshold: set them as the template does
     (the failover's DNS step reads them back to close the gate)."""
     from drgen.operate import dns_verdict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.service_roles import IAM_REGION, named_roles
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
@@ -12,7 +12,7 @@ from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
 ENABLED = frozenset({"opt-in-not-required", "opted-in"})  # EC2 DescribeRegions OptInStatus
 
 
-def account_guard(aws: Aws, bundle: DeployBundle) -> Check:
+def account_guard(aws: Aws, bundle: RenderedBundle) -> Check:
     """STS GetCallerIdentity's account against the scenario's ``account:``."""
     account = aws.account_id()
     named = bundle.deployment.account if bundle.deployment else None
@@ -30,7 +30,7 @@ def account_guard(aws: Aws, bundle: DeployBundle) -> Check:
     )
 
 
-def regions_enabled(aws: Aws, bundle: DeployBundle) -> list[Check]:
+def regions_enabled(aws: Aws, bundle: RenderedBundle) -> list[Check]:
     """Each Region the bundle deploys to is enabled for the account (opt-in Regions, such as eu-central-2, are
     not until enabled). Asked once, in the global layer's Region (always enabled)."""
     regions = sorted(set(bundle.stack_regions) | {r for role, r in bundle.regions.items() if role != "global"})
@@ -56,7 +56,7 @@ def _enabled(region: str, status: str | None) -> Check:
     )
 
 
-def service_roles(aws: Aws, bundle: DeployBundle) -> list[Check]:
+def service_roles(aws: Aws, bundle: RenderedBundle) -> list[Check]:
     """The service-linked roles the key policies name: a missing one is created by deploy, if the credentials may."""
     roles = named_roles(bundle)
     if not roles:

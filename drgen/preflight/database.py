@@ -11,12 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.quota_needs import template_resources
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.documented import documented
 from drgen.preflight.model import Check, fail, ok, unknown
-from drgen.render import StackEntry
 
 NAME = "orderable"
 
@@ -31,37 +30,29 @@ class Database:
     classes: tuple[str, ...]  # the instance classes of the Region's cluster (none: a headless cluster)
 
 
-def databases(bundle: DeployBundle) -> list[Database]:
+def databases(bundle: RenderedBundle) -> list[Database]:
     """The Aurora cluster each Region's stacks create (its engine, version and instance classes), Region order."""
     found: dict[str, Database] = {}
     for entry in bundle.stacks:
-        template = json.loads(bundle.template(entry))
-        resources = template_resources(template, entry.role.value, entry.region)
+        resources = template_resources(bundle, entry)
         clusters = [r for r in resources if r.type == "AWS::RDS::DBCluster"]
         if not clusters:
             continue
         props = clusters[0].properties
         classes = sorted(
-            {
-                _value(r.properties.get("DBInstanceClass"), entry, template)
-                for r in resources
-                if r.type == "AWS::RDS::DBInstance"
-            }
+            {_value(r.properties.get("DBInstanceClass")) for r in resources if r.type == "AWS::RDS::DBInstance"}
         )
         found[entry.region] = Database(
             entry.region,
-            _value(props.get("Engine"), entry, template),
-            _value(props.get("EngineVersion"), entry, template),
+            _value(props.get("Engine")),
+            _value(props.get("EngineVersion")),
             tuple(classes),
         )
     return list(found.values())
 
 
-def _value(value: Any, entry: StackEntry, template: dict[str, Any]) -> str:
-    """A literal, or a parameter's value for this stack (its manifest value, else the template's default)."""
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        name = value["Ref"]
-        value = entry.parameters.get(name, template.get("Parameters", {}).get(name, {}).get("Default"))
+def _value(value: Any) -> str:
+    """A property as text: template_resources has filled in the stack's parameter values already."""
     return str(value) if isinstance(value, str | int | float) else json.dumps(value)
 
 

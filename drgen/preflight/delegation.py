@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drgen.bundle.reader import Deployment
 from drgen.deploy import zone
-from drgen.deploy.bundle import Deployment
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown

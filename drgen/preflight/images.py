@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from drgen.deploy.bundle import DeployBundle, Deployment
+from drgen.bundle.reader import Deployment, RenderedBundle
 from drgen.deploy.quota_needs import template_resources
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
@@ -25,7 +25,7 @@ _PRIVATE_ECR = re.compile(r"\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\
 AMI_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 
 
-def image_checks(aws: Aws, bundle: DeployBundle, regions: set[str]) -> list[Check]:
+def image_checks(aws: Aws, bundle: RenderedBundle, regions: set[str]) -> list[Check]:
     """One line per image and Region (only the Regions in ``regions``: the others are not enabled)."""
     deployment = bundle.deployment
     if deployment is None:
@@ -56,7 +56,7 @@ def _answered(region: str, what: str, check: Callable[[], Check]) -> Check:
         return unknown(region, NAME, f"{what}: AWS did not say ({error_code(exc) or 'error'})")
 
 
-def _named(bundle: DeployBundle, kind: str) -> dict[tuple[str, str], None]:
+def _named(bundle: RenderedBundle, kind: str) -> dict[tuple[str, str], None]:
     """``compute.image`` in the primary and the DR Region, for compute ``kind``."""
     deployment = bundle.deployment
     if deployment is None or deployment.compute != kind or deployment.image is None:
@@ -64,13 +64,12 @@ def _named(bundle: DeployBundle, kind: str) -> dict[tuple[str, str], None]:
     return {(bundle.regions[role], deployment.image): None for role in ("primary", "secondary")}
 
 
-def ecr_images(bundle: DeployBundle) -> list[tuple[str, str]]:
+def ecr_images(bundle: RenderedBundle) -> list[tuple[str, str]]:
     """(Region, ``repository:tag`` or ``repository@digest``) of every private ECR image the tasks pull:
     ``compute.image`` and what the task definitions name (the tracing daemon's)."""
     found = _named(bundle, "ecs")
     for entry in bundle.stacks:
-        template = json.loads(bundle.template(entry))
-        for resource in template_resources(template, entry.role.value, entry.region):
+        for resource in template_resources(bundle, entry):
             if resource.type != "AWS::ECS::TaskDefinition":
                 continue
             for container in resource.properties.get("ContainerDefinitions", []):
@@ -83,7 +82,7 @@ def ecr_images(bundle: DeployBundle) -> list[tuple[str, str]]:
     return list(found)
 
 
-def ami_parameters(bundle: DeployBundle) -> list[tuple[str, str]]:
+def ami_parameters(bundle: RenderedBundle) -> list[tuple[str, str]]:
     """(Region, SSM parameter name) of ``compute.image`` and of every AMI parameter a stack resolves."""
     found = _named(bundle, "asg")
     for entry in bundle.stacks:
@@ -104,7 +103,7 @@ def _split(reference: str) -> tuple[str, dict[str, str]]:
     return (repository, {"imageTag": tag}) if repository else (reference, {"imageTag": "latest"})
 
 
-def _ecr(aws: Aws, bundle: DeployBundle, region: str, reference: str) -> Check:
+def _ecr(aws: Aws, bundle: RenderedBundle, region: str, reference: str) -> Check:
     repository, image_id = _split(reference)
     account = aws.account_id()
     registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
@@ -132,7 +131,7 @@ def _ecr(aws: Aws, bundle: DeployBundle, region: str, reference: str) -> Check:
     return fail(region, NAME, f"{missing}: {fix}")
 
 
-def _ami(aws: Aws, bundle: DeployBundle, region: str, parameter: str) -> Check:
+def _ami(aws: Aws, bundle: RenderedBundle, region: str, parameter: str) -> Check:
     default = _is_default(bundle.deployment, parameter)
     try:
         ami = aws.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]

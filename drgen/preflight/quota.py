@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.quota_model import Report, Row, Verdict
 from drgen.deploy.quotas import check
 from drgen.deploy.session import Aws
 from drgen.preflight.model import GLOBAL, Check, fail, ok, unknown
-from drgen.render import StackEntry
 
 NAME = "quotas"
 
 
-def quota_checks(aws: Aws, bundle: DeployBundle, to_create: Sequence[StackEntry]) -> tuple[list[Check], Report]:
+def quota_checks(aws: Aws, bundle: RenderedBundle, to_create: Sequence[StackEntry]) -> tuple[list[Check], Report]:
     report = check(aws, bundle, to_create)
     places = [*dict.fromkeys(r for role, r in bundle.regions.items() if role != "global"), GLOBAL]
     places += [r.region for r in report.rows if not r.account_wide and r.region not in places]

@@ -12,7 +12,8 @@ import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from drgen.deploy.bundle import DeployBundle
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.quota_model import Report as QuotaReport
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 from drgen.errors import DrgenError
@@ -22,7 +23,6 @@ from drgen.preflight.delegation import zone_check
 from drgen.preflight.images import image_checks
 from drgen.preflight.model import GLOBAL, Check, Report, Status, fail, unknown
 from drgen.preflight.quota import quota_checks
-from drgen.render import StackEntry
 
 WORKERS = 8
 Job = Callable[[], list[Check]]
@@ -30,7 +30,7 @@ Job = Callable[[], list[Check]]
 
 def run(
     aws: Aws,
-    bundle: DeployBundle,
+    bundle: RenderedBundle,
     to_create: Callable[[], Sequence[StackEntry]] | None = None,
     resolve: Callable[[str], list[str]] | None = None,
     workers: int = WORKERS,
@@ -79,7 +79,7 @@ def _guarded(where: str, name: str, job: Job) -> list[Check]:
 
 def _quotas(
     aws: Aws,
-    bundle: DeployBundle,
+    bundle: RenderedBundle,
     to_create: Callable[[], Sequence[StackEntry]],
     disabled: set[str],
     reports: list[QuotaReport],
@@ -111,7 +111,7 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def _by_place(bundle: DeployBundle, checks: list[Check]) -> tuple[Check, ...]:
+def _by_place(bundle: RenderedBundle, checks: list[Check]) -> tuple[Check, ...]:
     """Global checks first, then the primary's, the DR Region's and any other Region's, each in check order."""
     order = [GLOBAL, *dict.fromkeys(r for role, r in bundle.regions.items() if role != "global")]
     rank = {place: n for n, place in enumerate(order)}

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.graph import (
     DNS_ACTIONS,
     GLOBAL_DB,
@@ -58,21 +59,21 @@ NAME_PROPERTIES = {"AWS::RDS::DBCluster": "DBClusterIdentifier", "AWS::S3::Bucke
 STORE_LABELS = {"AWS::RDS::DBCluster": "SQL", "AWS::S3::Bucket": "objects", TABLE: "items", GLOBAL_TABLE: "items"}
 LEGEND = "black: request path   blue: replication   red: failover path"
 
-Key = tuple[StackView, str]
+Key = tuple[StackEntry, str]
 
 
-def build_architecture(bundle: BundleView) -> Graph:
+def build_architecture(bundle: RenderedBundle) -> Graph:
     """The architecture view of ``bundle``; deterministic for the same templates."""
     return _View(bundle).build()
 
 
 class _View:
-    def __init__(self, bundle: BundleView) -> None:
+    def __init__(self, bundle: RenderedBundle) -> None:
         self.bundle = bundle
         self.full = build_graph(bundle)
         self.resources = placed_resources(bundle)
         self.keys = {node_id(stack, logical_id): (stack, logical_id) for stack, logical_id in self.resources}
-        regions = bundle.manifest.get("regions", {})
+        regions = bundle.regions
         self.graph = Graph(
             title=f"{self.full.title}\n{LEGEND}",
             clusters={
@@ -122,13 +123,13 @@ class _View:
         self.graph.nodes[nid] = replace(node, cluster=cluster, label=label, shape=shape)
         return nid
 
-    def env(self, stack: StackView) -> Env:
+    def env(self, stack: StackEntry) -> Env:
         return Env(self.bundle.templates[stack.template], stack)
 
-    def same_template(self, stack: StackView) -> dict[str, Any]:
+    def same_template(self, stack: StackEntry) -> dict[str, Any]:
         return self.bundle.templates[stack.template].get("Resources", {})
 
-    def of_type(self, stack: StackView, types: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    def of_type(self, stack: StackEntry, types: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
         """Resources of ``types`` that ``stack`` creates, by logical id."""
         return [(lid, r) for (s, lid), r in self.resources.items() if s == stack and r.get("Type") in types]
 
@@ -215,7 +216,7 @@ class _View:
             target = self.add(store) if rtype == TABLE else self.store_id(store, stack)
             self.edge(me, target, STORE_LABELS[rtype], "request")
 
-    def consumers(self, stack: StackView, queue: str) -> list[Key]:
+    def consumers(self, stack: StackEntry, queue: str) -> list[Key]:
         """The functions an event source mapping feeds from ``queue``."""
         found = set()
         for _, mapping in self.of_type(stack, ("AWS::Lambda::EventSourceMapping",)):
@@ -224,7 +225,7 @@ class _View:
                 found |= {(stack, f) for f in references(props.get("FunctionName")) if (stack, f) in self.resources}
         return sorted(found, key=lambda k: k[1])
 
-    def stores_used(self, stack: StackView, config: Any) -> list[tuple[Key, str]]:
+    def stores_used(self, stack: StackEntry, config: Any) -> list[tuple[Key, str]]:
         """The data stores in ``stack``'s region that ``config`` refers to (traced) or names (its known name)."""
         text = self.env(stack).show(config)
         traced = {(t.stack, t.logical_id) for t in trace(self.bundle, stack, config)}
@@ -238,7 +239,7 @@ class _View:
                 found.append((other, rtype))
         return found
 
-    def store_id(self, store: Key, user: StackView) -> str:
+    def store_id(self, store: Key, user: StackEntry) -> str:
         """The node of a store: a global table's is its replica in the user's region."""
         if self.resources[store].get("Type") == GLOBAL_TABLE:
             return replica_id(store[1], user.region)
@@ -270,7 +271,7 @@ class _View:
         for target in records if routed else self.drawn(*ENTRY_TYPES):
             self.edge(CLIENTS, target, "resolve" if routed else "HTTPS", "request")
 
-    def entries(self, stack: StackView, value: Any, depth: int = 0) -> list[str]:
+    def entries(self, stack: StackEntry, value: Any, depth: int = 0) -> list[str]:
         """The drawn nodes ``value`` leads to: directly, through an API domain's mapping, or a regional record."""
         found: list[str] = []
         for traced in trace(self.bundle, stack, value):

@@ -8,7 +8,6 @@ manifest, so the board knows exactly what "before" was.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import subprocess
 import tarfile
@@ -18,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from drgen.bundle.manifest import MANIFEST
+from drgen.bundle.reader import is_bundle, manifest_sha256
 from drgen.errors import DrgenError
-from drgen.review.bundle import MANIFEST
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,7 @@ class Baseline:
 
     @property
     def manifest_sha256(self) -> str:
-        manifest = self.path / MANIFEST
-        return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else ""
+        return manifest_sha256(self.path)
 
 
 @contextmanager
@@ -60,10 +59,10 @@ def check_baselines(spec: str, targets: list[Path]) -> None:
 
 
 def _bundle_in(directory: Path, target: Path) -> Path:
-    if (directory / MANIFEST).is_file():
+    if is_bundle(directory):
         return directory
     candidate = directory / target.name
-    if (candidate / MANIFEST).is_file():
+    if is_bundle(candidate):
         return candidate
     raise DrgenError(f"--compare {directory}: no previous bundle there for {target.name} (no {MANIFEST})")
 
@@ -95,7 +94,7 @@ def _from_git(ref: str, target: Path) -> Iterator[Baseline]:
             else:  # an archive of the user's own commit, made by git
                 tar.extractall(temporary)
         found = Path(temporary) / relative
-        if not (found / MANIFEST).is_file():
+        if not is_bundle(found):
             raise DrgenError(f"--compare {ref}: {relative} at {ref} ({commit[:12]}) holds no {MANIFEST}")
         yield Baseline(
             found,

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from drgen.bundle.reader import RenderedBundle
 from drgen.review import document as d
-from drgen.review.bundle import BundleView
 from drgen.review.exposure import Exposure, exposures
 from drgen.review.policies import NO_REASON, PolicyHolder, StatementView, policy_holders
 
@@ -68,7 +68,7 @@ class Broadening:
         return tuple(e for e in self.exposures if e.public)
 
 
-def broadening(bundle: BundleView, previous: BundleView | None) -> Broadening:
+def broadening(bundle: RenderedBundle, previous: RenderedBundle | None) -> Broadening:
     holders = tuple(policy_holders(bundle))
     allowed, denied = _split(grants(holders))
     exposed = exposures(bundle)

@@ -8,9 +8,10 @@ why `drgen deploy` refuses them without --allow-replace. A stack that appears or
 
 from __future__ import annotations
 
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review import document as d
 from drgen.review.baseline import Baseline
-from drgen.review.bundle import BundleView, StackView
 from drgen.review.compare import ADDED, MODIFIED, REMOVED, Delta, ResourceDelta
 from drgen.review.replacement import MAY_BE_REPLACED, describe
 
@@ -21,7 +22,7 @@ HOW_TO_COMPARE = (
 )
 
 
-def changes_section(section: d.Section, bundle: BundleView, delta: Delta | None, baseline: Baseline | None) -> None:
+def changes_section(section: d.Section, bundle: RenderedBundle, delta: Delta | None, baseline: Baseline | None) -> None:
     if delta is None or baseline is None:
         resources = sum(len(t.get("Resources", {})) for t in bundle.templates.values())
         section.add(
@@ -66,7 +67,7 @@ def _overview(delta: Delta) -> list[str]:
     return items
 
 
-def _names(stacks: tuple[StackView, ...]) -> str:
+def _names(stacks: tuple[StackEntry, ...]) -> str:
     return f"{len(stacks)}" + (f" ({', '.join(d.code(s.name) for s in stacks)})" if stacks else "")
 
 

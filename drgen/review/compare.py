@@ -13,22 +13,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.deploy.plan import STATEFUL_TYPES
-from drgen.review.bundle import BundleView, StackView
-from drgen.review.expr import NO_VALUE, Env
+from drgen.bundle.catalogue import STATEFUL_TYPES
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.jsondiff import diff_paths, path_text, short
 from drgen.review.replacement import Verdict, verdict
 
 MAX_PATHS = 12
 ADDED, REMOVED, MODIFIED = "added", "removed", "modified"
-_DROPPED = object()  # what ``{"Ref": "AWS::NoValue"}`` resolves to
 
 
 @dataclass(frozen=True)
 class ResourceDelta:
     """One resource of one stack that is added, removed or modified."""
 
-    stack: StackView  # the new side's stack (the old side's when the stack goes)
+    stack: StackEntry  # the new side's stack (the old side's when the stack goes)
     logical_id: str
     rtype: str
     action: str  # ADDED | REMOVED | MODIFIED
@@ -62,8 +62,8 @@ class ResourceDelta:
 class Delta:
     """Everything that changes, most dangerous first."""
 
-    stacks_added: tuple[StackView, ...]
-    stacks_removed: tuple[StackView, ...]
+    stacks_added: tuple[StackEntry, ...]
+    stacks_removed: tuple[StackEntry, ...]
     templates_changed: tuple[str, ...]  # same path, different bytes (outputs and parameters included)
     resources: tuple[ResourceDelta, ...]
 
@@ -83,7 +83,7 @@ class Delta:
         return tuple(r for r in self.resources if r.loses_data)
 
 
-def compare(old: BundleView, new: BundleView) -> Delta:
+def compare(old: RenderedBundle, new: RenderedBundle) -> Delta:
     """The changes from ``old`` to ``new``."""
     resources: list[ResourceDelta] = []
     for name in sorted({s.name for s in old.stacks} | {s.name for s in new.stacks}):
@@ -94,13 +94,13 @@ def compare(old: BundleView, new: BundleView) -> Delta:
     return Delta(
         stacks_added=tuple(s for s in new.stacks if s.name not in old_names),
         stacks_removed=tuple(s for s in old.stacks if s.name not in new_names),
-        templates_changed=tuple(sorted(t for t in shared if old.raw[t] != new.raw[t])),
+        templates_changed=tuple(sorted(t for t in shared if old.files[t] != new.files[t])),
         resources=tuple(sorted(resources, key=lambda r: (r.rank, r.stack.name, r.logical_id))),
     )
 
 
 def _stack_changes(
-    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], stack: StackView | None
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], stack: StackEntry | None
 ) -> list[ResourceDelta]:
     if stack is None:
         return []
@@ -123,42 +123,17 @@ def _stack_changes(
     return changes
 
 
-def _deployed(bundle: BundleView, stack: StackView | None) -> dict[str, dict[str, Any]]:
+def _deployed(bundle: RenderedBundle, stack: StackEntry | None) -> dict[str, dict[str, Any]]:
     """The stack's resources as it deploys them: logical id -> the resource with its branches resolved."""
     if stack is None:
         return {}
     doc = bundle.templates.get(stack.template, {})
     env = Env(doc, stack)
     return {
-        logical_id: {key: resolved(env, value) for key, value in resource.items() if key != "Condition"}
+        logical_id: {key: env.resolved(value) for key, value in resource.items() if key != "Condition"}
         for logical_id, resource in doc.get("Resources", {}).items()
         if env.deployed(resource) is not False  # a deploy-time condition: counted as present
     }
-
-
-def resolved(env: Env, value: Any) -> Any:
-    """``value`` as the stack sees it: decided ``Fn::If`` taken, render-time parameters filled in, NoValue gone.
-
-    Everything else (references to resources, values fed from other stacks) stays as written, so it compares
-    equal exactly when the template wrote the same thing.
-    """
-    if isinstance(value, list):
-        return [r for r in (resolved(env, v) for v in value) if r is not _DROPPED]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Ref" and arg == NO_VALUE:
-            return _DROPPED
-        if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
-            decided = env.condition(arg[0])
-            if decided is not None:
-                return resolved(env, arg[1] if decided else arg[2])
-        if fn in ("Ref", "Fn::Sub", "Fn::Join"):
-            known = env.known(value)
-            if known is not None:
-                return known
-    return {k: r for k, v in value.items() if (r := resolved(env, v)) is not _DROPPED}
 
 
 def summary_lines(old: Any, new: Any) -> tuple[str, ...]:

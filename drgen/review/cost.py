@@ -25,7 +25,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.cost_compute import (
     LAMBDA_DEFAULT_MEMORY,
     LAMBDA_DEFAULT_TIMEOUT,
@@ -40,7 +42,6 @@ from drgen.review.cost_monitoring import HIGH_RESOLUTION_SECONDS, security_and_m
 from drgen.review.cost_network import ALB_IDLE_LCU, ALB_MIN_SUBNETS, load_balancers, network, routing
 from drgen.review.cost_reader import ORDER, Reader
 from drgen.review.cost_report import section
-from drgen.review.expr import Env
 
 __all__ = [
     "ALB_IDLE_LCU",
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-def estimate(bundle: BundleView, prices: PriceTable | None = None) -> Estimate:
+def estimate(bundle: RenderedBundle, prices: PriceTable | None = None) -> Estimate:
     """The monthly estimate of ``bundle``: lines per place and item, idle and at failover, from the price table."""
     reader = Reader(bundle, prices or price_table())
     for stack in bundle.stacks:
@@ -77,7 +78,7 @@ def estimate(bundle: BundleView, prices: PriceTable | None = None) -> Estimate:
     )
 
 
-def _read_stack(reader: Reader, stack: StackView, template: dict[str, Any]) -> None:
+def _read_stack(reader: Reader, stack: StackEntry, template: dict[str, Any]) -> None:
     """Count what ``stack`` deploys of ``template``: a resource whose condition is false there is left out."""
     env = Env(template, stack)
     resources: dict[str, dict[str, Any]] = {}

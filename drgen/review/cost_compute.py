@@ -8,17 +8,17 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from drgen.review.bundle import StackView
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
 from drgen.review.cost_model import amount
 from drgen.review.cost_reader import OfType, Reader, integer, properties, referenced
-from drgen.review.expr import Env
 
 # Stated assumptions (see the notes each estimate carries).
 LAMBDA_DEFAULT_TIMEOUT = 3
 LAMBDA_DEFAULT_MEMORY = 128
 
 
-def containers(reader: Reader, stack: StackView, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
+def containers(reader: Reader, stack: StackEntry, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
     prices = reader.prices
     for lid, resource in of_type("AWS::ECS::Service"):
         props = properties(resource)
@@ -64,7 +64,7 @@ def containers(reader: Reader, stack: StackView, env: Env, resources: dict[str, 
             )
 
 
-def instances(reader: Reader, stack: StackView, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
+def instances(reader: Reader, stack: StackEntry, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
     for lid, resource in of_type("AWS::AutoScaling::AutoScalingGroup"):
         props = properties(resource)
         size = "DesiredCapacity" if "DesiredCapacity" in props else "MinSize"
@@ -77,14 +77,14 @@ def instances(reader: Reader, stack: StackView, env: Env, resources: dict[str, A
         _ec2(reader, stack, env.known(properties(resource).get("InstanceType")), 1, 1, lid)
 
 
-def _ec2(reader: Reader, stack: StackView, instance_type: str | None, idle: int, failover: int, detail: str) -> None:
+def _ec2(reader: Reader, stack: StackEntry, instance_type: str | None, idle: int, failover: int, detail: str) -> None:
     name = instance_type or "unknown type"
     priced = reader.prices.price("ec2_instance", name) is not None
     item = f"EC2 {name} instance" + ("" if priced else " (not in the price table)")
     reader.add(stack, "ec2_instance", item, idle, failover, detail=detail, kind="compute", order="ec2", price_kind=name)
 
 
-def functions(reader: Reader, stack: StackView, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
+def functions(reader: Reader, stack: StackEntry, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
     runs: dict[str, Decimal] = {}
     schedules: dict[str, list[str]] = {}
     for _, resource in of_type("AWS::Events::Rule", "AWS::Scheduler::Schedule"):

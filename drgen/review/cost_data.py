@@ -6,13 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drgen.review.bundle import StackView
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
 from drgen.review.cost_model import price_text
 from drgen.review.cost_reader import OfType, Reader, properties, referenced
-from drgen.review.expr import Env
 
 
-def databases(reader: Reader, stack: StackView, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
+def databases(reader: Reader, stack: StackEntry, env: Env, resources: dict[str, Any], of_type: OfType) -> None:
     dr = stack.role == "secondary"
     for lid, resource in of_type("AWS::RDS::DBInstance"):
         props = properties(resource)
@@ -38,7 +38,7 @@ def databases(reader: Reader, stack: StackView, env: Env, resources: dict[str, A
         reader.add(stack, "aurora_instance", item, 1, detail=f"{lid} ({engine})", order="aurora", price_kind=klass)
 
 
-def tables_and_buckets(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None:
+def tables_and_buckets(reader: Reader, stack: StackEntry, env: Env, of_type: OfType) -> None:
     prices = reader.prices
     for lid, resource in of_type("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
         props = properties(resource)

@@ -3,14 +3,14 @@ CloudWatch alarms (standard and high resolution, composite) and dashboards, ARC 
 
 from __future__ import annotations
 
-from drgen.review.bundle import StackView
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
 from drgen.review.cost_reader import OfType, Reader, integer, properties
-from drgen.review.expr import Env
 
 HIGH_RESOLUTION_SECONDS = 60  # an alarm period below this is high resolution
 
 
-def security_and_monitoring(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None:
+def security_and_monitoring(reader: Reader, stack: StackEntry, env: Env, of_type: OfType) -> None:
     keys = [lid for lid, _ in of_type("AWS::KMS::Key", "AWS::KMS::ReplicaKey")]
     if keys:
         reader.add(stack, "kms_key", "KMS customer managed key", len(keys), detail=", ".join(keys), order="kms")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drgen.review.bundle import StackView
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
 from drgen.review.cost_reader import OfType, Reader, integer, properties
-from drgen.review.expr import Env
 
 # Stated assumptions (see the notes each estimate carries).
 ALB_IDLE_LCU = Decimal(1)  # LCUs an idle ALB is billed per hour: health checks and probes, no real traffic
 ALB_MIN_SUBNETS = 2  # an ALB spans at least two subnets: its public IPv4 count when the subnets cannot be traced
 
 
-def network(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None:
+def network(reader: Reader, stack: StackEntry, env: Env, of_type: OfType) -> None:
     nats = [lid for lid, r in of_type("AWS::EC2::NatGateway") if properties(r).get("ConnectivityType") != "private"]
     if nats:
         reader.add(stack, "nat_gateway", "NAT gateway", len(nats), detail=", ".join(nats), order="nat")
@@ -44,7 +44,7 @@ def network(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None
         )
 
 
-def load_balancers(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None:
+def load_balancers(reader: Reader, stack: StackEntry, env: Env, of_type: OfType) -> None:
     for lid, resource in of_type("AWS::ElasticLoadBalancingV2::LoadBalancer"):
         props = properties(resource)
         kind = env.known(props.get("Type")) or "application"
@@ -77,7 +77,7 @@ def load_balancers(reader: Reader, stack: StackView, env: Env, of_type: OfType) 
             )
 
 
-def routing(reader: Reader, stack: StackView, env: Env, of_type: OfType) -> None:
+def routing(reader: Reader, stack: StackEntry, env: Env, of_type: OfType) -> None:
     prices = reader.prices
     for lid, resource in of_type("AWS::Route53::HealthCheck"):
         config = properties(resource).get("HealthCheckConfig") or {}

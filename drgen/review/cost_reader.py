@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from drgen.review.bundle import ROLE_ORDER, BundleView, StackView
+from drgen.bundle.evaluate import NO_VALUE, Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import ROLE_ORDER, RenderedBundle
 from drgen.review.cost_model import Line, PriceTable, cents
-from drgen.review.expr import NO_VALUE, Env
 
 ORDER = {
     "nat": 10,
@@ -72,7 +73,7 @@ class Usage:
 class Reader:
     """The bundle, the price table, and what has been counted so far (and what was counted undecided)."""
 
-    def __init__(self, bundle: BundleView, prices: PriceTable) -> None:
+    def __init__(self, bundle: RenderedBundle, prices: PriceTable) -> None:
         self.bundle = bundle
         self.prices = prices
         self.usages: dict[tuple[str, str], Usage] = {}
@@ -81,7 +82,7 @@ class Reader:
     # -- accumulation ----------------------------------------------------------------------------------------
     def add(
         self,
-        stack: StackView,
+        stack: StackEntry,
         key: str,
         item: str,
         idle: Decimal | int,
@@ -116,7 +117,7 @@ class Reader:
         usage.idle += Decimal(idle)
         usage.failover += Decimal(idle if failover is None else failover)
 
-    def note_usage(self, stack: StackView, key: str, item: str, detail: str, order: str) -> None:
+    def note_usage(self, stack: StackEntry, key: str, item: str, detail: str, order: str) -> None:
         """A per-use price: shown with what it applies to, adding nothing to the monthly totals."""
         found = self.prices.price(key)
         if found is None:
@@ -134,7 +135,7 @@ class Reader:
 
     def _usage(
         self,
-        stack: StackView,
+        stack: StackEntry,
         item: str,
         detail: str,
         *,
@@ -166,7 +167,7 @@ class Reader:
         return usage
 
     # -- values traced across stacks ---------------------------------------------------------------------------
-    def count_items(self, stack: StackView, env: Env, value: Any, depth: int = 0) -> int | None:
+    def count_items(self, stack: StackEntry, env: Env, value: Any, depth: int = 0) -> int | None:
         """How many items a list-valued property holds (subnets), tracing parameters to the stack that feeds them."""
         if depth > 4 or value is None:
             return None
@@ -205,7 +206,7 @@ class Reader:
                         return int(value)
         return None
 
-    def failover_capacity(self, stack: StackView, idle: int, logical_id: str, prop: str) -> int:
+    def failover_capacity(self, stack: StackEntry, idle: int, logical_id: str, prop: str) -> int:
         """What a DR compute resource runs after the failover's scale step (it only ever grows capacity)."""
         if stack.role != "secondary":
             return idle

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView
-from drgen.review.expr import Env
+from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.resources import Traced, placements, trace
 
 STORE_TYPES = {
@@ -29,13 +30,13 @@ class Store:
     template: str
     logical_id: str
     kind: str
-    stack: StackView
+    stack: StackEntry
     name: str
     encryption: str
     replication: str
 
 
-def data_stores(bundle: BundleView) -> list[Store]:
+def data_stores(bundle: RenderedBundle) -> list[Store]:
     """One entry per data store and stack that creates it, ordered by kind, template, logical id, stack."""
     stores = []
     kinds = list(STORE_TYPES)
@@ -62,7 +63,7 @@ def data_stores(bundle: BundleView) -> list[Store]:
     return sorted(stores, key=lambda s: (kinds.index(_type_of(bundle, s)), s.template, s.logical_id, s.stack.role))
 
 
-def _type_of(bundle: BundleView, store: Store) -> str:
+def _type_of(bundle: RenderedBundle, store: Store) -> str:
     return bundle.templates[store.template]["Resources"][store.logical_id]["Type"]
 
 
@@ -70,14 +71,14 @@ def _label(traced: list[Traced]) -> str:
     return ", ".join(f"{t.logical_id} ({t.stack.layer}, {t.stack.label})" for t in traced)
 
 
-def _key(bundle: BundleView, stack: StackView, env: Env, value: Any) -> str:
+def _key(bundle: RenderedBundle, stack: StackEntry, env: Env, value: Any) -> str:
     """A KMS key reference as the key resource behind it, else as written."""
     if value is None:
         return ""
     return _label(trace(bundle, stack, value)) or env.show(value)
 
 
-def _encryption(bundle: BundleView, stack: StackView, env: Env, rtype: str, props: dict[str, Any]) -> str:
+def _encryption(bundle: RenderedBundle, stack: StackEntry, env: Env, rtype: str, props: dict[str, Any]) -> str:
     if rtype == "AWS::RDS::DBCluster":
         if not props.get("StorageEncrypted"):
             return "**not encrypted**" if "GlobalClusterIdentifier" not in props else "inherits the global cluster's"
@@ -113,7 +114,7 @@ def _encryption(bundle: BundleView, stack: StackView, env: Env, rtype: str, prop
 
 
 def _replication(
-    bundle: BundleView, stack: StackView, env: Env, rtype: str, logical_id: str, props: dict[str, Any]
+    bundle: RenderedBundle, stack: StackEntry, env: Env, rtype: str, logical_id: str, props: dict[str, Any]
 ) -> str:
     if rtype == "AWS::RDS::DBCluster":
         return _cluster_replication(bundle, stack, env, logical_id, props)
@@ -137,7 +138,9 @@ def _replication(
     )
 
 
-def _cluster_replication(bundle: BundleView, stack: StackView, env: Env, logical_id: str, props: dict[str, Any]) -> str:
+def _cluster_replication(
+    bundle: RenderedBundle, stack: StackEntry, env: Env, logical_id: str, props: dict[str, Any]
+) -> str:
     retention = props.get("BackupRetentionPeriod")
     backups = f"; backups kept {env.show(retention)} days" if retention is not None else ""
     if "GlobalClusterIdentifier" in props:
@@ -154,7 +157,7 @@ def _cluster_replication(bundle: BundleView, stack: StackView, env: Env, logical
     return f"none (single-region cluster){backups}"
 
 
-def _global_clusters(bundle: BundleView) -> list[tuple[StackView, str]]:
+def _global_clusters(bundle: RenderedBundle) -> list[tuple[StackEntry, str]]:
     found = []
     for path, doc in sorted(bundle.templates.items()):
         for logical_id, resource in sorted(doc.get("Resources", {}).items()):
@@ -163,7 +166,7 @@ def _global_clusters(bundle: BundleView) -> list[tuple[StackView, str]]:
     return found
 
 
-def _global_cluster_members(bundle: BundleView, stack: StackView, props: dict[str, Any]) -> str:
+def _global_cluster_members(bundle: RenderedBundle, stack: StackEntry, props: dict[str, Any]) -> str:
     source = _label(trace(bundle, stack, props.get("SourceDBClusterIdentifier")))
     members = []
     for path, doc in sorted(bundle.templates.items()):
@@ -179,7 +182,7 @@ def _global_cluster_members(bundle: BundleView, stack: StackView, props: dict[st
     return "; ".join(parts) + "; storage-level asynchronous replication, typically under a second"
 
 
-def _bucket_replication(bundle: BundleView, stack: StackView, env: Env, props: dict[str, Any]) -> str:
+def _bucket_replication(bundle: RenderedBundle, stack: StackEntry, env: Env, props: dict[str, Any]) -> str:
     versioning = env.show(props.get("VersioningConfiguration", {}).get("Status")) or "off"
     configuration = props.get("ReplicationConfiguration")
     if configuration is None or not env.show(configuration):

@@ -15,9 +15,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from drgen.bundle.reader import RenderedBundle, from_directory
 from drgen.errors import DrgenError
 from drgen.review.architecture import build_architecture
-from drgen.review.bundle import BundleView, load_bundle
 from drgen.review.graph import Edge, Graph, Node, build_graph
 
 ENGINES = ("graphviz", "matplotlib")
@@ -48,10 +48,10 @@ def build_diagram(bundle_dir: Path, engine: str | None = None) -> dict[str, byte
 
     ``engine`` is "graphviz" or "matplotlib"; by default Graphviz when ``dot`` is on PATH, else matplotlib.
     """
-    return draw(load_bundle(bundle_dir), engine)
+    return draw(from_directory(bundle_dir), engine)
 
 
-def draw(bundle: BundleView, engine: str | None = None) -> dict[str, bytes]:
+def draw(bundle: RenderedBundle, engine: str | None = None) -> dict[str, bytes]:
     """Both pictures: the architecture view (diagram.*) and the full resource graph (diagram-full.*)."""
     chosen = engine or ("graphviz" if shutil.which("dot") else "matplotlib")
     if chosen not in ENGINES:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 
 # Typical CloudFormation create times, in minutes. AWS publishes no create-time figures; these are drgen's
 # planning figures from the create events of comparable stacks, rounded up, and the words AWS uses where it
@@ -73,7 +74,7 @@ def longest_path(minutes: Mapping[str, float], after: Mapping[str, tuple[str, ..
     return CriticalPath(round(total, 2), nodes)
 
 
-def stack_path(doc: dict[str, Any], stack: StackView, typical: Callable[[str], float]) -> CriticalPath:
+def stack_path(doc: dict[str, Any], stack: StackEntry, typical: Callable[[str], float]) -> CriticalPath:
     """The longest chain of resources this stack creates (deploy-time conditional ones counted)."""
     env = Env(doc, stack)
     resources = {lid: r for lid, r in doc.get("Resources", {}).items() if env.deployed(r) is not False}
@@ -99,9 +100,9 @@ class DeployEstimate:
     path: CriticalPath  # through the stack graph, overhead included
 
 
-def deploy_estimate(bundle: BundleView, typical: Callable[[str], float] = typical_minutes) -> DeployEstimate:
+def deploy_estimate(bundle: RenderedBundle, typical: Callable[[str], float] = typical_minutes) -> DeployEstimate:
     """The expected duration of a first deploy of ``bundle`` (nothing exists yet)."""
     per_stack = {s.name: stack_path(bundle.templates.get(s.template, {}), s, typical) for s in bundle.stacks}
-    depends = {str(s.get("name")): tuple(s.get("depends_on", ())) for s in bundle.manifest.get("stacks", [])}
+    depends = {s.name: s.depends_on for s in bundle.stacks}
     minutes = {name: path.minutes + STACK_OVERHEAD_MINUTES for name, path in per_stack.items()}
     return DeployEstimate(per_stack, longest_path(minutes, depends))

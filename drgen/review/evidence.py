@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drgen.deploy.plan import STATEFUL_TYPES
+from drgen.bundle.catalogue import STATEFUL_TYPES
+from drgen.bundle.evaluate import Env
+from drgen.bundle.reader import RenderedBundle
 from drgen.review import document as d
 from drgen.review.baseline import Baseline
-from drgen.review.bundle import BundleView
 from drgen.review.compare import Delta
 from drgen.review.duration import STACK_OVERHEAD_MINUTES, DeployEstimate, typical_minutes
-from drgen.review.expr import Env
 
 DRILL_REPORT = "drill-report.json"
 MAX_DETAIL = 140
@@ -41,9 +41,9 @@ class Drill:
         return ("PASSED" if self.report.get("passed") else "**FAILED**") + f" ({mode})"
 
 
-def read_drill(bundle: BundleView, given: Path | None) -> Drill:
+def read_drill(bundle: RenderedBundle, given: Path | None) -> Drill:
     """The drill report for ``bundle``: ``given``, else the bundle's ``drill-report.json``, else none."""
-    path = given if given is not None else bundle.path / DRILL_REPORT
+    path = given if given is not None else bundle.directory / DRILL_REPORT
     if not path.is_file():
         return Drill(path.name, None, "no drill report" if given is None else f"{path} is not a file")
     try:
@@ -58,8 +58,8 @@ def read_drill(bundle: BundleView, given: Path | None) -> Drill:
 
 
 # -- target --------------------------------------------------------------------------------------------------
-def target_section(section: d.Section, bundle: BundleView) -> None:
-    manifest = bundle.manifest
+def target_section(section: d.Section, bundle: RenderedBundle) -> None:
+    manifest = bundle.manifest.document
     deployment = manifest.get("deployment", {}) or {}
     regions = manifest.get("regions", {})
     zone = deployment.get("zone", {}) or {}
@@ -97,7 +97,7 @@ def _zone(zone: dict[str, Any]) -> str:
 
 
 # -- deploy duration -----------------------------------------------------------------------------------------
-def duration_section(section: d.Section, bundle: BundleView, estimate: DeployEstimate) -> None:
+def duration_section(section: d.Section, bundle: RenderedBundle, estimate: DeployEstimate) -> None:
     path = estimate.path
     section.add(
         d.Para(
@@ -118,15 +118,17 @@ def duration_section(section: d.Section, bundle: BundleView, estimate: DeployEst
     section.add(d.table(["stack on the critical path", "where", "minutes", "longest resource chain (minutes)"], rows))
 
 
-def _type(bundle: BundleView, stack_name: str, logical_id: str) -> str:
+def _type(bundle: RenderedBundle, stack_name: str, logical_id: str) -> str:
     stack = bundle.stack(stack_name)
     doc = bundle.templates.get(stack.template, {}) if stack else {}
     return str(doc.get("Resources", {}).get(logical_id, {}).get("Type", ""))
 
 
 # -- rollback ------------------------------------------------------------------------------------------------
-def rollback_section(section: d.Section, bundle: BundleView, delta: Delta | None, baseline: Baseline | None) -> None:
-    suffix = bundle.manifest.get("suffix", "")
+def rollback_section(
+    section: d.Section, bundle: RenderedBundle, delta: Delta | None, baseline: Baseline | None
+) -> None:
+    suffix = bundle.suffix
     previous = baseline.bundle_dir if baseline is not None and baseline.bundle_dir else "<previous bundle>"
     redeploy = f"`drgen deploy --bundle {previous} --suffix {suffix}`"
     if baseline is not None and baseline.checkout:
@@ -158,7 +160,7 @@ def rollback_section(section: d.Section, bundle: BundleView, delta: Delta | None
         section.add(d.table(["stack", "where", "resource", "type", "on destroy"], rows))
 
 
-def stateful_rows(bundle: BundleView) -> list[list[str]]:
+def stateful_rows(bundle: RenderedBundle) -> list[list[str]]:
     rows = []
     for stack in bundle.stacks:
         doc = bundle.templates.get(stack.template, {})
@@ -189,7 +191,7 @@ def _on_destroy(env: Env, resource: dict[str, Any]) -> str:
 
 
 # -- drill ---------------------------------------------------------------------------------------------------
-def drill_section(section: d.Section, bundle: BundleView, drill: Drill) -> None:
+def drill_section(section: d.Section, bundle: RenderedBundle, drill: Drill) -> None:
     report = drill.report
     if report is None:
         problem = drill.problem[:1].upper() + drill.problem[1:]

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.review.bundle import BundleView
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.reader import RenderedBundle
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 _SOURCES = ("CidrIp", "CidrIpv6", "SourceSecurityGroupId", "SourcePrefixListId", "SourceSecurityGroupName")
@@ -38,7 +38,7 @@ class Exposure:
         return (self.template, self.logical_id, self.kind, self.what)
 
 
-def exposures(bundle: BundleView) -> list[Exposure]:
+def exposures(bundle: RenderedBundle) -> list[Exposure]:
     """Every ingress rule and public endpoint of the bundle, sorted by template, resource and description."""
     merged: dict[tuple[str, str, str, str], tuple[bool, list[str]]] = {}
     for stack in bundle.stacks:

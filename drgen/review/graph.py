@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.resources import Traced, placements, trace
 
 # type -> (label, category); the category picks colour and shape.
@@ -98,14 +99,14 @@ class Graph:
         return sorted(self.edges, key=lambda e: (e.kind, e.source, e.target, e.label))
 
 
-def node_id(stack: StackView, logical_id: str) -> str:
+def node_id(stack: StackEntry, logical_id: str) -> str:
     return _ID.sub("_", f"{stack.role}_{stack.layer}_{logical_id}")
 
 
-def build_graph(bundle: BundleView) -> Graph:
+def build_graph(bundle: RenderedBundle) -> Graph:
     """Nodes and edges for ``bundle``; deterministic for the same templates."""
-    graph = Graph(title=f"drgen {bundle.name}: {bundle.manifest.get('description', '')}".strip(": "))
-    regions = bundle.manifest.get("regions", {})
+    graph = Graph(title=f"drgen {bundle.name}: {bundle.manifest.document.get('description', '')}".strip(": "))
+    regions = bundle.regions
     graph.clusters = {
         "primary": f"Primary region {regions.get('primary', '')}",
         GLOBAL_DB: "Aurora global database",
@@ -122,7 +123,7 @@ def build_graph(bundle: BundleView) -> Graph:
     return graph
 
 
-def placed_resources(bundle: BundleView) -> dict[tuple[StackView, str], dict[str, Any]]:
+def placed_resources(bundle: RenderedBundle) -> dict[tuple[StackEntry, str], dict[str, Any]]:
     """Every (stack, logical id) -> resource that a stack creates (or may create)."""
     placed = {}
     for path, doc in sorted(bundle.templates.items()):
@@ -132,7 +133,9 @@ def placed_resources(bundle: BundleView) -> dict[tuple[StackView, str], dict[str
     return dict(sorted(placed.items(), key=lambda item: (item[0][0].name, item[0][1])))
 
 
-def _add_nodes(graph: Graph, bundle: BundleView, stack: StackView, logical_id: str, resource: dict[str, Any]) -> None:
+def _add_nodes(
+    graph: Graph, bundle: RenderedBundle, stack: StackEntry, logical_id: str, resource: dict[str, Any]
+) -> None:
     rtype = resource.get("Type", "")
     props = resource.get("Properties", {})
     env = Env(bundle.templates[stack.template], stack)
@@ -168,22 +171,22 @@ def replica_id(logical_id: str, region: str) -> str:
     return _ID.sub("_", f"table_{logical_id}_{region}")
 
 
-def _stack_in(bundle: BundleView, region: str) -> StackView | None:
+def _stack_in(bundle: RenderedBundle, region: str) -> StackEntry | None:
     """A regional stack of the bundle in ``region`` (for placing replicas in the right cluster)."""
     return next((s for s in bundle.stacks if s.region == region and s.role != "global"), None)
 
 
-def _targets(bundle: BundleView, stack: StackView, value: Any) -> list[str]:
+def _targets(bundle: RenderedBundle, stack: StackEntry, value: Any) -> list[str]:
     return [node_id(t.stack, t.logical_id) for t in trace(bundle, stack, value)]
 
 
 def _add_edges(
     graph: Graph,
-    bundle: BundleView,
-    stack: StackView,
+    bundle: RenderedBundle,
+    stack: StackEntry,
     logical_id: str,
     resource: dict[str, Any],
-    resources: dict[tuple[StackView, str], dict[str, Any]],
+    resources: dict[tuple[StackEntry, str], dict[str, Any]],
 ) -> None:
     rtype = resource.get("Type", "")
     props = resource.get("Properties", {})
@@ -213,12 +216,12 @@ def _add_edges(
 
 def _bucket_edges(
     graph: Graph,
-    bundle: BundleView,
-    stack: StackView,
+    bundle: RenderedBundle,
+    stack: StackEntry,
     env: Env,
     me: str,
     props: dict[str, Any],
-    resources: dict[tuple[StackView, str], dict[str, Any]],
+    resources: dict[tuple[StackEntry, str], dict[str, Any]],
 ) -> None:
     """Replication rules: the destination ARN resolved here matches a bucket name resolved in its stack."""
     configuration = env.show(props.get("ReplicationConfiguration"))
@@ -235,13 +238,13 @@ def _bucket_edges(
 
 def _failover_edges(
     graph: Graph,
-    bundle: BundleView,
-    stack: StackView,
+    bundle: RenderedBundle,
+    stack: StackEntry,
     env: Env,
     me: str,
     rtype: str,
     props: dict[str, Any],
-    resources: dict[tuple[StackView, str], dict[str, Any]],
+    resources: dict[tuple[StackEntry, str], dict[str, Any]],
 ) -> None:
     if rtype == "AWS::Route53::RecordSet":
         for check in _targets(bundle, stack, props.get("HealthCheckId")):
@@ -286,12 +289,12 @@ def _failover_edges(
 
 def _health_check_edges(
     graph: Graph,
-    bundle: BundleView,
-    stack: StackView,
+    bundle: RenderedBundle,
+    stack: StackEntry,
     env: Env,
     me: str,
     props: dict[str, Any],
-    resources: dict[tuple[StackView, str], dict[str, Any]],
+    resources: dict[tuple[StackEntry, str], dict[str, Any]],
 ) -> None:
     """Alarm-based checks name their alarm (name + region); endpoint checks probe a traced resource."""
     config = props.get("HealthCheckConfig", {})
@@ -314,11 +317,11 @@ def _health_check_edges(
 
 def _action_edges(
     graph: Graph,
-    bundle: BundleView,
-    stack: StackView,
+    bundle: RenderedBundle,
+    stack: StackEntry,
     me: str,
     role_arn: Any,
-    resources: dict[tuple[StackView, str], dict[str, Any]],
+    resources: dict[tuple[StackEntry, str], dict[str, Any]],
 ) -> None:
     """What a failover step acts on, per its role's actions: the global cluster (promote) and DNS."""
     actions = _role_actions(bundle, stack, role_arn)
@@ -330,11 +333,11 @@ def _action_edges(
             graph.edge(me, node_id(other, other_id), "DNS change", "failover")
 
 
-def _role_actions(bundle: BundleView, stack: StackView, role_arn: Any) -> set[str]:
+def _role_actions(bundle: RenderedBundle, stack: StackEntry, role_arn: Any) -> set[str]:
     return {action for actions, _ in role_statements(bundle, stack, role_arn) for action in actions}
 
 
-def role_statements(bundle: BundleView, stack: StackView, role_arn: Any) -> list[tuple[set[str], Any]]:
+def role_statements(bundle: RenderedBundle, stack: StackEntry, role_arn: Any) -> list[tuple[set[str], Any]]:
     """(actions, Resource value) of each statement of the role(s) ``role_arn`` names: inline and attached."""
     found = []
     for traced in trace(bundle, stack, role_arn):
@@ -342,7 +345,7 @@ def role_statements(bundle: BundleView, stack: StackView, role_arn: Any) -> list
     return found
 
 
-def _statements_of(bundle: BundleView, traced: Traced) -> list[tuple[set[str], Any]]:
+def _statements_of(bundle: RenderedBundle, traced: Traced) -> list[tuple[set[str], Any]]:
     resources = bundle.templates[traced.stack.template].get("Resources", {})
     documents = [
         p.get("PolicyDocument", {})

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.review.bundle import BundleView
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.reader import RenderedBundle
 from drgen.review.resources import where
 
 # Reasons drgen documents for the wildcards its own statements use, by statement id.
@@ -124,7 +124,7 @@ class PolicyHolder:
         return sum(len(s.flags) for s in self.statements + self.trust)
 
 
-def policy_holders(bundle: BundleView) -> list[PolicyHolder]:
+def policy_holders(bundle: RenderedBundle) -> list[PolicyHolder]:
     """Every role and resource policy in the bundle, by template then logical id."""
     holders: list[PolicyHolder] = []
     for path, doc in sorted(bundle.templates.items()):
@@ -156,7 +156,7 @@ def policy_holders(bundle: BundleView) -> list[PolicyHolder]:
 
 
 def _role(
-    bundle: BundleView, path: str, env: Env, logical_id: str, resource: dict[str, Any], resources: dict[str, Any]
+    bundle: RenderedBundle, path: str, env: Env, logical_id: str, resource: dict[str, Any], resources: dict[str, Any]
 ) -> PolicyHolder:
     props = resource.get("Properties", {})
     statements: list[StatementView] = []
@@ -180,7 +180,7 @@ def _attached_roles(props: dict[str, Any], resources: dict[str, Any]) -> set[str
 
 
 def _lambda_permission(
-    bundle: BundleView, path: str, env: Env, logical_id: str, resource: dict[str, Any]
+    bundle: RenderedBundle, path: str, env: Env, logical_id: str, resource: dict[str, Any]
 ) -> PolicyHolder:
     props = resource.get("Properties", {})
     statement = {

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from drgen.bundle.reader import RenderedBundle, from_directory
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location
 from drgen.review import changes, cost, evidence
@@ -20,7 +21,6 @@ from drgen.review import document as d
 from drgen.review.baseline import Baseline
 from drgen.review.broadening import TITLE as BROADENING
 from drgen.review.broadening import broadening, broadening_section
-from drgen.review.bundle import BundleView, load_bundle
 from drgen.review.compare import compare as compare_bundles
 from drgen.review.datastores import data_stores
 from drgen.review.diagram import SVG, draw
@@ -48,17 +48,17 @@ def build_review(
     previous bundle to report the changes against (a directory, or a ``Baseline`` naming where it came from);
     ``drill_report``: a `drgen drill --output json` report (default: the bundle's ``drill-report.json``).
     """
-    bundle = load_bundle(bundle_dir)
+    bundle = from_directory(bundle_dir)
     if isinstance(compare, Path):
         compare = Baseline(compare, f"`{compare.as_posix()}`", compare.as_posix())
     baseline = compare
-    previous = load_bundle(baseline.path) if baseline is not None else None
+    previous = from_directory(baseline.path) if baseline is not None else None
     diagram = _diagram_svg(bundle)
     doc = _document(bundle, lint, scan, previous, baseline, evidence.read_drill(bundle, drill_report), diagram)
     return {REVIEW_MD: d.to_markdown(doc).encode("utf-8"), REVIEW_HTML: d.to_html(doc).encode("utf-8")}
 
 
-def _diagram_svg(bundle: BundleView) -> str:
+def _diagram_svg(bundle: RenderedBundle) -> str:
     """The diagram as inline SVG markup for the HTML (empty when no layout engine could draw it)."""
     try:
         svg = draw(bundle)[SVG].decode("utf-8")
@@ -68,10 +68,10 @@ def _diagram_svg(bundle: BundleView) -> str:
 
 
 def _document(
-    bundle: BundleView,
+    bundle: RenderedBundle,
     lint: list[Finding],
     scan: list[Finding] | None,
-    previous: BundleView | None,
+    previous: RenderedBundle | None,
     baseline: Baseline | None,
     drill: evidence.Drill,
     diagram: str,
@@ -84,7 +84,7 @@ def _document(
     doc.intro.append(summary_table(Facts(bundle, baseline, delta, found, drill, estimate.path.minutes, lint, scan)))
     doc.intro.append(
         d.Para(
-            f"What `drgen render` produced for **{bundle.name}** (suffix `{bundle.manifest.get('suffix', '')}`), read "
+            f"What `drgen render` produced for **{bundle.name}** (suffix `{bundle.suffix}`), read "
             "from the bundle's manifest and templates: what changes, what widens, how to deploy and roll back, then "
             "what is created where, who may do what, how data replicates, and the lint and security-scan verdicts."
         )
@@ -115,7 +115,7 @@ def _document(
         if resource.get("Type") == "AWS::ARCRegionSwitch::Plan"
     ]
     if plans:
-        _region_switch(doc.section("AWS ARC Region switch plan"), plans, bundle.manifest.get("regions", {}))
+        _region_switch(doc.section("AWS ARC Region switch plan"), plans, bundle.regions)
     budget = bundle.budget()
     if budget is not None:
         _budget(doc.section("RTO and RPO budget"), budget)
@@ -123,8 +123,8 @@ def _document(
     return doc
 
 
-def _scenario(section: d.Section, bundle: BundleView) -> None:
-    manifest = bundle.manifest
+def _scenario(section: d.Section, bundle: RenderedBundle) -> None:
+    manifest = bundle.manifest.document
     regions = manifest.get("regions", {})
     objectives = manifest.get("objectives", {})
     section.add(d.Para(str(manifest.get("description", ""))))
@@ -175,7 +175,7 @@ def _diagram(section: d.Section, svg: str) -> None:
     section.add(d.Raw(html=figure if svg else "<p>(no diagram: install graphviz)</p>", markdown=markdown))
 
 
-def _stacks(section: d.Section, bundle: BundleView) -> None:
+def _stacks(section: d.Section, bundle: RenderedBundle) -> None:
     rows = [
         [
             str(i),
@@ -191,7 +191,7 @@ def _stacks(section: d.Section, bundle: BundleView) -> None:
     section.add(d.table(["#", "stack", "layer", "where", "template", "reads outputs of"], rows))
 
 
-def _resources(section: d.Section, bundle: BundleView) -> None:
+def _resources(section: d.Section, bundle: RenderedBundle) -> None:
     headers, rows = counts(bundle)
     section.add(d.Para("Resources each stack creates (`+n?`: created only if a deploy-time condition holds)."))
     section.add(d.table(headers, rows))
@@ -258,7 +258,7 @@ def _statement_table(statements: Sequence[StatementView]) -> d.Table:
     return d.table(["sid", "effect", "principal", "actions", "resources", "condition", "wildcards"], rows)
 
 
-def _stores(section: d.Section, bundle: BundleView) -> None:
+def _stores(section: d.Section, bundle: RenderedBundle) -> None:
     stores = data_stores(bundle)
     if not stores:
         section.add(d.Para("No data stores."))
@@ -274,15 +274,15 @@ def _stores(section: d.Section, bundle: BundleView) -> None:
     )
 
 
-def _shown(bundle: BundleView, path: str) -> str:
+def _shown(bundle: RenderedBundle, path: str) -> str:
     """A finding's path relative to the bundle, so the report does not depend on the working directory."""
     try:
-        return Path(path).resolve().relative_to(bundle.path.resolve()).as_posix()
+        return Path(path).resolve().relative_to(bundle.directory.resolve()).as_posix()
     except ValueError:
         return path
 
 
-def _findings(section: d.Section, bundle: BundleView, findings: list[Finding], what: str) -> None:
+def _findings(section: d.Section, bundle: RenderedBundle, findings: list[Finding], what: str) -> None:
     if not findings:
         section.add(d.Para(f"Clean: {what} reported no finding."))
         return
@@ -298,7 +298,7 @@ def _findings(section: d.Section, bundle: BundleView, findings: list[Finding], w
     )
 
 
-def _scan(section: d.Section, bundle: BundleView, scan: list[Finding] | None) -> None:
+def _scan(section: d.Section, bundle: RenderedBundle, scan: list[Finding] | None) -> None:
     if scan is None:
         section.add(d.Para("The checkov scan was not run for this report (`drgen scan` runs it)."))
     else:
@@ -317,18 +317,10 @@ def _scan(section: d.Section, bundle: BundleView, scan: list[Finding] | None) ->
     )
 
 
-def _hashes(section: d.Section, bundle: BundleView) -> None:
-    rows = []
-    for template in sorted({s.template for s in bundle.stacks}):
-        recorded = sorted({s.sha256 for s in bundle.stacks if s.template == template})
-        actual = bundle.digest(template)
-        if not actual:
-            state = "**missing**"
-        else:
-            state = "matches" if recorded == [actual] else "**DIFFERS: edited after rendering**"
-        rows.append([d.code(template), d.code(actual or "-"), state])
-    section.add(d.Para("SHA-256 of each template file, checked against the manifest."))
-    section.add(d.table(["template", "sha256", "manifest"], rows))
+def _hashes(section: d.Section, bundle: RenderedBundle) -> None:
+    rows = [[d.code(template), d.code(bundle.digest(template))] for template in sorted(bundle.templates)]
+    section.add(d.Para("SHA-256 of each template file; the bundle is read only when every one matches the manifest."))
+    section.add(d.table(["template", "sha256"], rows))
 
 
 def _region_switch(section: d.Section, plans: list[tuple[str, str, Any]], regions: dict[str, str]) -> None:

@@ -10,19 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.review.bundle import BundleView, StackView, place_label
-from drgen.review.expr import Env, references
+from drgen.bundle.evaluate import Env, references
+from drgen.bundle.manifest import StackEntry, place_label
+from drgen.bundle.reader import RenderedBundle
 
 
 @dataclass(frozen=True)
 class Placement:
     """A resource in one stack: certainly created there (True) or only if a deploy-time condition holds."""
 
-    stack: StackView
+    stack: StackEntry
     certain: bool
 
 
-def placements(bundle: BundleView, template: str, resource: dict[str, Any]) -> list[Placement]:
+def placements(bundle: RenderedBundle, template: str, resource: dict[str, Any]) -> list[Placement]:
     """The stacks that create ``resource`` (or may, when its condition depends on a deploy-time value)."""
     doc = bundle.templates[template]
     found = []
@@ -33,7 +34,7 @@ def placements(bundle: BundleView, template: str, resource: dict[str, Any]) -> l
     return found
 
 
-def where(bundle: BundleView, template: str, resource: dict[str, Any]) -> str:
+def where(bundle: RenderedBundle, template: str, resource: dict[str, Any]) -> str:
     """``primary eu-central-1, DR eu-west-2``; ``not created (Cond is false)``; ``... if Cond``."""
     found = placements(bundle, template, resource)
     if not found:
@@ -41,13 +42,13 @@ def where(bundle: BundleView, template: str, resource: dict[str, Any]) -> str:
     return ", ".join(p.stack.label + ("" if p.certain else f" if {resource.get('Condition')}") for p in found)
 
 
-def resource_rows(bundle: BundleView, template: str) -> list[list[str]]:
+def resource_rows(bundle: RenderedBundle, template: str) -> list[list[str]]:
     """Logical id, type, where: one row per resource of ``template``."""
     resources = bundle.templates[template].get("Resources", {})
     return [[logical_id, r.get("Type", ""), where(bundle, template, r)] for logical_id, r in sorted(resources.items())]
 
 
-def counts(bundle: BundleView) -> tuple[list[str], list[list[str]]]:
+def counts(bundle: RenderedBundle) -> tuple[list[str], list[list[str]]]:
     """Resource counts per layer (rows) and stack region (columns); ``+n?`` counts deploy-time conditionals."""
     columns: list[tuple[str, str]] = []
     for stack in sorted(bundle.stacks, key=lambda s: (s.role != "primary", s.role != "secondary", s.region)):
@@ -76,11 +77,11 @@ def counts(bundle: BundleView) -> tuple[list[str], list[list[str]]]:
 class Traced:
     """The resource behind a value: its stack and logical id."""
 
-    stack: StackView
+    stack: StackEntry
     logical_id: str
 
 
-def trace(bundle: BundleView, stack: StackView, value: Any) -> list[Traced]:
+def trace(bundle: RenderedBundle, stack: StackEntry, value: Any) -> list[Traced]:
     """Resources ``value`` refers to, following parameters fed from other stacks' outputs to their source."""
     doc = bundle.templates.get(stack.template, {})
     found: list[Traced] = []

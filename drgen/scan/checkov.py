@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drgen.bundle.reader import read_manifest
 from drgen.errors import DrgenError
 from drgen.lint.findings import Finding, by_location
 from drgen.lint.runner import shown_path
@@ -210,12 +211,7 @@ def bundle_templates(bundle_dirs: Sequence[Path]) -> list[Path]:
     """Every template the bundles' manifests name (each once)."""
     templates: set[Path] = set()
     for bundle_dir in bundle_dirs:
-        manifest = bundle_dir / "manifest.json"
-        try:
-            stacks = json.loads(manifest.read_text(encoding="utf-8"))["stacks"]
-            templates |= {bundle_dir / s["template"] for s in stacks}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise DrgenError(f"{manifest} is not a drgen manifest ({error!r}); run `drgen render` again") from error
+        templates |= {bundle_dir / s.template for s in read_manifest(bundle_dir).stacks}
     return sorted(templates)
 
 

@@ -15,6 +15,7 @@ from drgen.errors import DrgenError
 from drgen.main import cli
 from drgen.render import write_bundles
 from drgen.scenario import PRESETS
+from tests.hand_made import put_template
 
 ALL = sorted(PRESETS)
 
@@ -66,7 +67,7 @@ def test_detection_is_read_from_the_template_and_follows_an_edit(name, bundles, 
     edited = terms[0]["source"]
     path, document = _template(files, edited["stack"])
     _shorten(document["Resources"][edited["resource"]])
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     after = {t["source"]["resource"]: t for t in _detection(budget_for_bundle(files))}
     assert after[edited["resource"]]["seconds"] == _expected(document["Resources"][edited["resource"]])
     assert after[edited["resource"]]["seconds"] < terms[0]["seconds"]
@@ -112,7 +113,7 @@ def _with_grace(bundle_files: dict[str, bytes], seconds: int) -> dict[str, Any]:
     files = dict(bundle_files)
     path, document = _template(files, "trading-ecs-app-secondary-dev")
     document["Resources"]["EcsService"]["Properties"]["HealthCheckGracePeriodSeconds"] = seconds
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     return budget_for_bundle(files)["rto"]
 
 
@@ -164,7 +165,7 @@ def test_dns_moves_when_the_gate_fails_not_after_the_promotion(bundles, budgets)
     files = dict(bundles["database-dr"].files)
     path, document = _template(files, "dbdr-global-dev")
     document["Resources"]["PrimaryFailoverRecord"]["Properties"]["TTL"] = "900"
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     after = budget_for_bundle(files)["rto"]
     connectivity = _template(files, "dbdr-data-primary-dev")[1]["Resources"]["DatabaseConnectivityAlarm"]
     fails = _expected(connectivity)  # the primary's connectivity alarm gates the record: Period x DatapointsToAlarm
@@ -181,7 +182,7 @@ def _edited(files: dict[str, bytes], stack: str, change: Any, *more: tuple[str, 
     for name, edit in ((stack, change), *more):
         path, document = _template(files, name)
         edit(document["Resources"])
-        files[path] = json.dumps(document).encode()
+        put_template(files, path, document)
     return budget_for_bundle(files)
 
 
@@ -284,7 +285,7 @@ def test_promotion_is_the_documented_figure_rounded_to_whole_polls(bundles, budg
     definition = json.loads(machine["Properties"]["DefinitionString"])
     definition["States"]["WaitForPromotion"]["Seconds"] = 50
     machine["Properties"]["DefinitionString"] = json.dumps(definition)
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     after = next(t for t in budget_for_bundle(files)["rto"]["terms"] if t["name"].startswith("Aurora promotion"))
     assert after["seconds"] == 150  # 120 s documented, seen by the third 50 s poll
 
@@ -313,7 +314,7 @@ def test_accepting_follows_the_record_ttl_and_the_check_in_the_template(bundles)
     path, document = _template(files, "trading-sls-global-dev")
     document["Resources"]["PrimaryFailoverRecord"]["Properties"]["TTL"] = "45"
     document["Resources"]["PrimaryHealthCheck"]["Properties"]["HealthCheckConfig"]["FailureThreshold"] = 3
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     rto = budget_for_bundle(files)["rto"]
     assert rto["seconds"] == 10 * 3 + 45 and rto["status"] == "exceeds"
     assert any("TTL 5" in finding for finding in rto["findings"])
@@ -325,7 +326,7 @@ def test_without_a_strongly_consistent_ledger_the_failover_is_held_against_the_o
     files = dict(bundles["trading-serverless"].files)
     path, document = _template(files, "trading-sls-data-primary-dev")
     document["Resources"]["LedgerTable"]["Properties"]["MultiRegionConsistency"] = "EVENTUAL"
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     budget = budget_for_bundle(files)
     assert "processing" not in budget["rto"] and budget["rto"]["status"] == "unreachable"  # the promotion is held
     ledger_rpo = next(t for t in budget["rpo"]["terms"] if t["name"] == "DynamoDB LedgerTable")
@@ -333,7 +334,7 @@ def test_without_a_strongly_consistent_ledger_the_failover_is_held_against_the_o
     assert any("LedgerTable MultiRegionConsistency STRONG" in finding for finding in budget["rpo"]["findings"])
     path, document = _template(files, "trading-sls-data-primary-dev")
     del document["Resources"]["LedgerTable"]
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     with pytest.raises(DrgenError, match="ledger is not a global table of the bundle"):
         budget_for_bundle(files)
 

@@ -12,6 +12,7 @@ from drgen.budget import budget_for_bundle
 from drgen.render import render
 from drgen.scenario import load
 from drgen.scenario.model import Standby
+from tests.hand_made import put_template
 
 HOURS_PER_MONTH = 730
 # AWS's published on-demand list prices, us-east-1: https://aws.amazon.com/fargate/pricing/ (Linux/x86, per vCPU-hour
@@ -67,7 +68,7 @@ def test_warm_standbys_cost_follows_the_task_size_in_the_template(bundles):
     document = json.loads(files[path])
     edited = next(r for r in document["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition")
     edited["Properties"]["Cpu"], edited["Properties"]["Memory"] = "2048", "4096"
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     assert _alternative(budget_for_bundle(files))["monthly_usd_us_east_1"] == monthly(2048, 4096)
 
 
@@ -80,7 +81,7 @@ def test_warm_standby_is_sooner_once_the_scale_out_is_the_longest_branch(bundles
     document = json.loads(files[path])
     group = next(r for r in document["Resources"].values() if r["Type"] == "AWS::AutoScaling::AutoScalingGroup")
     group["Properties"]["HealthCheckGracePeriod"] += 100
-    files[path] = json.dumps(document).encode()
+    put_template(files, path, document)
     budget = budget_for_bundle(files)
     choice = _alternative(budget)
     assert choice["sooner_seconds"] == 100 == budget["rto"]["seconds"] - choice["rto_seconds"]

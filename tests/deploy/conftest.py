@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from drgen.deploy.bundle import DeployBundle, from_scenario
+from drgen.bundle.reader import RenderedBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
@@ -37,7 +37,7 @@ def aws(sandbox: str) -> Aws:
 
 
 @pytest.fixture(scope="session")
-def deploy_bundles() -> dict[str, DeployBundle]:
+def deploy_bundles() -> dict[str, RenderedBundle]:
     """Every preset rendered in memory once, for suffix ``t``."""
     return {name: from_scenario(name, SUFFIX) for name in PRESETS}
 

@@ -121,7 +121,9 @@ def test_a_bundle_for_another_suffix_or_an_edited_template_is_refused_with_exit_
     template.write_text(template.read_text().replace("Aurora", "aurora"))
     edited = runner.invoke(cli, ["deploy", "--bundle", str(bundle), "--suffix", "b", "--endpoint-url", sandbox])
     assert edited.exit_code == 2
-    assert "templates/data.json differs from the sha256 in manifest.json" in edited.output
+    assert (
+        "templates/data.json was edited after rendering (it differs from the sha256 in manifest.json)" in edited.output
+    )
 
 
 @pytest.mark.parametrize(

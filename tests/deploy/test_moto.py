@@ -10,9 +10,10 @@ from botocore.awsrequest import AWSResponse
 from moto.cloudformation.exceptions import ValidationError
 from moto.sqs.models import SQSBackend
 
+from drgen.bundle.manifest import StackEntry
+from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import deployer, service_roles
 from drgen.deploy.artifacts import TEMPLATE_BODY_LIMIT, bucket_name
-from drgen.deploy.bundle import DeployBundle
 from drgen.deploy.deployer import DeployOptions
 from drgen.deploy.destroy import destroy, inventory, purge_artifacts
 from drgen.deploy.executor import Outcome, StackResult
@@ -20,14 +21,13 @@ from drgen.deploy.plan import Decision
 from drgen.deploy.session import Aws
 from drgen.deploy.stacks import describe
 from drgen.deploy.stacksets import stack_set_name
-from drgen.render import StackEntry
 from drgen.scenario import PRESETS, Role
 from tests.deploy.conftest import client, stacks_left
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # moto's own notes on error shapes
 
 
-def _entry(bundle: DeployBundle, layer: str, role: Role) -> StackEntry:
+def _entry(bundle: RenderedBundle, layer: str, role: Role) -> StackEntry:
     return next(e for e in bundle.stacks if e.layer == layer and e.role is role)
 
 
@@ -43,7 +43,7 @@ def _parameters(stack: dict[str, Any]) -> dict[str, str]:
     return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
 
 
-def _event_counts(url: str, bundle: DeployBundle) -> dict[str, int]:
+def _event_counts(url: str, bundle: RenderedBundle) -> dict[str, int]:
     return {
         e.name: len(client(url, "cloudformation", e.region).describe_stack_events(StackName=e.name)["StackEvents"])
         for e in bundle.stacks

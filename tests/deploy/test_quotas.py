@@ -116,15 +116,16 @@ def test_bad_input_exits_2(runner, sandbox):
 
 def test_conditions_and_fn_if_are_resolved_per_role(deploy_bundles):
     bundle = deploy_bundles["trading-asg"]
-    foundation = json.loads(bundle.files["templates/foundation.json"])
-    app = json.loads(bundle.files["templates/app.json"])
 
-    def count(template: dict, role: str, rtype: str) -> int:
-        return sum(1 for r in template_resources(template, role, "eu-central-1") if r.type == rtype)
+    def resources(layer: str, role: str) -> list:
+        return template_resources(bundle, bundle.stack_of(layer, role))
 
-    assert count(foundation, "primary", "AWS::EC2::EIP") == 3  # a NAT gateway per AZ
-    assert count(foundation, "secondary", "AWS::EC2::EIP") == 1  # one in the standby
-    [group] = [r for r in template_resources(app, "secondary", "eu-central-2") if r.type.endswith("AutoScalingGroup")]
+    def count(layer: str, role: str, rtype: str) -> int:
+        return sum(1 for r in resources(layer, role) if r.type == rtype)
+
+    assert count("foundation", "primary", "AWS::EC2::EIP") == 3  # a NAT gateway per AZ
+    assert count("foundation", "secondary", "AWS::EC2::EIP") == 1  # one in the standby
+    [group] = [r for r in resources("app", "secondary") if r.type.endswith("AutoScalingGroup")]
     assert group.properties["MinSize"] == 1 and group.properties["DesiredCapacity"] == 1
 
 

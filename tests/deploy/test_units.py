@@ -16,6 +16,7 @@ import pytest
 from botocore.stub import Stubber
 from moto.cloudformation.parsing import get_model_map
 
+from drgen.bundle.manifest import StackEntry
 from drgen.deploy import moto_templates, record
 from drgen.deploy.bootstrap import roles_template
 from drgen.deploy.destroy import empty_vault
@@ -27,7 +28,6 @@ from drgen.deploy.stacksets import instance_steps
 from drgen.deploy.target import Target
 from drgen.errors import DrgenError
 from drgen.lint.runner import lint_template
-from drgen.render import StackEntry
 from drgen.scenario import Role
 
 

@@ -15,8 +15,8 @@ import dns.resolver
 import pytest
 
 from drgen.builders.routing import HOSTED_ZONE_ID
+from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.deploy import deployer, zone
-from drgen.deploy.bundle import DeployBundle, from_files
 from drgen.deploy.deployer import DeployOptions
 from drgen.deploy.executor import Outcome
 from drgen.deploy.session import Aws
@@ -27,7 +27,7 @@ from drgen.scenario import load
 from .conftest import SUFFIX, client
 
 
-def _variant(name: str, **routing: object) -> DeployBundle:
+def _variant(name: str, **routing: object) -> RenderedBundle:
     scenario = load(name, suffix=SUFFIX)
     scenario = dataclasses.replace(scenario, routing=dataclasses.replace(scenario.routing, **routing))
     return from_files(render(scenario).files, f"{name} variant")

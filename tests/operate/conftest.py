@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from drgen.bundle.reader import RenderedBundle, from_scenario
 from drgen.deploy import deployer
-from drgen.deploy.bundle import DeployBundle, from_scenario
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
@@ -38,7 +38,7 @@ def sandbox_url(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 @pytest.fixture(scope="session")
-def bundle() -> DeployBundle:
+def bundle() -> RenderedBundle:
     return from_scenario(SCENARIO, SUFFIX)
 
 
@@ -74,7 +74,7 @@ def endpoints() -> Iterator[str]:
 
 
 @pytest.fixture
-def deploy(sandbox_url: str, bundle: DeployBundle, endpoints: str) -> Callable[..., Deployed]:
+def deploy(sandbox_url: str, bundle: RenderedBundle, endpoints: str) -> Callable[..., Deployed]:
     """``deploy(attach_secondary=True)``: trading-ecs deployed and provisioned in a clean moto."""
 
     def deployed(attach_secondary: bool = True) -> Deployed:

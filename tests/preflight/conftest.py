@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from drgen.deploy.bundle import DeployBundle, from_files
+from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.render import render
 from drgen.scenario import load
 from drgen.scenario.validate import validate
@@ -70,7 +70,7 @@ def stubbed() -> StubbedAws:
     return StubbedAws()
 
 
-def bundle_of(name: str, **changes: Any) -> DeployBundle:
+def bundle_of(name: str, **changes: Any) -> RenderedBundle:
     """A preset rendered in memory, with scenario fields replaced: ``account=...``, ``compute__image=...``,
     ``routing__domain=...`` (a nested field after the double underscore)."""
     scenario = load(name, suffix=SUFFIX)

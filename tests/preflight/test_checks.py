@@ -7,8 +7,8 @@ import datetime
 
 import pytest
 
+from drgen.bundle.reader import Deployment
 from drgen.commands.preflight import guard
-from drgen.deploy.bundle import Deployment
 from drgen.errors import DrgenError
 from drgen.preflight import Status, run
 from drgen.preflight.account import account_guard, regions_enabled, service_roles

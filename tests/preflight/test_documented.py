@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from drgen.deploy.bundle import from_scenario
+from drgen.bundle.reader import from_scenario
 from drgen.preflight.database import databases
 from drgen.preflight.documented import GLOBAL_DATABASE_URL, documented
 from drgen.scenario import PRESETS

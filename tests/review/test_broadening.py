@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from drgen.bundle.reader import from_directory
 from drgen.review.broadening import broadening, grants
-from drgen.review.bundle import load_bundle
 from drgen.review.policies import policy_holders
 
 from .conftest import template, write_tiny_bundle
@@ -72,7 +72,7 @@ def test_an_added_s3_star_grant_is_broadening(tmp_path):
 def test_a_widened_action_and_a_new_trusted_principal_are_new_grants(tmp_path):
     wide = {**READ, "Action": ["s3:Get*"]}
     old, new = tiny_pair(tmp_path, {"R": role(READ)}, {"R": role(wide, trust="ec2.amazonaws.com")})
-    found = broadening(load_bundle(new), load_bundle(old))
+    found = broadening(from_directory(new), from_directory(old))
     new_grants = {(g.effect, g.principal, g.action) for g in found.grants}
     assert new_grants == {
         ("Allow", "", "s3:Get*"),
@@ -84,7 +84,7 @@ def test_a_removed_deny_and_a_dropped_condition_broaden(tmp_path):
     deny = {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}
     scoped = {**READ, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
     old, new = tiny_pair(tmp_path, {"R": role(scoped, deny)}, {"R": role(READ)})
-    found = broadening(load_bundle(new), load_bundle(old))
+    found = broadening(from_directory(new), from_directory(old))
     assert [(g.action, g.condition) for g in found.grants] == [("s3:GetObject", "")]
     assert [g.action for g in found.denies_removed] == ["s3:DeleteObject"]
     assert "### Deny statements removed" in section(review(new, old)[0])
@@ -117,7 +117,7 @@ def test_new_ingress_and_a_public_endpoint_are_broadening_and_unchanged_rules_ar
 
 
 def test_without_compare_only_counts_and_wildcard_and_public_items(bundle_root):
-    bundle = load_bundle(bundle_root / "trading-ecs")
+    bundle = from_directory(bundle_root / "trading-ecs")
     markdown, _ = review(bundle_root / "trading-ecs")
     found = section(markdown)
     every = [g for g in grants(policy_holders(bundle)) if g.effect != "Deny"]

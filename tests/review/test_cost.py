@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from drgen.budget import budget_for_bundle
+from drgen.bundle.reader import RenderedBundle, from_directory
 from drgen.render import render, write_bundles
 from drgen.review import document as d
-from drgen.review.bundle import BundleView, load_bundle
 from drgen.review.cost import estimate, runs_per_month, section
 from drgen.review.cost_model import Estimate, Line, price_table
 from drgen.scenario import PRESETS, load
@@ -38,9 +38,9 @@ def _monthly(key: str) -> Decimal:
     return entry["usd"] * table["hours_per_month"]
 
 
-def _view(scenario: Any, root: Path) -> BundleView:
+def _view(scenario: Any, root: Path) -> RenderedBundle:
     (path,) = write_bundles([render(scenario)], root)
-    return load_bundle(path)
+    return from_directory(path)
 
 
 def _variant(name: str, **changes: Any) -> Any:
@@ -61,7 +61,7 @@ def _cents(value: Decimal) -> Decimal:
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_the_totals_are_the_sums_of_the_lines(name, bundle_root):
-    est = estimate(load_bundle(bundle_root / name))
+    est = estimate(from_directory(bundle_root / name))
     assert est.lines
     idle = failover = Decimal(0)
     for line in est.lines:
@@ -78,7 +78,7 @@ def test_the_totals_are_the_sums_of_the_lines(name, bundle_root):
     for line in est.lines:
         per_place[line.place] = per_place.get(line.place, Decimal(0)) + line.idle_usd
     assert sum(per_place.values()) == est.idle_monthly_usd
-    assert {line.region for line in est.lines} == {s.region for s in load_bundle(bundle_root / name).stacks}
+    assert {line.region for line in est.lines} == {s.region for s in from_directory(bundle_root / name).stacks}
 
 
 def test_a_nat_gateway_adds_exactly_its_listed_monthly_price(tmp_path):
@@ -122,7 +122,7 @@ def test_the_standbys_nat_gateways_follow_its_own_count(tmp_path):
 
 @pytest.mark.parametrize("name", ["trading-ecs", "trading-asg"])
 def test_warm_standby_costs_what_the_budget_says_more_than_pilot_light(name, bundle_root, bundles, tmp_path):
-    pilot = estimate(load_bundle(bundle_root / name))
+    pilot = estimate(from_directory(bundle_root / name))
     warm = estimate(_view(_variant(name, compute={"standby": Standby.WARM}), tmp_path))
     extra = pilot.warm_standby_usd()
     assert extra > 0
@@ -139,7 +139,7 @@ def test_warm_standby_costs_what_the_budget_says_more_than_pilot_light(name, bun
 
 
 def test_idle_and_failover_follow_the_conditions_and_the_scale_step(bundle_root):
-    ecs = estimate(load_bundle(bundle_root / "trading-ecs"))
+    ecs = estimate(from_directory(bundle_root / "trading-ecs"))
     (primary,) = [line for line in ecs.lines if line.item.startswith("Fargate") and line.role == "primary"]
     (dr,) = [line for line in ecs.lines if line.item.startswith("Fargate") and line.role == "secondary"]
     active = load("trading-ecs").compute.active_capacity
@@ -153,7 +153,7 @@ def test_idle_and_failover_follow_the_conditions_and_the_scale_step(bundle_root)
     )
     assert not _lines(ecs, "NAT gateway")
 
-    dbdr = estimate(load_bundle(bundle_root / "database-dr"))
+    dbdr = estimate(from_directory(bundle_root / "database-dr"))
     instance = "Aurora db.r6g.large instance"
     assert [(line.role, line.quantity_idle) for line in _lines(dbdr, instance)] == [("primary", 2), ("secondary", 1)]
     assert _lines(dbdr, instance)[0].unit_usd == Decimal("0.26") * 730
@@ -164,7 +164,7 @@ def test_idle_and_failover_follow_the_conditions_and_the_scale_step(bundle_root)
 
 
 def test_health_checks_pay_for_their_optional_features(bundle_root):
-    est = estimate(load_bundle(bundle_root / "trading-ecs"))
+    est = estimate(from_directory(bundle_root / "trading-ecs"))
     (endpoint,) = _lines(est, "Route 53 health check (HTTPS_STR_MATCH: HTTPS, string match, fast interval)")
     assert endpoint.unit_usd == Decimal("0.50") + 3 * Decimal("1.00")
     assert endpoint.quantity_idle == 2
@@ -204,7 +204,7 @@ def test_the_review_section_is_marked_an_estimate_and_shows_the_delta(tmp_path):
 
 
 def test_the_estimate_is_deterministic(bundle_root):
-    first, second = (estimate(load_bundle(bundle_root / "trading-asg")) for _ in range(2))
+    first, second = (estimate(from_directory(bundle_root / "trading-asg")) for _ in range(2))
     assert first == second
     assert json.dumps(first.to_dict(), sort_keys=True) == json.dumps(second.to_dict(), sort_keys=True)
     keys = [line.key for line in first.lines]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from drgen.bundle.reader import from_directory
 from drgen.review import build_diagram
 from drgen.review.architecture import build_architecture
-from drgen.review.bundle import load_bundle
 from drgen.review.diagram import to_dot
 from drgen.review.graph import build_graph, node_id, placed_resources
 from drgen.scenario import PRESETS
@@ -53,7 +53,7 @@ def test_the_default_engine_draws_without_arguments(bundle_root):
 
 
 def edges(name, bundle_root):
-    graph = build_graph(load_bundle(bundle_root / name))
+    graph = build_graph(from_directory(bundle_root / name))
     return {(e.source, e.target, e.label) for e in graph.edges}, graph
 
 
@@ -81,11 +81,11 @@ def test_the_failover_path_runs_from_alarms_through_health_checks_to_dns(bundle_
 
 
 def test_dot_source_is_sorted_and_quoted(bundle_root):
-    graph = build_graph(load_bundle(bundle_root / "trading-asg"))
+    graph = build_graph(from_directory(bundle_root / "trading-asg"))
     dot = to_dot(graph)
     assert dot.startswith("digraph drgen {") and dot.rstrip().endswith("}")
     assert "subgraph cluster_primary" in dot and "subgraph cluster_secondary" in dot
-    assert dot == to_dot(build_graph(load_bundle(bundle_root / "trading-asg")))
+    assert dot == to_dot(build_graph(from_directory(bundle_root / "trading-asg")))
 
 
 def failover_bundle(tmp_path):
@@ -144,7 +144,7 @@ def failover_bundle(tmp_path):
 
 
 def test_the_failover_path_reaches_db_promotion_and_dns(tmp_path):
-    found = {(e.source, e.target, e.label) for e in build_graph(load_bundle(failover_bundle(tmp_path))).edges}
+    found = {(e.source, e.target, e.label) for e in build_graph(from_directory(failover_bundle(tmp_path))).edges}
     path = [
         ("global_global_Check", "global_global_CheckAlarm", "status"),
         ("global_global_CheckAlarm", "global_global_Trigger", "alarm state"),
@@ -199,7 +199,7 @@ def inside(inner: tuple[float, ...], outer: tuple[float, ...]) -> bool:
 @pytest.mark.parametrize("view", ["diagram.svg", "diagram-full.svg"])
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_every_resource_is_drawn_inside_its_regions_container(name, view, bundle_root):
-    bundle = load_bundle(bundle_root / name)
+    bundle = from_directory(bundle_root / name)
     graph = build_architecture(bundle) if view == "diagram.svg" else build_graph(bundle)
     drawing = boxes(drawn(bundle_root / name)[view])
     assert set(drawing["node"]) == set(graph.nodes)
@@ -217,7 +217,7 @@ def test_every_resource_is_drawn_inside_its_regions_container(name, view, bundle
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_the_architecture_view_puts_each_resource_in_its_stacks_region(name, bundle_root):
-    bundle = load_bundle(bundle_root / name)
+    bundle = from_directory(bundle_root / name)
     graph = build_architecture(bundle)
     stacks = {node_id(stack, logical_id): stack for stack, logical_id in placed_resources(bundle)}
     assert set(graph.clusters) == {"primary", "secondary", "global"}
@@ -237,7 +237,7 @@ def has_path(graph, ids, kind="request"):
 
 
 def test_the_architecture_view_shows_request_path_replication_and_failover(bundle_root):
-    graph = build_architecture(load_bundle(bundle_root / "trading-ecs"))
+    graph = build_architecture(from_directory(bundle_root / "trading-ecs"))
     for role, record in (("primary", "PrimaryFailoverRecord"), ("secondary", "SecondaryFailoverRecord")):
         cluster = "PrimaryCluster" if role == "primary" else "SecondaryCluster"
         path = [
@@ -279,7 +279,7 @@ def test_the_architecture_view_shows_request_path_replication_and_failover(bundl
 
 
 def test_the_serverless_request_path_runs_through_the_queue(bundle_root):
-    graph = build_architecture(load_bundle(bundle_root / "trading-serverless"))
+    graph = build_architecture(from_directory(bundle_root / "trading-serverless"))
     path = [
         "clients",
         "global_global_PrimaryFailoverRecord",
@@ -295,7 +295,7 @@ def test_the_serverless_request_path_runs_through_the_queue(bundle_root):
 
 
 def test_database_dns_routes_straight_to_the_clusters(bundle_root):
-    graph = build_architecture(load_bundle(bundle_root / "database-dr"))
+    graph = build_architecture(from_directory(bundle_root / "database-dr"))
     assert has_path(graph, ["clients", "global_global_PrimaryFailoverRecord", "primary_data_PrimaryCluster"]) == []
     assert (
         has_path(graph, ["clients", "global_global_SecondaryFailoverRecord", "secondary_data_SecondaryCluster"]) == []
@@ -312,7 +312,7 @@ def test_a_rule_naming_its_alarm_by_ref_is_on_the_failover_path(bundle_root):
 
 
 def test_the_architecture_dot_stacks_the_regions_below_the_global_layer(bundle_root):
-    dot = to_dot(build_architecture(load_bundle(bundle_root / "trading-asg")))
+    dot = to_dot(build_architecture(from_directory(bundle_root / "trading-asg")))
     assert "rankdir=TB" in dot and "subgraph cluster_global" in dot
     assert "style=invis, minlen=1" in dot and "{rank=same;" in dot
     assert dot.index("clients [") < dot.index("subgraph cluster_global")  # the clients stand outside every container

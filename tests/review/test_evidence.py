@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 
+from drgen.bundle.reader import from_directory
 from drgen.operate import failover
 from drgen.operate.asl import Run, Step
 from drgen.operate.drill_report import Report
 from drgen.operate.readiness import Check
 from drgen.review import build_review
-from drgen.review.bundle import load_bundle
 from drgen.review.duration import STACK_OVERHEAD_MINUTES, deploy_estimate, longest_path
 from drgen.review.summary import COST_MODULE, cost_line
 from drgen.route53_model import Moment
 from drgen.scenario import PRESETS
+from tests.hand_made import manifest
 
 from .test_changes import review
 
@@ -91,7 +92,7 @@ def graph_bundle(root: Path) -> Path:
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             }
         )
-    (bundle / "manifest.json").write_text(json.dumps({"scenario": "graph", "suffix": "t", "stacks": stacks}))
+    (bundle / "manifest.json").write_text(json.dumps(manifest(stacks, scenario="graph")))
     return bundle
 
 
@@ -102,7 +103,7 @@ def all_paths(after: dict[str, tuple[str, ...]], node: str) -> list[list[str]]:
 
 
 def test_the_deploy_critical_path_equals_a_brute_force_calculation(tmp_path):
-    estimate = deploy_estimate(load_bundle(graph_bundle(tmp_path)), lambda rtype: MINUTES[rtype])
+    estimate = deploy_estimate(from_directory(graph_bundle(tmp_path)), lambda rtype: MINUTES[rtype])
     stack_minutes = {}
     for name, (_, resources) in STACKS.items():
         needs = {lid: tuple(n) for lid, (_, n) in resources.items()}
@@ -213,4 +214,4 @@ def test_every_review_starts_with_a_one_screen_summary(name, bundle_root):
 
 def test_the_cost_row_says_not_estimated_without_the_cost_module(bundle_root, monkeypatch):
     monkeypatch.setitem(sys.modules, COST_MODULE, None)  # the module is not there
-    assert cost_line(load_bundle(bundle_root / "database-dr")) == "not estimated"
+    assert cost_line(from_directory(bundle_root / "database-dr")) == "not estimated"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drgen.review.bundle import load_bundle
+from drgen.bundle.reader import from_directory
 from drgen.review.policies import policy_holders
 
 from .conftest import template, write_tiny_bundle
@@ -25,7 +25,7 @@ def principals(tmp_path, *statements):
             "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": {"Statement": list(statements)}},
         },
     }
-    (holder,) = policy_holders(load_bundle(write_tiny_bundle(tmp_path, {"app": template(resources)})))
+    (holder,) = policy_holders(from_directory(write_tiny_bundle(tmp_path, {"app": template(resources)})))
     return [s.principal for s in holder.statements], holder
 
 
@@ -47,6 +47,6 @@ def test_other_star_principals_keep_their_meaning(tmp_path):
 
 
 def test_the_rendered_bucket_policies_say_so(bundle_root):
-    holders = policy_holders(load_bundle(bundle_root / "trading-ecs"))
+    holders = policy_holders(from_directory(bundle_root / "trading-ecs"))
     buckets = [h for h in holders if h.kind == "bucket policy"]
     assert buckets and all(s.principal == "* (denies anyone without TLS)" for h in buckets for s in h.statements)

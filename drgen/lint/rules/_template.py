@@ -16,24 +16,13 @@ from typing import Any
 from cfnlint.rules import RuleMatch
 from cfnlint.template import Template
 
-STATEFUL_TYPES = (
-    "AWS::Backup::BackupVault",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::DynamoDB::Table",
-    "AWS::KMS::Key",
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::RDS::GlobalCluster",
-    "AWS::S3::Bucket",
-)
+from drgen.bundle.evaluate import Env
 
 Scenario = dict[str, bool]
 CfnPath = list[str | int]
 Problem = tuple[CfnPath, str, Scenario]  # where, what (with WHEN where the scenario goes), under which conditions
 
 WHEN = "{when}"
-
-_DROPPED = object()  # what ``{"Ref": "AWS::NoValue"}`` resolves to
 
 
 def conditions_in(value: Any) -> set[str]:
@@ -53,17 +42,7 @@ def conditions_in(value: Any) -> set[str]:
 
 def resolve(value: Any, scenario: Scenario) -> Any:
     """``value`` as CloudFormation would see it under ``scenario``: Fn::If chosen, AWS::NoValue removed."""
-    if isinstance(value, dict):
-        if value == {"Ref": "AWS::NoValue"}:
-            return _DROPPED
-        branches = value.get("Fn::If")
-        if len(value) == 1 and isinstance(branches, list) and len(branches) == 3 and branches[0] in scenario:
-            return resolve(branches[1] if scenario[branches[0]] else branches[2], scenario)
-        resolved = {key: resolve(item, scenario) for key, item in value.items()}
-        return {key: item for key, item in resolved.items() if item is not _DROPPED}
-    if isinstance(value, list):
-        return [item for item in (resolve(v, scenario) for v in value) if item is not _DROPPED]
-    return value
+    return Env({}, assumed=scenario).resolved(value)
 
 
 def scenarios(cfn: Template, resource: dict[str, Any]) -> list[Scenario]:

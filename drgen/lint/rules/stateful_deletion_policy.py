@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from drgen.lint.rules._template import STATEFUL_TYPES
+from drgen.bundle.catalogue import STATEFUL_TYPES
 
 
 class StatefulDeletionPolicy(CloudFormationLintRule):
@@ -32,7 +32,7 @@ class StatefulDeletionPolicy(CloudFormationLintRule):
                 f"{name} ({resource['Type']}) has no DeletionPolicy; the default is {_default_policy(resource)}. "
                 "Set DeletionPolicy (and UpdateReplacePolicy) to Delete so the stack can be destroyed",
             )
-            for name, resource in cfn.get_resources(list(STATEFUL_TYPES)).items()
+            for name, resource in cfn.get_resources(sorted(STATEFUL_TYPES)).items()
             if "DeletionPolicy" not in resource
         ]
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.template import Template
 
-from drgen.lint.rules._template import STATEFUL_TYPES, CfnPath, describe
+from drgen.bundle.catalogue import STATEFUL_TYPES
+from drgen.lint.rules._template import CfnPath, describe
 
 POLICIES = ("DeletionPolicy", "UpdateReplacePolicy")
 RETAINING = ("Retain", "RetainExceptOnCreate")
@@ -32,7 +33,7 @@ class StatefulRetainPolicy(CloudFormationLintRule):
         return [RuleMatch(path, message) for path, message in self._problems(cfn)]
 
     def _problems(self, cfn: Template) -> Iterator[tuple[CfnPath, str]]:
-        for name, resource in cfn.get_resources(list(STATEFUL_TYPES)).items():
+        for name, resource in cfn.get_resources(sorted(STATEFUL_TYPES)).items():
             for policy in POLICIES:
                 if policy in resource and any(v in RETAINING for v in _possible_values(resource[policy])):
                     yield (

@@ -1,31 +1,37 @@
-"""CloudFormation values made readable: intrinsic functions shown as a reviewer would write them.
+"""The one evaluator of a template's conditions and intrinsic functions, as one stack will see them.
 
-An ``Env`` is one template seen from one stack (its parameter values and region) or from no stack at all
-(everything symbolic). ``show`` renders any property value as short text: ``${AWS::Region}`` becomes the
-stack's region, ``Fn::If`` picks its branch when the condition is decided, a reference to a resource becomes
-its logical id. ``condition`` decides a named condition: True, False or None when it depends on a value only
-known at deploy time.
+An ``Env`` is one template seen from one stack (its parameter values and region), from no stack at all
+(everything symbolic), or under assumed condition values (lint judges each satisfiable combination).
+``condition`` decides a named condition: True, False or None when it depends on a value only known at deploy
+time. ``deployed`` says whether a resource exists there, ``resolved`` gives a property value with the decided
+``Fn::If`` branches taken, render-time parameters filled in and ``AWS::NoValue`` removed (CloudFormation's
+rule: "removes the corresponding resource property when specified as a return value in Fn::If", Pseudo
+parameters reference), ``known`` a value as text when it is fully decided, and ``show`` any value as short text
+a reviewer reads: ``${AWS::Region}`` becomes the stack's region, a reference to a resource its logical id.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drgen.review.bundle import StackView
+from drgen.bundle.manifest import StackEntry
 
 NO_VALUE = "AWS::NoValue"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_DROPPED = object()  # what ``{"Ref": "AWS::NoValue"}`` resolves to: the property is removed
 
 
 @dataclass
 class Env:
-    """A template, optionally bound to one stack (parameter values, region)."""
+    """A template, optionally bound to one stack (parameter values, region) or to assumed condition values."""
 
     template: dict[str, Any]
-    stack: StackView | None = None
+    stack: StackEntry | None = None
+    assumed: Mapping[str, bool] = field(default_factory=dict)
     _decided: dict[str, bool | None] = field(default_factory=dict)
 
     # -- values -----------------------------------------------------------------------------------------
@@ -139,6 +145,8 @@ class Env:
     # -- conditions ---------------------------------------------------------------------------------------
     def condition(self, name: str) -> bool | None:
         """Whether the template's condition ``name`` holds in this stack (None: decided only at deploy time)."""
+        if name in self.assumed:
+            return self.assumed[name]
         if name not in self._decided:
             self._decided[name] = None  # guards against (invalid) self-referencing conditions
             expression = self.template.get("Conditions", {}).get(name)
@@ -165,6 +173,55 @@ class Env:
         """Whether a resource exists in this stack (its Condition), None when decided only at deploy time."""
         condition = resource.get("Condition")
         return True if condition is None else self.condition(condition)
+
+    def resources(self, rtype: str | None = None) -> dict[str, dict[str, Any]]:
+        """Resources (of ``rtype``) that may exist in this stack: a deploy-time condition counts as present."""
+        return {
+            logical_id: resource
+            for logical_id, resource in sorted(self.template.get("Resources", {}).items())
+            if (rtype is None or resource.get("Type") == rtype) and self.deployed(resource) is not False
+        }
+
+    # -- resolved values ----------------------------------------------------------------------------------
+    def resolved(self, value: Any) -> Any:
+        """``value`` as the stack sees it: decided ``Fn::If`` taken, render-time parameters filled in, NoValue
+        gone (None when the whole value is NoValue).
+
+        Everything else (references to resources, values fed from other stacks) stays as written, so it compares
+        equal exactly when the template wrote the same thing.
+        """
+        found = self._resolved(value)
+        return None if found is _DROPPED else found
+
+    def _resolved(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [r for r in (self._resolved(v) for v in value) if r is not _DROPPED]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Ref" and arg == NO_VALUE:
+                return _DROPPED
+            if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+                decided = self.condition(arg[0])
+                if decided is not None:
+                    return self._resolved(arg[1] if decided else arg[2])
+            if fn in ("Ref", "Fn::Sub", "Fn::Join"):
+                known = self.known(value)
+                if known is not None:
+                    return known
+        return {k: r for k, v in value.items() if (r := self._resolved(v)) is not _DROPPED}
+
+    def scalar(self, value: Any) -> Any:
+        """A literal as written (a number stays a number), else the value as text when it is decided here, else
+        None (it depends on something only known at deploy time)."""
+        if isinstance(value, str | int | float | bool):
+            return value
+        if isinstance(value, dict) and set(value) == {"Fn::If"} and isinstance(value["Fn::If"], list):
+            name, when_true, when_false = value["Fn::If"]
+            decided = self.condition(name)
+            return None if decided is None else self.scalar(when_true if decided else when_false)
+        return self.known(value)
 
 
 def _intrinsic(value: dict[str, Any]) -> bool:
