@@ -23,6 +23,7 @@ from drgen.budget import BUDGET_FILE, budget_for_bundle, budget_json
 from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
 from drgen.bundle.manifest import FORMAT, MANIFEST, StackEntry, serialize
+from drgen.bundle.names import OWNER_TAG
 from drgen.errors import DrgenError
 from drgen.layers import AFTER, LAYERS, Layer
 from drgen.naming import Names
@@ -92,14 +93,6 @@ def _code_keys(ctx: StackContext, artifacts: tuple[Artifact, ...], roles: tuple[
         parameter = key_parameter(artifact.package)
         if parameter in ctx.template.parameters:
             ctx.values[parameter] = {role: artifact.key for role in roles}
-
-
-# The stack tag naming the scenario that owns a stack (deploy refuses to update a stack another scenario owns).
-# No suffix tag: the suffix ends every stack name, so two suffixes never share a stack. No bundle-hash tag:
-# stack-level tags propagate to the stack's resources (CloudFormation user guide, "Resource tagging"), so a tag
-# that changed with every render would update every resource of every stack on each deploy, changed or not;
-# the deployment record keeps each template's hash instead.
-OWNER_TAG = "drgen:scenario"
 
 
 def _stack_tags(scenario: Scenario, region: str, role: Role) -> dict[str, str]:

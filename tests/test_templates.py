@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from drgen.bundle.catalogue import STATEFUL_TYPES
 from drgen.errors import ScenarioError
 from drgen.functions import functions_for
 from drgen.layers import LAYERS
@@ -21,14 +22,6 @@ from .conftest import resources, stack, template
 ALL = sorted(PRESETS)
 # The zone layer exists only with routing.create_zone (no preset asks for it).
 LAYER_NAMES = [layer.name for layer in LAYERS if layer.name != "zone"]
-STATEFUL = (
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::RDS::GlobalCluster",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::S3::Bucket",
-    "AWS::KMS::Key",
-)
 
 
 def only(mapping: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -77,7 +70,7 @@ def test_clusters_are_encrypted_with_their_own_regions_key_and_destroyable(name,
     for cluster in clusters(doc):
         assert cluster["Properties"]["StorageEncrypted"] is True
         assert cluster["Properties"]["KmsKeyId"] == {"Ref": "KmsKeyArn"}
-    for rtype in STATEFUL:
+    for rtype in sorted(STATEFUL_TYPES):
         for layer in ("foundation", "data"):
             for logical, res in resources(template(bundles[name], layer), rtype).items():
                 assert res.get("DeletionPolicy") == "Delete", (layer, logical)

@@ -13,9 +13,9 @@ from troposphere import If, Ref, Sub, dynamodb
 
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.iam import DESTROYABLE
+from drgen.bundle.names import CONTROL_TABLE
 from drgen.scan.skips import Skip, skip_metadata
 
-CONTROL_TABLE = "failover-control"
 PARTITION_KEY = "id"  # lambda/drgen_common/control.py KEY
 READ = [actions.GetItem]
 WRITE = [actions.GetItem, actions.PutItem, actions.DeleteItem]

@@ -212,16 +212,20 @@ class Env:
                     return known
         return {k: r for k, v in value.items() if (r := self._resolved(v)) is not _DROPPED}
 
+    def branch(self, value: Any) -> Any:
+        """The branch an ``Fn::If`` takes in this stack (the value itself when it is not one, or is undecided)."""
+        while isinstance(value, dict) and list(value) == ["Fn::If"]:
+            decided = self.condition(value["Fn::If"][0])
+            if decided is None:
+                return value
+            value = value["Fn::If"][1 if decided else 2]
+        return value
+
     def scalar(self, value: Any) -> Any:
         """A literal as written (a number stays a number), else the value as text when it is decided here, else
         None (it depends on something only known at deploy time)."""
-        if isinstance(value, str | int | float | bool):
-            return value
-        if isinstance(value, dict) and set(value) == {"Fn::If"} and isinstance(value["Fn::If"], list):
-            name, when_true, when_false = value["Fn::If"]
-            decided = self.condition(name)
-            return None if decided is None else self.scalar(when_true if decided else when_false)
-        return self.known(value)
+        value = self.branch(value)
+        return value if isinstance(value, str | int | float | bool) else self.known(value)
 
 
 def _intrinsic(value: dict[str, Any]) -> bool:

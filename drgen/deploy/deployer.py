@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from drgen.bundle.manifest import StackEntry
+from drgen.bundle.names import OWNER_TAG
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy import changesets, service_roles, zone
 from drgen.deploy.artifacts import Artifacts
@@ -23,7 +24,6 @@ from drgen.deploy.session import AWS_ERRORS, Aws, error_text
 from drgen.deploy.stacks import StackDeploy, StackState, describe
 from drgen.deploy.stacksets import InstanceDeploy, StackSetOps, instance_stack
 from drgen.errors import DrgenError
-from drgen.render import OWNER_TAG
 from drgen.scenario.model import Role
 
 

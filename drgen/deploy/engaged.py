@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from drgen.builders.control import CONTROL_TABLE
+from drgen.bundle.names import CONTROL_TABLE
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.operate import lambdas

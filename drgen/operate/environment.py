@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from drgen.builders import compute, routing
 from drgen.builders.alerting import connectivity_namespace
-from drgen.builders.control import CONTROL_TABLE
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_access import STATE_MACHINE_ARN
 from drgen.builders.ssm_parameters import FAILOVER_STATE
+from drgen.bundle.names import CONTROL_TABLE
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.destroy import locate
 from drgen.deploy.plan import FAILED_FIRST_CREATE

@@ -187,7 +187,7 @@ def _bucket_replication(bundle: RenderedBundle, stack: StackEntry, env: Env, pro
     configuration = props.get("ReplicationConfiguration")
     if configuration is None or not env.show(configuration):
         return f"none from here (versioning {versioning})"
-    configuration = _branch(env, configuration)
+    configuration = env.branch(configuration)
     if not isinstance(configuration, dict):
         return f"if {env.show(configuration)}"
     rules = []
@@ -208,13 +208,3 @@ def _bucket_replication(bundle: RenderedBundle, stack: StackEntry, env: Env, pro
             else f"to {env.show(destination.get('Bucket'))}"
         )
     return "; ".join(rules) + f" (versioning {versioning})"
-
-
-def _branch(env: Env, value: Any) -> Any:
-    """The branch an Fn::If takes in this stack (the value itself when it is not an Fn::If or undecided)."""
-    while isinstance(value, dict) and list(value) == ["Fn::If"]:
-        decided = env.condition(value["Fn::If"][0])
-        if decided is None:
-            return value
-        value = value["Fn::If"][1 if decided else 2]
-    return value
