@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drgen.budget.bundle import read
+from drgen.budget.views import read
 from drgen.operate import lambdas
 from drgen.scenario.presets import PRESETS
 

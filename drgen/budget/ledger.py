@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from drgen.budget import signals
-from drgen.budget.bundle import BundleDocs, Stack
 from drgen.budget.model import Term
 from drgen.budget.rto import gate_fails, primary_record, record_cache
+from drgen.budget.views import BundleDocs, Stack
 from drgen.errors import DrgenError
 
 STRONG = "STRONG"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drgen.budget.bundle import read
 from drgen.budget.ledger import accepting_terms, ledger_table, order_rpo
 from drgen.budget.model import WITHIN, Term, rpo_verdict, rpo_worst, rto_total, rto_verdict
 from drgen.budget.rpo import rpo_terms
 from drgen.budget.rto import rto_terms
 from drgen.budget.standby import warm_standby
+from drgen.budget.views import read
 from drgen.stability import failover_path, primary_dependencies
 
 BUDGET_FILE = "budget.json"

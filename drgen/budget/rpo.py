@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from drgen.budget import figures as f
-from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
+from drgen.budget.views import BundleDocs, Stack, amount, number
 
 LAG_METRICS = ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag")
 ASYNC = (

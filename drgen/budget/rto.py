@@ -17,9 +17,9 @@ from typing import Any
 
 from drgen.budget import figures as f
 from drgen.budget import signals
-from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
 from drgen.budget.signals import trigger_and_confirmation
+from drgen.budget.views import BundleDocs, Stack, amount, number
 from drgen.errors import DrgenError
 
 LEAST_TTL = 5  # a failover CNAME's TTL; lower only multiplies queries

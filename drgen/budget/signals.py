@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from drgen.budget import figures as f
-from drgen.budget.bundle import BundleDocs, Stack, amount, number
 from drgen.budget.model import Term
+from drgen.budget.views import BundleDocs, Stack, amount, number
 from drgen.errors import DrgenError
 
 ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")

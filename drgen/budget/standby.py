@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from drgen.budget.bundle import BundleDocs, Stack, number
 from drgen.budget.model import Term, rto_total
 from drgen.budget.rto import CAPACITY, active_capacity
+from drgen.budget.views import BundleDocs, Stack, number
 
 
 def _prices() -> Any:
