@@ -89,13 +89,42 @@ class Layer:
 
 LAYERS: tuple[Layer, ...] = (
     Layer(
-        "zone", False, build_zone, "a new Route 53 hosted zone (routing.create_zone)", lambda s: s.routing.create_zone
+        "zone",
+        regional=False,
+        build=build_zone,
+        description="a new Route 53 hosted zone (routing.create_zone)",
+        present=lambda s: s.routing.create_zone,
     ),
-    Layer("foundation", True, build_foundation, "KMS key, network, alert topics and replicated buckets"),
-    Layer("data", True, build_data, "Aurora global database, its secret, sessions table and lag alarms"),
-    Layer("app", True, app.build, "endpoint and compute, database monitors, event buses and configuration"),
-    Layer("global", False, build_global, "health checks, failover records, alarms, alarm forwarding and dashboard"),
-    Layer("orchestration", True, orchestration.build, "readiness test; in the DR region the failover state machine"),
+    Layer(
+        "foundation",
+        regional=True,
+        build=build_foundation,
+        description="KMS key, network, alert topics and replicated buckets",
+    ),
+    Layer(
+        "data",
+        regional=True,
+        build=build_data,
+        description="Aurora global database, its secret, sessions table and lag alarms",
+    ),
+    Layer(
+        "app",
+        regional=True,
+        build=app.build,
+        description="endpoint and compute, database monitors, event buses and configuration",
+    ),
+    Layer(
+        "global",
+        regional=False,
+        build=build_global,
+        description="health checks, failover records, alarms, alarm forwarding and dashboard",
+    ),
+    Layer(
+        "orchestration",
+        regional=True,
+        build=orchestration.build,
+        description="readiness test; in the DR region the failover state machine",
+    ),
 )
 
 # Orderings with no value passed along: (layer, role) waits for (layer, role).

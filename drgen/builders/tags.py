@@ -50,7 +50,8 @@ def _tag(resource: AWSObject, pairs: list[tuple[str, Any]]) -> None:
     if resource.resource_type == "AWS::AutoScaling::AutoScalingGroup":
         own_list = list(own or [])
         own_keys = {t.data["Key"] for t in own_list}  # autoscaling.Tag keeps its fields in .data
-        merged = [autoscaling.Tag(k, v, True) for k, v in pairs if k not in own_keys]
+        # PropagateAtLaunch (troposphere spells the parameter "propogate")
+        merged = [autoscaling.Tag(k, v, propogate=True) for k, v in pairs if k not in own_keys]
         resource.Tags = merged + own_list
         return
     expected = resource.props["Tags"][0]

@@ -161,7 +161,9 @@ class _State:
             if matches(rule, data):
                 return _Outcome(data, rule["Next"], detail=f"-> {rule['Next']}")
         if "Default" not in self.state:
-            return _Outcome(data, None, False, "no choice matched", end="FAILED", error="States.NoChoiceMatched")
+            return _Outcome(
+                data, None, ok=False, detail="no choice matched", end="FAILED", error="States.NoChoiceMatched"
+            )
         return _Outcome(data, self.state["Default"], detail=f"-> {self.state['Default']}")
 
     def _succeed(self, data: Any) -> _Outcome:
@@ -169,7 +171,7 @@ class _State:
 
     def _fail(self, data: Any) -> _Outcome:
         error, cause = self.state.get("Error", ""), self.state.get("Cause", "")
-        return _Outcome(data, None, False, f"{error}: {cause}", end="FAILED", error=error, cause=cause)
+        return _Outcome(data, None, ok=False, detail=f"{error}: {cause}", end="FAILED", error=error, cause=cause)
 
     def _task(self, data: Any) -> _Outcome:
         payload = (
@@ -200,8 +202,10 @@ class _State:
         for catcher in self.state.get("Catch", []):
             if _names(catcher["ErrorEquals"], failure.error):
                 error = {"Error": failure.error, "Cause": failure.cause}
-                return _Outcome(place(data, catcher.get("ResultPath", "$"), error), catcher["Next"], False, detail)
-        return _Outcome(data, None, False, detail, end="FAILED", error=failure.error, cause=failure.cause)
+                return _Outcome(
+                    place(data, catcher.get("ResultPath", "$"), error), catcher["Next"], ok=False, detail=detail
+                )
+        return _Outcome(data, None, ok=False, detail=detail, end="FAILED", error=failure.error, cause=failure.cause)
 
 
 def _names(errors: list[str], error: str) -> bool:

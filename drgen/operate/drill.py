@@ -292,7 +292,7 @@ def _verify(name: str, check: Callable[[], tuple[bool, str]]) -> Check:
     try:
         ok, detail = check()
     except Exception as exc:  # a verification that cannot run has failed; say why
-        return Check(name, False, f"{type(exc).__name__}: {exc}")
+        return Check(name, ok=False, detail=f"{type(exc).__name__}: {exc}")
     return Check(name, ok, detail)
 
 
@@ -371,11 +371,11 @@ def live(
         checks = readiness.check_all(aws, environment) if mode == failover.FAILOVER else []
         not_ready = [c for c in checks if not c.ok]
         if not_ready:
-            report.verifications.append(Check("ready before", False, "; ".join(c.detail for c in not_ready)))
+            report.verifications.append(Check("ready before", ok=False, detail="; ".join(c.detail for c in not_ready)))
             return report
         refusal = failover.lag_refusal(aws, environment) if mode == failover.FAILBACK else ""
         if refusal:
-            report.verifications.append(Check("switchback allowed", False, refusal))
+            report.verifications.append(Check("switchback allowed", ok=False, detail=refusal))
             return report
         on_line(f"{phase}: planned {mode} in Step Functions")
         outcome = failover.run(aws, environment, failover.request(mode, planned=True), wait=True, on_step=on_step)

@@ -145,7 +145,14 @@ def run(
     if aws.sandbox:
         result, _logs = local.run(aws, environment, name, wanted, overrides=overrides, on_step=on_step, clock=clock)
         note = "sandbox: moto cannot execute the deployed state machine; its definition ran here with the Lambda code"
-        return Outcome(name, local.execution_arn(environment.state_machine_arn, name), True, True, result, [note])
+        return Outcome(
+            name,
+            local.execution_arn(environment.state_machine_arn, name),
+            started=True,
+            local=True,
+            run=result,
+            notes=[note],
+        )
     sfn = aws.client("stepfunctions", environment.dr)
     under_way = execution.running(sfn, environment.state_machine_arn)
     if under_way:
@@ -153,7 +160,7 @@ def run(
     else:
         arn, started = execution.start(sfn, environment.state_machine_arn, name, wanted)
         notes = [] if started else [f"{name} ran already (same request, same recorded state): showing it"]
-    outcome = Outcome(arn.rsplit(":", 1)[1], arn, started, False, notes=notes)
+    outcome = Outcome(arn.rsplit(":", 1)[1], arn, started, local=False, notes=notes)
     if wait:
         outcome.run = execution.follow(sfn, arn, on_step, pause, aws.target.poll_seconds)
     elif not started:

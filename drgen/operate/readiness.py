@@ -88,7 +88,7 @@ def _run(name: str, check: Callable[[Aws, Environment], tuple[bool, str]], aws: 
     try:
         ok, detail = check(aws, env)
     except Exception as exc:  # a check that cannot run is a failed check, with what went wrong
-        return Check(name, False, error_text(exc))
+        return Check(name, ok=False, detail=error_text(exc))
     return Check(name, ok, detail)
 
 

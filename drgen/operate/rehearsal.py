@@ -59,13 +59,13 @@ class Rehearsal:
     def outage(self) -> None:
         """The primary region goes down: its endpoint fails, its writer stops, both failure alarms fire."""
         now = self.clock.now()
-        self.regions.set(Role.PRIMARY, False, now)
+        self.regions.set(Role.PRIMARY, up=False, at=now)
         self._heartbeat_stopped = now
         self._alarms("ALARM", "drill: the primary region is down")
 
     def recover(self) -> None:
         """The primary region is back: its endpoint answers, replication resumes, the alarms return to OK."""
-        self.regions.set(Role.PRIMARY, True, self.clock.now())
+        self.regions.set(Role.PRIMARY, up=True, at=self.clock.now())
         self._heartbeat_stopped = None
         self._alarms("OK", "drill: the primary region is back")
 

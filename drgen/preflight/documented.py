@@ -98,11 +98,17 @@ def documented(engine: str, engine_version: str, instance_class: str | None, reg
     if floor is None:
         return Documented(None, f"drgen's table has no Aurora PostgreSQL {version[0]} column")
     if version < floor:
-        return Documented(False, f"AWS documents global databases for {_floor_text(floor)} only, not {engine_version}")
+        return Documented(
+            supported=False, text=f"AWS documents global databases for {_floor_text(floor)} only, not {engine_version}"
+        )
     if instance_class == SERVERLESS:
         serverless = SERVERLESS_V2_EXCEPTIONS.get(region, {}).get(version[0]) or SERVERLESS_V2_FLOORS.get(version[0])
         if serverless is None or version < serverless:
-            return Documented(False, f"AWS documents no Aurora Serverless v2 for {engine_version} in {region}")
+            return Documented(
+                supported=False, text=f"AWS documents no Aurora Serverless v2 for {engine_version} in {region}"
+            )
     elif instance_class is not None and not _MEMORY_OPTIMIZED.match(instance_class):
-        return Documented(False, f"{instance_class} is not memory optimized (db.r*, db.x*), as a global database needs")
-    return Documented(True, f"AWS documents {what} global databases in {region} ({_floor_text(floor)})")
+        return Documented(
+            supported=False, text=f"{instance_class} is not memory optimized (db.r*, db.x*), as a global database needs"
+        )
+    return Documented(supported=True, text=f"AWS documents {what} global databases in {region} ({_floor_text(floor)})")

@@ -73,17 +73,19 @@ def broadening(bundle: RenderedBundle, previous: RenderedBundle | None) -> Broad
     allowed, denied = _split(grants(holders))
     exposed = exposures(bundle)
     if previous is None:
-        return Broadening(False, tuple(allowed), (), tuple(exposed), holders)
+        return Broadening(
+            compared=False, grants=tuple(allowed), denies_removed=(), exposures=tuple(exposed), holders=holders
+        )
     old_allowed, old_denied = _split(grants(policy_holders(previous)))
     before = {g.key for g in old_allowed}
     still_denied = {g.key for g in denied}
     seen = {e.key for e in exposures(previous)}
     return Broadening(
-        True,
-        tuple(g for g in allowed if g.key not in before),
-        tuple(g for g in old_denied if g.key not in still_denied),
-        tuple(e for e in exposed if e.key not in seen),
-        holders,
+        compared=True,
+        grants=tuple(g for g in allowed if g.key not in before),
+        denies_removed=tuple(g for g in old_denied if g.key not in still_denied),
+        exposures=tuple(e for e in exposed if e.key not in seen),
+        holders=holders,
     )
 
 
