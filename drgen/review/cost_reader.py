@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from drgen.lambda_code import contract
 from drgen.review.bundle import ROLE_ORDER, BundleView, StackView
 from drgen.review.cost_model import Line, PriceTable, cents
 from drgen.review.expr import NO_VALUE, Env
@@ -199,8 +200,8 @@ class Reader:
             env = Env(template, stack)
             for resource in template.get("Resources", {}).values():
                 variables = (properties(resource).get("Environment") or {}).get("Variables") or {}
-                if resource.get("Type") == "AWS::Lambda::Function" and "ACTIVE_CAPACITY" in variables:
-                    value = env.known(variables["ACTIVE_CAPACITY"])
+                if resource.get("Type") == "AWS::Lambda::Function" and contract.ACTIVE_CAPACITY in variables:
+                    value = env.known(variables[contract.ACTIVE_CAPACITY])
                     if env.deployed(resource) is not False and value and value.isdigit():
                         return int(value)
         return None
