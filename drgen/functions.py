@@ -2,13 +2,15 @@
 
 The template builders create functions from this table and the packager zips ``lambda/<package>/`` together
 with the shared ``lambda/drgen_common/`` package into one deterministic zip per function.
-Environment variables listed here are the contract between the templates and the code.
+The environment variables listed here are the ones the templates set and the code reads; their names are in the
+contract both sides import (lambda/drgen_common/contract.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Role, Scenario
 
 SHARED_PACKAGE = "drgen_common"
@@ -47,8 +49,14 @@ DR = (Role.SECONDARY,)
 
 # Common environment every function gets: SCENARIO, SUFFIX, NAMESPACE (custom metrics), ALERT_TOPIC_ARN,
 # SECONDARY_REGION. PRIMARY_REGION only where the code calls the primary region (the failover path must not).
-COMMON_ENV = ("SCENARIO", "SUFFIX", "METRICS_NAMESPACE", "ALERT_TOPIC_ARN", "SECONDARY_REGION")
-DB_ENV = ("DB_SECRET_NAME", "DB_ENDPOINT", "DB_NAME")
+COMMON_ENV = (
+    contract.SCENARIO,
+    contract.SUFFIX,
+    contract.METRICS_NAMESPACE,
+    contract.ALERT_TOPIC_ARN,
+    contract.SECONDARY_REGION,
+)
+DB_ENV = (contract.DB_SECRET_NAME, contract.DB_ENDPOINT, contract.DB_NAME)
 
 FAILOVER_STEPS = (
     Function(
@@ -56,7 +64,14 @@ FAILOVER_STEPS = (
         "failover",
         "guard.handler",
         DR,
-        ("CONTROL_TABLE", "STATE_PARAMETER", "PRIMARY_REGION", "GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN", "LOCK_SECONDS"),
+        (
+            contract.CONTROL_TABLE,
+            contract.STATE_PARAMETER,
+            contract.PRIMARY_REGION,
+            contract.GLOBAL_CLUSTER_ID,
+            contract.DR_CLUSTER_ARN,
+            contract.LOCK_SECONDS,
+        ),
         False,
         "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
         primary_region_use="failback only: reads the primary region's replication lag once it is back",
@@ -74,7 +89,7 @@ FAILOVER_STEPS = (
         "failover",
         "confirm.handler",
         DR,
-        ("PROBE_ALARM_NAME", "ROUTE53_ALARM_NAME", "CONFIRM_SECONDS"),
+        (contract.PROBE_ALARM_NAME, contract.ROUTE53_ALARM_NAME, contract.CONFIRM_SECONDS),
         False,
         "Confirms an unplanned failover: two signals agree, or one has persisted",
         calls=("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"),
@@ -84,7 +99,7 @@ FAILOVER_STEPS = (
         "failover",
         "promote.handler",
         DR,
-        ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"),
+        (contract.GLOBAL_CLUSTER_ID, contract.DR_CLUSTER_ARN),
         False,
         "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
         primary_region_use="failback only: the switchover's target is the primary region's cluster",
@@ -95,7 +110,7 @@ FAILOVER_STEPS = (
         "failover",
         "promote.status_handler",
         DR,
-        ("GLOBAL_CLUSTER_ID", "DR_CLUSTER_ARN"),
+        (contract.GLOBAL_CLUSTER_ID, contract.DR_CLUSTER_ARN),
         False,
         "Reports whether the DR cluster is the global cluster's writer yet",
         calls=("rds:DescribeGlobalClusters",),
@@ -105,7 +120,13 @@ FAILOVER_STEPS = (
         "failover",
         "scale.handler",
         DR,
-        ("COMPUTE_KIND", "ECS_CLUSTER", "ECS_SERVICE", "ASG_NAME", "ACTIVE_CAPACITY"),
+        (
+            contract.COMPUTE_KIND,
+            contract.ECS_CLUSTER,
+            contract.ECS_SERVICE,
+            contract.ASG_NAME,
+            contract.ACTIVE_CAPACITY,
+        ),
         False,
         "Scales the DR compute to active capacity",
         calls=(*SCALE_CALLS[ComputeKind.ECS], *SCALE_CALLS[ComputeKind.ASG]),
@@ -115,9 +136,10 @@ FAILOVER_STEPS = (
         "failover",
         "dns.handler",
         DR,
-        ("CONTROL_TABLE", "PRIMARY_HEALTH_CHECK_ID"),
+        (contract.CONTROL_TABLE, contract.PRIMARY_HEALTH_CHECK_ID),
         False,
-        "Shifts DNS: records where traffic goes and publishes FailoverEngaged, then closes the record's gate",
+        f"Shifts DNS: records where traffic goes and publishes {contract.FAILOVER_ENGAGED}, then closes the record's "
+        "gate",
         calls=("dynamodb:PutItem", "cloudwatch:PutMetricData", "route53:GetHealthCheck", "route53:UpdateHealthCheck"),
     ),
     Function(
@@ -126,14 +148,14 @@ FAILOVER_STEPS = (
         "validate.handler",
         DR,
         (
-            "GLOBAL_CLUSTER_ID",
-            "DR_CLUSTER_ARN",
-            "HEALTH_URL",
-            "PRIMARY_HEALTH_URL",
-            "HOSTED_ZONE_ID",
-            "RECORD_NAME",
-            "DR_ENDPOINT",
-            "PRIMARY_ENDPOINT",
+            contract.GLOBAL_CLUSTER_ID,
+            contract.DR_CLUSTER_ARN,
+            contract.HEALTH_URL,
+            contract.PRIMARY_HEALTH_URL,
+            contract.HOSTED_ZONE_ID,
+            contract.RECORD_NAME,
+            contract.DR_ENDPOINT,
+            contract.PRIMARY_ENDPOINT,
         ),
         False,
         "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
@@ -150,7 +172,7 @@ FAILOVER_STEPS = (
         "failover",
         "notify.handler",
         DR,
-        ("STATE_PARAMETER", "CONTROL_TABLE"),
+        (contract.STATE_PARAMETER, contract.CONTROL_TABLE),
         False,
         "Records the outcome (metrics, state), releases the lock, then publishes the notice",
         calls=(
@@ -172,7 +194,7 @@ RETURN_REPLICATION = Function(
     "failover",
     "returns.handler",
     DR,
-    ("RETURN_BUCKETS", "RETURN_REPLICATION_ROLE_ARN", "PRIMARY_KMS_KEY_ARN"),
+    (contract.RETURN_BUCKETS, contract.RETURN_REPLICATION_ROLE_ARN, contract.PRIMARY_KMS_KEY_ARN),
     False,
     "Turns on replication from the DR region's buckets back to the primary's once the DR region serves",
     primary_region_use=RETURN_REPLICATION_USE,
@@ -184,9 +206,10 @@ ENGAGED_SIGNAL = Function(
     "failover",
     "engaged.handler",
     DR,
-    ("CONTROL_TABLE",),
+    (contract.CONTROL_TABLE,),
     False,
-    "Every minute: publishes FailoverEngaged from the control table (Route 53 follows the alarm's data stream)",
+    f"Every minute: publishes {contract.FAILOVER_ENGAGED} from the control table (Route 53 follows the alarm's data "
+    "stream)",
     calls=("dynamodb:GetItem", "cloudwatch:PutMetricData"),
 )
 
@@ -195,7 +218,7 @@ LAG_MONITOR = Function(
     "lag_monitor",
     "app.handler",
     BOTH,
-    (*DB_ENV, "DB_READER_ENDPOINT", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"),
+    (*DB_ENV, contract.DB_READER_ENDPOINT, contract.SAMPLES, contract.SAMPLE_INTERVAL_SECONDS),
     True,
     "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
     timeout=100,  # the writer beats 90 s (lambda/lag_monitor/app.py OVERLAP_SECONDS), plus the margin
@@ -208,7 +231,7 @@ CONNECTIVITY = Function(
     BOTH,
     DB_ENV,
     True,
-    "Connects to this region's cluster and publishes DatabaseConnectivity (1 ok, 0 failed)",
+    f"Connects to this region's cluster and publishes {contract.DATABASE_CONNECTIVITY} (1 ok, 0 failed)",
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 READINESS = Function(
@@ -216,7 +239,13 @@ READINESS = Function(
     "readiness",
     "app.handler",
     BOTH,
-    ("GLOBAL_CLUSTER_ID", "HEALTH_URL", "STATE_MACHINE_ARN", "LAG_THRESHOLD_SECONDS", "CONTROL_TABLE"),
+    (
+        contract.GLOBAL_CLUSTER_ID,
+        contract.HEALTH_URL,
+        contract.STATE_MACHINE_ARN,
+        contract.LAG_THRESHOLD_SECONDS,
+        contract.CONTROL_TABLE,
+    ),
     False,
     "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
     "the first pass arms the failover triggers",
@@ -245,9 +274,15 @@ PROBE = Function(
     "probe",
     "app.handler",
     DR,
-    ("PROBE_TARGET", "SEARCH_STRING", "PROBE_TIMEOUT_SECONDS", "SAMPLES", "SAMPLE_INTERVAL_SECONDS"),
+    (
+        contract.PROBE_TARGET,
+        contract.SEARCH_STRING,
+        contract.PROBE_TIMEOUT_SECONDS,
+        contract.SAMPLES,
+        contract.SAMPLE_INTERVAL_SECONDS,
+    ),
     False,
-    "Probes the primary's endpoint from the DR region every 10 s and publishes PrimaryEndpointHealthy",
+    f"Probes the primary's endpoint from the DR region every 10 s and publishes {contract.PRIMARY_ENDPOINT_HEALTHY}",
     calls=("cloudwatch:PutMetricData",),
 )
 BACKUP_EXPORT = Function(
@@ -255,10 +290,10 @@ BACKUP_EXPORT = Function(
     "backup_export",
     "app.handler",
     (Role.PRIMARY,),
-    ("CLUSTER_ID", "BACKUP_BUCKET", "EXPORT_ROLE_ARN", "KMS_KEY_ARN"),
+    (contract.CLUSTER_ID, contract.BACKUP_BUCKET, contract.EXPORT_ROLE_ARN, contract.KMS_KEY_ARN),
     False,
     "Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
-    "BackupExportStarted",
+    f"{contract.BACKUP_EXPORT_STARTED}",
     calls=(
         "rds:DescribeDBClusterSnapshots",
         "rds:DescribeExportTasks",
@@ -274,7 +309,7 @@ TRADE_PROCESSOR = Function(
     "app",
     "trades.handler",
     BOTH,
-    (*DB_ENV, "GLOBAL_CLUSTER_ID", "QUEUE_URL", "EVENT_BUS_NAME", "EVENT_SOURCE"),
+    (*DB_ENV, contract.GLOBAL_CLUSTER_ID, contract.QUEUE_URL, contract.EVENT_BUS_NAME, contract.EVENT_SOURCE),
     True,
     "Processes trade orders from SQS into the database (through the global writer endpoint), idempotently by order "
     "id, and announces them on the bus",
@@ -297,7 +332,7 @@ ORDER_INTAKE = Function(
     "app",
     "intake.handler",
     BOTH,
-    ("LEDGER_TABLE", "QUEUE_URL"),
+    (contract.LEDGER_TABLE, contract.QUEUE_URL),
     False,
     "Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers 202",
     calls=("dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage", "cloudwatch:PutMetricData"),
@@ -308,7 +343,7 @@ LEDGER_REPLAY = Function(
     "failover",
     "replay.handler",
     DR,
-    ("LEDGER_TABLE", "QUEUE_URL", "PRIMARY_QUEUE_URL", "REPLAY_SECONDS"),
+    (contract.LEDGER_TABLE, contract.QUEUE_URL, contract.PRIMARY_QUEUE_URL, contract.REPLAY_SECONDS),
     False,
     "Queues the ledger's recent orders again where the writer now is, so processing catches up idempotently",
     timeout=900,  # Lambda's longest: a strongly consistent scan of days of orders (the step retries as a whole)

@@ -22,12 +22,9 @@ from pathlib import Path, PurePosixPath
 
 from drgen.errors import DrgenError
 from drgen.functions import SHARED_PACKAGE, functions_for
+from drgen.lambda_code import LAMBDA_ROOT, contract
 from drgen.scenario.model import ComputeKind, Scenario
 
-# The Lambda code: inside the package when installed (setup.py copies lambda/ to drgen/_lambda), else the
-# checkout's top-level lambda/ (an editable install, or running from the tree).
-_PACKAGED = Path(__file__).resolve().parent / "_lambda"
-LAMBDA_ROOT = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "lambda"
 FUNCTIONS_DIR = "functions"
 # The template parameter the deployer fills with the region's artifact bucket (not known at render time).
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
@@ -41,7 +38,7 @@ VENDORED_PINS = {
     "scramp": "1.5.0",
     "six": "1.17.0",
 }
-DATABASE_ENV = "DB_SECRET_NAME"  # a function whose environment names the secret connects to the database
+DATABASE_ENV = contract.DB_SECRET_NAME  # a function whose environment names the secret connects to the database
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip entry can carry
 _FILE_MODE = 0o100644 << 16  # regular file, rw-r--r--

@@ -107,9 +107,9 @@ def test_a_key_without_an_archive_to_encrypt_has_no_archive_statement(name, bund
 # -- B: lag alarms do not go blind -------------------------------------------------------------------------
 def _monitor_metric() -> str:
     """The metric the lag monitor publishes, read from its code (not from the builders)."""
-    source = (REPO / "lambda" / "drgen_common" / "metrics.py").read_text(encoding="utf-8")
+    source = (REPO / "lambda" / "drgen_common" / "contract.py").read_text(encoding="utf-8")
     match = re.search(r'^REPLICATION_LAG = "(\w+)"', source, re.MULTILINE)
-    assert match, "lambda/drgen_common/metrics.py names the lag monitor's metric REPLICATION_LAG"
+    assert match, "lambda/drgen_common/contract.py names the lag monitor's metric REPLICATION_LAG"
     return match.group(1)
 
 

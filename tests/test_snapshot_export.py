@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from drgen.builders.snapshot_export import EXPORT_PREFIX, EXPORT_STARTED_METRIC, OVERDUE_HOURS, daily_schedule
+from drgen.builders.snapshot_export import OVERDUE_HOURS, daily_schedule
 from drgen.functions import has_backups_bucket
+from drgen.lambda_code import contract
 from drgen.scenario import PRESETS
 
 from .conftest import REPO, resources, template
@@ -69,7 +70,7 @@ def test_the_export_role_is_for_rds_exports_and_reaches_only_the_backups_prefix(
     # The three documented wildcards, spelled out: writing, reading back and cleaning up under the prefix.
     assert {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"} <= objects
     for action in objects:
-        assert by_action[action]["Resource"] == [{"Fn::Sub": f"{BUCKET}/{EXPORT_PREFIX}/*"}]
+        assert by_action[action]["Resource"] == [{"Fn::Sub": f"{BUCKET}/{contract.EXPORT_PREFIX}/*"}]
     kms = by_action["kms:GenerateDataKey"]
     assert kms["Resource"] == [{"Ref": "KmsKeyArn"}]
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
@@ -106,7 +107,7 @@ def test_a_day_without_an_export_pages_the_primarys_alert_topic(name, bundles):
     function = doc["Resources"]["BackupExportFunction"]["Properties"]
     assert (alarm["Namespace"], alarm["MetricName"]) == (
         function["Environment"]["Variables"]["METRICS_NAMESPACE"],
-        EXPORT_STARTED_METRIC,
+        contract.BACKUP_EXPORT_STARTED,
     )
     assert alarm["Period"] * alarm["EvaluationPeriods"] == OVERDUE_HOURS * 3600 > 24 * 3600
     assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
@@ -115,7 +116,7 @@ def test_a_day_without_an_export_pages_the_primarys_alert_topic(name, bundles):
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopicArn"}]
     # The function publishes the metric under the name the alarm watches.
     source = (REPO / "lambda" / "backup_export" / "app.py").read_text()
-    assert f'EXPORT_STARTED = "{EXPORT_STARTED_METRIC}"' in source
+    assert "publish(Metric(BACKUP_EXPORT_STARTED, " in source
 
 
 @pytest.mark.parametrize("name", OTHERS)

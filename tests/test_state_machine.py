@@ -14,11 +14,10 @@ from drgen.builders.failover_definition import (
     MAX_POLLS,
     MAX_VALIDATIONS,
     POLL_SECONDS,
-    QUIET_REFUSALS,
-    REFUSALS,
     VALIDATE_POLL_SECONDS,
     max_confirmations,
 )
+from drgen.lambda_code import contract
 from drgen.naming import Names
 from drgen.scenario import PRESETS, load
 
@@ -68,7 +67,7 @@ def test_every_task_retries_with_backoff_and_catches_everything(name, bundles):
         general = [r for r in retriers if r["ErrorEquals"] == ["States.ALL"]]
         assert general and general[0]["BackoffRate"] > 1 and general[0]["MaxAttempts"] >= 2, state_name
         assert retriers[-1]["ErrorEquals"] == ["States.ALL"], "States.ALL must be the last retrier"
-        refusals = [r for r in retriers if set(r["ErrorEquals"]) == set(REFUSALS)]
+        refusals = [r for r in retriers if set(r["ErrorEquals"]) == set(contract.REFUSALS)]
         assert refusals and refusals[0]["MaxAttempts"] == 0, f"{state_name}: a refusal must not be retried"
         catchers = state.get("Catch", [])
         assert any(c["ErrorEquals"] == ["States.ALL"] for c in catchers), f"{state_name} does not catch everything"
@@ -226,9 +225,12 @@ def test_quiet_refusals_end_in_success_and_a_lagging_failback_is_reported(name, 
     _, _, definition = machine(bundles, name)
     guard = definition["States"]["Guard"]
     quiet, everything = guard["Catch"]
-    assert quiet["ErrorEquals"] == list(QUIET_REFUSALS) and definition["States"][quiet["Next"]]["Type"] == "Succeed"
+    assert (
+        quiet["ErrorEquals"] == list(contract.QUIET_REFUSALS)
+        and definition["States"][quiet["Next"]]["Type"] == "Succeed"
+    )
     assert everything["ErrorEquals"] == ["States.ALL"] and everything["Next"] == "NotifyFailure"
-    assert "ReplicationLagError" in REFUSALS and "ReplicationLagError" not in QUIET_REFUSALS
+    assert "ReplicationLagError" in contract.REFUSALS and "ReplicationLagError" not in contract.QUIET_REFUSALS
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -350,7 +352,7 @@ def test_a_failover_that_fails_does_not_fail_silently(name, bundles):
     assert {m["MetricName"] for m in executions} == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
     assert all(m["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": machine_id}}] for m in executions)
     # The outcome alarm watches the names notify publishes, taken from the Lambda code itself.
-    success = lambdas.shared("metrics").SUCCESS
+    success = lambdas.shared("contract").SUCCESS
     assert {m["MetricName"] for m in queries("failover-outcome-failed")} == set(success.values())
     functions = {d["Value"]["Ref"] for m in queries("failover-function-errors") for d in m["Dimensions"]}
     step_functions = {r["Fn::GetAtt"][0] for r in resource["Properties"]["DefinitionSubstitutions"].values()}

@@ -112,7 +112,7 @@ def test_the_primary_record_also_needs_the_dr_regions_engaged_alarm(bundle: Any)
     signal = orchestration[schedule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]["Properties"]
     assert signal["Handler"] == "engaged.handler"
     assert signal["Environment"]["Variables"]["CONTROL_TABLE"] == {"Ref": "FailoverControlTable"}
-    metrics = lambdas.shared("metrics")  # what lambda/failover/engaged.py publishes, from the code itself
+    metrics = lambdas.shared("contract")  # what lambda/failover/engaged.py publishes, from the code's contract
     assert data_alarm["Properties"]["MetricName"] == metrics.FAILOVER_ENGAGED
     assert data_alarm["Properties"]["Namespace"] == signal["Environment"]["Variables"]["METRICS_NAMESPACE"]
     assert data_alarm["Properties"]["Period"] == 60 and data_alarm["Properties"]["Statistic"] == "Maximum"

@@ -21,9 +21,10 @@ from drgen.budget.model import Term
 from drgen.budget.rto import gate_fails, primary_record, record_cache
 from drgen.budget.views import BundleDocs, Stack
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 
 STRONG = "STRONG"
-INTAKE_ENV = "LEDGER_TABLE"  # the intake function's variable naming the ledger (drgen/functions.py ORDER_INTAKE)
+INTAKE_ENV = contract.LEDGER_TABLE  # the intake function's variable naming the ledger (drgen/functions.py ORDER_INTAKE)
 
 
 def ledger_table(docs: BundleDocs) -> tuple[Stack, str] | None:

@@ -21,13 +21,13 @@ from drgen.budget.model import Term
 from drgen.budget.signals import trigger_and_confirmation
 from drgen.budget.views import BundleDocs, Stack, amount, number
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 
 LEAST_TTL = 5  # a failover CNAME's TTL; lower only multiplies queries
 LEAST_TARGET_INTERVAL = 5  # ALB HealthCheckIntervalSeconds 5-300
 # The two branches of the recover phase.
 WRITER = "writer"  # the promotion and the steps after it (the DNS step, validation, the notice)
 DNS = "dns"  # resolvers' caches, from the moment the PRIMARY record's gate failed
-ENGAGED_METRIC = "FailoverEngaged"  # what the failover's DNS step and engaged signal publish (lambda/failover)
 CAPACITY = "capacity"  # the scale-out the scale step started
 
 
@@ -78,7 +78,7 @@ def _scale_state(orch: Stack, machine: dict[str, Any], states: dict[str, Any]) -
         placeholder = str(state.get("Resource", "")).removeprefix("${").removesuffix("}")
         target = machine.get("DefinitionSubstitutions", {}).get(placeholder, {})
         function = orch.resource(str(target.get("Fn::GetAtt", [""])[0])) if isinstance(target, dict) else None
-        if function and "ACTIVE_CAPACITY" in function["Properties"].get("Environment", {}).get("Variables", {}):
+        if function and contract.ACTIVE_CAPACITY in function["Properties"].get("Environment", {}).get("Variables", {}):
             return name
     return None
 
@@ -107,7 +107,7 @@ def _succeeds(states: dict[str, Any], start: str) -> bool:
         state = states[name]
         if state["Type"] == "Succeed":
             return True
-        if state.get("ResultPath") == "$.error" or state["Type"] == "Fail":
+        if state.get("ResultPath") == f"$.{contract.ERROR}" or state["Type"] == "Fail":
             continue
         following = [state.get("Next"), state.get("Default"), *(c.get("Next") for c in state.get("Choices", []))]
         pending += [name for name in following if name]
@@ -246,7 +246,7 @@ def _engaged(docs: BundleDocs, glob: Stack, check_id: str) -> bool:
     config = glob.require(check_id)["Properties"]["HealthCheckConfig"]
     name = (config.get("AlarmIdentifier") or {}).get("Name")
     found = docs.alarms().get(name) if isinstance(name, str) else None
-    return found is not None and found[2].get("MetricName") == ENGAGED_METRIC
+    return found is not None and found[2].get("MetricName") == contract.FAILOVER_ENGAGED
 
 
 def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
@@ -329,7 +329,7 @@ def active_capacity(orch: Stack) -> int | None:
     """ACTIVE_CAPACITY of the function the scale step runs."""
     for function in orch.resources("AWS::Lambda::Function").values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        if "ACTIVE_CAPACITY" in variables:
-            value = number(orch.resolve(variables["ACTIVE_CAPACITY"]))
+        if contract.ACTIVE_CAPACITY in variables:
+            value = number(orch.resolve(variables[contract.ACTIVE_CAPACITY]))
             return int(value) if value is not None else None
     return None

@@ -21,6 +21,7 @@ from drgen.budget import figures as f
 from drgen.budget.model import Term
 from drgen.budget.views import BundleDocs, Stack, amount, number
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 
 ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
 LEAST_INTERVAL = 10  # Route 53 RequestInterval: 10 or 30
@@ -221,11 +222,11 @@ def _heartbeat(docs: BundleDocs, states: dict[str, Any]) -> tuple[float, str, di
     app = docs.stack("app", "secondary")
     monitor = app.resource(LAG_MONITOR) if app else None
     confirm = states.get("Confirm", {}).get("Parameters", {})
-    threshold = number(confirm.get("writer_silent_seconds"))
+    threshold = number(confirm.get(contract.WRITER_SILENT_SECONDS))
     if app is None or monitor is None or threshold is None:
         return None
-    sample = number(monitor["Properties"]["Environment"]["Variables"].get("SAMPLE_INTERVAL_SECONDS")) or 0
-    source = app.source(LAG_MONITOR, "Environment.Variables.SAMPLE_INTERVAL_SECONDS")
+    sample = number(monitor["Properties"]["Environment"]["Variables"].get(contract.SAMPLE_INTERVAL_SECONDS)) or 0
+    source = app.source(LAG_MONITOR, f"Environment.Variables.{contract.SAMPLE_INTERVAL_SECONDS}")
     what = f"the writer's heartbeat (older than {threshold:g} s, sampled every {sample:g} s)"
     return threshold + sample, what, source
 
@@ -234,8 +235,8 @@ def _persistence(orch: Stack, trigger: Path) -> tuple[float, str, dict[str, str]
     """The trigger's own signal, once it has fired for the confirm step's CONFIRM_SECONDS."""
     for logical_id, function in orch.resources("AWS::Lambda::Function").items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        seconds = number(orch.resolve(variables.get("CONFIRM_SECONDS")))
+        seconds = number(orch.resolve(variables.get(contract.CONFIRM_SECONDS)))
         if seconds is not None:
-            source = orch.source(logical_id, "Environment.Variables.CONFIRM_SECONDS")
+            source = orch.source(logical_id, f"Environment.Variables.{contract.CONFIRM_SECONDS}")
             return trigger.fires + seconds, f"{trigger.rule}'s alarm persisted {seconds:g} s", source
-    raise DrgenError("the orchestration template's confirm step has no CONFIRM_SECONDS; render it again")
+    raise DrgenError(f"the orchestration template's confirm step has no {contract.CONFIRM_SECONDS}; render it again")

@@ -1,7 +1,8 @@
 """Alerting: SNS topics in both regions, the health-check alarms, and how every alarm notifies (``alarm``).
 
 The data layer's alarms are in database_alarms.py, the dashboard in dashboard.py; the names other code reads
-(outputs, metrics, alarm stems) are here.
+(outputs, alarm stems) are here, the metrics the functions publish in the Lambda contract
+(lambda/drgen_common/contract.py).
 
 Each region has its own encrypted alert topic; the DR region also keeps an inbox queue that both topics
 deliver to, so the primary's alerts survive in the region that takes over. Alarm names are literal and
@@ -34,6 +35,7 @@ from drgen.builders.routing import (
     HealthChecks,
 )
 from drgen.builders.security import KeyHandles
+from drgen.lambda_code import contract
 from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
 
@@ -45,20 +47,12 @@ LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
 TARGET_GROUP_FULL_NAME = "TargetGroupFullName"
 ECS_CLUSTER_NAME = "EcsClusterName"
 ECS_SERVICE_NAME = "EcsServiceName"
-# Published by the readiness test (lambda/readiness/app.py) in both regions: 1 ready, 0 not.
-READINESS_METRIC = "FailoverReadiness"
 
 TOPIC = "alerts"
 INBOX = "alerts-inbox"
 GLOBAL_TOPIC = "global-alerts"
-HEALTH_ALARMS = {Role.PRIMARY: "primary-health", Role.SECONDARY: "secondary-health"}
-# Published (1 = the database answered) by the connectivity-test functions of connectivity scenarios.
-CONNECTIVITY_METRIC = "DatabaseConnectivity"
-# Published by the failover's DNS step and the engaged signal (lambda/failover/dns.py, engaged.py): 1 traffic to
-# the DR region, 0 to the primary.
-ENGAGED_METRIC = "FailoverEngaged"
-# Published by the lag monitor in the replica's region (lambda/lag_monitor): the age of the writer's heartbeat.
-LAG_MONITOR_METRIC = "ReplicationLagSeconds"
+# The primary's alarm is the one the failover's confirm step reads (its stem is in the Lambda contract).
+HEALTH_ALARMS = {Role.PRIMARY: contract.PRIMARY_HEALTH_ALARM, Role.SECONDARY: "secondary-health"}
 LAG_MONITOR_ALARM = "replication-lag-heartbeat"
 # A silent lag metric counts as breaching: replication nobody measures is not replication anyone can rely on.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
@@ -76,8 +70,8 @@ def health_check_alarm_name(names: Names, role: Role = Role.PRIMARY) -> str:
 
 
 def connectivity_namespace(scenario: Scenario) -> str:
-    """The CloudWatch namespace the connectivity-test functions publish DatabaseConnectivity to."""
-    return f"drgen/{scenario.name}"
+    """The CloudWatch namespace the functions publish the scenario's metrics to (DatabaseConnectivity, ...)."""
+    return contract.metrics_namespace(scenario.name)
 
 
 # -- foundation: topics ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from drgen.builders import (
 )
 from drgen.builders.context import StackContext
 from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
+from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind
 
 APP_FUNCTIONS = frozenset({LAG_MONITOR.key, CONNECTIVITY.key, APP_HEALTH.key, TRADE_PROCESSOR.key, ORDER_INTAKE.key})
@@ -43,8 +44,8 @@ def build(ctx: StackContext) -> None:
     kind = ctx.scenario.compute.kind
     env = {
         **functions.database_env(ctx),
-        "SAMPLES": str(LAG_SAMPLES),
-        "SAMPLE_INTERVAL_SECONDS": str(LAG_SAMPLE_SECONDS),
+        contract.SAMPLES: str(LAG_SAMPLES),
+        contract.SAMPLE_INTERVAL_SECONDS: str(LAG_SAMPLE_SECONDS),
     }
     grants = {}
     queue = None
@@ -52,9 +53,9 @@ def build(ctx: StackContext) -> None:
     env.update(events.producer_env(ctx, bus, "trades"))
     if kind is ComputeKind.APIGATEWAY:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
-        env["QUEUE_URL"] = Ref(queue.queue)
+        env[contract.QUEUE_URL] = Ref(queue.queue)
         # The processor writes through the global writer endpoint, which it reads from the global cluster.
-        env["GLOBAL_CLUSTER_ID"] = upstream.global_cluster_id(ctx)
+        env[contract.GLOBAL_CLUSTER_ID] = upstream.global_cluster_id(ctx)
         grants[TRADE_PROCESSOR.key] = [
             *api.consumer_grants(queue),
             *events.producer_grants(bus),
@@ -68,7 +69,11 @@ def build(ctx: StackContext) -> None:
     deployed = functions.deploy(ctx, specs, env, grants, network)
     # The lag monitor tries the writer endpoint in both regions and falls back to the reader endpoint: whichever
     # region holds the replica now (DR before a failover, the primary after one) measures the lag.
-    lag_env = {**env, "DB_ENDPOINT": upstream.writer_endpoint(ctx), "DB_READER_ENDPOINT": upstream.reader_endpoint(ctx)}
+    lag_env = {
+        **env,
+        contract.DB_ENDPOINT: upstream.writer_endpoint(ctx),
+        contract.DB_READER_ENDPOINT: upstream.reader_endpoint(ctx),
+    }
     deployed |= functions.deploy(ctx, [LAG_MONITOR], lag_env, grants, network)
     functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)
     functions.schedule(ctx, deployed[CONNECTIVITY.key], EVERY_MINUTE, "Database connectivity test")
@@ -89,9 +94,9 @@ def _region_config(ctx: StackContext, bus: Any, queue: api.TradeQueue | None) ->
     values: dict[str, Any] = {
         "role": Ref("Role"),
         "peer-region": Ref("PeerRegion"),
-        "db-endpoint": database["DB_ENDPOINT"],
-        "db-secret-name": database["DB_SECRET_NAME"],
-        "db-name": database["DB_NAME"],
+        "db-endpoint": database[contract.DB_ENDPOINT],
+        "db-secret-name": database[contract.DB_SECRET_NAME],
+        "db-name": database[contract.DB_NAME],
     }
     if compute.has_endpoint(ctx.scenario):
         path = ctx.scenario.routing.health_check.path

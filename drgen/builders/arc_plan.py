@@ -35,6 +35,7 @@ from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_MAX
 from drgen.builders.functions import PRIMARY_REGION_USE, Deployed
 from drgen.builders.iam import POLICY_VERSION, service_trust
 from drgen.errors import ScenarioError
+from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Role
 
 PLAN = "RegionSwitchPlan"
@@ -131,7 +132,7 @@ def _lambda(name: str, description: str, function: Deployed, mode: str, region: 
     """A DR-region failover function, given the request drgen's state machine would pass; an ungraceful run
     skips it. https://docs.aws.amazon.com/r53recovery/latest/dg/custom-action-lambda-block.html"""
     config = arcregionswitch.CustomActionLambdaConfiguration(
-        Lambdas=[Lambdas(Arn=function.arn, Payload=json.dumps({"mode": mode}))],
+        Lambdas=[Lambdas(Arn=function.arn, Payload=json.dumps({contract.MODE: mode}))],
         RegionToRun=region,
         RetryIntervalMinutes=LAMBDA_RETRY_MINUTES,
         TimeoutMinutes=LAMBDA_TIMEOUT_MINUTES,
@@ -144,7 +145,7 @@ def _compute(ctx: StackContext, deployed: Mapping[str, Deployed]) -> arcregionsw
     the EC2 block needs each group's full ARN (with its generated id) and the app stacks publish only its name."""
     kind = ctx.scenario.compute.kind
     if kind is ComputeKind.ASG:
-        return _lambda("compute", "drgen's scale step", deployed[TASKS["Scale"]], "failover", "activatingRegion")
+        return _lambda("compute", "drgen's scale step", deployed[TASKS["Scale"]], contract.FAILOVER, "activatingRegion")
     if kind is not ComputeKind.ECS:
         return None  # Lambda and API Gateway scale by themselves; a connectivity scenario has no compute
     # https://docs.aws.amazon.com/r53recovery/latest/dg/ecs-service-scaling-block.html: 100 % of the primary's
@@ -167,12 +168,12 @@ def _workflows(ctx: StackContext, deployed: Mapping[str, Deployed]) -> list[arcr
     if scale is not None:
         parallel = arcregionswitch.ParallelExecutionBlockConfiguration(Steps=[database, scale])
         first = _step("promote-and-scale", "Scale while Aurora promotes", "Parallel", ParallelConfig=parallel)
-    to_dr = [first, _lambda("dns", "drgen's DNS step", dns, "failover", "activatingRegion")]
+    to_dr = [first, _lambda("dns", "drgen's DNS step", dns, contract.FAILOVER, "activatingRegion")]
     # drgen's failover functions exist in the DR region only: on a failback that is the deactivating Region,
     # which serves until DNS has moved back (drgen's own failback runs there too).
     back = [
         _database(ctx, "failback-database", "Switch the writer back to the primary's cluster"),
-        _lambda("failback-dns", "drgen's DNS step, failback", dns, "failback", "deactivatingRegion"),
+        _lambda("failback-dns", "drgen's DNS step, failback", dns, contract.FAILBACK, "deactivatingRegion"),
     ]
     flows = (
         (Role.SECONDARY, "Failover: the DR region becomes the writer and takes the traffic", to_dr),

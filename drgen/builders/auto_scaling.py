@@ -19,6 +19,7 @@ from drgen.builders.workload import (
     per_role_capacity,
     workload_security_group,
 )
+from drgen.lambda_code import contract
 from drgen.packaging import runs_default_application
 
 # Output the failover functions read.
@@ -81,6 +82,23 @@ MAKE_CERTIFICATE = (
 )
 
 
+def _app_env(tls: bool) -> str:
+    """/etc/drgen/app.env as Sub text: what the application reads (drgen's own: lambda/app/serve.py and the
+    database code it shares with the functions)."""
+    values = [
+        (contract.DB_SECRET_NAME, "${Secret}"),
+        (contract.DB_ENDPOINT, "${Endpoint}"),
+        (contract.GLOBAL_CLUSTER_ID, "${GlobalCluster}"),
+        (contract.DB_NAME, "${Database}"),
+        (contract.APP_PORT, "${Port}"),
+        (contract.HEALTH_PATH, "${Path}"),
+        ("AWS_REGION", "${AWS::Region}"),
+    ]
+    if tls:
+        values += [(contract.APP_TLS_CERT, f"{TLS_DIR}/cert.pem"), (contract.APP_TLS_KEY, f"{TLS_DIR}/key.pem")]
+    return "".join(f"{name}={value}\n" for name, value in values)
+
+
 def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplate:
     """IMDSv2 only, the root volume under the region's key, the application's role, its configuration in
     /etc/drgen/app.env (and with target TLS, its certificate)."""
@@ -107,10 +125,7 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\n"
         + (MAKE_CERTIFICATE if tls else "")
         + "cat > /etc/drgen/app.env <<'EOF'\n"
-        "DB_SECRET_NAME=${Secret}\nDB_ENDPOINT=${Endpoint}\nGLOBAL_CLUSTER_ID=${GlobalCluster}\nDB_NAME=${Database}\n"
-        "APP_PORT=${Port}\n"
-        "HEALTH_PATH=${Path}\nAWS_REGION=${AWS::Region}\n"
-        + (f"APP_TLS_CERT={TLS_DIR}/cert.pem\nAPP_TLS_KEY={TLS_DIR}/key.pem\n" if tls else "")
+        + _app_env(tls)
         + "EOF\n"
         + (default_app[0] if default_app else ""),
         **(default_app[1] if default_app else {}),

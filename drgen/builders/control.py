@@ -14,9 +14,9 @@ from troposphere import If, Ref, Sub, dynamodb
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.iam import DESTROYABLE
 from drgen.bundle.names import CONTROL_TABLE
+from drgen.lambda_code import contract
 from drgen.scan.skips import Skip, skip_metadata
 
-PARTITION_KEY = "id"  # lambda/drgen_common/control.py KEY
 READ = [actions.GetItem]
 WRITE = [actions.GetItem, actions.PutItem, actions.DeleteItem]
 AWS_OWNED_KEY = Skip(
@@ -39,8 +39,8 @@ def table(ctx: StackContext) -> dynamodb.Table:
             Condition=IS_SECONDARY,
             TableName=table_name(ctx),
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=PARTITION_KEY, AttributeType="S")],
-            KeySchema=[dynamodb.KeySchema(AttributeName=PARTITION_KEY, KeyType="HASH")],
+            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=contract.CONTROL_KEY, AttributeType="S")],
+            KeySchema=[dynamodb.KeySchema(AttributeName=contract.CONTROL_KEY, KeyType="HASH")],
             PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
             Metadata=skip_metadata(AWS_OWNED_KEY),
             **DESTROYABLE,

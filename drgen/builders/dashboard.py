@@ -9,13 +9,11 @@ from typing import Any
 from troposphere import Ref, Sub, cloudwatch
 
 from drgen.builders.alerting import (
-    CONNECTIVITY_METRIC,
     DASHBOARD_URL,
     ECS_CLUSTER_NAME,
     ECS_SERVICE_NAME,
     LOAD_BALANCER_FULL_NAME,
     MINUTE,
-    READINESS_METRIC,
     TARGET_GROUP_FULL_NAME,
     connectivity_namespace,
 )
@@ -27,6 +25,7 @@ from drgen.builders.routing import (
     lag_alarm_name,
 )
 from drgen.functions import APP_HEALTH, functions_for
+from drgen.lambda_code import contract
 from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.model import ComputeKind, Role, Scenario
 
@@ -83,8 +82,10 @@ def _readiness_widgets(ctx: StackContext) -> list[dict[str, Any]]:
             f"Failover readiness and database connectivity, {role.value} ({region}) (1 = yes)",
             region,
             [
-                _metric(namespace, READINESS_METRIC, {}, stat="Minimum", label="failover readiness", period=3600),
-                _metric(namespace, CONNECTIVITY_METRIC, {}, stat="Minimum", label="database connectivity"),
+                _metric(
+                    namespace, contract.FAILOVER_READINESS, {}, stat="Minimum", label="failover readiness", period=3600
+                ),
+                _metric(namespace, contract.DATABASE_CONNECTIVITY, {}, stat="Minimum", label="database connectivity"),
             ],
             yAxis={"left": {"min": 0, "max": 1}},
         )

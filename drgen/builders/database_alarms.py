@@ -9,11 +9,8 @@ from typing import Any
 from troposphere import Ref, cloudwatch
 
 from drgen.builders.alerting import (
-    CONNECTIVITY_METRIC,
-    ENGAGED_METRIC,
     LAG_MISSING_DATA,
     LAG_MONITOR_ALARM,
-    LAG_MONITOR_METRIC,
     alarm,
     connectivity_namespace,
 )
@@ -25,6 +22,7 @@ from drgen.builders.routing import (
     ENGAGED_ALARM,
     LAG_ALARM,
 )
+from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Scenario
 
 MILLISECONDS_PER_SECOND = 1000
@@ -92,7 +90,7 @@ def _lag_monitor_alarm(ctx: StackContext, actions: list[Any]) -> None:
         actions,
         Condition=IS_SECONDARY,
         Namespace=connectivity_namespace(ctx.scenario),
-        MetricName=LAG_MONITOR_METRIC,
+        MetricName=contract.REPLICATION_LAG,
         Statistic="Maximum",
         Threshold=seconds,
         ComparisonOperator="GreaterThanThreshold",
@@ -119,7 +117,7 @@ def _engaged_alarm(ctx: StackContext, actions: list[Any]) -> None:
         actions,
         Condition=IS_SECONDARY,
         Namespace=connectivity_namespace(ctx.scenario),
-        MetricName=ENGAGED_METRIC,
+        MetricName=contract.FAILOVER_ENGAGED,
         Statistic="Maximum",
         Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -138,7 +136,7 @@ def _connectivity_alarm(ctx: StackContext, actions: list[Any]) -> None:
         "The connectivity test could not reach the database in this region.",
         actions,
         Namespace=connectivity_namespace(ctx.scenario),
-        MetricName=CONNECTIVITY_METRIC,
+        MetricName=contract.DATABASE_CONNECTIVITY,
         Statistic="Minimum",
         Threshold=1,
         ComparisonOperator="LessThanThreshold",

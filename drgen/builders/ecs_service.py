@@ -30,6 +30,7 @@ from drgen.builders.workload import (
     role,
     workload_security_group,
 )
+from drgen.lambda_code import contract
 
 ARTIFACTS = "artifacts"  # the bucket purpose whose objects the task reads
 # The first image tag the service runs; tags are immutable, so a release pushes a new tag and updates the stack.
@@ -127,13 +128,13 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
     image = _application_image(ctx)
     tracing = compute.tracing_image
     environment = {
-        "DB_SECRET_NAME": upstream.database_secret_name(ctx),
-        "DB_ENDPOINT": upstream.database_endpoint(ctx),
+        contract.DB_SECRET_NAME: upstream.database_secret_name(ctx),
+        contract.DB_ENDPOINT: upstream.database_endpoint(ctx),
         # Writes go through the global writer endpoint (DescribeGlobalClusters: Endpoint), which follows a
         # promotion; reads and the health answer stay on this region's endpoint.
-        "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
-        "DB_NAME": ctx.scenario.database.database_name,
-        "HEALTH_PATH": ctx.scenario.routing.health_check.path,
+        contract.GLOBAL_CLUSTER_ID: upstream.global_cluster_id(ctx),
+        contract.DB_NAME: ctx.scenario.database.database_name,
+        contract.HEALTH_PATH: ctx.scenario.routing.health_check.path,
         # The X-Ray SDK sends segments to the daemon beside it (one network namespace in awsvpc mode).
         **({"AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{XRAY_PORT}"} if tracing else {}),
         **{variable: name for variable, (name, _) in _task_data(ctx).items()},

@@ -27,13 +27,14 @@ from drgen.builders.alerting import GlobalAlerts, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.event_archive import APPLICATION_BUS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
+from drgen.lambda_code import contract
 from drgen.regions import ROUTE53_METRICS_REGION
 
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 APPLICATION_BUS_NAME = "ApplicationEventBusName"
 # What an alarm-triggered execution does: the primary is failing, so this is an unplanned failover.
-TRIGGER_INPUT = {"mode": "failover", "planned": False, "force": False}
-FAILBACK_INPUT = {"mode": "failback", "planned": True, "force": False}
+TRIGGER_INPUT = {contract.MODE: contract.FAILOVER, contract.PLANNED: False, contract.FORCE: False}
+FAILBACK_INPUT = {contract.MODE: contract.FAILBACK, contract.PLANNED: True, contract.FORCE: False}
 FAILBACK_RULE = "FailbackTrigger"
 # EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
 TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
@@ -239,8 +240,8 @@ def application_buses(ctx: StackContext) -> events.EventBus | None:
 def producer_env(ctx: StackContext, bus: events.EventBus | None, component: str) -> dict[str, Any]:
     """EVENT_BUS_NAME and EVENT_SOURCE of a function that announces events (empty bus name: no bus)."""
     return {
-        "EVENT_BUS_NAME": Ref(bus) if bus is not None else "",
-        "EVENT_SOURCE": f"{ctx.scenario.prefix}.{component}",
+        contract.EVENT_BUS_NAME: Ref(bus) if bus is not None else "",
+        contract.EVENT_SOURCE: f"{ctx.scenario.prefix}.{component}",
     }
 
 

@@ -37,6 +37,7 @@ from drgen.functions import (
     RETURN_REPLICATION_USE,
     returns_data,
 )
+from drgen.lambda_code import contract
 from drgen.scenario.model import Bucket, ComputeKind, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
@@ -57,36 +58,40 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
     kind = ctx.scenario.compute.kind
     serving = compute.has_endpoint(ctx.scenario)
     return {
-        "STATE_MACHINE_ARN": state_machine_arn(ctx),
-        "STATE_PARAMETER": state_parameter,
-        "CONTROL_TABLE": Ref(table),
-        "LOCK_SECONDS": str(EXECUTION_TIMEOUT_SECONDS),
-        "GLOBAL_CLUSTER_ID": upstream.global_cluster_id(ctx),
-        "DR_CLUSTER_ARN": upstream.dr_cluster_arn(ctx),
-        "COMPUTE_KIND": kind.value,
-        "ECS_CLUSTER": _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
-        "ECS_SERVICE": _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
-        "ASG_NAME": _scale_target(ctx, ComputeKind.ASG, auto_scaling.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
-        "ACTIVE_CAPACITY": str(ctx.scenario.compute.active_capacity),
-        "HOSTED_ZONE_ID": routing.zone_id(ctx),
-        "PRIMARY_HEALTH_CHECK_ID": record_health_check_id(ctx),
-        "RECORD_NAME": compute.domain_name(ctx.scenario) + ".",
-        "PRIMARY_REGION": upstream.region_of(ctx, Role.PRIMARY),
-        "PROBE_TARGET": probe.target(ctx),
-        "SEARCH_STRING": _search_string(ctx.scenario),
-        "PROBE_TIMEOUT_SECONDS": str(probe.TIMEOUT_SECONDS),
-        "SAMPLES": str(probe.SAMPLES),
-        "SAMPLE_INTERVAL_SECONDS": str(probe.SAMPLE_SECONDS),
-        "PROBE_ALARM_NAME": ctx.names.regional("alarm", probe.ALARM),
-        "ROUTE53_ALARM_NAME": health_check_alarm_name(ctx.names, Role.PRIMARY),
-        "CONFIRM_SECONDS": str(ctx.scenario.confirm_seconds),
+        contract.STATE_MACHINE_ARN: state_machine_arn(ctx),
+        contract.STATE_PARAMETER: state_parameter,
+        contract.CONTROL_TABLE: Ref(table),
+        contract.LOCK_SECONDS: str(EXECUTION_TIMEOUT_SECONDS),
+        contract.GLOBAL_CLUSTER_ID: upstream.global_cluster_id(ctx),
+        contract.DR_CLUSTER_ARN: upstream.dr_cluster_arn(ctx),
+        contract.COMPUTE_KIND: kind.value,
+        contract.ECS_CLUSTER: _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
+        contract.ECS_SERVICE: _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
+        contract.ASG_NAME: _scale_target(
+            ctx, ComputeKind.ASG, auto_scaling.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"
+        ),
+        contract.ACTIVE_CAPACITY: str(ctx.scenario.compute.active_capacity),
+        contract.HOSTED_ZONE_ID: routing.zone_id(ctx),
+        contract.PRIMARY_HEALTH_CHECK_ID: record_health_check_id(ctx),
+        contract.RECORD_NAME: compute.domain_name(ctx.scenario) + ".",
+        contract.PRIMARY_REGION: upstream.region_of(ctx, Role.PRIMARY),
+        contract.PROBE_TARGET: probe.target(ctx),
+        contract.SEARCH_STRING: _search_string(ctx.scenario),
+        contract.PROBE_TIMEOUT_SECONDS: str(probe.TIMEOUT_SECONDS),
+        contract.SAMPLES: str(probe.SAMPLES),
+        contract.SAMPLE_INTERVAL_SECONDS: str(probe.SAMPLE_SECONDS),
+        contract.PROBE_ALARM_NAME: ctx.names.regional("alarm", contract.PROBE_ALARM),
+        contract.ROUTE53_ALARM_NAME: health_check_alarm_name(ctx.names, Role.PRIMARY),
+        contract.CONFIRM_SECONDS: str(ctx.scenario.confirm_seconds),
         # The validation and the readiness test probe this region's own name, whatever DNS answers; a failback's
         # validation probes the primary's.
-        "HEALTH_URL": upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.") if serving else "",
-        "PRIMARY_HEALTH_URL": probe.target(ctx) if serving else "",
-        "DR_ENDPOINT": _record_target(ctx, Role.SECONDARY),
-        "PRIMARY_ENDPOINT": _record_target(ctx, Role.PRIMARY),
-        "LAG_THRESHOLD_SECONDS": f"{ctx.scenario.database.lag_alarm_seconds:g}",
+        contract.HEALTH_URL: upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.")
+        if serving
+        else "",
+        contract.PRIMARY_HEALTH_URL: probe.target(ctx) if serving else "",
+        contract.DR_ENDPOINT: _record_target(ctx, Role.SECONDARY),
+        contract.PRIMARY_ENDPOINT: _record_target(ctx, Role.PRIMARY),
+        contract.LAG_THRESHOLD_SECONDS: f"{ctx.scenario.database.lag_alarm_seconds:g}",
         **return_replication_env(ctx),
     }
 
@@ -118,9 +123,9 @@ def return_replication_env(ctx: StackContext) -> dict[str, Any]:
         metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
     )
     return {
-        "RETURN_BUCKETS": Join(",", pairs),
-        "RETURN_REPLICATION_ROLE_ARN": GetAtt(role, "Arn"),
-        "PRIMARY_KMS_KEY_ARN": primary_key_arn,
+        contract.RETURN_BUCKETS: Join(",", pairs),
+        contract.RETURN_REPLICATION_ROLE_ARN: GetAtt(role, "Arn"),
+        contract.PRIMARY_KMS_KEY_ARN: primary_key_arn,
     }
 
 
@@ -140,7 +145,7 @@ def return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list
     ]
     return [
         Statement(Effect=Allow, Action=[s3_actions.PutReplicationConfiguration], Resource=buckets),
-        Statement(Effect=Allow, Action=[iam_actions.PassRole], Resource=[env["RETURN_REPLICATION_ROLE_ARN"]]),
+        Statement(Effect=Allow, Action=[iam_actions.PassRole], Resource=[env[contract.RETURN_REPLICATION_ROLE_ARN]]),
     ]
 
 
@@ -191,7 +196,7 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
     describe = upstream.describe_global_cluster(ctx)
     health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
     alarms = [
-        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", probe.ALARM)),
+        _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", contract.PROBE_ALARM)),
         # Read where Route 53 publishes its metrics (us-east-1): by name in any region, so no region is written.
         _alarm_arn("*", health_check_alarm_name(ctx.names, Role.PRIMARY)),
     ]

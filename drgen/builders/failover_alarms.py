@@ -25,9 +25,7 @@ from drgen.builders import upstream
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.functions import Deployed, camel
-
-# What lambda/failover/notify.py publishes (drgen_common.metrics.SUCCESS; a test holds the two together).
-SUCCESS = {"failover": "FailoverSuccess", "failback": "FailbackSuccess"}
+from drgen.lambda_code import contract
 
 PERIOD = 60
 MAX_METRICS = 10  # CloudWatch: at most 10 metrics in one metric-math alarm
@@ -99,17 +97,18 @@ def build(
         1,
     )
     namespace = connectivity_namespace(ctx.scenario)
-    outcomes = [
-        _metric("failover", namespace, SUCCESS["failover"], "Minimum"),
-        _metric("failback", namespace, SUCCESS["failback"], "Minimum"),
-    ]
+    # What lambda/failover/notify.py publishes, one query per direction (named after it).
+    modes = (contract.FAILOVER, contract.FAILBACK)
+    outcomes = [_metric(mode, namespace, contract.SUCCESS[mode], "Minimum") for mode in modes]
+    published = " or ".join(contract.SUCCESS[mode] for mode in modes)
+    no_data_is_success = ", ".join(f"FILL({mode}, 1)" for mode in modes)
     _alarm(
         ctx,
         "FailoverOutcomeFailedAlarm",
         "failover-outcome-failed",
-        "A failover or failback ended and failed (FailoverSuccess or FailbackSuccess 0).",
+        f"A failover or failback ended and failed ({published} 0).",
         outcomes,
-        "MIN([FILL(failover, 1), FILL(failback, 1)])",
+        f"MIN([{no_data_is_success}])",
         "LessThanThreshold",
         1,
     )

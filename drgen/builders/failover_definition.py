@@ -13,7 +13,8 @@ signal) -> notify -> Succeed.
 A quiet refusal (not armed, nothing to fail back, another run holds the lock) ends in Succeed without touching
 anything; any other failure is caught into NotifyFailure, which is told everything done so far, and ends in
 Fail. Every Task retries with exponential backoff and jitter, refusals excepted. Lambda ARNs are ``${...}``
-placeholders that the template's DefinitionSubstitutions fill (``substitution``).
+placeholders that the template's DefinitionSubstitutions fill (``substitution``). The fields the steps read and
+return, and the refusals, are named in the Lambda contract (lambda/drgen_common/contract.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from drgen.builders.functions import camel
 from drgen.functions import returns_data
+from drgen.lambda_code import contract
 from drgen.scenario.model import Scenario
 
 POLL_SECONDS = 15
@@ -38,9 +40,6 @@ VALIDATE_POLL_SECONDS = 30
 MAX_VALIDATIONS = 10
 TASK_MAX_ATTEMPTS = 3
 TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": TASK_MAX_ATTEMPTS, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
-# The guard's refusals (lambda/drgen_common/failover.py): retrying them cannot succeed.
-QUIET_REFUSALS = ("ConcurrentFailoverError", "NotArmedError", "NothingToFailBackError")
-REFUSALS = (*QUIET_REFUSALS, "ReplicationLagError")
 EXECUTION_TIMEOUT_SECONDS = 3600
 # state name -> the catalogue function its Task invokes
 TASKS = {
@@ -62,6 +61,16 @@ SUCCEEDED = "FailoverSucceeded"
 REFUSED = "Refused"
 STOOD_DOWN = "StoodDown"
 NOTIFY_FAILURE = "NotifyFailure"
+
+
+def _at(*fields: str) -> str:
+    """The JSONPath of a field of the state's data: ``_at(CONFIRMATION, CONFIRMED)`` is ``$.confirmation.confirmed``."""
+    return ".".join(("$", *fields))
+
+
+def _taken(field: str) -> str:
+    """The Parameters key that takes ``field``'s value from a path (``error.$``)."""
+    return f"{field}.$"
 
 
 def substitution(key: str) -> str:
@@ -98,16 +107,16 @@ def definition(scenario: Scenario) -> dict[str, Any]:
             "Choices": [
                 {
                     "And": [
-                        {"Variable": "$.mode", "IsPresent": True},
-                        {"Variable": "$.mode", "StringEquals": "failback"},
+                        {"Variable": _at(contract.MODE), "IsPresent": True},
+                        {"Variable": _at(contract.MODE), "StringEquals": contract.FAILBACK},
                     ],
                     "Next": "FailbackDefaults",
                 }
             ],
             "Default": "FailoverDefaults",
         },
-        "FailoverDefaults": _defaults("failover", planned=False),
-        "FailbackDefaults": _defaults("failback", planned=True),
+        "FailoverDefaults": _defaults(contract.FAILOVER, planned=False),
+        "FailbackDefaults": _defaults(contract.FAILBACK, planned=True),
         "Request": {
             "Type": "Pass",
             "Comment": "The input over the defaults: every step receives the same request.",
@@ -119,17 +128,17 @@ def definition(scenario: Scenario) -> dict[str, Any]:
         "Confirm": _task(
             scenario,
             "Confirm",
-            "$.confirmation",
+            _at(contract.CONFIRMATION),
             "Confirmed",
-            {"writer_silent_seconds": scenario.writer_silent_seconds},
+            {contract.WRITER_SILENT_SECONDS: scenario.writer_silent_seconds},
         ),
         "Confirmed": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.confirmation.confirmed", "BooleanEquals": True, "Next": "Promote"},
+                {"Variable": _at(contract.CONFIRMATION, contract.CONFIRMED), "BooleanEquals": True, "Next": "Promote"},
                 {
                     "And": [
-                        {"Variable": "$.confirmation.waiting", "BooleanEquals": True},
+                        {"Variable": _at(contract.CONFIRMATION, contract.WAITING), "BooleanEquals": True},
                         {"Variable": "$.confirms.count", "NumericLessThan": max_confirmations(scenario)},
                     ],
                     "Next": "WaitToConfirm",
@@ -138,51 +147,67 @@ def definition(scenario: Scenario) -> dict[str, Any]:
             "Default": "NotifyStandDown",
         },
         "NotifyStandDown": _task(
-            scenario, "NotifyStandDown", "$.notification", STOOD_DOWN, {"confirmation.$": "$.confirmation"}
+            scenario,
+            "NotifyStandDown",
+            "$.notification",
+            STOOD_DOWN,
+            {_taken(contract.CONFIRMATION): _at(contract.CONFIRMATION)},
         ),
         "Promote": _task(
-            scenario, "Promote", "$.promotion", "Scale", {"writer_alive.$": "$.confirmation.writer_alive"}
+            scenario,
+            "Promote",
+            _at(contract.PROMOTION),
+            "Scale",
+            {_taken(contract.WRITER_ALIVE): _at(contract.CONFIRMATION, contract.WRITER_ALIVE)},
         ),
         # The stateless tier does not need the writer to start: scaling while Aurora promotes overlaps the two
         # longest waits of the failover (a failback scales nothing).
-        "Scale": _task(scenario, "Scale", "$.scale", "StartPolling"),
+        "Scale": _task(scenario, "Scale", _at(contract.SCALE), "StartPolling"),
         "StartPolling": {"Type": "Pass", "Result": {"count": 0}, "ResultPath": "$.polls", "Next": "WaitForPromotion"},
         "WaitForPromotion": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": "PromotionStatus"},
         "PromotionStatus": _task(scenario, "PromotionStatus", "$.promotion_status", "PromotedYet"),
         "PromotedYet": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.promotion_status.promoted", "BooleanEquals": True, "Next": "ShiftDns"},
+                {"Variable": _at("promotion_status", contract.PROMOTED), "BooleanEquals": True, "Next": "ShiftDns"},
                 {"Variable": "$.polls.count", "NumericGreaterThanEquals": MAX_POLLS, "Next": "PromotionTimedOut"},
             ],
             "Default": "CountPoll",
         },
         "CountPoll": _count("$.polls", "WaitForPromotion"),
         "PromotionTimedOut": _error("PromotionTimedOut", f"not promoted after {MAX_POLLS * POLL_SECONDS} s"),
-        "ShiftDns": _task(scenario, "ShiftDns", "$.dns", (*_optional_steps(scenario), "StartValidating")[0]),
+        "ShiftDns": _task(scenario, "ShiftDns", _at(contract.DNS), (*_optional_steps(scenario), "StartValidating")[0]),
         **_loop("Validate", "$.validations", VALIDATE_POLL_SECONDS),
-        "Validate": _task(scenario, "Validate", "$.validation", "Valid"),
+        "Validate": _task(scenario, "Validate", _at(contract.VALIDATION), "Valid"),
         "Valid": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.validation.valid", "BooleanEquals": True, "Next": "NotifySuccess"},
+                {"Variable": _at(contract.VALIDATION, contract.VALID), "BooleanEquals": True, "Next": "NotifySuccess"},
                 {"Variable": "$.validations.count", "NumericLessThan": MAX_VALIDATIONS, "Next": "WaitToValidate"},
             ],
             "Default": "ValidationFailed",
         },
         "ValidationFailed": _error(
-            "ValidationFailed", f"still not valid after {MAX_VALIDATIONS} tries: see $.validation.checks"
+            "ValidationFailed",
+            f"still not valid after {MAX_VALIDATIONS} tries: see {_at(contract.VALIDATION, contract.CHECKS)}",
         ),
         "NotifySuccess": _task(
             scenario,
             "NotifySuccess",
             "$.notification",
             SUCCEEDED,
-            {"validation.$": "$.validation", "confirmation.$": "$.confirmation"},
+            {
+                _taken(contract.VALIDATION): _at(contract.VALIDATION),
+                _taken(contract.CONFIRMATION): _at(contract.CONFIRMATION),
+            },
         ),
         # Told everything done so far: a promoted writer whose traffic did not follow must be announced as such.
         NOTIFY_FAILURE: _task(
-            scenario, NOTIFY_FAILURE, "$.notification", FAILED, {"error.$": "$.error", "progress.$": "$"}
+            scenario,
+            NOTIFY_FAILURE,
+            "$.notification",
+            FAILED,
+            {_taken(contract.ERROR): _at(contract.ERROR), _taken(contract.PROGRESS): _at()},
         ),
         SUCCEEDED: {"Type": "Succeed"},
         REFUSED: {"Type": "Succeed", "Comment": "Refused quietly: not armed, nothing to fail back, or running."},
@@ -227,14 +252,18 @@ def _count(counter: str, next_state: str) -> dict[str, Any]:
 def _defaults(mode: str, *, planned: bool) -> dict[str, Any]:
     return {
         "Type": "Pass",
-        "Parameters": {"defaults": {"mode": mode, "planned": planned, "force": False}, "input.$": "$"},
+        "Parameters": {
+            "defaults": {contract.MODE: mode, contract.PLANNED: planned, contract.FORCE: False},
+            "input.$": "$",
+        },
         "Next": "Request",
     }
 
 
 def _error(error: str, cause: str) -> dict[str, Any]:
     """Record why the run failed where a Catch would, then notify the failure."""
-    return {"Type": "Pass", "Result": {"Error": error, "Cause": cause}, "ResultPath": "$.error", "Next": NOTIFY_FAILURE}
+    result = {"Error": error, "Cause": cause}
+    return {"Type": "Pass", "Result": result, "ResultPath": _at(contract.ERROR), "Next": NOTIFY_FAILURE}
 
 
 def _task(
@@ -250,24 +279,24 @@ def _task(
     notification (whose own failure ends the run). ``quiet``: where a quiet refusal goes instead."""
     catch = FAILED if state == NOTIFY_FAILURE else NOTIFY_FAILURE
     parameters = {
-        "mode.$": "$.request.mode",
-        "planned.$": "$.request.planned",
-        "force.$": "$.request.force",
-        "lag_threshold_seconds": scenario.database.lag_alarm_seconds,
-        "execution_id.$": "$$.Execution.Id",
-        "started_at.$": "$$.Execution.StartTime",
+        **{_taken(field): _at("request", field) for field in (contract.MODE, contract.PLANNED, contract.FORCE)},
+        contract.FAILBACK_LAG_THRESHOLD: scenario.database.lag_alarm_seconds,
+        _taken(contract.EXECUTION_ID): "$$.Execution.Id",
+        _taken(contract.STARTED_AT): "$$.Execution.StartTime",
         **(extra or {}),
     }
-    catchers = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch}]
+    catchers = [{"ErrorEquals": ["States.ALL"], "ResultPath": _at(contract.ERROR), "Next": catch}]
     if quiet:
-        catchers.insert(0, {"ErrorEquals": list(QUIET_REFUSALS), "ResultPath": "$.error", "Next": quiet})
+        catchers.insert(
+            0, {"ErrorEquals": list(contract.QUIET_REFUSALS), "ResultPath": _at(contract.ERROR), "Next": quiet}
+        )
     return {
         "Type": "Task",
         "Resource": "${" + substitution(TASKS[state]) + "}",
         "Parameters": parameters,
         "ResultPath": result_path,
         "Retry": [
-            {"ErrorEquals": list(REFUSALS), "MaxAttempts": 0},
+            {"ErrorEquals": list(contract.REFUSALS), "MaxAttempts": 0},
             {"ErrorEquals": ["States.ALL"], **TASK_RETRY},
         ],
         "Catch": catchers,

@@ -25,6 +25,7 @@ from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
+from drgen.lambda_code import contract
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Role
@@ -113,11 +114,11 @@ def _function_name(ctx: StackContext, spec: Function) -> str:
 def common_env(ctx: StackContext) -> dict[str, Any]:
     """The variables every function gets (COMMON_ENV)."""
     return {
-        "SCENARIO": ctx.scenario.name,
-        "SUFFIX": ctx.names.suffix,
-        "METRICS_NAMESPACE": connectivity_namespace(ctx.scenario),
-        "ALERT_TOPIC_ARN": upstream.alert_topic(ctx),
-        "SECONDARY_REGION": upstream.region_of(ctx, Role.SECONDARY),
+        contract.SCENARIO: ctx.scenario.name,
+        contract.SUFFIX: ctx.names.suffix,
+        contract.METRICS_NAMESPACE: connectivity_namespace(ctx.scenario),
+        contract.ALERT_TOPIC_ARN: upstream.alert_topic(ctx),
+        contract.SECONDARY_REGION: upstream.region_of(ctx, Role.SECONDARY),
     }
 
 
@@ -139,9 +140,9 @@ def _metadata(spec: Function, *skips: Skip) -> dict[str, Any]:
 def database_env(ctx: StackContext) -> dict[str, Any]:
     """The variables of functions that read the database (DB_ENV)."""
     return {
-        "DB_SECRET_NAME": upstream.database_secret_name(ctx),
-        "DB_ENDPOINT": upstream.database_endpoint(ctx),
-        "DB_NAME": ctx.scenario.database.database_name,
+        contract.DB_SECRET_NAME: upstream.database_secret_name(ctx),
+        contract.DB_ENDPOINT: upstream.database_endpoint(ctx),
+        contract.DB_NAME: ctx.scenario.database.database_name,
     }
 
 

@@ -25,9 +25,9 @@ from drgen.builders.iam import DESTROYABLE
 from drgen.builders.inputs import FoundationInputs
 from drgen.builders.sessions import peer_tags, replica
 from drgen.builders.tags import tag_list
+from drgen.lambda_code import contract
 from drgen.scenario.model import Role
 
-PARTITION_KEY = "order_id"  # lambda/app/intake.py writes it, lambda/failover/replay.py reads it
 LEDGER_TABLE_NAME = "LedgerTableName"
 STRONG = "STRONG"
 
@@ -53,8 +53,8 @@ def global_table(ctx: StackContext, foundation: FoundationInputs) -> None:
             Condition=IS_PRIMARY,
             TableName=table_name(ctx),
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[tdynamodb.AttributeDefinition(AttributeName=PARTITION_KEY, AttributeType="S")],
-            KeySchema=[tdynamodb.KeySchema(AttributeName=PARTITION_KEY, KeyType="HASH")],
+            AttributeDefinitions=[tdynamodb.AttributeDefinition(AttributeName=contract.ORDER_ID, AttributeType="S")],
+            KeySchema=[tdynamodb.KeySchema(AttributeName=contract.ORDER_ID, KeyType="HASH")],
             MultiRegionConsistency=STRONG,
             GlobalTableWitnesses=[tdynamodb.GlobalTableWitness(Region=witness)],
             SSESpecification=tdynamodb.GlobalTableSSESpecification(SSEEnabled=True, SSEType="KMS"),
@@ -91,7 +91,7 @@ def _items(ctx: StackContext, actions: list[Any]) -> list[Statement]:
 
 
 def intake_env(ctx: StackContext) -> dict[str, Any]:
-    return {"LEDGER_TABLE": table_name(ctx)}
+    return {contract.LEDGER_TABLE: table_name(ctx)}
 
 
 def intake_grants(ctx: StackContext, queue: api.TradeQueue) -> list[Statement]:
@@ -102,10 +102,10 @@ def intake_grants(ctx: StackContext, queue: api.TradeQueue) -> list[Statement]:
 def replay_env(ctx: StackContext) -> dict[str, Any]:
     """The DR region's replay step: this region's queue on a failover, the primary's on a failback."""
     return {
-        "LEDGER_TABLE": table_name(ctx),
-        "QUEUE_URL": _queue(ctx, "AWS::Region")[0],
-        "PRIMARY_QUEUE_URL": _queue(ctx, "PeerRegion")[0],
-        "REPLAY_SECONDS": str(ctx.scenario.ledger.replay_seconds),
+        contract.LEDGER_TABLE: table_name(ctx),
+        contract.QUEUE_URL: _queue(ctx, "AWS::Region")[0],
+        contract.PRIMARY_QUEUE_URL: _queue(ctx, "PeerRegion")[0],
+        contract.REPLAY_SECONDS: str(ctx.scenario.ledger.replay_seconds),
     }
 
 

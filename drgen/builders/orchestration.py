@@ -60,6 +60,7 @@ from drgen.functions import (
     probe_for,
     returns_data,
 )
+from drgen.lambda_code import contract
 
 # Route 53 evaluates the engaged alarm's one-minute data stream: the signal publishes every minute.
 ENGAGED_SCHEDULE = "rate(1 minute)"
@@ -170,7 +171,7 @@ def build(ctx: StackContext) -> None:
         ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe.network(ctx)
     )
     # The readiness test runs in both regions; only the DR region's has a control table to arm.
-    readiness_env = {**env, "CONTROL_TABLE": control.env_value(table)}
+    readiness_env = {**env, contract.CONTROL_TABLE: control.env_value(table)}
     deployed |= functions.deploy(ctx, [READINESS], readiness_env, grants)
     machine = state_machine(ctx, deployed)
     if ctx.scenario.arc_plan:  # AWS's orchestrator beside drgen's, from the same model (opt-in)
@@ -182,7 +183,7 @@ def build(ctx: StackContext) -> None:
         ctx,
         deployed[ENGAGED_SIGNAL.key],
         ENGAGED_SCHEDULE,
-        "Republishes FailoverEngaged every minute: Route 53 follows the engaged alarm's data stream",
+        f"Republishes {contract.FAILOVER_ENGAGED} every minute: Route 53 follows the engaged alarm's data stream",
     )
     functions.schedule(
         ctx,

@@ -17,10 +17,9 @@ from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.functions import Deployed
 from drgen.functions import probe_for
+from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Role
 
-METRIC = "PrimaryEndpointHealthy"  # lambda/probe/app.py publishes it
-ALARM = "primary-probe"
 SCHEDULE = "rate(1 minute)"
 TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
 # EventBridge runs a schedule at most once a minute: each run samples every 10 s, published at high resolution, so
@@ -41,7 +40,7 @@ def target(ctx: StackContext) -> Join:
             "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
             {Role.SECONDARY: OutputRef("data", Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
         )
-        return Join("", ["tcp://", endpoint, f":{ctx.scenario.database.port}"])
+        return Join("", [contract.TCP_SCHEME, endpoint, f":{ctx.scenario.database.port}"])
     fqdn = ctx.input(
         "PrimaryHealthCheckFqdn",
         "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
@@ -57,13 +56,13 @@ def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> te
     probe_alarm = alarm(
         ctx,
         "PrimaryProbeAlarm",
-        ctx.names.regional("alarm", ALARM),
+        ctx.names.regional("alarm", contract.PROBE_ALARM),
         "The DR region's probe finds the primary's endpoint unhealthy: starts the failover.",
         [upstream.alert_topic(ctx)],
         Condition=IS_SECONDARY,
         Namespace=connectivity_namespace(ctx.scenario),
         period=SAMPLE_SECONDS,
-        MetricName=METRIC,
+        MetricName=contract.PRIMARY_ENDPOINT_HEALTHY,
         Statistic="Minimum",
         Threshold=1,
         ComparisonOperator="LessThanThreshold",

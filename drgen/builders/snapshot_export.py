@@ -27,9 +27,8 @@ from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.database import BACKUP_WINDOW, CLUSTER
 from drgen.builders.iam import POLICY_VERSION, service_trust
 from drgen.functions import BACKUP_EXPORT, BACKUPS_PURPOSE, has_backups_bucket
+from drgen.lambda_code import contract
 
-EXPORT_PREFIX = "aurora-exports"  # lambda/backup_export/app.py writes under <prefix>/<cluster>/
-EXPORT_STARTED_METRIC = "BackupExportStarted"  # published by lambda/backup_export/app.py
 EXPORT_SERVICE = "export.rds.amazonaws.com"
 # A daily export, and a day plus two hours of slack before "no export started" pages someone.
 OVERDUE_HOURS = 26
@@ -66,10 +65,10 @@ def export(ctx: StackContext) -> None:
         return
     role = _export_role(ctx)
     env = {
-        "CLUSTER_ID": ctx.names.regional("rds", CLUSTER),
-        "BACKUP_BUCKET": ctx.names.regional("bucket", BACKUPS_PURPOSE),
-        "EXPORT_ROLE_ARN": GetAtt(role, "Arn"),
-        "KMS_KEY_ARN": upstream.key_arn(ctx),
+        contract.CLUSTER_ID: ctx.names.regional("rds", CLUSTER),
+        contract.BACKUP_BUCKET: ctx.names.regional("bucket", BACKUPS_PURPOSE),
+        contract.EXPORT_ROLE_ARN: GetAtt(role, "Arn"),
+        contract.KMS_KEY_ARN: upstream.key_arn(ctx),
     }
     deployed = functions.deploy(ctx, [BACKUP_EXPORT], env, {BACKUP_EXPORT.key: _function_grants(ctx, role)})
     function = deployed[BACKUP_EXPORT.key]
@@ -105,7 +104,9 @@ def _export_role(ctx: StackContext) -> tiam.Role:
             Action=[s3.ListBucket, s3.GetBucketLocation],
             Resource=[_bucket_arn(ctx)],
         ),
-        Statement(Effect=Allow, Action=EXPORT_OBJECT_ACTIONS, Resource=[_bucket_arn(ctx, f"/{EXPORT_PREFIX}/*")]),
+        Statement(
+            Effect=Allow, Action=EXPORT_OBJECT_ACTIONS, Resource=[_bucket_arn(ctx, f"/{contract.EXPORT_PREFIX}/*")]
+        ),
         # The bucket encrypts by default with the region's key (SSE-KMS), under the writer's permissions.
         Statement(
             Effect=Allow,
@@ -171,7 +172,7 @@ def _overdue_alarm(ctx: StackContext) -> None:
                 "check the backup-export function's log and the RDS export tasks."
             ),
             Namespace=connectivity_namespace(ctx.scenario),
-            MetricName=EXPORT_STARTED_METRIC,
+            MetricName=contract.BACKUP_EXPORT_STARTED,
             Statistic="Maximum",
             Period=HOUR,
             EvaluationPeriods=OVERDUE_HOURS,

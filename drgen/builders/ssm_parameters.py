@@ -7,6 +7,7 @@ failover state parameter (DR region) is where the state machine's guard records 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,11 +15,12 @@ from troposphere import Sub, ssm
 
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.functions import camel
+from drgen.lambda_code import contract
 
 CONFIG = "config"
 FAILOVER_STATE = "failover-state"
 # What the state parameter holds before the first failover (the guard overwrites it with a run's record).
-IDLE_STATE = '{"status": "idle"}'
+IDLE_STATE = json.dumps({contract.RUN_STATUS: "idle"})
 
 
 def config_path(ctx: StackContext) -> str:

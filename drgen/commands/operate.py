@@ -17,6 +17,7 @@ from drgen.cli.errors import cloud_errors, handle_errors
 from drgen.cli.options import OUTPUT, Source, load_bundle, make_aws, source_options, target_options
 from drgen.deploy.target import Target
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 
 if TYPE_CHECKING:
     from drgen.bundle.reader import RenderedBundle
@@ -127,7 +128,7 @@ def readiness(
     _check_health_url(aws, health_url, "the readiness function probes the endpoint")
     environment = _environment(source, suffix, aws)
     checks = check_all(aws, environment)
-    checks.append(armed(aws, environment, {"HEALTH_URL": health_url} if health_url else None))
+    checks.append(armed(aws, environment, {contract.HEALTH_URL: health_url} if health_url else None))
     ready = all(c.ok for c in checks)
     scenario = environment.scenario.name
     if output == "json":
@@ -196,7 +197,7 @@ def _operate(
         for step in plan["steps"]:
             click.echo(f"  {step}")
         return
-    if mode == failover.FAILBACK and not force:
+    if mode == contract.FAILBACK and not force:
         refusal = failover.lag_refusal(aws, environment)
         if refusal:
             click.echo(f"drgen: failback refused: {refusal}; wait for replication, or pass --force", err=True)
@@ -211,7 +212,7 @@ def _operate(
         )
     if output == "text":
         click.echo(f"{mode} of {scenario} ({suffix}), {'planned' if planned else 'unplanned'}")
-    overrides = {"HEALTH_URL": health_url, "PRIMARY_HEALTH_URL": health_url} if health_url else None
+    overrides = {contract.HEALTH_URL: health_url, contract.PRIMARY_HEALTH_URL: health_url} if health_url else None
     outcome = failover.run(aws, environment, wanted, wait=wait, on_step=_echo_step(output), overrides=overrides)
     _print_outcome(outcome, output)
     if not outcome.ok:
@@ -239,14 +240,16 @@ def _print_outcome(outcome: Outcome, output: str) -> None:
     if outcome.run is None:
         click.echo(f"started {outcome.execution_arn}; follow it with --wait or in the Step Functions console")
         return
-    validation = (outcome.run.output or {}).get("validation") or {} if isinstance(outcome.run.output, dict) else {}
-    for check in validation.get("checks", []):
-        click.echo(f"validate: {check['name']} {'ok' if check['ok'] else 'FAILED'}: {check['detail']}")
+    output_ = outcome.run.output
+    validation = (output_ or {}).get(contract.VALIDATION) or {} if isinstance(output_, dict) else {}
+    for check in validation.get(contract.CHECKS, []):
+        verdict = "ok" if check[contract.CHECK_OK] else "FAILED"
+        click.echo(f"validate: {check[contract.CHECK_NAME]} {verdict}: {check[contract.CHECK_DETAIL]}")
     why = f": {outcome.run.error} {outcome.run.cause}".rstrip() if outcome.run.error else ""
     click.echo(f"{outcome.name}: {outcome.run.status} in {outcome.run.seconds:.3f} s{why}")
     if outcome.changed_nothing:
         click.echo(f"nothing changed: {outcome.changed_nothing}")
-        if "NotArmedError" in outcome.changed_nothing:
+        if contract.NOT_ARMED in outcome.changed_nothing:
             click.echo("the triggers arm at the first passing readiness test: run `drgen readiness`, or pass --force")
 
 
@@ -293,7 +296,7 @@ def failover(
     Against a moto endpoint the machine's steps run here with the Lambda code (moto cannot execute it).
     """
     aws = make_aws(target)
-    _operate("failover", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
+    _operate(contract.FAILOVER, source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
 
 
 @click.command()
@@ -318,4 +321,4 @@ def failback(
 ) -> None:
     """Make the primary region the writer again; refused while its replica lags (exit 1) unless --force."""
     aws = make_aws(target)
-    _operate("failback", source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)
+    _operate(contract.FAILBACK, source, suffix, aws, planned, force, dry_run, wait, output, health_url, yes)

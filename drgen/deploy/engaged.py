@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from drgen.bundle.names import CONTROL_TABLE
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
+from drgen.lambda_code import contract
 from drgen.operate import lambdas
 from drgen.scenario.model import Role
 
@@ -27,13 +28,13 @@ def engaged_failover(aws: Aws, bundle: RenderedBundle) -> str:
     table = resources.get(TABLE_RESOURCE, {}).get("Properties", {}).get("TableName")
     if not isinstance(table, str) or CONTROL_TABLE not in table:
         return ""
-    control = lambdas.shared("control")
     try:
-        record = control.traffic_record(aws.client("dynamodb", entry.region), table)
+        record = lambdas.shared("control").traffic_record(aws.client("dynamodb", entry.region), table)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return ""  # not deployed yet: nothing is engaged
         raise
-    if record.get("to") != control.DR:
+    if record.get(contract.TRAFFIC_TO) != contract.TRAFFIC_DR:
         return ""
-    return f"traffic goes to {entry.region} since {record.get('since', '?')} ({record.get('execution', '?')})"
+    since, execution = record.get(contract.TRAFFIC_SINCE, "?"), record.get(contract.TRAFFIC_EXECUTION, "?")
+    return f"traffic goes to {entry.region} since {since} ({execution})"

@@ -37,6 +37,7 @@ from drgen.deploy.progress import PlainProgress
 from drgen.deploy.session import Aws
 from drgen.deploy.target import Target
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 from drgen.operate import dns_verdict, failover, lambdas, moto_standins, readiness
 from drgen.operate.asl import Step
 from drgen.operate.drill_report import Report, budget_terms
@@ -200,12 +201,12 @@ class _Drill:
         before = readiness.check_all(self.aws, env)
         failed = "; ".join(f"{c.name}: {c.detail}" for c in before if not c.ok)
         report.verifications.append(Check("ready before", not failed, failed or "all readiness checks pass"))
-        report.verifications.append(readiness.armed(self.aws, env, {"HEALTH_URL": self.url_for(env.dr)}))
+        report.verifications.append(readiness.armed(self.aws, env, {contract.HEALTH_URL: self.url_for(env.dr)}))
         if not planned:
             self.rehearsal.outage()
             self.clock.advance(DETECTION_SECONDS)
             self.on_line(f"primary {env.primary} down: endpoint 503, its writer silent, both failure alarms in ALARM")
-        failover_run = self._run("failover", failover.request(failover.FAILOVER, planned=planned))
+        failover_run = self._run("failover", failover.request(contract.FAILOVER, planned=planned))
         report.verifications += [
             _verify("writer in DR", lambda: _writer(self.aws, env, Role.SECONDARY)),
             _verify("DR compute scaled", lambda: _scaled(self.aws, env)),
@@ -226,7 +227,7 @@ class _Drill:
             self.rehearsal.recover()
             self.on_line(f"primary {env.primary} back: replication to it resumes")
         self.clock.advance(5 * MINUTE)  # the primary region's replica reports its lag
-        failback_run = self._run("failback", failover.request(failover.FAILBACK, planned=True))
+        failback_run = self._run("failback", failover.request(contract.FAILBACK, planned=True))
         ended = self.clock.now()
         report.verifications += [
             _verify("writer in primary", lambda: _writer(self.aws, env, Role.PRIMARY)),
@@ -248,7 +249,7 @@ class _Drill:
     def _run(self, phase: str, wanted: dict[str, Any]) -> failover.Outcome:
         env = self.environment
         self.on_line(f"{phase}: running the state machine's steps with the Lambda code")
-        overrides = {"HEALTH_URL": self.url_for(env.dr), "PRIMARY_HEALTH_URL": self.url_for(env.primary)}
+        overrides = {contract.HEALTH_URL: self.url_for(env.dr), contract.PRIMARY_HEALTH_URL: self.url_for(env.primary)}
         outcome = failover.run(
             self.aws, env, wanted, wait=True, on_step=self.on_step, overrides=overrides, clock=self.clock
         )
@@ -367,13 +368,13 @@ def live(
     bundle = bundle or _bundle(scenario)
     report.budget = budget_terms(bundle.rendered_files())
     environment = resolve(aws, scenario, bundle)
-    for phase, mode in (("switchover", failover.FAILOVER), ("switchback", failover.FAILBACK)):
-        checks = readiness.check_all(aws, environment) if mode == failover.FAILOVER else []
+    for phase, mode in (("switchover", contract.FAILOVER), ("switchback", contract.FAILBACK)):
+        checks = readiness.check_all(aws, environment) if mode == contract.FAILOVER else []
         not_ready = [c for c in checks if not c.ok]
         if not_ready:
             report.verifications.append(Check("ready before", ok=False, detail="; ".join(c.detail for c in not_ready)))
             return report
-        refusal = failover.lag_refusal(aws, environment) if mode == failover.FAILBACK else ""
+        refusal = failover.lag_refusal(aws, environment) if mode == contract.FAILBACK else ""
         if refusal:
             report.verifications.append(Check("switchback allowed", ok=False, detail=refusal))
             return report
@@ -382,6 +383,6 @@ def live(
         report.phases.append((phase, outcome))
         if not outcome.ok:
             return report
-        if mode == failover.FAILOVER:
+        if mode == contract.FAILOVER:
             report.verifications.append(_verify("writer in DR", lambda: _writer(aws, environment, Role.SECONDARY)))
     return report

@@ -23,6 +23,7 @@ from drgen.deploy.destroy import locate
 from drgen.deploy.plan import FAILED_FIRST_CREATE
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
+from drgen.lambda_code import contract
 from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
 
@@ -155,7 +156,10 @@ class Environment:
 
     def known_values(self) -> dict[str, str]:
         """Function settings drgen knows without the stacks, for where a sandbox deploy has placeholders."""
-        return {"GLOBAL_CLUSTER_ID": self.global_cluster_id, "DR_CLUSTER_ARN": self.cluster_arn(Role.SECONDARY)}
+        return {
+            contract.GLOBAL_CLUSTER_ID: self.global_cluster_id,
+            contract.DR_CLUSTER_ARN: self.cluster_arn(Role.SECONDARY),
+        }
 
 
 # a stack in these states holds nothing to operate (a failed first create, an unexecuted or running create)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from drgen.deploy.session import error_code
+from drgen.lambda_code import contract
 from drgen.operate.asl import Run, Step
 
 TERMINAL = {
@@ -28,9 +29,9 @@ FAILURES = ("TaskFailed", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "Exe
 
 def execution_name(request: Mapping[str, Any], generation: str) -> str:
     """``failover-unplanned-<12 hex>``: the same request on the same recorded state gets the same name."""
-    kind = "planned" if request.get("planned") else "unplanned"
+    kind = "planned" if request.get(contract.PLANNED) else "unplanned"
     digest = hashlib.sha256(json.dumps([dict(request), generation], sort_keys=True).encode()).hexdigest()[:12]
-    return f"{request['mode']}-{kind}-{digest}"
+    return f"{request[contract.MODE]}-{kind}-{digest}"
 
 
 def running(sfn: Any, machine_arn: str) -> list[str]:

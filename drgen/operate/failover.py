@@ -15,18 +15,17 @@ from typing import Any
 from drgen.builders.failover_definition import REFUSED, STOOD_DOWN, TASKS, definition
 from drgen.deploy.executor import pause
 from drgen.deploy.session import Aws
+from drgen.lambda_code import contract
 from drgen.operate import execution, lambdas, local
 from drgen.operate.asl import Run, Step
 from drgen.operate.environment import Environment
 from drgen.operate.readiness import LAG_WINDOW_SECONDS
 from drgen.operate.simclock import SimClock
 
-FAILOVER, FAILBACK = "failover", "failback"
-
 
 def request(mode: str, planned: bool, force: bool = False) -> dict[str, Any]:
-    """The machine's input (the defaults it merges this over are in orchestration.definition)."""
-    return {"mode": mode, "planned": planned, "force": force}
+    """The machine's input (the defaults it merges this over are in failover_definition.definition)."""
+    return {contract.MODE: mode, contract.PLANNED: planned, contract.FORCE: force}
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Outcome:
         if not steps or steps[-1].state not in (REFUSED, STOOD_DOWN):
             return ""
         task = next((s for s in reversed(steps) if s.kind == "Task" and s.state in ("Guard", "Confirm")), None)
-        reason = (task.result or {}).get("reason", "") if task and isinstance(task.result, dict) else ""
+        reason = (task.result or {}).get(contract.REASON, "") if task and isinstance(task.result, dict) else ""
         return f"{steps[-1].state}: {reason or (task.detail if task else '')}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,12 +91,12 @@ def lag_refusal(aws: Aws, environment: Environment) -> str:
     lag = metrics.latest_maximum(
         aws.client("cloudwatch", environment.primary),
         environment.namespace,
-        metrics.REPLICATION_LAG,
+        contract.REPLICATION_LAG,
         LAG_WINDOW_SECONDS,
     )
     if lag is None:
         return (
-            f"no {metrics.REPLICATION_LAG} in {environment.primary} for {LAG_WINDOW_SECONDS} s: "
+            f"no {contract.REPLICATION_LAG} in {environment.primary} for {LAG_WINDOW_SECONDS} s: "
             "replication back to the primary region is unproven"
         )
     if lag > environment.lag_threshold:
@@ -108,7 +107,7 @@ def lag_refusal(aws: Aws, environment: Environment) -> str:
 def execution_name(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> str:
     """The idempotent name: the request and the last execution the guard recorded."""
     state = lambdas.shared("failover").read_state(aws.client("ssm", environment.dr), environment.state_parameter)
-    return execution.execution_name(wanted, str(state.get("execution_id") or "initial"))
+    return execution.execution_name(wanted, str(state.get(contract.EXECUTION_ID) or "initial"))
 
 
 def plan(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,15 +14,9 @@ import threading
 from types import ModuleType
 
 from drgen.functions import Function
-from drgen.packaging import LAMBDA_ROOT
+from drgen.lambda_code import LAMBDA_ROOT, put_on_path
 
 _LOCK = threading.Lock()
-
-
-def _shared_on_path() -> None:
-    root = str(LAMBDA_ROOT)
-    if root not in sys.path:
-        sys.path.insert(0, root)
 
 
 def module(package: str, name: str) -> ModuleType:
@@ -31,7 +25,7 @@ def module(package: str, name: str) -> ModuleType:
     with _LOCK:
         if key in sys.modules:
             return sys.modules[key]
-        _shared_on_path()
+        put_on_path()
         spec = importlib.util.spec_from_file_location(key, LAMBDA_ROOT / package / f"{name}.py")
         if spec is None or spec.loader is None:
             raise ImportError(f"no Lambda module lambda/{package}/{name}.py")
@@ -48,7 +42,7 @@ def module(package: str, name: str) -> ModuleType:
 def shared(name: str) -> ModuleType:
     """``drgen_common.<name>``, the package every function ships with."""
     with _LOCK:
-        _shared_on_path()
+        put_on_path()
     return importlib.import_module(f"drgen_common.{name}")
 
 

@@ -26,6 +26,7 @@ from drgen.deploy.moto_templates import placeholder
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
+from drgen.lambda_code import contract
 from drgen.operate import asl, lambdas
 from drgen.operate.environment import Environment
 from drgen.operate.simclock import SimClock
@@ -102,7 +103,7 @@ def function_environment(aws: Aws, environment: Environment, function: Function)
 
 
 # Settings holding a cluster's writer endpoint (a database-only scenario's failover record targets).
-CLUSTER_ENDPOINTS = {"DR_ENDPOINT": Role.SECONDARY, "PRIMARY_ENDPOINT": Role.PRIMARY}
+CLUSTER_ENDPOINTS = {contract.DR_ENDPOINT: Role.SECONDARY, contract.PRIMARY_ENDPOINT: Role.PRIMARY}
 
 
 def _cluster_endpoint(aws: Aws, environment: Environment, role: Role) -> str:

@@ -33,13 +33,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from drgen.builders import ledger
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.sessions import PARTITION_KEY
 from drgen.bundle.evaluate import Env
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
-from drgen.operate import lambdas
+from drgen.lambda_code import contract
 from drgen.operate.environment import ALERT_INBOX, Environment
 from drgen.route53_model import literal_name
 from drgen.scenario.model import ComputeKind, Role
@@ -132,7 +131,7 @@ def _tables(aws: Aws, environment: Environment) -> str | None:
         (name, key)
         for name, key in (
             (environment.table_name, PARTITION_KEY),
-            (environment.ledger_table_name, ledger.PARTITION_KEY),
+            (environment.ledger_table_name, contract.ORDER_ID),
         )
         if name
     ]
@@ -266,12 +265,11 @@ def _alert_subscription(aws: Aws, environment: Environment) -> str | None:
 
 def publish_lag(aws: Aws, environment: Environment, region: str, seconds: float) -> str:
     """A ReplicationLagSeconds sample in ``region``, as the lag monitor publishes it there."""
-    metrics = lambdas.shared("metrics")
     aws.client("cloudwatch", region).put_metric_data(
         Namespace=environment.namespace,
-        MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": float(seconds), "Timestamp": datetime.now(UTC)}],
+        MetricData=[{"MetricName": contract.REPLICATION_LAG, "Value": float(seconds), "Timestamp": datetime.now(UTC)}],
     )
-    return f"{metrics.REPLICATION_LAG} {seconds:g} s in {region} (the lag monitor needs a real database)"
+    return f"{contract.REPLICATION_LAG} {seconds:g} s in {region} (the lag monitor needs a real database)"
 
 
 def alarm_state(aws: Aws, region: str, name: str, state: str, reason: str) -> None:

@@ -24,6 +24,7 @@ from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.functions import READINESS
+from drgen.lambda_code import contract
 from drgen.operate import lambdas, local
 from drgen.operate.environment import Environment
 from drgen.scenario.model import ComputeKind, Role
@@ -65,11 +66,13 @@ def armed(aws: Aws, env: Environment, overrides: Mapping[str, str] | None = None
         result = _invoke_readiness(aws, env, overrides)
         control = lambdas.shared("control")
         since = control.armed(aws.client("dynamodb", env.dr), env.control_table)
-        if not result.get("ready"):
-            failed = ", ".join(c["name"] for c in result.get("checks", []) if not c.get("ok")) or "see its log"
-            state = f"armed since {since['at']}" if since else "NOT armed: the failover triggers stand down"
+        armed_at = since.get(contract.ARMED_AT, "?")
+        if not result.get(contract.READY):
+            checks = result.get(contract.CHECKS, [])
+            failed = ", ".join(c[contract.CHECK_NAME] for c in checks if not c.get(contract.CHECK_OK)) or "see its log"
+            state = f"armed since {armed_at}" if since else "NOT armed: the failover triggers stand down"
             return bool(since), f"the DR readiness function says not ready ({failed}); {state}"
-        return bool(since), f"ready; failover triggers armed since {since.get('at', '?')}"
+        return bool(since), f"ready; failover triggers armed since {armed_at}"
 
     return _run("armed", check, aws, env)
 
@@ -109,10 +112,10 @@ def _global_cluster(aws: Aws, env: Environment) -> tuple[bool, str]:
 def _lag(aws: Aws, env: Environment) -> tuple[bool, str]:
     metrics = lambdas.shared("metrics")
     lag = metrics.latest_maximum(
-        aws.client("cloudwatch", env.dr), env.namespace, metrics.REPLICATION_LAG, LAG_WINDOW_SECONDS
+        aws.client("cloudwatch", env.dr), env.namespace, contract.REPLICATION_LAG, LAG_WINDOW_SECONDS
     )
     if lag is None:
-        return False, f"no {metrics.REPLICATION_LAG} in {env.dr} for {LAG_WINDOW_SECONDS} s"
+        return False, f"no {contract.REPLICATION_LAG} in {env.dr} for {LAG_WINDOW_SECONDS} s"
     return lag <= env.lag_threshold, f"{lag:g} s in {env.dr} (threshold {env.lag_threshold:g} s)"
 
 

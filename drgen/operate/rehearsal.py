@@ -22,11 +22,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from drgen.builders.alerting import CONNECTIVITY_METRIC, health_check_alarm_name
-from drgen.builders.probe import ALARM as PROBE_ALARM
+from drgen.builders.alerting import health_check_alarm_name
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.functions import ENGAGED_SIGNAL
+from drgen.lambda_code import contract
 from drgen.operate import lambdas, local, moto_standins
 from drgen.operate.dns_verdict import Regions
 from drgen.operate.environment import Environment
@@ -71,7 +71,9 @@ class Rehearsal:
 
     def _alarms(self, state: str, reason: str) -> None:
         env = self.environment
-        moto_standins.alarm_state(self.aws, env.dr, env.names.for_region("alarm", PROBE_ALARM, env.dr), state, reason)
+        moto_standins.alarm_state(
+            self.aws, env.dr, env.names.for_region("alarm", contract.PROBE_ALARM, env.dr), state, reason
+        )
         moto_standins.alarm_state(
             self.aws, "us-east-1", health_check_alarm_name(env.names, Role.PRIMARY), state, reason
         )
@@ -95,11 +97,12 @@ class Rehearsal:
         if not writer:
             return
         age = FRESH_HEARTBEAT_SECONDS if self._heartbeat_stopped is None else at - self._heartbeat_stopped
-        self._publish(replica, self._metrics.REPLICATION_LAG, age, "Seconds")
+        self._publish(replica, contract.REPLICATION_LAG, age, "Seconds")
 
     def _connectivity(self, at: float) -> None:
         for role in (Role.PRIMARY, Role.SECONDARY):
-            self._publish(self.environment.region(role), CONNECTIVITY_METRIC, 1.0 if self.regions.up(role, at) else 0.0)
+            up = self.regions.up(role, at)
+            self._publish(self.environment.region(role), contract.DATABASE_CONNECTIVITY, 1.0 if up else 0.0)
 
     def _publish(self, region: str, name: str, value: float, unit: str = "None") -> None:
         metrics = self._metrics
@@ -133,8 +136,13 @@ def endpoints(rehearsal: Rehearsal) -> Iterator[Callable[[str], str]]:
     def answer(region: str) -> tuple[int, dict[str, Any]]:
         role = role_of.get(region)
         if role is None or not rehearsal.regions.up(role, rehearsal.clock.now()):
-            return 503, {"status": "unavailable", "region": region}
-        return 200, {"status": "ok", "region": region, "database": {"writer": rehearsal.writer_region() == region}}
+            return 503, {contract.HEALTH_STATUS: "unavailable", "region": region}
+        writer = rehearsal.writer_region() == region
+        return 200, {
+            contract.HEALTH_STATUS: contract.HEALTH_OK,
+            "region": region,
+            contract.HEALTH_DATABASE: {contract.HEALTH_WRITER: writer},
+        }
 
     with serving(answer) as base:
         yield lambda region: f"{base}/{region}/health"

@@ -17,6 +17,7 @@ from typing import Any
 from drgen.bundle.evaluate import NO_VALUE, Env
 from drgen.bundle.manifest import StackEntry
 from drgen.bundle.reader import ROLE_ORDER, RenderedBundle
+from drgen.lambda_code import contract
 from drgen.review.cost_model import Line, PriceTable, cents
 
 ORDER = {
@@ -200,8 +201,8 @@ class Reader:
             env = Env(template, stack)
             for resource in template.get("Resources", {}).values():
                 variables = (properties(resource).get("Environment") or {}).get("Variables") or {}
-                if resource.get("Type") == "AWS::Lambda::Function" and "ACTIVE_CAPACITY" in variables:
-                    value = env.known(variables["ACTIVE_CAPACITY"])
+                if resource.get("Type") == "AWS::Lambda::Function" and contract.ACTIVE_CAPACITY in variables:
+                    value = env.known(variables[contract.ACTIVE_CAPACITY])
                     if env.deployed(resource) is not False and value and value.isdigit():
                         return int(value)
         return None

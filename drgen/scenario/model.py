@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from drgen.lambda_code import contract
+
 
 class Role(enum.StrEnum):
     """Which side of the pair a regional stack plays; the global layer has its own role."""
@@ -19,8 +21,9 @@ class Role(enum.StrEnum):
 
 
 class ComputeKind(enum.StrEnum):
-    ECS = "ecs"
-    ASG = "asg"
+    # The failover's scale step resizes these two: the template passes the kind as COMPUTE_KIND (Lambda contract).
+    ECS = contract.ECS
+    ASG = contract.ASG
     LAMBDA = "lambda"
     APIGATEWAY = "apigateway"
     CONNECTIVITY = "connectivity"
@@ -149,7 +152,7 @@ class Bucket:
 class HealthCheck:
     type: HealthCheckType = HealthCheckType.HTTPS_STR_MATCH
     path: str = "/health"
-    search_string: str = '"status":"ok"'
+    search_string: str = contract.HEALTH_OK_BODY  # what drgen's health endpoint answers (Lambda contract)
     interval_seconds: int = 10
     failure_threshold: int = 3
 

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from drgen_common import aws, config, db, logs
+from drgen_common.contract import HEALTH_DATABASE, HEALTH_OK, HEALTH_STATUS, HEALTH_WRITER
 from drgen_common.schema import HEARTBEAT_TABLE, TRADES_TABLE, table_exists
 
 CONNECT_TIMEOUT_SECONDS = 2.0  # Route 53 gives an endpoint 4 s to connect and 2 s more to answer
@@ -35,14 +36,14 @@ def health(event: dict[str, Any], connections: db.ConnectionCache, *, region: st
         data = connections.run(snapshot)
     except Exception as error:
         logs.error("health check failed: database unavailable", error=f"{type(error).__name__}: {error}")
-        return respond(event, HTTPStatus.SERVICE_UNAVAILABLE, {"status": "unavailable", "region": region})
-    return respond(event, HTTPStatus.OK, {"status": "ok", "region": region, "database": data})
+        return respond(event, HTTPStatus.SERVICE_UNAVAILABLE, {HEALTH_STATUS: "unavailable", "region": region})
+    return respond(event, HTTPStatus.OK, {HEALTH_STATUS: HEALTH_OK, "region": region, HEALTH_DATABASE: data})
 
 
 def snapshot(connection: Any) -> dict[str, Any]:
     """What the database says right now (real rows, not a constant)."""
     now, read_only = connection.run("SELECT now(), current_setting('transaction_read_only') = 'on'")[0]
-    data: dict[str, Any] = {"time": now.isoformat(), "writer": not read_only, "heartbeats": {}, "trades": None}
+    data: dict[str, Any] = {"time": now.isoformat(), HEALTH_WRITER: not read_only, "heartbeats": {}, "trades": None}
     if table_exists(connection, HEARTBEAT_TABLE):
         rows = connection.run(f"SELECT region, beat FROM {HEARTBEAT_TABLE} ORDER BY region")
         data["heartbeats"] = {region: beat.isoformat() for region, beat in rows}
@@ -53,7 +54,7 @@ def snapshot(connection: Any) -> dict[str, Any]:
 
 
 def respond(event: dict[str, Any], status: HTTPStatus, payload: dict[str, Any]) -> dict[str, Any]:
-    """A proxy response; ALB also wants a status description. Compact JSON keeps ``"status":"ok"`` literal."""
+    """A proxy response; ALB also wants a status description. Compact JSON keeps HEALTH_OK_BODY literal."""
     response: dict[str, Any] = {
         "statusCode": int(status),
         "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},

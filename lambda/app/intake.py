@@ -41,6 +41,7 @@ from http import HTTPStatus
 from typing import Any
 
 from drgen_common import aws, clock, config, logs, metrics
+from drgen_common.contract import LEDGER_TABLE, METRICS_NAMESPACE, ORDER_ID, ORDERS_NOT_QUEUED, QUEUE_URL
 from drgen_common.metrics import Metric
 from drgen_common.retry import Backoff, error_code, retry
 
@@ -50,7 +51,6 @@ except ModuleNotFoundError:  # with lambda/ on sys.path (the tests, drgen's sand
     from app import trades
 
 
-KEY = "order_id"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 # A concurrent write to the same item from another Region; HTTP 400 but retryable
 # (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html).
@@ -70,9 +70,9 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         dynamodb=aws.client("dynamodb"),
         sqs=aws.client("sqs"),
         cloudwatch=aws.client("cloudwatch"),
-        table=config.required("LEDGER_TABLE"),
-        queue_url=config.required("QUEUE_URL"),
-        namespace=config.required("METRICS_NAMESPACE"),
+        table=config.required(LEDGER_TABLE),
+        queue_url=config.required(QUEUE_URL),
+        namespace=config.required(METRICS_NAMESPACE),
         region=config.region(),
         now=clock.now(),
     )
@@ -107,7 +107,7 @@ def accept(
             sleep=sleep,
             TableName=table,
             Item=item,
-            ConditionExpression="attribute_not_exists(order_id)",
+            ConditionExpression=f"attribute_not_exists({ORDER_ID})",
         )
         status = ACCEPTED
     except Exception as error:
@@ -120,7 +120,7 @@ def accept(
                 backoff=backoff,
                 sleep=sleep,
                 TableName=table,
-                Key={KEY: item[KEY]},
+                Key={ORDER_ID: item[ORDER_ID]},
                 ConsistentRead=True,
             ).get("Item")
         except Exception as read_error:
@@ -139,7 +139,7 @@ def accept(
         item, status = stored, ALREADY_ACCEPTED
     queued = enqueue(sqs, cloudwatch, queue_url, namespace, item, backoff=backoff, sleep=sleep)
     logs.info("order accepted", order_id=order.order_id, status=status, queued=queued, region=region)
-    return respond(HTTPStatus.ACCEPTED, {"order_id": order.order_id, "status": status})
+    return respond(HTTPStatus.ACCEPTED, {ORDER_ID: order.order_id, "status": status})
 
 
 def request_body(event: Mapping[str, Any]) -> str:
@@ -171,7 +171,7 @@ def decimal_text(value: Decimal) -> str:
 
 def ledger_item(order: trades.Order, *, accepted_at: float, region: str) -> dict[str, dict[str, str]]:
     return {
-        KEY: {"S": order.order_id},
+        ORDER_ID: {"S": order.order_id},
         "symbol": {"S": order.symbol},
         "side": {"S": order.side},
         "quantity": {"N": decimal_text(order.quantity)},
@@ -185,7 +185,7 @@ def same_order(item: Mapping[str, Any], order: trades.Order) -> bool:
     """Whether the ledger's item is ``order`` (numbers compared as numbers: 10 and 10.0 are the same quantity)."""
     try:
         return (
-            item[KEY]["S"] == order.order_id
+            item[ORDER_ID]["S"] == order.order_id
             and item["symbol"]["S"] == order.symbol
             and item["side"]["S"] == order.side
             and Decimal(item["quantity"]["N"]) == order.quantity
@@ -199,7 +199,7 @@ def message_body(item: Mapping[str, Any]) -> str:
     """The processor's message for a ledger item: what ``trades.parse_order`` reads, keys sorted.
     KeyError when the item lacks an order attribute."""
     order = {
-        KEY: item[KEY]["S"],
+        ORDER_ID: item[ORDER_ID]["S"],
         "symbol": item["symbol"]["S"],
         "side": item["side"]["S"],
         "quantity": item["quantity"]["N"],
@@ -224,14 +224,14 @@ def enqueue(
     except Exception as error:
         logs.error(
             "order committed to the ledger but not queued: the failover's replay or a client retry queues it",
-            order_id=item[KEY]["S"],
+            order_id=item[ORDER_ID]["S"],
             queue=queue_url,
             error=_describe(error),
         )
         try:
-            metrics.publish(cloudwatch, namespace, Metric(metrics.ORDERS_NOT_QUEUED, 1.0, "Count"))
+            metrics.publish(cloudwatch, namespace, Metric(ORDERS_NOT_QUEUED, 1.0, "Count"))
         except Exception as metric_error:
-            logs.error("OrdersNotQueued could not be published", error=_describe(metric_error))
+            logs.error(f"{ORDERS_NOT_QUEUED} could not be published", error=_describe(metric_error))
         return False
     return True
 

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from drgen_common.contract import APP_PORT, APP_TLS_CERT, APP_TLS_KEY, HEALTH_PATH
+
 Respond = Callable[[dict[str, Any]], dict[str, Any]]  # a proxy event in, a proxy response out
 
 
@@ -59,10 +61,10 @@ def main() -> None:
     import health  # the package's root module on the instance (lambda/app/health.py)
 
     region = os.environ["AWS_REGION"]
-    cert, key = os.environ.get("APP_TLS_CERT"), os.environ.get("APP_TLS_KEY")
+    cert, key = os.environ.get(APP_TLS_CERT), os.environ.get(APP_TLS_KEY)
     server = make_server(
-        int(os.environ["APP_PORT"]),
-        os.environ.get("HEALTH_PATH", "/health"),
+        int(os.environ[APP_PORT]),
+        os.environ.get(HEALTH_PATH, "/health"),
         lambda event: health.health(event, health.CONNECTIONS, region=region),
         (cert, key) if cert and key else None,
     )

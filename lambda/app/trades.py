@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from drgen_common import aws, config, db, logs
+from drgen_common import aws, config, contract, db, logs
 from drgen_common.retry import retry
 from drgen_common.schema import TRADES_DDL, TRADES_TABLE
 
@@ -53,7 +53,7 @@ class Order:
 def _connect() -> Any:
     """Through the global writer endpoint when there is one (it follows a promotion), else this region's."""
     regional = db.configured_target(aws.client("secretsmanager"))
-    return db.connect_first(db.writer_targets(aws.client("rds"), regional, config.optional("GLOBAL_CLUSTER_ID")))
+    return db.connect_first(db.writer_targets(aws.client("rds"), regional, config.optional(contract.GLOBAL_CLUSTER_ID)))
 
 
 CONNECTIONS = db.ConnectionCache(_connect)
@@ -61,9 +61,9 @@ CONNECTIONS = db.ConnectionCache(_connect)
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     region = config.region()
-    bus = config.optional("EVENT_BUS_NAME")
+    bus = config.optional(contract.EVENT_BUS_NAME)
     announce = (
-        functools.partial(publish, aws.client("events"), bus, config.required("EVENT_SOURCE"), region=region)
+        functools.partial(publish, aws.client("events"), bus, config.required(contract.EVENT_SOURCE), region=region)
         if bus
         else None
     )
@@ -125,7 +125,7 @@ def parse_order(body: str) -> Order:
         raise ValueError(f"body is not JSON: {error}") from error
     if not isinstance(data, dict):
         raise ValueError("body is not a JSON object")
-    order_id, symbol, side = (str(data.get(key, "")) for key in ("order_id", "symbol", "side"))
+    order_id, symbol, side = (str(data.get(key, "")) for key in (contract.ORDER_ID, "symbol", "side"))
     if not ORDER_ID.match(order_id):
         raise ValueError(f"bad order_id {order_id!r}")
     if not SYMBOL.match(symbol):

@@ -21,11 +21,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from drgen_common import aws, config, logs, metrics
+from drgen_common.contract import (
+    BACKUP_BUCKET,
+    BACKUP_EXPORT_STARTED,
+    CLUSTER_ID,
+    EXPORT_PREFIX,
+    EXPORT_ROLE_ARN,
+    KMS_KEY_ARN,
+    METRICS_NAMESPACE,
+)
 from drgen_common.metrics import Metric
 from drgen_common.retry import error_code, retry
 
-EXPORT_STARTED = "BackupExportStarted"  # the template's alarm watches this name (drgen/builders/backups.py)
-PREFIX = "aurora-exports"
 AUTOMATED = "automated"
 ALREADY_EXISTS = "ExportTaskAlreadyExists"
 # RDS export task identifiers: letters, digits and single hyphens, starting with a letter, at most 60 here.
@@ -45,18 +52,18 @@ class Target:
 
     @property
     def prefix(self) -> str:
-        return f"{PREFIX}/{self.cluster}"
+        return f"{EXPORT_PREFIX}/{self.cluster}"
 
 
 def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
     """The schedule's event carries nothing the export needs: everything comes from the environment."""
     cloudwatch = aws.client("cloudwatch")
-    namespace = config.required("METRICS_NAMESPACE")
+    namespace = config.required(METRICS_NAMESPACE)
     target = Target(
-        cluster=config.required("CLUSTER_ID"),
-        bucket=config.required("BACKUP_BUCKET"),
-        role_arn=config.required("EXPORT_ROLE_ARN"),
-        kms_key=config.required("KMS_KEY_ARN"),
+        cluster=config.required(CLUSTER_ID),
+        bucket=config.required(BACKUP_BUCKET),
+        role_arn=config.required(EXPORT_ROLE_ARN),
+        kms_key=config.required(KMS_KEY_ARN),
     )
     return export_newest(
         target, rds=aws.client("rds"), publish=lambda *values: metrics.publish(cloudwatch, namespace, *values)
@@ -68,7 +75,7 @@ def export_newest(target: Target, *, rds: Any, publish: Callable[..., None]) -> 
     snapshot = newest_automated_snapshot(rds, target.cluster)
     if snapshot is None:
         logs.error("no available automated snapshot", cluster=target.cluster)
-        publish(Metric(EXPORT_STARTED, 0.0))
+        publish(Metric(BACKUP_EXPORT_STARTED, 0.0))
         return {"action": "no-snapshot", "cluster": target.cluster}
     identifier = snapshot["DBClusterSnapshotIdentifier"]
     result = {
@@ -80,7 +87,7 @@ def export_newest(target: Target, *, rds: Any, publish: Callable[..., None]) -> 
     }
     existing = _existing_task(rds, snapshot["DBClusterSnapshotArn"], result["task"])
     action = "already-exported" if existing else _start(rds, target, snapshot["DBClusterSnapshotArn"], result["task"])
-    publish(Metric(EXPORT_STARTED, 1.0 if action == "started" else 0.0))
+    publish(Metric(BACKUP_EXPORT_STARTED, 1.0 if action == "started" else 0.0))
     status = existing.get("Status", "") if existing else ""
     logs.info("backup export", **result, action=action, status=status)
     return {**result, "action": action, "status": status}

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from drgen_common import aws, config, db, logs, metrics
+from drgen_common.contract import DATABASE_CONNECTIVITY, METRICS_NAMESPACE
 from drgen_common.metrics import Metric
 
 
 def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
     secrets = aws.client("secretsmanager")
     cloudwatch = aws.client("cloudwatch")
-    namespace = config.required("METRICS_NAMESPACE")
+    namespace = config.required(METRICS_NAMESPACE)
 
     def connect() -> Any:
         return db.connect(db.configured_target(secrets))
@@ -39,7 +40,7 @@ def check(connect: Callable[[], Any], *, publish: Callable[..., None]) -> dict[s
     except Exception as failure:  # any failure, from the secret to the query, means "not connected"
         connected, error = False, f"{type(failure).__name__}: {failure}"
     milliseconds = round((time.monotonic() - started) * 1000, 1)
-    publish(Metric(metrics.DATABASE_CONNECTIVITY, 1.0 if connected else 0.0))
+    publish(Metric(DATABASE_CONNECTIVITY, 1.0 if connected else 0.0))
     if connected:
         logs.info("database answered", latency_ms=milliseconds)
     else:

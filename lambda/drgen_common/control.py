@@ -11,7 +11,8 @@ Items, by partition key ``id``:
 - ``armed``: written by the DR region's readiness test the first time everything passes. Until then a trigger
   stands down: a fresh deploy's alarms start in ALARM or INSUFFICIENT_DATA and must not fail the region over.
 
-Every read is strongly consistent (GetItem ``ConsistentRead``).
+Every read is strongly consistent (GetItem ``ConsistentRead``). The partition key, the traffic item's fields and
+values and the arming time are in ``contract``: drgen's templates and commands read them too.
 """
 
 from __future__ import annotations
@@ -20,16 +21,25 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from drgen_common.contract import (
+    ARMED_AT,
+    CONTROL_KEY,
+    TRAFFIC_DR,
+    TRAFFIC_EXECUTION,
+    TRAFFIC_PRIMARY,
+    TRAFFIC_SINCE,
+    TRAFFIC_TO,
+)
 from drgen_common.retry import error_code, retry
 
-KEY = "id"
 LOCK, TRAFFIC, ARMED = "lock", "traffic", "armed"
-DR, PRIMARY = "dr", "primary"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _item(dynamodb: Any, table: str, key: str) -> dict[str, str]:
-    found = retry(dynamodb.get_item, TableName=table, Key={KEY: {"S": key}}, ConsistentRead=True).get("Item") or {}
+    found = (
+        retry(dynamodb.get_item, TableName=table, Key={CONTROL_KEY: {"S": key}}, ConsistentRead=True).get("Item") or {}
+    )
     return {name: next(iter(value.values())) for name, value in found.items()}
 
 
@@ -39,7 +49,7 @@ def _value(value: str | float) -> dict[str, str]:
 
 
 def _put(dynamodb: Any, table: str, key: str, values: dict[str, Any], **condition: Any) -> None:
-    item = {KEY: {"S": key}, **{name: _value(value) for name, value in values.items()}}
+    item = {CONTROL_KEY: {"S": key}, **{name: _value(value) for name, value in values.items()}}
     retry(dynamodb.put_item, TableName=table, Item=item, **condition)
 
 
@@ -53,7 +63,7 @@ def acquire(dynamodb: Any, table: str, holder: str, now: float, ttl_seconds: flo
             LOCK,
             {"holder": holder, "acquired_at": now, "expires_at": now + ttl_seconds},
             ConditionExpression="attribute_not_exists(#id) OR holder = :me OR expires_at < :now",
-            ExpressionAttributeNames={"#id": KEY},
+            ExpressionAttributeNames={"#id": CONTROL_KEY},
             ExpressionAttributeValues={":me": {"S": holder}, ":now": _value(now)},
         )
     except ClientError as error:
@@ -69,7 +79,7 @@ def release(dynamodb: Any, table: str, holder: str) -> bool:
         retry(
             dynamodb.delete_item,
             TableName=table,
-            Key={KEY: {"S": LOCK}},
+            Key={CONTROL_KEY: {"S": LOCK}},
             ConditionExpression="holder = :me",
             ExpressionAttributeValues={":me": {"S": holder}},
         )
@@ -82,7 +92,7 @@ def release(dynamodb: Any, table: str, holder: str) -> bool:
 
 def traffic(dynamodb: Any, table: str) -> str:
     """``dr`` while a failover holds the traffic in the DR region, else ``primary``."""
-    return DR if traffic_record(dynamodb, table).get("to") == DR else PRIMARY
+    return TRAFFIC_DR if traffic_record(dynamodb, table).get(TRAFFIC_TO) == TRAFFIC_DR else TRAFFIC_PRIMARY
 
 
 def traffic_record(dynamodb: Any, table: str) -> dict[str, str]:
@@ -91,9 +101,9 @@ def traffic_record(dynamodb: Any, table: str) -> dict[str, str]:
 
 
 def set_traffic(dynamodb: Any, table: str, to: str, execution: str, now: str) -> None:
-    if to not in (DR, PRIMARY):
-        raise ValueError(f"traffic goes to {DR} or {PRIMARY}, not {to!r}")
-    _put(dynamodb, table, TRAFFIC, {"to": to, "execution": execution or "manual", "since": now})
+    if to not in (TRAFFIC_DR, TRAFFIC_PRIMARY):
+        raise ValueError(f"traffic goes to {TRAFFIC_DR} or {TRAFFIC_PRIMARY}, not {to!r}")
+    _put(dynamodb, table, TRAFFIC, {TRAFFIC_TO: to, TRAFFIC_EXECUTION: execution or "manual", TRAFFIC_SINCE: now})
 
 
 def armed(dynamodb: Any, table: str) -> dict[str, str]:
@@ -108,9 +118,9 @@ def arm(dynamodb: Any, table: str, now: str, by: str) -> bool:
             dynamodb,
             table,
             ARMED,
-            {"at": now, "by": by},
+            {ARMED_AT: now, "by": by},
             ConditionExpression="attribute_not_exists(#id)",
-            ExpressionAttributeNames={"#id": KEY},
+            ExpressionAttributeNames={"#id": CONTROL_KEY},
         )
     except ClientError as error:
         if error_code(error) != CONDITION_FAILED:

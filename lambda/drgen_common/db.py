@@ -22,6 +22,7 @@ import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
 from drgen_common import config, logs
+from drgen_common.contract import DB_ENDPOINT, DB_NAME, DB_READER_ENDPOINT, DB_SECRET_NAME
 from drgen_common.retry import retry
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ def target(secrets: Any, secret_name: str, endpoint: str = "", database: str = "
     secret = json.loads(retry(secrets.get_secret_value, SecretId=secret_name)["SecretString"])
     host = endpoint or secret.get("host", "")
     if not host:
-        raise ValueError(f"no database host: DB_ENDPOINT is empty and secret {secret_name} has no 'host'")
+        raise ValueError(f"no database host: {DB_ENDPOINT} is empty and secret {secret_name} has no 'host'")
     return Target(
         host=host,
         port=int(secret.get("port") or DEFAULT_PORT),
@@ -64,9 +65,7 @@ def target(secrets: Any, secret_name: str, endpoint: str = "", database: str = "
 
 def configured_target(secrets: Any) -> Target:
     """The target the function's environment names: DB_SECRET_NAME, and DB_ENDPOINT and DB_NAME when set."""
-    return target(
-        secrets, config.required("DB_SECRET_NAME"), config.optional("DB_ENDPOINT"), config.optional("DB_NAME")
-    )
+    return target(secrets, config.required(DB_SECRET_NAME), config.optional(DB_ENDPOINT), config.optional(DB_NAME))
 
 
 def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) -> list[Target]:
@@ -95,7 +94,7 @@ def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) ->
 def reader_of(writer: Target) -> Target:
     """The same database through this region's reader endpoint (DB_READER_ENDPOINT), which answers whether this
     region's cluster is the global database's primary or a secondary; the writer endpoint when there is none."""
-    return dataclasses.replace(writer, host=config.optional("DB_READER_ENDPOINT") or writer.host)
+    return dataclasses.replace(writer, host=config.optional(DB_READER_ENDPOINT) or writer.host)
 
 
 def connect_first(targets: list[Target], timeout: float = CONNECT_TIMEOUT_SECONDS) -> pg8000.native.Connection:

@@ -1,7 +1,8 @@
 """What the failover steps agree on: the request each receives, which cluster they promote, and refusals.
 
 The state machine passes every step the same request: ``mode`` ("failover" or "failback"), ``planned``,
-``force``, ``lag_threshold_seconds`` (failback only) and the execution's id and start time. A failover makes
+``force``, ``lag_threshold_seconds`` (failback only) and the execution's id and start time (the field names, the
+modes and the refusals' names are in ``contract``: the state machine's definition uses them too). A failover makes
 the DR region's cluster (DR_CLUSTER_ARN) the writer; a failback makes the other member, the primary region's
 cluster, the writer again. Everything else about the steps is the same in both directions.
 """
@@ -13,17 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drgen_common.contract import (
+    EXECUTION_ID,
+    FAILBACK,
+    FAILBACK_LAG_THRESHOLD,
+    FAILOVER,
+    FORCE,
+    MODE,
+    PLANNED,
+    STARTED_AT,
+)
 from drgen_common.retry import retry
 
-FAILOVER = "failover"
-FAILBACK = "failback"
 MODES = (FAILOVER, FAILBACK)
 # FailoverState.Status values while a managed failover or switchover is under way.
 IN_PROGRESS = frozenset({"pending", "failing-over", "switching-over", "cancelling"})
 
 
 class RefusedError(Exception):
-    """The guard refuses to start; the state machine's Catch reports it (it is not a failed failover)."""
+    """The guard refuses to start; the state machine's Catch reports it (it is not a failed failover). Each
+    subclass is named as its refusal in ``contract.REFUSALS`` (the error name Lambda reports)."""
 
 
 class ConcurrentFailoverError(RefusedError):
@@ -41,11 +51,6 @@ class NothingToFailBackError(RefusedError):
 
 class ReplicationLagError(RefusedError):
     """A failback would lose data: the primary region's replica has not caught up (or reports no lag)."""
-
-
-# Refusals that end the run quietly (Succeed): nothing is wrong, there is just nothing for this run to do.
-QUIET_REFUSALS = frozenset({ConcurrentFailoverError.__name__, NotArmedError.__name__, NothingToFailBackError.__name__})
-REFUSALS = QUIET_REFUSALS | {ReplicationLagError.__name__}
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -75,17 +80,17 @@ class Request:
     def from_event(cls, event: Mapping[str, Any] | None) -> Request:
         """Parse the state machine's input; an EventBridge alarm event (no mode) means an unplanned failover."""
         event = event or {}
-        mode = str(event.get("mode") or FAILOVER).lower()
+        mode = str(event.get(MODE) or FAILOVER).lower()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        threshold = event.get("lag_threshold_seconds")
+        threshold = event.get(FAILBACK_LAG_THRESHOLD)
         return cls(
             mode=mode,
-            planned=_flag(event.get("planned", mode == FAILBACK), "planned"),
-            force=_flag(event.get("force", False), "force"),
+            planned=_flag(event.get(PLANNED, mode == FAILBACK), PLANNED),
+            force=_flag(event.get(FORCE, False), FORCE),
             lag_threshold_seconds=None if threshold is None else float(threshold),
-            execution_id=str(event.get("execution_id") or ""),
-            started_at=str(event.get("started_at") or ""),
+            execution_id=str(event.get(EXECUTION_ID) or ""),
+            started_at=str(event.get(STARTED_AT) or ""),
         )
 
 

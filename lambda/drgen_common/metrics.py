@@ -1,7 +1,7 @@
 """Custom CloudWatch metrics: publish them, and read the latest value back (lag checks).
 
 Metrics carry no dimensions: each region's CloudWatch is separate already, and the alarms the templates
-define (e.g. on DatabaseConnectivity) watch the metric name in METRICS_NAMESPACE without dimensions.
+define watch the metric name in METRICS_NAMESPACE without dimensions. The names are in ``contract``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,6 @@ from drgen_common import clock
 from drgen_common.retry import retry
 
 PERIOD_SECONDS = 60
-
-# The metric names the functions publish (the templates' alarms and dashboard use the same names).
-REPLICATION_LAG = "ReplicationLagSeconds"  # lag monitor, replica region: age of the writer's heartbeat
-DATABASE_CONNECTIVITY = "DatabaseConnectivity"  # connectivity test: 1 connected, 0 failed
-FAILOVER_READINESS = "FailoverReadiness"  # readiness test: 1 ready, 0 not
-SUCCESS = {"failover": "FailoverSuccess", "failback": "FailbackSuccess"}  # notify: 1 succeeded, 0 failed
-DURATION = {"failover": "FailoverDuration", "failback": "FailbackDuration"}  # notify: seconds since the start
-FAILOVER_ENGAGED = "FailoverEngaged"  # DNS step and engaged signal, DR region: 1 traffic to DR, 0 to the primary
-ORDERS_NOT_QUEUED = "OrdersNotQueued"  # order intake: 1 per order committed to the ledger but not queued
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,20 @@ from datetime import datetime
 from typing import Any
 
 from drgen_common import aws, clock, config, logs
+from drgen_common.contract import (
+    CONFIRM_SECONDS,
+    CONFIRMED,
+    METRICS_NAMESPACE,
+    PROBE_ALARM_NAME,
+    REASON,
+    REPLICATION_LAG,
+    ROUTE53_ALARM_NAME,
+    WAITING,
+    WRITER_ALIVE,
+    WRITER_SILENT_SECONDS,
+)
 from drgen_common.failover import Request
-from drgen_common.metrics import REPLICATION_LAG, latest_maximum
+from drgen_common.metrics import latest_maximum
 
 ROUTE53_METRICS_REGION = "us-east-1"  # Route 53 publishes health-check metrics only there
 LAG_WINDOW_SECONDS = 300
@@ -37,23 +49,21 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     cloudwatch = aws.client("cloudwatch")
     return confirm(
         request,
-        probe=alarm_signal(cloudwatch, config.required("PROBE_ALARM_NAME")),
+        probe=alarm_signal(cloudwatch, config.required(PROBE_ALARM_NAME)),
         route53=alarm_signal_once(
-            lambda: aws.client("cloudwatch", ROUTE53_METRICS_REGION), config.required("ROUTE53_ALARM_NAME")
+            lambda: aws.client("cloudwatch", ROUTE53_METRICS_REGION), config.required(ROUTE53_ALARM_NAME)
         ),
-        lag_seconds=latest_maximum(
-            cloudwatch, config.required("METRICS_NAMESPACE"), REPLICATION_LAG, LAG_WINDOW_SECONDS
-        ),
-        confirm_seconds=config.number("CONFIRM_SECONDS"),
+        lag_seconds=latest_maximum(cloudwatch, config.required(METRICS_NAMESPACE), REPLICATION_LAG, LAG_WINDOW_SECONDS),
+        confirm_seconds=config.number(CONFIRM_SECONDS),
         silent_seconds=_silent_seconds(event),
         now=clock.now(),
     )
 
 
 def _silent_seconds(event: dict[str, Any]) -> float:
-    value = event.get("writer_silent_seconds")
+    value = event.get(WRITER_SILENT_SECONDS)
     if value is None:
-        raise ValueError("the Confirm state passes writer_silent_seconds; deploy the rendered state machine")
+        raise ValueError(f"the Confirm state passes {WRITER_SILENT_SECONDS}; deploy the rendered state machine")
     return float(value)
 
 
@@ -106,9 +116,9 @@ def confirm(
     threshold = silent_seconds
     signals = {"probe": probe, "route53": route53, "database": database_signal(lag_seconds, threshold)}
     alive = signals["database"]["known"] and not signals["database"]["firing"]
-    result: dict[str, Any] = {"signals": signals, "writer_alive": alive, "waiting": False}
+    result: dict[str, Any] = {"signals": signals, WRITER_ALIVE: alive, WAITING: False}
     if request.planned or request.failback or request.force:
-        return {**result, "confirmed": True, "reason": "requested by an operator (planned, failback or forced)"}
+        return {**result, CONFIRMED: True, REASON: "requested by an operator (planned, failback or forced)"}
     firing = [name for name, signal in signals.items() if signal["firing"]]
     persisted = [name for name in firing if _lasted(signals[name], threshold, now) >= confirm_seconds]
     if len(firing) >= 2:
@@ -116,15 +126,15 @@ def confirm(
     elif persisted:
         reason = f"{persisted[0]} has fired for at least {confirm_seconds:g} s"
     elif firing:
-        result |= {"confirmed": False, "waiting": True, "reason": f"only {firing[0]} fires: waiting for agreement"}
+        result |= {CONFIRMED: False, WAITING: True, REASON: f"only {firing[0]} fires: waiting for agreement"}
         logs.info("failover not confirmed yet", **result)
         return result
     else:
-        result |= {"confirmed": False, "reason": "no signal fires any more: standing down"}
+        result |= {CONFIRMED: False, REASON: "no signal fires any more: standing down"}
         logs.warning("failover stood down", **result)
         return result
     logs.info("failover confirmed", reason=reason, **result)
-    return {**result, "confirmed": True, "reason": reason}
+    return {**result, CONFIRMED: True, REASON: reason}
 
 
 def _lasted(signal: dict[str, Any], threshold: float, now: float) -> float:

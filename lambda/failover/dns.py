@@ -21,6 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from drgen_common import aws, clock, config, control, logs, metrics
+from drgen_common.contract import (
+    CONTROL_TABLE,
+    FAILOVER_ENGAGED,
+    METRICS_NAMESPACE,
+    PRIMARY_HEALTH_CHECK_ID,
+    TRAFFIC_DR,
+    TRAFFIC_PRIMARY,
+)
 from drgen_common.failover import Request
 from drgen_common.metrics import Metric
 from drgen_common.retry import retry
@@ -32,13 +40,13 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     engaged = engage(
         aws.client("dynamodb"),
         aws.client("cloudwatch"),
-        table=config.required("CONTROL_TABLE"),
-        namespace=config.required("METRICS_NAMESPACE"),
+        table=config.required(CONTROL_TABLE),
+        namespace=config.required(METRICS_NAMESPACE),
         execution=request.execution_id,
         to_dr=to_dr,
     )
-    gate = shift(aws.client("route53"), health_check_id=config.required("PRIMARY_HEALTH_CHECK_ID"), to_dr=to_dr)
-    return {"traffic_to": "dr" if to_dr else "primary", "data_plane": engaged, "control_plane": gate}
+    gate = shift(aws.client("route53"), health_check_id=config.required(PRIMARY_HEALTH_CHECK_ID), to_dr=to_dr)
+    return {"traffic_to": TRAFFIC_DR if to_dr else TRAFFIC_PRIMARY, "data_plane": engaged, "control_plane": gate}
 
 
 def engaged_value(to_dr: bool) -> float:
@@ -49,10 +57,10 @@ def engage(
     dynamodb: Any, cloudwatch: Any, *, table: str, namespace: str, execution: str, to_dr: bool
 ) -> dict[str, Any]:
     """Way one: where traffic goes, recorded (what the engaged signal republishes) and published now."""
-    to = control.DR if to_dr else control.PRIMARY
+    to = TRAFFIC_DR if to_dr else TRAFFIC_PRIMARY
     control.set_traffic(dynamodb, table, to, execution, clock.utcnow().isoformat())
-    metrics.publish(cloudwatch, namespace, Metric(metrics.FAILOVER_ENGAGED, engaged_value(to_dr)))
-    result = {"traffic_to": to, "metric": metrics.FAILOVER_ENGAGED, "value": engaged_value(to_dr)}
+    metrics.publish(cloudwatch, namespace, Metric(FAILOVER_ENGAGED, engaged_value(to_dr)))
+    result = {"traffic_to": to, "metric": FAILOVER_ENGAGED, "value": engaged_value(to_dr)}
     logs.info("traffic recorded and engaged signal published", **result)
     return result
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drgen_common import aws, config, control, logs, metrics
+from drgen_common.contract import CONTROL_TABLE, FAILOVER_ENGAGED, METRICS_NAMESPACE, TRAFFIC_DR
 from drgen_common.metrics import Metric
 
 
@@ -19,15 +20,15 @@ def handler(_event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return keep(
         aws.client("dynamodb"),
         aws.client("cloudwatch"),
-        table=config.required("CONTROL_TABLE"),
-        namespace=config.required("METRICS_NAMESPACE"),
+        table=config.required(CONTROL_TABLE),
+        namespace=config.required(METRICS_NAMESPACE),
     )
 
 
 def keep(dynamodb: Any, cloudwatch: Any, *, table: str, namespace: str) -> dict[str, Any]:
     """Publish the recorded traffic direction once."""
     to = control.traffic(dynamodb, table)
-    value = 1.0 if to == control.DR else 0.0
-    metrics.publish(cloudwatch, namespace, Metric(metrics.FAILOVER_ENGAGED, value))
+    value = 1.0 if to == TRAFFIC_DR else 0.0
+    metrics.publish(cloudwatch, namespace, Metric(FAILOVER_ENGAGED, value))
     logs.info("engaged signal", traffic_to=to, value=value)
     return {"traffic_to": to, "value": value}

@@ -21,6 +21,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drgen_common import aws, clock, config, control, logs
+from drgen_common.contract import (
+    CONTROL_TABLE,
+    DR_CLUSTER_ARN,
+    EXECUTION_ID,
+    FAILBACK_LAG_THRESHOLD,
+    FORCE,
+    GLOBAL_CLUSTER_ID,
+    LOCK_SECONDS,
+    METRICS_NAMESPACE,
+    MODE,
+    PLANNED,
+    PRIMARY_REGION,
+    REPLICATION_LAG,
+    RUN_STATUS,
+    STARTED_AT,
+    STATE_PARAMETER,
+    TRAFFIC_DR,
+)
 from drgen_common.failover import (
     ConcurrentFailoverError,
     NotArmedError,
@@ -32,7 +50,7 @@ from drgen_common.failover import (
     write_state,
     writer_arn,
 )
-from drgen_common.metrics import REPLICATION_LAG, latest_maximum
+from drgen_common.metrics import latest_maximum
 
 LAG_WINDOW_SECONDS = 300  # the lag monitor reports every minute; older data says nothing about now
 
@@ -44,13 +62,13 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         ssm=aws.client("ssm"),
         rds=aws.client("rds"),
         # In a failback the replica to check is the primary region's cluster, reporting in its own region.
-        cloudwatch=aws.client("cloudwatch", config.required("PRIMARY_REGION")),
-        table=config.required("CONTROL_TABLE"),
-        parameter=config.required("STATE_PARAMETER"),
-        namespace=config.required("METRICS_NAMESPACE"),
-        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
-        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
-        lock_seconds=config.number("LOCK_SECONDS"),
+        cloudwatch=aws.client("cloudwatch", config.required(PRIMARY_REGION)),
+        table=config.required(CONTROL_TABLE),
+        parameter=config.required(STATE_PARAMETER),
+        namespace=config.required(METRICS_NAMESPACE),
+        global_cluster_id=config.required(GLOBAL_CLUSTER_ID),
+        dr_cluster_arn=config.required(DR_CLUSTER_ARN),
+        lock_seconds=config.number(LOCK_SECONDS),
         now=clock.now(),
     )
 
@@ -72,7 +90,7 @@ def guard(
 ) -> dict[str, Any]:
     """Refuse or record the start; returns the recorded state (the same on a repeated call)."""
     if not request.execution_id:
-        raise ValueError("execution_id is missing: the state machine passes $$.Execution.Id")
+        raise ValueError(f"{EXECUTION_ID} is missing: the state machine passes $$.Execution.Id")
     if not request.force and not control.armed(dynamodb, table):
         raise NotArmedError("the environment has not passed its readiness test yet: the triggers are not armed")
     lag = None
@@ -83,14 +101,14 @@ def guard(
     if holder:
         raise ConcurrentFailoverError(f"another failover is already running: {holder}")
     recorded = read_state(ssm, parameter)
-    if recorded.get("execution_id") == request.execution_id:
+    if recorded.get(EXECUTION_ID) == request.execution_id:
         return {**recorded, "lag_seconds": lag}  # a retried step: the start is recorded already
     record = {
-        "execution_id": request.execution_id,
-        "mode": request.mode,
-        "planned": request.planned,
-        "started_at": request.started_at or datetime.fromtimestamp(now, UTC).isoformat(),
-        "status": "running",
+        EXECUTION_ID: request.execution_id,
+        MODE: request.mode,
+        PLANNED: request.planned,
+        STARTED_AT: request.started_at or datetime.fromtimestamp(now, UTC).isoformat(),
+        RUN_STATUS: "running",
     }
     write_state(ssm, parameter, record)
     logs.info("failover started", **record, lag_seconds=lag)
@@ -99,7 +117,7 @@ def guard(
 
 def _something_to_fail_back(dynamodb: Any, rds: Any, table: str, global_cluster_id: str, dr_cluster_arn: str) -> None:
     """Refuse a failback that would change nothing: traffic in the primary region and the writer not in DR."""
-    if control.traffic(dynamodb, table) == control.DR:
+    if control.traffic(dynamodb, table) == TRAFFIC_DR:
         return
     writer = writer_arn(describe_global_cluster(rds, global_cluster_id))
     if writer and writer != dr_cluster_arn:
@@ -109,7 +127,7 @@ def _something_to_fail_back(dynamodb: Any, rds: Any, table: str, global_cluster_
 def _check_lag(cloudwatch: Any, namespace: str, request: Request) -> float:
     """The primary region's replica lag; refuses when it exceeds the threshold or is not reported."""
     if request.lag_threshold_seconds is None:
-        raise ValueError("a failback needs lag_threshold_seconds in its input (or force)")
+        raise ValueError(f"a failback needs {FAILBACK_LAG_THRESHOLD} in its input (or {FORCE})")
     lag = latest_maximum(cloudwatch, namespace, REPLICATION_LAG, LAG_WINDOW_SECONDS)
     if lag is None:
         raise ReplicationLagError(

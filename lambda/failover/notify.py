@@ -23,7 +23,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drgen_common import aws, clock, config, control, logs, metrics
-from drgen_common.failover import REFUSALS, Request, read_state, write_state
+from drgen_common.contract import (
+    ALERT_TOPIC_ARN,
+    CONFIRMATION,
+    CONFIRMED,
+    CONTROL_TABLE,
+    DNS,
+    DURATION,
+    ERROR,
+    EXECUTION_ID,
+    METRICS_NAMESPACE,
+    MODE,
+    PLANNED,
+    PROGRESS,
+    PROMOTION,
+    REFUSALS,
+    RUN_STATUS,
+    SCALE,
+    SCENARIO,
+    STARTED_AT,
+    STATE_PARAMETER,
+    SUCCESS,
+    VALID,
+    VALIDATION,
+)
+from drgen_common.failover import Request, read_state, write_state
 from drgen_common.metrics import Metric
 from drgen_common.notify import publish_best_effort
 
@@ -38,33 +62,33 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         ssm=aws.client("ssm"),
         cloudwatch=aws.client("cloudwatch"),
         dynamodb=aws.client("dynamodb"),
-        topic_arn=config.required("ALERT_TOPIC_ARN"),
-        parameter=config.required("STATE_PARAMETER"),
-        table=config.required("CONTROL_TABLE"),
-        namespace=config.required("METRICS_NAMESPACE"),
-        scenario=config.optional("SCENARIO", "drgen"),
+        topic_arn=config.required(ALERT_TOPIC_ARN),
+        parameter=config.required(STATE_PARAMETER),
+        table=config.required(CONTROL_TABLE),
+        namespace=config.required(METRICS_NAMESPACE),
+        scenario=config.optional(SCENARIO, "drgen"),
     )
 
 
 def outcome(event: dict[str, Any]) -> str:
     """How the run ended (see the module's docstring)."""
-    error = event.get("error")
+    error = event.get(ERROR)
     if error:
         return "refused" if isinstance(error, dict) and error.get("Error") in REFUSALS else "failed"
-    confirmation = event.get("confirmation") or {}
-    if confirmation and confirmation.get("confirmed") is not True:
+    confirmation = event.get(CONFIRMATION) or {}
+    if confirmation and confirmation.get(CONFIRMED) is not True:
         return "stood-down"
-    validation = event.get("validation") or {}
-    return "succeeded" if validation.get("valid") is True else "failed"
+    validation = event.get(VALIDATION) or {}
+    return "succeeded" if validation.get(VALID) is True else "failed"
 
 
 def done_so_far(progress: dict[str, Any] | None) -> dict[str, Any]:
     """What the earlier steps changed before a failure, and whether that left the worst state: a promoted
     writer whose traffic did not follow."""
     progress = progress or {}
-    promotion = progress.get("promotion") or {}
-    dns = progress.get("dns") or {}
-    scale = progress.get("scale") or {}
+    promotion = progress.get(PROMOTION) or {}
+    dns = progress.get(DNS) or {}
+    scale = progress.get(SCALE) or {}
     promoted = promotion.get("action") in ("failover", "switchover") or promotion.get("changed") is True
     moved = bool(dns.get("traffic_to"))
     return {
@@ -99,33 +123,35 @@ def notify(
     """Record the outcome once per execution, release the lock, then try the notice; returns what happened."""
     result = outcome(event)
     state = read_state(ssm, parameter)
-    ours = bool(request.execution_id) and state.get("execution_id") == request.execution_id
-    if ours and state.get("status") in FINISHED:
+    ours = bool(request.execution_id) and state.get(EXECUTION_ID) == request.execution_id
+    if ours and state.get(RUN_STATUS) in FINISHED:
         logs.info("already notified", **state)
-        return {"outcome": state["status"], "duration_seconds": state.get("duration_seconds"), "published": False}
-    started_at = state.get("started_at") if ours else request.started_at
+        return {"outcome": state[RUN_STATUS], "duration_seconds": state.get("duration_seconds"), "published": False}
+    started_at = state.get(STARTED_AT) if ours else request.started_at
     duration = _seconds_since(started_at)
-    done = done_so_far(event.get("progress"))
+    done = done_so_far(event.get(PROGRESS))
     if result in ("succeeded", "failed"):
-        values = [Metric(metrics.SUCCESS[request.mode], 1.0 if result == "succeeded" else 0.0)]
+        values = [Metric(SUCCESS[request.mode], 1.0 if result == "succeeded" else 0.0)]
         if result == "succeeded" and duration is not None:  # the recovery time achieved; a failed run has none
-            values.append(Metric(metrics.DURATION[request.mode], duration, "Seconds"))
+            values.append(Metric(DURATION[request.mode], duration, "Seconds"))
         metrics.publish(cloudwatch, namespace, *values)
     if ours:
         finished = clock.utcnow().isoformat()
-        write_state(ssm, parameter, {**state, "status": result, "finished_at": finished, "duration_seconds": duration})
+        write_state(
+            ssm, parameter, {**state, RUN_STATUS: result, "finished_at": finished, "duration_seconds": duration}
+        )
     released = control.release(dynamodb, table, request.execution_id) if request.execution_id else False
     details = {
         "scenario": scenario,
-        "mode": request.mode,
-        "planned": request.planned,
+        MODE: request.mode,
+        PLANNED: request.planned,
         "outcome": result,
-        "execution_id": request.execution_id,
+        EXECUTION_ID: request.execution_id,
         "duration_seconds": duration,
         "done": done,
-        "confirmation": event.get("confirmation"),
-        "validation": event.get("validation"),
-        "error": event.get("error"),
+        CONFIRMATION: event.get(CONFIRMATION),
+        VALIDATION: event.get(VALIDATION),
+        ERROR: event.get(ERROR),
     }
     published = publish_best_effort(sns, topic_arn, _subject(scenario, request, result, done), details)
     logs.info("notified", **details, published=published, lock_released=released)

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from drgen_common import aws, config, logs
+from drgen_common.contract import DR_CLUSTER_ARN, GLOBAL_CLUSTER_ID, PROMOTED, WRITER_ALIVE
 from drgen_common.failover import (
     Request,
     describe_global_cluster,
@@ -31,9 +32,9 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return promote(
         Request.from_event(event),
         rds=aws.client("rds"),
-        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
-        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
-        writer_alive=event.get("writer_alive") is True,
+        global_cluster_id=config.required(GLOBAL_CLUSTER_ID),
+        dr_cluster_arn=config.required(DR_CLUSTER_ARN),
+        writer_alive=event.get(WRITER_ALIVE) is True,
     )
 
 
@@ -41,8 +42,8 @@ def status_handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return promotion_status(
         Request.from_event(event),
         rds=aws.client("rds"),
-        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
-        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
+        global_cluster_id=config.required(GLOBAL_CLUSTER_ID),
+        dr_cluster_arn=config.required(DR_CLUSTER_ARN),
     )
 
 
@@ -93,7 +94,7 @@ def promotion_status(request: Request, *, rds: Any, global_cluster_id: str, dr_c
     target = target_cluster(cluster, dr_cluster_arn, request)
     state = cluster.get("FailoverState") or {}
     return {
-        "promoted": is_promoted(cluster, target),
+        PROMOTED: is_promoted(cluster, target),
         "target": target,
         "writer": writer_arn(cluster),
         "failover_status": state.get("Status", ""),

@@ -36,12 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drgen_common import aws, clock, config, logs
+from drgen_common.contract import LEDGER_TABLE, ORDER_ID, PRIMARY_QUEUE_URL, PRIMARY_REGION, QUEUE_URL, REPLAY_SECONDS
 from drgen_common.failover import Request
 from drgen_common.retry import Backoff, retry
 
 BATCH_LIMIT = 10  # messages per SendMessageBatch
 PAGE_ITEMS = 1000  # items a Scan page evaluates: bounds what one page holds in memory
-ORDER_FIELDS = (("order_id", "S"), ("symbol", "S"), ("side", "S"), ("quantity", "N"), ("price", "N"))
+ORDER_FIELDS = ((ORDER_ID, "S"), ("symbol", "S"), ("side", "S"), ("quantity", "N"), ("price", "N"))
 # https://sqs.us-east-1.amazonaws.com/123456789012/name (and .amazonaws.com.cn), or the legacy
 # https://us-east-1.queue.amazonaws.com/123456789012/name.
 QUEUE_HOST = re.compile(r"^https://(?:sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|([a-z0-9-]+)\.queue\.amazonaws\.com)/")
@@ -54,18 +55,18 @@ class NotQueuedError(RuntimeError):
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     request = Request.from_event(event)
     if request.failback:
-        queue_url = config.required("PRIMARY_QUEUE_URL")
-        sqs = aws.client("sqs", queue_region(queue_url) or config.required("PRIMARY_REGION"))
+        queue_url = config.required(PRIMARY_QUEUE_URL)
+        sqs = aws.client("sqs", queue_region(queue_url) or config.required(PRIMARY_REGION))
     else:
-        queue_url = config.required("QUEUE_URL")
+        queue_url = config.required(QUEUE_URL)
         sqs = aws.client("sqs")
-    window = config.number("REPLAY_SECONDS")
+    window = config.number(REPLAY_SECONDS)
     if window <= 0:
-        raise config.ConfigError(f"REPLAY_SECONDS must be positive, got {window}")
+        raise config.ConfigError(f"{REPLAY_SECONDS} must be positive, got {window}")
     return replay(
         dynamodb=aws.client("dynamodb"),
         sqs=sqs,
-        table=config.required("LEDGER_TABLE"),
+        table=config.required(LEDGER_TABLE),
         queue_url=queue_url,
         since=clock.now() - window,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from drgen_common import aws, config, logs
+from drgen_common.contract import PRIMARY_KMS_KEY_ARN, RETURN_BUCKETS, RETURN_REPLICATION_ROLE_ARN
 from drgen_common.failover import Request
 from drgen_common.retry import retry
 
@@ -31,9 +32,9 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return {"changed": False, "reason": "failback: the buckets keep replicating both ways", "buckets": []}
     return turn_on(
         aws.client("s3"),
-        pairs=parse_pairs(config.optional("RETURN_BUCKETS")),
-        role_arn=config.required("RETURN_REPLICATION_ROLE_ARN"),
-        primary_key_arn=config.required("PRIMARY_KMS_KEY_ARN"),
+        pairs=parse_pairs(config.optional(RETURN_BUCKETS)),
+        role_arn=config.required(RETURN_REPLICATION_ROLE_ARN),
+        primary_key_arn=config.required(PRIMARY_KMS_KEY_ARN),
     )
 
 
@@ -43,7 +44,7 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         source, _, destination = item.partition("=")
         if not source or not destination:
-            raise ValueError(f"RETURN_BUCKETS: {item!r} is not dr-bucket=primary-bucket")
+            raise ValueError(f"{RETURN_BUCKETS}: {item!r} is not dr-bucket=primary-bucket")
         pairs.append((source, destination))
     return pairs
 

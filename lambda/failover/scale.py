@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from drgen_common import aws, config, logs
+from drgen_common.contract import ACTIVE_CAPACITY, ASG, ASG_NAME, COMPUTE_KIND, ECS, ECS_CLUSTER, ECS_SERVICE
 from drgen_common.failover import Request
 from drgen_common.retry import retry
 
@@ -21,19 +22,19 @@ ECS_DIMENSION = "ecs:service:DesiredCount"
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     request = Request.from_event(event)
-    kind = config.required("COMPUTE_KIND")
-    if request.failback or kind not in ("ecs", "asg"):
+    kind = config.required(COMPUTE_KIND)
+    if request.failback or kind not in (ECS, ASG):
         return nothing_to_scale(kind, request)
-    capacity = config.integer("ACTIVE_CAPACITY")
-    if kind == "ecs":
+    capacity = config.integer(ACTIVE_CAPACITY)
+    if kind == ECS:
         return scale_ecs(
             aws.client("ecs"),
             aws.client("application-autoscaling"),
-            cluster=config.required("ECS_CLUSTER"),
-            service=config.required("ECS_SERVICE"),
+            cluster=config.required(ECS_CLUSTER),
+            service=config.required(ECS_SERVICE),
             capacity=capacity,
         )
-    return scale_asg(aws.client("autoscaling"), group=config.required("ASG_NAME"), capacity=capacity)
+    return scale_asg(aws.client("autoscaling"), group=config.required(ASG_NAME), capacity=capacity)
 
 
 def nothing_to_scale(kind: str, request: Request) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def scale_ecs(ecs: Any, autoscaling: Any, *, cluster: str, service: str, capacit
     if desired != previous:
         retry(ecs.update_service, cluster=cluster, service=service, desiredCount=desired)
     result = {
-        "kind": "ecs",
+        "kind": ECS,
         "previous": previous,
         "desired": desired,
         "changed": desired != previous or minimum_raised,
@@ -102,7 +103,7 @@ def scale_asg(autoscaling: Any, *, group: str, capacity: int) -> dict[str, Any]:
     if changed:
         retry(autoscaling.update_auto_scaling_group, AutoScalingGroupName=group, **wanted)
     result = {
-        "kind": "asg",
+        "kind": ASG,
         "previous": current["DesiredCapacity"],
         "desired": wanted["DesiredCapacity"],
         "minimum": wanted["MinSize"],

@@ -22,6 +22,23 @@ from typing import Any
 
 from drgen_common import aws, config, logs, probe
 from drgen_common import route53_rules as rules
+from drgen_common.contract import (
+    CHECK_DETAIL,
+    CHECK_NAME,
+    CHECK_OK,
+    CHECKS,
+    DR_CLUSTER_ARN,
+    DR_ENDPOINT,
+    GLOBAL_CLUSTER_ID,
+    HEALTH_DATABASE,
+    HEALTH_URL,
+    HEALTH_WRITER,
+    HOSTED_ZONE_ID,
+    PRIMARY_ENDPOINT,
+    PRIMARY_HEALTH_URL,
+    RECORD_NAME,
+    VALID,
+)
 from drgen_common.failover import Request, describe_global_cluster, is_promoted, target_cluster, writer_arn
 from drgen_common.retry import retry
 
@@ -35,12 +52,12 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         request,
         rds=aws.client("rds"),
         route53=aws.client("route53"),
-        global_cluster_id=config.required("GLOBAL_CLUSTER_ID"),
-        dr_cluster_arn=config.required("DR_CLUSTER_ARN"),
-        health_url=config.optional("PRIMARY_HEALTH_URL" if failback else "HEALTH_URL"),
-        hosted_zone_id=config.required("HOSTED_ZONE_ID"),
-        record_name=config.required("RECORD_NAME"),
-        endpoint=config.optional("PRIMARY_ENDPOINT" if failback else "DR_ENDPOINT"),
+        global_cluster_id=config.required(GLOBAL_CLUSTER_ID),
+        dr_cluster_arn=config.required(DR_CLUSTER_ARN),
+        health_url=config.optional(PRIMARY_HEALTH_URL if failback else HEALTH_URL),
+        hosted_zone_id=config.required(HOSTED_ZONE_ID),
+        record_name=config.required(RECORD_NAME),
+        endpoint=config.optional(PRIMARY_ENDPOINT if failback else DR_ENDPOINT),
     )
 
 
@@ -63,7 +80,7 @@ def validate(
         checks.append(endpoint_check(health_url))
     wanted = rules.PRIMARY if request.failback else rules.SECONDARY
     checks.append(dns_check(route53, hosted_zone_id, record_name, wanted, endpoint, resolve or addresses))
-    result = {"valid": all(check["ok"] for check in checks), "checks": checks}
+    result = {VALID: all(check[CHECK_OK] for check in checks), CHECKS: checks}
     logs.info("validated", mode=request.mode, **result)
     return result
 
@@ -73,9 +90,14 @@ def writer_check(request: Request, rds: Any, global_cluster_id: str, dr_cluster_
         cluster = describe_global_cluster(rds, global_cluster_id)
         target = target_cluster(cluster, dr_cluster_arn, request)
     except Exception as error:  # the check fails; the Choice state decides what happens next
-        return {"name": "writer", "ok": False, "detail": f"{type(error).__name__}: {error}"}
+        return _check("writer", False, f"{type(error).__name__}: {error}")
     writer = writer_arn(cluster) or "none"
-    return {"name": "writer", "ok": is_promoted(cluster, target), "detail": f"writer {writer}, wanted {target}"}
+    return _check("writer", is_promoted(cluster, target), f"writer {writer}, wanted {target}")
+
+
+def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
+    """One check's result, as drgen reports it (``drgen failover``) and the notice carries it."""
+    return {CHECK_NAME: name, CHECK_OK: ok, CHECK_DETAIL: detail}
 
 
 def endpoint_check(url: str) -> dict[str, Any]:
@@ -83,11 +105,11 @@ def endpoint_check(url: str) -> dict[str, Any]:
     answer = probe.get(url)
     detail = answer.describe()
     if not answer.ok:
-        return {"name": "endpoint", "ok": False, "detail": detail}
+        return _check("endpoint", False, detail)
     writer = database_is_writer(answer.body)
     if writer is False:
-        return {"name": "endpoint", "ok": False, "detail": f"{detail}; its database is not the writer yet"}
-    return {"name": "endpoint", "ok": True, "detail": detail + ("; database is the writer" if writer else "")}
+        return _check("endpoint", False, f"{detail}; its database is not the writer yet")
+    return _check("endpoint", True, detail + ("; database is the writer" if writer else ""))
 
 
 def database_is_writer(body: str) -> bool | None:
@@ -96,8 +118,8 @@ def database_is_writer(body: str) -> bool | None:
         document = json.loads(body)
     except ValueError:
         return None
-    database = document.get("database") if isinstance(document, dict) else None
-    writer = database.get("writer") if isinstance(database, dict) else None
+    database = document.get(HEALTH_DATABASE) if isinstance(document, dict) else None
+    writer = database.get(HEALTH_WRITER) if isinstance(database, dict) else None
     return writer if isinstance(writer, bool) else None
 
 
@@ -109,7 +131,7 @@ def dns_check(
         answer, why = route53_answer(route53, zone_id, record_name)
     except Exception as error:  # the control plane may be down with us-east-1: ask the data plane instead
         return _resolved(record_name, wanted, endpoint, resolve, f"Route 53 API: {type(error).__name__}: {error}")
-    return {"name": "dns", "ok": answer == wanted, "detail": f"Route 53 answers {answer} (wanted {wanted}): {why}"}
+    return _check("dns", answer == wanted, f"Route 53 answers {answer} (wanted {wanted}): {why}")
 
 
 def route53_answer(route53: Any, zone_id: str, record_name: str) -> tuple[str, str]:
@@ -150,11 +172,11 @@ def addresses(name: str) -> set[str]:
 
 def _resolved(record_name: str, wanted: str, endpoint: str, resolve: Resolve, why: str) -> dict[str, Any]:
     if not endpoint:
-        return {"name": "dns", "ok": False, "detail": f"{why}; no {wanted} endpoint to compare the name with"}
+        return _check("dns", False, f"{why}; no {wanted} endpoint to compare the name with")
     try:
         answered, expected = resolve(record_name), resolve(endpoint)
     except OSError as error:
-        return {"name": "dns", "ok": False, "detail": f"{why}; resolving failed: {error}"}
+        return _check("dns", False, f"{why}; resolving failed: {error}")
     ok = bool(answered & expected)
     verdict = "resolves to" if ok else "does not resolve to"
-    return {"name": "dns", "ok": ok, "detail": f"{why}; {record_name} {verdict} the {wanted} endpoint {endpoint}"}
+    return _check("dns", ok, f"{why}; {record_name} {verdict} the {wanted} endpoint {endpoint}")

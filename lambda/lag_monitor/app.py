@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drgen_common import aws, config, db, logs, metrics
+from drgen_common.contract import METRICS_NAMESPACE, REPLICATION_LAG, SAMPLE_INTERVAL_SECONDS, SAMPLES
 from drgen_common.metrics import Metric
 from drgen_common.schema import HEARTBEAT_DDL, HEARTBEAT_TABLE, table_exists
 
@@ -67,7 +68,7 @@ class Schedule:
 def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
     writer = db.configured_target(aws.client("secretsmanager"))
     cloudwatch = aws.client("cloudwatch")
-    namespace = config.required("METRICS_NAMESPACE")
+    namespace = config.required(METRICS_NAMESPACE)
     # The writer endpoint where it is active; after a failover this region's cluster is the replica, its writer
     # endpoint inactive, and the lag to measure is here (the failback's guard reads it): the reader endpoint.
     connection = db.connect_first([writer, db.reader_of(writer)])
@@ -76,8 +77,8 @@ def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
             connection,
             region=config.region(),
             schedule=Schedule(
-                samples=config.integer("SAMPLES", 2),
-                interval=config.number("SAMPLE_INTERVAL_SECONDS", 30.0),
+                samples=config.integer(SAMPLES, 2),
+                interval=config.number(SAMPLE_INTERVAL_SECONDS, 30.0),
                 budget=_budget(context),
             ),
             publish=lambda *values: metrics.publish(cloudwatch, namespace, *values),
@@ -139,7 +140,7 @@ def _measure(
         if lag is None:
             logs.warning("no heartbeat from the writer region yet", region=region)
             continue
-        publish(Metric(metrics.REPLICATION_LAG, lag, "Seconds"))
+        publish(Metric(REPLICATION_LAG, lag, "Seconds"))
         logs.info("replication lag", region=region, lag_seconds=lag)
     return {"role": "replica", "region": region, "lag_seconds": lags}
 

@@ -22,9 +22,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from drgen_common import aws, config, logs, metrics, probe
+from drgen_common.contract import (
+    METRICS_NAMESPACE,
+    PRIMARY_ENDPOINT_HEALTHY,
+    PROBE_TARGET,
+    PROBE_TIMEOUT_SECONDS,
+    SAMPLE_INTERVAL_SECONDS,
+    SAMPLES,
+    SEARCH_STRING,
+    TCP_SCHEME,
+)
 from drgen_common.metrics import Metric
 
-PRIMARY_ENDPOINT_HEALTHY = "PrimaryEndpointHealthy"
 SEARCH_LIMIT = 5120  # Route 53 searches only the first 5,120 bytes of the body
 DEFAULT_TIMEOUT_SECONDS = 4.0  # Route 53 wants the connection within 4 seconds
 # CloudWatch stores datapoints published with StorageResolution 1 at one-second resolution; only those can feed an
@@ -36,20 +45,20 @@ MARGIN_SECONDS = 2.0
 
 def handler(_event: dict[str, Any], context: Any) -> dict[str, Any]:
     cloudwatch = aws.client("cloudwatch")
-    timeout = config.number("PROBE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+    timeout = config.number(PROBE_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     budget = remaining() / 1000 - MARGIN_SECONDS - timeout if remaining else math.inf
 
     def probe() -> dict[str, Any]:
         return run(
             cloudwatch,
-            namespace=config.required("METRICS_NAMESPACE"),
-            target=config.required("PROBE_TARGET"),
-            search_string=config.optional("SEARCH_STRING"),
+            namespace=config.required(METRICS_NAMESPACE),
+            target=config.required(PROBE_TARGET),
+            search_string=config.optional(SEARCH_STRING),
             timeout=timeout,
         )
 
-    return sampled(probe, config.integer("SAMPLES", 1), config.number("SAMPLE_INTERVAL_SECONDS", 10.0), budget)
+    return sampled(probe, config.integer(SAMPLES, 1), config.number(SAMPLE_INTERVAL_SECONDS, 10.0), budget)
 
 
 def sampled(
@@ -89,7 +98,7 @@ def run(cloudwatch: Any, *, namespace: str, target: str, search_string: str, tim
 
 def check(target: str, search_string: str, timeout: float) -> dict[str, Any]:
     """Whether ``target`` passes the health check, and why not."""
-    if target.startswith("tcp://"):
+    if target.startswith(TCP_SCHEME):
         return _tcp(target, timeout)
     answer = probe.get(target, timeout=timeout)
     if answer.status is None:
@@ -106,7 +115,7 @@ def _tcp(target: str, timeout: float) -> dict[str, Any]:
     """A TCP connection to ``tcp://host:port`` (the database accepts connections: it is up and reachable)."""
     parts = urlsplit(target)
     if not parts.hostname or parts.port is None:
-        return {"target": target, "healthy": False, "status": None, "reason": "not a tcp://host:port target"}
+        return {"target": target, "healthy": False, "status": None, "reason": f"not a {TCP_SCHEME}host:port target"}
     try:
         with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
             pass

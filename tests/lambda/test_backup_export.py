@@ -80,8 +80,8 @@ def test_exports_the_automated_snapshot_once_and_a_second_run_reports_already_ex
     assert second["status"] == exported["Status"]
     assert len(rds.describe_export_tasks()["ExportTasks"]) == 1
     # One 1 (started) and one 0 (nothing new), in one minute or across a minute boundary.
-    assert sum(metric_values(cloud, app.EXPORT_STARTED, region=PRIMARY, stat="Sum")) == 1.0
-    assert sum(metric_values(cloud, app.EXPORT_STARTED, region=PRIMARY, stat="SampleCount")) == 2.0
+    assert sum(metric_values(cloud, app.BACKUP_EXPORT_STARTED, region=PRIMARY, stat="Sum")) == 1.0
+    assert sum(metric_values(cloud, app.BACKUP_EXPORT_STARTED, region=PRIMARY, stat="SampleCount")) == 2.0
 
 
 class _Racing:
@@ -115,7 +115,7 @@ def test_a_concurrent_run_that_started_the_export_first_is_reported_not_raised(c
     result = app.export_newest(target, rds=_Racing(rds), publish=lambda *m: published.extend(m))
 
     assert result["action"] == "already-exported"
-    assert [(m.name, m.value) for m in published] == [(app.EXPORT_STARTED, 0.0)]
+    assert [(m.name, m.value) for m in published] == [(app.BACKUP_EXPORT_STARTED, 0.0)]
 
 
 def test_other_export_failures_propagate_so_the_run_fails(primary):
@@ -139,7 +139,7 @@ def test_no_automated_snapshot_exports_nothing_and_publishes_0(cloud, primary):
 
     assert result == {"action": "no-snapshot", "cluster": CLUSTER}
     assert rds.describe_export_tasks()["ExportTasks"] == []
-    assert metric_values(cloud, app.EXPORT_STARTED, region=PRIMARY) == [0.0]
+    assert metric_values(cloud, app.BACKUP_EXPORT_STARTED, region=PRIMARY) == [0.0]
 
 
 class _Pages:

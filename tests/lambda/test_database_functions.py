@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from app import health, trades
 from connectivity import app as connectivity
-from drgen_common import db, metrics
+from drgen_common import contract, db
 from drgen_common.metrics import Metric
 from lag_monitor import app as lag_monitor
 
@@ -35,14 +35,14 @@ def test_connectivity_publishes_1_against_the_database(cloud, database, secret_e
     secret_env(database)
     result = connectivity.handler({}, None)
     assert result["connected"] is True and result["error"] == ""
-    assert metric_values(cloud, metrics.DATABASE_CONNECTIVITY) == [1.0]
+    assert metric_values(cloud, contract.DATABASE_CONNECTIVITY) == [1.0]
 
 
 def test_connectivity_publishes_0_against_a_closed_port_without_raising(cloud, database, secret_env):
     secret_env(unreachable(database))
     result = connectivity.handler({}, None)
     assert result["connected"] is False and "InterfaceError" in result["error"]
-    assert metric_values(cloud, metrics.DATABASE_CONNECTIVITY) == [0.0]
+    assert metric_values(cloud, contract.DATABASE_CONNECTIVITY) == [0.0]
 
 
 def _age(target: db.Target, region: str) -> float | None:
@@ -78,7 +78,7 @@ def test_lag_monitor_measures_the_heartbeat_age_in_the_replica_region(cloud, dat
     result = lag_monitor.handler({}, None)  # runs in the DR region (AWS_REGION), as the replica
     assert result["role"] == "replica"
     assert len(result["lag_seconds"]) == 2 and all(42 <= lag < 47 for lag in result["lag_seconds"])
-    assert 42 <= max(metric_values(cloud, metrics.REPLICATION_LAG)) < 47
+    assert 42 <= max(metric_values(cloud, contract.REPLICATION_LAG)) < 47
 
 
 def test_lag_monitor_schedule_fits_the_invocation_budget():
@@ -239,7 +239,7 @@ def test_after_a_failover_the_old_primary_measures_the_lag_through_its_reader_en
     monkeypatch.setenv("SAMPLES", "1")
     result = lag_monitor.handler({}, None)
     assert result["role"] == "replica" and result["region"] == PRIMARY
-    assert len(metric_values(cloud, metrics.REPLICATION_LAG, region=PRIMARY)) == 1  # where the guard reads it
+    assert len(metric_values(cloud, contract.REPLICATION_LAG, region=PRIMARY)) == 1  # where the guard reads it
 
 
 class _GlobalCluster:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from drgen_common import metrics
+from drgen_common import contract
 from drgen_common.failover import Request
 from failover import confirm
 
@@ -84,7 +84,7 @@ def test_the_handler_reads_both_alarms_and_the_heartbeat_where_they_live(cloud, 
         )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test: primary down")
     cloud("cloudwatch").put_metric_data(
-        Namespace=NAMESPACE, MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": 2.0}]
+        Namespace=NAMESPACE, MetricData=[{"MetricName": contract.REPLICATION_LAG, "Value": 2.0}]
     )
     monkeypatch.setenv("PROBE_ALARM_NAME", PROBE_ALARM)
     monkeypatch.setenv("ROUTE53_ALARM_NAME", ROUTE53_ALARM)

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from drgen_common import control, metrics
+from drgen_common import contract, control
 from drgen_common.failover import (
     ConcurrentFailoverError,
     NotArmedError,
@@ -123,13 +123,15 @@ def test_a_lock_whose_holder_outlived_the_execution_timeout_is_taken_over(cloud,
 
 
 def _traffic_in_dr(cloud, table):
-    control.set_traffic(cloud("dynamodb"), table, control.DR, EXECUTION + "failover", "2024-05-01T10:05:00+00:00")
+    control.set_traffic(
+        cloud("dynamodb"), table, contract.TRAFFIC_DR, EXECUTION + "failover", "2024-05-01T10:05:00+00:00"
+    )
 
 
 def _failback(cloud, *, lag: float | None, **extra):
     if lag is not None:
         cloud("cloudwatch", PRIMARY).put_metric_data(
-            Namespace=NAMESPACE, MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": lag}]
+            Namespace=NAMESPACE, MetricData=[{"MetricName": contract.REPLICATION_LAG, "Value": lag}]
         )
     event = {"execution_id": EXECUTION + "failback", "mode": "failback", "lag_threshold_seconds": 5, **extra}
     return guard.handler(event, None)

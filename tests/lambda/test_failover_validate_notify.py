@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from drgen_common import control, metrics
+from drgen_common import contract, control
 from failover import dns, notify, promote, validate
 
 from .conftest import CONTROL_TABLE, control_item, metric_values
@@ -146,15 +146,15 @@ def test_notify_records_success_and_duration_once_and_releases_the_lock(cloud, i
     [message] = inbox()
     assert message["Subject"] == "drgen trading-ecs: failover succeeded"
     assert json.loads(message["Message"])["outcome"] == "succeeded"
-    assert metric_values(cloud, metrics.SUCCESS["failover"]) == [1.0]
-    [duration] = metric_values(cloud, metrics.DURATION["failover"])
+    assert metric_values(cloud, contract.SUCCESS["failover"]) == [1.0]
+    [duration] = metric_values(cloud, contract.DURATION["failover"])
     assert 95 <= duration < 120
     state = _state(cloud)
     assert state["status"] == "succeeded" and state["finished_at"]
 
     again = notify.handler(event, None)
     assert again == {"outcome": "succeeded", "duration_seconds": first["duration_seconds"], "published": False}
-    assert inbox() == [] and metric_values(cloud, metrics.SUCCESS["failover"], stat="SampleCount") == [1.0]
+    assert inbox() == [] and metric_values(cloud, contract.SUCCESS["failover"], stat="SampleCount") == [1.0]
 
 
 def test_a_notice_that_cannot_be_published_loses_nothing(cloud, inbox, monkeypatch):
@@ -164,7 +164,7 @@ def test_a_notice_that_cannot_be_published_loses_nothing(cloud, inbox, monkeypat
     monkeypatch.setenv("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-2:123456789012:no-such-topic")
     result = notify.handler({"execution_id": EXECUTION, "validation": {"valid": True}}, None)
     assert result["outcome"] == "succeeded" and result["published"] is False and result["lock_released"] is True
-    assert metric_values(cloud, metrics.SUCCESS["failover"]) == [1.0]
+    assert metric_values(cloud, contract.SUCCESS["failover"]) == [1.0]
     assert _state(cloud)["status"] == "succeeded"
 
 
@@ -190,8 +190,8 @@ def test_a_failure_after_promotion_without_traffic_is_announced_as_critical(clou
         "capacity_raised": True,
         "writer_promoted_without_traffic": True,
     }
-    assert metric_values(cloud, metrics.SUCCESS["failover"]) == [0.0]
-    assert metric_values(cloud, metrics.DURATION["failover"]) == []  # a failed run achieved no recovery time
+    assert metric_values(cloud, contract.SUCCESS["failover"]) == [0.0]
+    assert metric_values(cloud, contract.DURATION["failover"]) == []  # a failed run achieved no recovery time
 
 
 def test_a_stand_down_publishes_no_outcome_metric(cloud, inbox):
@@ -199,7 +199,7 @@ def test_a_stand_down_publishes_no_outcome_metric(cloud, inbox):
     confirmation = {"confirmed": False, "waiting": False, "reason": "no signal fires any more: standing down"}
     assert notify.handler({"execution_id": EXECUTION, "confirmation": confirmation}, None)["outcome"] == "stood-down"
     assert [m["Subject"] for m in inbox()] == ["drgen trading-ecs: failover stood-down"]
-    assert metric_values(cloud, metrics.SUCCESS["failover"]) == [] and control_item(cloud, "lock") == {}
+    assert metric_values(cloud, contract.SUCCESS["failover"]) == [] and control_item(cloud, "lock") == {}
 
 
 def test_notify_reports_a_refused_failback_without_metrics_or_touching_the_running_one(cloud, inbox):
@@ -211,7 +211,7 @@ def test_notify_reports_a_refused_failback_without_metrics_or_touching_the_runni
     }
     assert notify.handler(refused, None)["outcome"] == "refused"
     assert [m["Subject"] for m in inbox()] == ["drgen trading-ecs: failback refused"]
-    assert metric_values(cloud, metrics.SUCCESS["failback"]) == []
+    assert metric_values(cloud, contract.SUCCESS["failback"]) == []
     state = _state(cloud)
     assert state["execution_id"] == EXECUTION and state["status"] == "running"
     assert control_item(cloud, "lock")["holder"] == EXECUTION  # not released: not the refused run's

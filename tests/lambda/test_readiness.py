@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from drgen_common import control, metrics
+from drgen_common import contract, control
 from readiness import app as readiness
 
 from .conftest import DR, NAMESPACE, PRIMARY, control_item, metric_values
@@ -46,7 +46,7 @@ def ready_env(cloud, global_database, health_endpoint, monkeypatch):
 def _report_lag(cloud, seconds):
     """What the DR region's lag monitor publishes there."""
     cloud("cloudwatch", DR).put_metric_data(
-        Namespace=NAMESPACE, MetricData=[{"MetricName": metrics.REPLICATION_LAG, "Value": seconds}]
+        Namespace=NAMESPACE, MetricData=[{"MetricName": contract.REPLICATION_LAG, "Value": seconds}]
     )
 
 
@@ -58,7 +58,7 @@ def test_readiness_passes_and_publishes_1(cloud, ready_env):
     result = readiness.handler({}, None)
     assert result["ready"] is True
     assert _checks(result) == {"endpoint": True, "standby": True, "replication lag": True, "state machine": True}
-    assert metric_values(cloud, metrics.FAILOVER_READINESS, region=PRIMARY) == [1.0]
+    assert metric_values(cloud, contract.FAILOVER_READINESS, region=PRIMARY) == [1.0]
     assert ready_env() == []
 
 
@@ -68,7 +68,7 @@ def test_readiness_fails_on_lag_and_a_missing_state_machine_and_alerts(cloud, re
     result = readiness.handler({}, None)
     assert result["ready"] is False
     assert _checks(result) == {"endpoint": True, "standby": True, "replication lag": False, "state machine": False}
-    assert metric_values(cloud, metrics.FAILOVER_READINESS, region=PRIMARY) == [0.0]
+    assert metric_values(cloud, contract.FAILOVER_READINESS, region=PRIMARY) == [0.0]
     assert ready_env() == [f"drgen: failover not ready in {PRIMARY} (replication lag, state machine)"]
 
 
