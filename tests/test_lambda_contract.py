@@ -276,18 +276,7 @@ class _Database:
 
 # The presets whose endpoint is drgen's own health code (a Lambda target, or drgen's application on EC2).
 OWN_ENDPOINT = [
-    pytest.param(
-        name,
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                reason='a gap this test records: the preset searches for the seed application\'s "quotes_valid" '
-                "but runs drgen's own application (no compute.image), which answers HEALTH_OK_BODY",
-            )
-        ]
-        if name == "trading-asg"
-        else [],
-    )
+    name
     for name in STRING_MATCHED
     if any(f.key == "app-health" for f in functions_for(PRESETS[name])) or runs_default_application(PRESETS[name])
 ]

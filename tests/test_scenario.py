@@ -113,11 +113,20 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("base: trading-ecs\nalerting: {email: ops-at-bank}\n", "is not an e-mail address SNS can subscribe"),
         ("base: trading-ecs\ndatabase: {engine_version: '14.1'}\n", "for 14.3 and higher only, not 14.1"),
         ("base: database-dr\ndatabase: {instance_class: db.t4g.medium}\n", "is not memory optimized"),
+        (
+            "base: trading-asg\nrouting: {health_check: {search_string: '\"quotes_valid\":true'}}\n",
+            r"drgen's own application answers the health check here, and its answer never holds "
+            r'"quotes_valid":true; search for "status":"ok"',
+        ),
+        ("base: trading-asg\ncompute: {image: /ami/trading}\nrouting: {health_check: {search_string: quotes}}\n", None),
         ("- just\n- a list\n", "must be a mapping"),
         ("base: trading-ecs\nnetwork: [unclosed\n", "broken YAML"),
     ],
 )
 def test_bad_scenario_files_name_the_problem(tmp_path, yaml_text, message):
+    if message is None:  # the control case: the user's own AMI answers what the user searches for
+        assert load(config=_write(tmp_path, yaml_text)).routing.health_check.search_string
+        return
     with pytest.raises(ScenarioError, match=message):
         load(config=_write(tmp_path, yaml_text))
 

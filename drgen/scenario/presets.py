@@ -76,7 +76,8 @@ TRADING_ASG = Scenario(
         health_check=HealthCheck(
             type=HealthCheckType.HTTPS_STR_MATCH,
             path="/health/trading",
-            search_string='"quotes_valid":true',
+            # The seed's "quotes_valid" belongs to its own application; drgen's answers HEALTH_OK_BODY (the
+            # default) only after it has read this region's database, trades included: real trading data.
             interval_seconds=10,
             failure_threshold=3,
         ),

@@ -6,6 +6,7 @@ import ipaddress
 import re
 
 from drgen.errors import ScenarioError
+from drgen.lambda_code import contract
 from drgen.regions import KNOWN_REGIONS
 from drgen.scenario.model import ComputeKind, HealthCheckType, Scenario
 
@@ -214,11 +215,30 @@ def _routing(s: Scenario) -> None:
         _fail(f"routing.health_check.path: '{h.path}' must start with '/' (at most 255 characters)")
     if h.type is HealthCheckType.HTTPS_STR_MATCH and not 0 < len(h.search_string) <= 255:
         _fail("routing.health_check.search_string: 1 to 255 characters for a string-match check")
+    if (
+        h.type is HealthCheckType.HTTPS_STR_MATCH
+        and _drgen_answers_health(s)
+        and h.search_string not in contract.HEALTH_OK_BODY
+    ):
+        # Route 53 marks the endpoint unhealthy when the string is not in the body (Route 53 developer guide,
+        # "How Amazon Route 53 determines whether a health check is healthy"): the primary would fail over at once.
+        _fail(
+            f"routing.health_check.search_string: drgen's own application answers the health check here, and its "
+            f"answer never holds {h.search_string}; search for {contract.HEALTH_OK_BODY} (what it answers when its "
+            "database reads), or set compute.image to your application"
+        )
     if (h.type is HealthCheckType.CLOUDWATCH_METRIC) != (s.compute.kind.value == "connectivity"):
         _fail(
             "routing.health_check.type: CLOUDWATCH_METRIC checks go with compute.kind connectivity "
             "(DNS on database endpoints); endpoint checks with the other kinds"
         )
+
+
+def _drgen_answers_health(s: Scenario) -> bool:
+    """Whether drgen's application (lambda/app/health.py) answers the endpoint check: the Lambda kinds always,
+    Auto Scaling when the scenario names no AMI of its own."""
+    kind = s.compute.kind
+    return kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY) or (kind is ComputeKind.ASG and s.compute.image is None)
 
 
 def _deployment(s: Scenario) -> None:
