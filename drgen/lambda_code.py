@@ -4,7 +4,7 @@ The code is inside the package when installed (setup.py copies lambda/ to drgen/
 top-level lambda/ (an editable install, or running from the tree). Its ``drgen_common`` package is imported as
 the functions import it, as a top-level package with LAMBDA_ROOT on ``sys.path``, so drgen and the functions
 share one module, not two copies of it. This module imports nothing else of drgen: the catalogue
-(drgen/functions.py) and the scenario model import the contract from here.
+(drgen/lambda_functions.py) and the scenario model import the contract from here.
 """
 
 from __future__ import annotations

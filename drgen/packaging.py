@@ -21,8 +21,8 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from drgen.errors import DrgenError
-from drgen.functions import SHARED_PACKAGE, functions_for
 from drgen.lambda_code import LAMBDA_ROOT, contract
+from drgen.lambda_functions import SHARED_PACKAGE, functions_for
 from drgen.scenario.model import ComputeKind, Scenario
 
 FUNCTIONS_DIR = "functions"

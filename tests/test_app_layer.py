@@ -13,7 +13,7 @@ import pytest
 
 from drgen.builders.functions import camel
 from drgen.errors import ScenarioError
-from drgen.functions import functions_for
+from drgen.lambda_functions import functions_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.render import render
 from drgen.scenario import PRESETS, load

@@ -1,4 +1,4 @@
-"""The catalogue's calls (drgen/functions.py ``calls``) are the AWS calls the Lambda code makes, found in the code.
+"""The catalogue's calls (drgen/lambda_functions.py ``calls``) are the AWS calls the Lambda code makes.
 
 Lint rule E9011 checks the roles against the catalogue; this test holds the catalogue against the handlers, so
 neither drifts: from each handler it follows the functions it calls (in its own module and in drgen_common) and
@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-from drgen.functions import (
+from drgen.lambda_functions import (
     APP_HEALTH,
     BACKUP_EXPORT,
     CONNECTIVITY,

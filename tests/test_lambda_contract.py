@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from drgen.builders.functions import camel
-from drgen.functions import functions_for
 from drgen.lambda_code import LAMBDA_ROOT, contract
+from drgen.lambda_functions import functions_for
 from drgen.operate import lambdas
 from drgen.packaging import runs_default_application
 from drgen.scenario import PRESETS

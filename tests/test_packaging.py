@@ -22,7 +22,7 @@ import pytest
 from drgen import packaging
 from drgen.bundle.manifest import MANIFEST
 from drgen.errors import DrgenError
-from drgen.functions import SHARED_PACKAGE, functions_for
+from drgen.lambda_functions import SHARED_PACKAGE, functions_for
 from drgen.packaging import LAMBDA_ROOT, VENDORED_PINS, build_artifacts, key_parameter, package_zip
 from drgen.scenario import PRESETS, load
 

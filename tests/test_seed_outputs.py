@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from drgen.builders.failover_definition import substitution
-from drgen.functions import failover_steps
+from drgen.lambda_functions import failover_steps
 from drgen.lint import lint_template
 from drgen.main import cli
 from drgen.render import render

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from drgen.builders.snapshot_export import OVERDUE_HOURS, daily_schedule
-from drgen.functions import has_backups_bucket
 from drgen.lambda_code import contract
+from drgen.lambda_functions import has_backups_bucket
 from drgen.scenario import PRESETS
 
 from .conftest import REPO, resources, template

@@ -11,7 +11,7 @@ import pytest
 
 from drgen.bundle.catalogue import STATEFUL_TYPES
 from drgen.errors import ScenarioError
-from drgen.functions import functions_for
+from drgen.lambda_functions import functions_for
 from drgen.layers import LAYERS
 from drgen.naming import PLACEHOLDER_ACCOUNT, Names
 from drgen.scenario import PRESETS, load

@@ -24,7 +24,9 @@ from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 
 STRONG = "STRONG"
-INTAKE_ENV = contract.LEDGER_TABLE  # the intake function's variable naming the ledger (drgen/functions.py ORDER_INTAKE)
+INTAKE_ENV = (
+    contract.LEDGER_TABLE
+)  # the intake function's variable naming the ledger (drgen/lambda_functions.py ORDER_INTAKE)
 
 
 def ledger_table(docs: BundleDocs) -> tuple[Stack, str] | None:

@@ -23,8 +23,8 @@ from drgen.builders import (
     upstream,
 )
 from drgen.builders.context import StackContext
-from drgen.functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
 from drgen.lambda_code import contract
+from drgen.lambda_functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
 from drgen.scenario.model import ComputeKind
 
 APP_FUNCTIONS = frozenset({LAG_MONITOR.key, CONNECTIVITY.key, APP_HEALTH.key, TRADE_PROCESSOR.key, ORDER_INTAKE.key})

@@ -24,8 +24,8 @@ from drgen.builders.routing import (
     HEALTH_CHECK_OUTPUTS,
     lag_alarm_name,
 )
-from drgen.functions import APP_HEALTH, functions_for
 from drgen.lambda_code import contract
+from drgen.lambda_functions import APP_HEALTH, functions_for
 from drgen.regions import ROUTE53_METRICS_REGION
 from drgen.scenario.model import ComputeKind, Role, Scenario
 

@@ -33,11 +33,11 @@ from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS
 from drgen.builders.inputs import KMS_KEY_ARN
-from drgen.functions import (
+from drgen.lambda_code import contract
+from drgen.lambda_functions import (
     RETURN_REPLICATION_USE,
     returns_data,
 )
-from drgen.lambda_code import contract
 from drgen.scenario.model import Bucket, ComputeKind, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
@@ -54,7 +54,7 @@ def state_machine_arn(ctx: StackContext) -> Sub:
 
 
 def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[str, Any]:
-    """Everything the failover steps, the engaged signal and the readiness test read (see drgen/functions.py)."""
+    """Everything the failover steps, the engaged signal and the readiness test read (see drgen/lambda_functions.py)."""
     kind = ctx.scenario.compute.kind
     serving = compute.has_endpoint(ctx.scenario)
     return {

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from drgen.builders.functions import camel
-from drgen.functions import returns_data
 from drgen.lambda_code import contract
+from drgen.lambda_functions import returns_data
 from drgen.scenario.model import Scenario
 
 POLL_SECONDS = 15

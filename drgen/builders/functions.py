@@ -1,4 +1,4 @@
-"""Lambda functions from the catalogue (drgen/functions.py): code, role, log group, schedule.
+"""Lambda functions from the catalogue (drgen/lambda_functions.py): code, role, log group, schedule.
 
 Every function runs Python with X-Ray active tracing, logs to its own KMS-encrypted log group with retention
 (created first, so Lambda never creates an unencrypted, unbounded one), encrypts its environment with the
@@ -24,15 +24,15 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
 from drgen.lambda_code import contract
+from drgen.lambda_functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Role
 
 RUNTIME = "python3.12"
 MEMORY_MB = 256
-# What the code in lambda/ calls beyond its own configuration (drgen/functions.py lists env, not calls).
+# What the code in lambda/ calls beyond its own configuration (drgen/lambda_functions.py lists env, not calls).
 # Actions AWS authorizes only on "*": X-Ray segments, CloudWatch metric data (held to our namespace by a
 # condition instead), and the ENI calls Lambda makes for a function in a VPC (the ENIs do not exist beforehand).
 ANY_RESOURCE = ["*"]
@@ -122,7 +122,7 @@ def common_env(ctx: StackContext) -> dict[str, Any]:
     }
 
 
-# The function's Metadata key listing the AWS calls its code makes (drgen/functions.py); lint rule E9011 reads it.
+# The Metadata key listing the AWS calls a function's code makes (drgen/lambda_functions.py); E9011 reads it.
 CALLS = "drgen:Calls"
 # The resource Metadata key under which a function (and its role) says why it may use the primary region;
 # the lint rule E9010 (drgen/lint/rules/failover_path_region.py) and drgen/stability.py read it.

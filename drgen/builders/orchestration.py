@@ -51,7 +51,8 @@ from drgen.builders.failover_access import (
 from drgen.builders.failover_definition import definition, substitution, tasks
 from drgen.builders.functions import Deployed
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
-from drgen.functions import (
+from drgen.lambda_code import contract
+from drgen.lambda_functions import (
     ENGAGED_SIGNAL,
     LEDGER_REPLAY,
     READINESS,
@@ -60,7 +61,6 @@ from drgen.functions import (
     probe_for,
     returns_data,
 )
-from drgen.lambda_code import contract
 
 # Route 53 evaluates the engaged alarm's one-minute data stream: the signal publishes every minute.
 ENGAGED_SCHEDULE = "rate(1 minute)"

@@ -16,8 +16,8 @@ from drgen.builders import events, functions, routing, upstream
 from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.functions import Deployed
-from drgen.functions import probe_for
 from drgen.lambda_code import contract
+from drgen.lambda_functions import probe_for
 from drgen.scenario.model import ComputeKind, Role
 
 SCHEDULE = "rate(1 minute)"

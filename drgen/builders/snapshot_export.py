@@ -26,8 +26,8 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.database import BACKUP_WINDOW, CLUSTER
 from drgen.builders.iam import POLICY_VERSION, service_trust
-from drgen.functions import BACKUP_EXPORT, BACKUPS_PURPOSE, has_backups_bucket
 from drgen.lambda_code import contract
+from drgen.lambda_functions import BACKUP_EXPORT, BACKUPS_PURPOSE, has_backups_bucket
 
 EXPORT_SERVICE = "export.rds.amazonaws.com"
 # A daily export, and a day plus two hours of slack before "no export started" pages someone.

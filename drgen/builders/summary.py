@@ -28,7 +28,7 @@ from drgen.builders.alerting import DASHBOARD_URL
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
 from drgen.builders.failover_definition import substitution
-from drgen.functions import failover_steps
+from drgen.lambda_functions import failover_steps
 from drgen.scenario.model import HealthCheckType, Role
 
 # The output listing the others, comma-separated, in the order `drgen outputs` shows them.

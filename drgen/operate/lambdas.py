@@ -13,8 +13,8 @@ import sys
 import threading
 from types import ModuleType
 
-from drgen.functions import Function
 from drgen.lambda_code import LAMBDA_ROOT, put_on_path
+from drgen.lambda_functions import Function
 
 _LOCK = threading.Lock()
 

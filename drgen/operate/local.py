@@ -25,8 +25,8 @@ from drgen.builders.failover_definition import definition, substitution
 from drgen.deploy.moto_templates import placeholder
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
-from drgen.functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
 from drgen.lambda_code import contract
+from drgen.lambda_functions import FAILOVER_STEPS, LEDGER_REPLAY, RETURN_REPLICATION, Function
 from drgen.operate import asl, lambdas
 from drgen.operate.environment import Environment
 from drgen.operate.simclock import SimClock

@@ -23,8 +23,8 @@ from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
-from drgen.functions import READINESS
 from drgen.lambda_code import contract
+from drgen.lambda_functions import READINESS
 from drgen.operate import lambdas, local
 from drgen.operate.environment import Environment
 from drgen.scenario.model import ComputeKind, Role

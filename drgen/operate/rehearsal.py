@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 from drgen.builders.alerting import health_check_alarm_name
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
-from drgen.functions import ENGAGED_SIGNAL
 from drgen.lambda_code import contract
+from drgen.lambda_functions import ENGAGED_SIGNAL
 from drgen.operate import lambdas, local, moto_standins
 from drgen.operate.dns_verdict import Regions
 from drgen.operate.environment import Environment

@@ -1,4 +1,4 @@
-"""The function's configuration: environment variables set by the template (see drgen/functions.py).
+"""The function's configuration: environment variables set by the template (see drgen/lambda_functions.py).
 
 A missing required value is a deployment error, so it fails the invocation loudly with the variable's name
 instead of surfacing later as a confusing AWS error.

@@ -45,7 +45,7 @@ PROBE_ALARM = "primary-probe"  # on PRIMARY_ENDPOINT_HEALTHY, DR region
 PRIMARY_HEALTH_ALARM = "primary-health"  # on the primary's Route 53 health check, us-east-1
 
 # -- environment variables -------------------------------------------------------------------------------------
-# What the templates set and the functions read (drgen/functions.py lists each function's).
+# What the templates set and the functions read (drgen/lambda_functions.py lists each function's).
 # Every function (no handler reads SUFFIX or SECONDARY_REGION yet: they say where the function runs):
 SCENARIO = "SCENARIO"
 SUFFIX = "SUFFIX"

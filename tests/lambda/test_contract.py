@@ -90,7 +90,7 @@ ELSEWHERE = {
         {"lambda/failover/confirm.py", "lambda/failover/replay.py"},
     ),
     "to": ("a returned bucket's destination", {"lambda/failover/returns.py"}),
-    "primary-probe": ("the probe function's catalogue key, a name of the function", {"drgen/functions.py"}),
+    "primary-probe": ("the probe function's catalogue key, a name of the function", {"drgen/lambda_functions.py"}),
 }
 DISTINCTIVE = re.compile(r"^(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)+)$")
 JSONPATH = re.compile(r"\$\$?(?:\.[A-Za-z_][A-Za-z0-9_]*)+")

