@@ -41,6 +41,7 @@ from drgen.builders import (
     summary,
 )
 from drgen.builders.context import StackContext
+from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role, Scenario
 
 
@@ -79,7 +80,7 @@ def build_global(ctx: StackContext) -> None:
 
 @dataclass(frozen=True)
 class Layer:
-    name: str
+    name: LayerName
     regional: bool
     build: Callable[[StackContext], None]
     description: str
@@ -89,38 +90,38 @@ class Layer:
 
 LAYERS: tuple[Layer, ...] = (
     Layer(
-        "zone",
+        LayerName.ZONE,
         regional=False,
         build=build_zone,
         description="a new Route 53 hosted zone (routing.create_zone)",
         present=lambda s: s.routing.create_zone,
     ),
     Layer(
-        "foundation",
+        LayerName.FOUNDATION,
         regional=True,
         build=build_foundation,
         description="KMS key, network, alert topics and replicated buckets",
     ),
     Layer(
-        "data",
+        LayerName.DATA,
         regional=True,
         build=build_data,
         description="Aurora global database, its secret, sessions table and lag alarms",
     ),
     Layer(
-        "app",
+        LayerName.APP,
         regional=True,
         build=app.build,
         description="endpoint and compute, database monitors, event buses and configuration",
     ),
     Layer(
-        "global",
+        LayerName.GLOBAL,
         regional=False,
         build=build_global,
         description="health checks, failover records, alarms, alarm forwarding and dashboard",
     ),
     Layer(
-        "orchestration",
+        LayerName.ORCHESTRATION,
         regional=True,
         build=orchestration.build,
         description="readiness test; in the DR region the failover state machine",
@@ -128,10 +129,10 @@ LAYERS: tuple[Layer, ...] = (
 )
 
 # Orderings with no value passed along: (layer, role) waits for (layer, role).
-AFTER: dict[tuple[str, Role], tuple[tuple[str, Role], ...]] = {
-    ("foundation", Role.PRIMARY): (("foundation", Role.SECONDARY),),
-    ("data", Role.PRIMARY): (("foundation", Role.PRIMARY),),
-    ("data", Role.SECONDARY): (("data", Role.PRIMARY), ("foundation", Role.SECONDARY)),
+AFTER: dict[tuple[LayerName, Role], tuple[tuple[LayerName, Role], ...]] = {
+    (LayerName.FOUNDATION, Role.PRIMARY): ((LayerName.FOUNDATION, Role.SECONDARY),),
+    (LayerName.DATA, Role.PRIMARY): ((LayerName.FOUNDATION, Role.PRIMARY),),
+    (LayerName.DATA, Role.SECONDARY): ((LayerName.DATA, Role.PRIMARY), (LayerName.FOUNDATION, Role.SECONDARY)),
     # The connectivity alarms the global health checks watch are fed by the app layer's functions.
-    ("global", Role.GLOBAL): (("app", Role.PRIMARY), ("app", Role.SECONDARY)),
+    (LayerName.GLOBAL, Role.GLOBAL): ((LayerName.APP, Role.PRIMARY), (LayerName.APP, Role.SECONDARY)),
 }

@@ -22,7 +22,7 @@ from typing import Any
 from drgen.budget import BUDGET_FILE, budget_for_bundle, budget_json
 from drgen.builders.context import StackContext
 from drgen.builders.tags import apply_tags
-from drgen.bundle.manifest import FORMAT, MANIFEST, StackEntry, serialize
+from drgen.bundle.manifest import FORMAT, MANIFEST, LayerName, StackEntry, serialize
 from drgen.bundle.names import OWNER_TAG
 from drgen.errors import DrgenError
 from drgen.layers import AFTER, LAYERS, Layer
@@ -120,7 +120,7 @@ def render(scenario: Scenario) -> Bundle:
         contexts[layer.name] = ctx
         template_regions[path] = tuple(sorted({_region(scenario, r) for r in _roles(layer)}))
 
-    entries: dict[tuple[str, Role], StackEntry] = {}
+    entries: dict[tuple[LayerName, Role], StackEntry] = {}
     for layer in layers:
         ctx = contexts[layer.name]
         path = f"{TEMPLATE_DIR}/{layer.name}.json"
@@ -189,7 +189,7 @@ def deployment_facts(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _topological(entries: dict[tuple[str, Role], StackEntry]) -> list[StackEntry]:
+def _topological(entries: dict[tuple[LayerName, Role], StackEntry]) -> list[StackEntry]:
     """Dependencies first; ties keep the catalogue order, so the manifest is stable."""
     by_name = {e.name: e for e in entries.values()}
     order = list(entries.values())

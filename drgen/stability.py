@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.reader import RenderedBundle
 
 PRIMARY_PARAMETERS = ("PeerRegion", "PrimaryRegion")
@@ -30,8 +31,8 @@ def failover_path(bundle: RenderedBundle) -> list[Row]:
     """Rows of ``component``, ``needs``, ``where``, ``region`` and ``when`` for one bundle, in a stable order."""
     regions = bundle.regions
     templates = {(s.layer, s.role.value): s.template for s in bundle.stacks}
-    orchestration = bundle.templates[templates[("orchestration", "secondary")]]
-    global_template = bundle.templates[templates[("global", "global")]]
+    orchestration = bundle.templates[templates[(LayerName.ORCHESTRATION, "secondary")]]
+    global_template = bundle.templates[templates[(LayerName.GLOBAL, "global")]]
     resources = {n: r for n, r in orchestration.get("Resources", {}).items() if r.get("Condition") == DR_ONLY}
     rows = [*_triggers(resources, global_template, regions), *_calls(resources, regions), *_dns(regions)]
     unique = {tuple(sorted(row.items())): row for row in rows}

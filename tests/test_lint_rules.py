@@ -204,7 +204,7 @@ def _bundle(root: Path, regions: tuple[str, ...], template: dict[str, Any] = CUR
     (root / "templates").mkdir(parents=True)
     (root / "templates" / "costs.json").write_bytes(data)
     stacks = [
-        {"name": f"costs-{region}", "layer": "costs", "region": region, "role": "primary",
+        {"name": f"costs-{region}", "layer": "app", "region": region, "role": "primary",
          "template": "templates/costs.json", "sha256": hashlib.sha256(data).hexdigest()}
         for region in regions
     ]  # fmt: skip

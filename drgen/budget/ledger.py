@@ -20,6 +20,7 @@ from drgen.budget import signals
 from drgen.budget.model import Term
 from drgen.budget.rto import gate_fails, primary_record, record_cache
 from drgen.budget.views import BundleDocs, Stack
+from drgen.bundle.manifest import LayerName
 from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 
@@ -31,13 +32,13 @@ INTAKE_ENV = (
 
 def ledger_table(docs: BundleDocs) -> tuple[Stack, str] | None:
     """The ledger: the strongly consistent global table the intake function writes (stack, logical id)."""
-    app = docs.stack("app", "secondary")
+    app = docs.stack(LayerName.APP, "secondary")
     names = set()
     for function in app.resources("AWS::Lambda::Function").values() if app else ():
         name = function["Properties"].get("Environment", {}).get("Variables", {}).get(INTAKE_ENV)
         if name and app is not None:
             names.add(app.resolve(name))
-    data = docs.stack("data", "primary")
+    data = docs.stack(LayerName.DATA, "primary")
     for logical_id, table in data.resources("AWS::DynamoDB::GlobalTable").items() if data is not None else ():
         props = table["Properties"]
         if names and data is not None and data.resolve(props.get("TableName")) in names:
@@ -50,7 +51,7 @@ def ledger_table(docs: BundleDocs) -> tuple[Stack, str] | None:
 
 def accepting_terms(docs: BundleDocs) -> list[Term]:
     """From the loss until a client reaches the DR API: the PRIMARY record's gate fails, then its cache."""
-    glob = docs.stack("global", "global")
+    glob = docs.stack(LayerName.GLOBAL, "global")
     if glob is None:
         raise DrgenError("the bundle has no global stack; render it again")
     logical_id, props = primary_record(glob)

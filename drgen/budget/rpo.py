@@ -13,6 +13,7 @@ from typing import Any
 from drgen.budget import figures as f
 from drgen.budget.model import Term
 from drgen.budget.views import BundleDocs, Stack, amount, number
+from drgen.bundle.manifest import LayerName
 
 LAG_METRICS = ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag")
 ASYNC = (
@@ -24,11 +25,11 @@ ASYNC = (
 
 def rpo_terms(docs: BundleDocs) -> list[Term]:
     terms = []
-    primary_data, dr_data = docs.stack("data", "primary"), docs.stack("data", "secondary")
+    primary_data, dr_data = docs.stack(LayerName.DATA, "primary"), docs.stack(LayerName.DATA, "secondary")
     if primary_data is not None and dr_data is not None:
         terms += _aurora(primary_data, dr_data)
         terms += _tables(primary_data)
-    foundation = docs.stack("foundation", "primary")
+    foundation = docs.stack(LayerName.FOUNDATION, "primary")
     if foundation is not None:
         terms += _buckets(foundation)
     return terms

@@ -20,6 +20,7 @@ from drgen.budget import signals
 from drgen.budget.model import Term
 from drgen.budget.signals import trigger_and_confirmation
 from drgen.budget.views import BundleDocs, Stack, amount, number
+from drgen.bundle.manifest import LayerName
 from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 
@@ -34,8 +35,8 @@ CAPACITY = "capacity"  # the scale-out the scale step started
 def rto_terms(docs: BundleDocs) -> list[Term]:
     """The primary region lost: the trigger that survives and the signals' agreement, the machine's steps, then
     three branches at once: the promotion and the steps after it, resolvers' caches, the scale-out."""
-    glob = _required(docs.stack("global", "global"), "the global stack")
-    orch = _required(docs.stack("orchestration", "secondary"), "the DR region's orchestration stack")
+    glob = _required(docs.stack(LayerName.GLOBAL, "global"), "the global stack")
+    orch = _required(docs.stack(LayerName.ORCHESTRATION, "secondary"), "the DR region's orchestration stack")
     head = [*trigger_and_confirmation(docs, orch), *_state_machine(orch)]
     elapsed = sum(t.seconds or 0 for t in head if not t.branch)
     return [*head, _dns(docs, glob, elapsed), *_capacity(docs, orch)]
@@ -251,7 +252,7 @@ def _engaged(docs: BundleDocs, glob: Stack, check_id: str) -> bool:
 
 def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
     """From the standby's size to the active capacity the scale step asks for: start, grace, target health."""
-    app = _required(docs.stack("app", "secondary"), "the DR region's app stack")
+    app = _required(docs.stack(LayerName.APP, "secondary"), "the DR region's app stack")
     active = active_capacity(orch)
     services = app.resources("AWS::ECS::Service")
     groups = app.resources("AWS::AutoScaling::AutoScalingGroup")

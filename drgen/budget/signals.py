@@ -20,6 +20,7 @@ from typing import Any
 from drgen.budget import figures as f
 from drgen.budget.model import Term
 from drgen.budget.views import BundleDocs, Stack, amount, number
+from drgen.bundle.manifest import LayerName
 from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 
@@ -219,7 +220,7 @@ def _confirmation(docs: BundleDocs, orch: Stack, trigger: Path, surviving: list[
 def _heartbeat(docs: BundleDocs, states: dict[str, Any]) -> tuple[float, str, dict[str, str]] | None:
     """When the writer's heartbeat on the DR replica is older than the Confirm state's writer_silent_seconds, sampled
     as the monitor does."""
-    app = docs.stack("app", "secondary")
+    app = docs.stack(LayerName.APP, "secondary")
     monitor = app.resource(LAG_MONITOR) if app else None
     confirm = states.get("Confirm", {}).get("Parameters", {})
     threshold = number(confirm.get(contract.WRITER_SILENT_SECONDS))

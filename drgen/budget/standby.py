@@ -15,6 +15,7 @@ from typing import Any
 from drgen.budget.model import Term, rto_total
 from drgen.budget.rto import CAPACITY, active_capacity
 from drgen.budget.views import BundleDocs, Stack, number
+from drgen.bundle.manifest import LayerName
 
 
 def _prices() -> Any:
@@ -28,7 +29,7 @@ def warm_standby(docs: BundleDocs, terms: Sequence[Term]) -> dict[str, Any] | No
     """The warm-standby alternative of a bundle whose failover scales the DR compute out; None otherwise."""
     if not any(t.branch == CAPACITY for t in terms):
         return None
-    app, orch = docs.stack("app", "secondary"), docs.stack("orchestration", "secondary")
+    app, orch = docs.stack(LayerName.APP, "secondary"), docs.stack(LayerName.ORCHESTRATION, "secondary")
     active = active_capacity(orch) if orch else None
     if app is None or active is None:
         return None

@@ -34,6 +34,7 @@ from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_MAX_ATTEMPTS, TASKS
 from drgen.builders.functions import PRIMARY_REGION_USE, Deployed
 from drgen.builders.iam import POLICY_VERSION, service_trust
+from drgen.bundle.manifest import LayerName
 from drgen.errors import ScenarioError
 from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Role
@@ -95,7 +96,7 @@ def _app_output(ctx: StackContext, role: Role, output: str, what: str) -> Any:
     """An output of ``role``'s app stack, as a deploy-time input of the DR region's stack."""
     if role is Role.SECONDARY:
         return upstream.dr_app_output(ctx, output, what)
-    source = {Role.SECONDARY: OutputRef("app", Role.PRIMARY, output)}
+    source = {Role.SECONDARY: OutputRef(LayerName.APP, Role.PRIMARY, output)}
     return ctx.input(f"Primary{output}", f"The primary's {what}; empty in the primary's stack.", source)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from troposphere import AWSObject, Equals, Output, Parameter, Ref, Template
 
+from drgen.bundle.manifest import LayerName
 from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
 
@@ -24,7 +25,7 @@ IS_SECONDARY = "IsSecondary"
 class OutputRef:
     """An output of another stack in the plan, named by layer and role."""
 
-    layer: str
+    layer: LayerName
     role: Role
     output: str
 
@@ -33,7 +34,7 @@ class OutputRef:
 class StackContext:
     scenario: Scenario
     names: Names
-    layer: str
+    layer: LayerName
     regional: bool
     template: Template = field(default_factory=Template)
     # parameter -> {consumer role -> the output that feeds it}
@@ -109,7 +110,7 @@ class StackContext:
             self.values.pop(name, None)
         return Ref(name)
 
-    def same_region(self, layer: str, output: str, description: str) -> Ref:
+    def same_region(self, layer: LayerName, output: str, description: str) -> Ref:
         """A value from the stack of ``layer`` in this stack's own region (both roles)."""
         roles = (Role.PRIMARY, Role.SECONDARY) if self.regional else (Role.GLOBAL,)
         return self.input(output, description, {r: OutputRef(layer, r, output) for r in roles})

@@ -24,6 +24,7 @@ from drgen.builders.routing import (
     HEALTH_CHECK_OUTPUTS,
     lag_alarm_name,
 )
+from drgen.bundle.manifest import LayerName
 from drgen.lambda_code import contract
 from drgen.lambda_functions import APP_HEALTH, functions_for
 from drgen.regions import ROUTE53_METRICS_REGION
@@ -166,7 +167,7 @@ def _app_variable(ctx: StackContext, variables: dict[str, Any], role: Role, outp
     variables[variable] = ctx.input(
         variable,
         f"{output} of the {role.value} region's app stack (dashboard).",
-        {Role.GLOBAL: OutputRef("app", role, output)},
+        {Role.GLOBAL: OutputRef(LayerName.APP, role, output)},
     )
     return _placeholder(variable)
 

@@ -20,6 +20,7 @@ from drgen.builders.iam import (
 )
 from drgen.builders.inputs import FoundationInputs
 from drgen.builders.security import SecretHandles
+from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
 ENGINE = "aurora-postgresql"
@@ -61,7 +62,7 @@ def aurora(ctx: StackContext, foundation: FoundationInputs, secret: SecretHandle
             GlobalClusterIdentifier=ctx.input(
                 GLOBAL_CLUSTER_IDENTIFIER,
                 "The global cluster the DR cluster joins (created by the primary's data stack).",
-                {Role.SECONDARY: OutputRef("data", Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)},
+                {Role.SECONDARY: OutputRef(LayerName.DATA, Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)},
             ),
             # The source cluster is encrypted: RDS needs its region to set up the cross-region replica.
             SourceRegion=Ref("PeerRegion"),

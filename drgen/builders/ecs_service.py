@@ -30,6 +30,7 @@ from drgen.builders.workload import (
     role,
     workload_security_group,
 )
+from drgen.bundle.manifest import LayerName
 from drgen.lambda_code import contract
 
 ARTIFACTS = "artifacts"  # the bucket purpose whose objects the task reads
@@ -185,7 +186,7 @@ def _application_image(ctx: StackContext) -> Any:
     )
     return Sub(
         "${Repository}:${Tag}",
-        Repository=ctx.same_region("foundation", REPOSITORY_URI, "This region's application image repository."),
+        Repository=ctx.same_region(LayerName.FOUNDATION, REPOSITORY_URI, "This region's application image repository."),
         Tag=tag,
     )
 

@@ -33,6 +33,7 @@ from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS
 from drgen.builders.inputs import KMS_KEY_ARN
+from drgen.bundle.manifest import LayerName
 from drgen.lambda_code import contract
 from drgen.lambda_functions import (
     RETURN_REPLICATION_USE,
@@ -134,7 +135,7 @@ def primary_key(ctx: StackContext) -> Ref:
     return ctx.input(
         "PrimaryKmsKeyArn",
         "The primary region's KMS key ARN (replicas and queued orders written there); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, KMS_KEY_ARN)},
+        {Role.SECONDARY: OutputRef(LayerName.FOUNDATION, Role.PRIMARY, KMS_KEY_ARN)},
     )
 
 
@@ -157,7 +158,7 @@ def _record_target(ctx: StackContext, role: Role) -> Ref:
         output, what = upstream.CLUSTER_ENDPOINT, "cluster's writer endpoint"
     else:
         output, what = routing.ENDPOINT_DNS_NAME, "public endpoint"
-    layer = "data" if output == upstream.CLUSTER_ENDPOINT else "app"
+    layer = LayerName.DATA if output == upstream.CLUSTER_ENDPOINT else LayerName.APP
     return ctx.input(
         f"{title}RecordTarget",
         f"The {role.value} region's {what} (the failover record's target); empty in the primary's stack.",
@@ -171,7 +172,7 @@ def record_health_check_id(ctx: StackContext) -> Ref:
     return ctx.input(
         routing.PRIMARY_RECORD_CHECK_OUTPUT,
         "Route 53 health check gating the PRIMARY record; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("global", Role.GLOBAL, routing.PRIMARY_RECORD_CHECK_OUTPUT)},
+        {Role.SECONDARY: OutputRef(LayerName.GLOBAL, Role.GLOBAL, routing.PRIMARY_RECORD_CHECK_OUTPUT)},
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from troposphere import Ref, Split
 
 from drgen.builders.context import OutputRef, StackContext
+from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
 KMS_KEY_ARN = "KmsKeyArn"
@@ -44,7 +45,7 @@ def peer_kms_key_arn(ctx: StackContext) -> Ref:
     return ctx.input(
         PEER_KMS_KEY_ARN,
         "KMS key ARN in the DR region (for replicas there); empty in the DR region's own stack.",
-        {Role.PRIMARY: OutputRef("foundation", Role.SECONDARY, KMS_KEY_ARN)},
+        {Role.PRIMARY: OutputRef(LayerName.FOUNDATION, Role.SECONDARY, KMS_KEY_ARN)},
     )
 
 
@@ -53,23 +54,23 @@ def foundation_inputs(ctx: StackContext) -> FoundationInputs:
     if ctx.scenario.network.peering:
         route_tables = Split(
             ",",
-            ctx.same_region("foundation", PRIVATE_ROUTE_TABLE_IDS, "Private route table IDs, comma-separated."),
+            ctx.same_region(LayerName.FOUNDATION, PRIVATE_ROUTE_TABLE_IDS, "Private route table IDs, comma-separated."),
         )
         peering = ctx.input(
             PEERING_CONNECTION_ID,
             "The inter-region VPC peering connection (created by the primary's foundation).",
-            {Role.SECONDARY: OutputRef("foundation", Role.PRIMARY, PEERING_CONNECTION_ID)},
+            {Role.SECONDARY: OutputRef(LayerName.FOUNDATION, Role.PRIMARY, PEERING_CONNECTION_ID)},
         )
     return FoundationInputs(
-        kms_key_arn=ctx.same_region("foundation", KMS_KEY_ARN, "This region's KMS key ARN."),
+        kms_key_arn=ctx.same_region(LayerName.FOUNDATION, KMS_KEY_ARN, "This region's KMS key ARN."),
         peer_kms_key_arn=peer_kms_key_arn(ctx),
         private_subnet_ids=Split(
-            ",", ctx.same_region("foundation", PRIVATE_SUBNET_IDS, "Private subnet IDs, comma-separated.")
+            ",", ctx.same_region(LayerName.FOUNDATION, PRIVATE_SUBNET_IDS, "Private subnet IDs, comma-separated.")
         ),
         private_route_table_ids=route_tables,
         database_security_group_id=ctx.same_region(
-            "foundation", DATABASE_SECURITY_GROUP_ID, "Security group of the database."
+            LayerName.FOUNDATION, DATABASE_SECURITY_GROUP_ID, "Security group of the database."
         ),
-        alert_topic_arn=ctx.same_region("foundation", ALERT_TOPIC_ARN, "This region's alert topic."),
+        alert_topic_arn=ctx.same_region(LayerName.FOUNDATION, ALERT_TOPIC_ARN, "This region's alert topic."),
         peering_connection_id=peering,
     )

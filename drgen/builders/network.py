@@ -17,6 +17,7 @@ from troposphere import GetAtt, If, Join, Ref, Select, Sub, Tags, ec2
 from drgen.builders import inputs, vpc_endpoints
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.inputs import FoundationInputs
+from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
 VPC_CIDR = "VpcCidr"
@@ -70,7 +71,7 @@ def peering_requester(ctx: StackContext, net: NetworkHandles) -> None:
     peer_vpc = ctx.input(
         inputs.PEER_VPC_ID,
         "VPC ID of the DR region's VPC (peering target); empty in the DR region's own stack.",
-        {Role.PRIMARY: OutputRef("foundation", Role.SECONDARY, inputs.VPC_ID)},
+        {Role.PRIMARY: OutputRef(LayerName.FOUNDATION, Role.SECONDARY, inputs.VPC_ID)},
     )
     connection = ctx.add(
         ec2.VPCPeeringConnection(

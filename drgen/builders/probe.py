@@ -16,6 +16,7 @@ from drgen.builders import events, functions, routing, upstream
 from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.functions import Deployed
+from drgen.bundle.manifest import LayerName
 from drgen.lambda_code import contract
 from drgen.lambda_functions import probe_for
 from drgen.scenario.model import ComputeKind, Role
@@ -38,13 +39,13 @@ def target(ctx: StackContext) -> Join:
         endpoint = ctx.input(
             "PrimaryClusterEndpoint",
             "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
-            {Role.SECONDARY: OutputRef("data", Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
+            {Role.SECONDARY: OutputRef(LayerName.DATA, Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
         )
         return Join("", [contract.TCP_SCHEME, endpoint, f":{ctx.scenario.database.port}"])
     fqdn = ctx.input(
         "PrimaryHealthCheckFqdn",
         "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("app", Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
+        {Role.SECONDARY: OutputRef(LayerName.APP, Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
     )
     return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
 

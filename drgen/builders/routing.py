@@ -30,6 +30,7 @@ from troposphere import Ref, Tags, route53
 
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.tags import tag_list
+from drgen.bundle.manifest import LayerName
 from drgen.naming import Names
 from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
 
@@ -132,7 +133,7 @@ def zone_id(ctx: StackContext) -> Ref:
     roles = (Role.PRIMARY, Role.SECONDARY) if ctx.regional else (Role.GLOBAL,)
     routing = ctx.scenario.routing
     if routing.create_zone:
-        source = OutputRef("zone", Role.GLOBAL, HOSTED_ZONE_ID)
+        source = OutputRef(LayerName.ZONE, Role.GLOBAL, HOSTED_ZONE_ID)
         return ctx.input(HOSTED_ZONE_ID, "The hosted zone of the scenario's domain.", {r: source for r in roles})
     description = f"The account's public hosted zone of {routing.domain}."
     if routing.zone_id is None:
@@ -152,7 +153,7 @@ def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
     title = _TITLE[role]
 
     def source(output: str) -> dict[Role, OutputRef]:
-        return {Role.GLOBAL: OutputRef("app", role, output)}
+        return {Role.GLOBAL: OutputRef(LayerName.APP, role, output)}
 
     return Endpoint(
         dns_name=ctx.input(
@@ -181,7 +182,7 @@ def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
     dns_name = ctx.input(
         f"{title}DatabaseEndpoint",
         f"Writer endpoint of the {role.value} region's Aurora cluster.",
-        {Role.GLOBAL: OutputRef("data", role, CLUSTER_ENDPOINT)},
+        {Role.GLOBAL: OutputRef(LayerName.DATA, role, CLUSTER_ENDPOINT)},
     )
     return Endpoint(dns_name=dns_name, hosted_zone_id=None)
 

@@ -28,6 +28,7 @@ from drgen.builders.alerting import DASHBOARD_URL
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
 from drgen.builders.failover_definition import substitution
+from drgen.bundle.manifest import LayerName
 from drgen.lambda_functions import failover_steps
 from drgen.scenario.model import HealthCheckType, Role
 
@@ -155,13 +156,15 @@ def _database(ctx: StackContext) -> list[Item]:
     for role in _ROLES:
         name = f"{_TITLE[role]}DatabaseEndpoint"
         what = f"Writer endpoint of the {role.value} region's Aurora cluster ({ctx.scenario.region(role)})."
-        items.append(Item(name, _from(ctx, name, OutputRef("data", role, routing.CLUSTER_ENDPOINT), what), what))
+        items.append(
+            Item(name, _from(ctx, name, OutputRef(LayerName.DATA, role, routing.CLUSTER_ENDPOINT), what), what)
+        )
     primary = (
         (security.DATABASE_SECRET_ARN, "The database master secret (the primary's ARN; the DR replica has its name)."),
         (GLOBAL_CLUSTER_IDENTIFIER, "The Aurora global cluster identifier."),
     )
     for name, what in primary:
-        items.append(Item(name, _from(ctx, name, OutputRef("data", Role.PRIMARY, name), what), what))
+        items.append(Item(name, _from(ctx, name, OutputRef(LayerName.DATA, Role.PRIMARY, name), what), what))
     return items
 
 
@@ -177,7 +180,7 @@ def _buckets(ctx: StackContext) -> list[Item]:
         for role in _ROLES:
             name = f"{_TITLE[role]}{output}"
             what = f"The {bucket.purpose} bucket in the {role.value} region ({ctx.scenario.region(role)})."
-            items.append(Item(name, _from(ctx, name, OutputRef("foundation", role, output), what), what))
+            items.append(Item(name, _from(ctx, name, OutputRef(LayerName.FOUNDATION, role, output), what), what))
     return items
 
 
@@ -185,7 +188,7 @@ def _peering(ctx: StackContext) -> list[Item]:
     if not ctx.scenario.network.peering:
         return []
     name, what = inputs.PEERING_CONNECTION_ID, "The inter-region VPC peering connection."
-    return [Item(name, _from(ctx, name, OutputRef("foundation", Role.PRIMARY, name), what), what)]
+    return [Item(name, _from(ctx, name, OutputRef(LayerName.FOUNDATION, Role.PRIMARY, name), what), what)]
 
 
 def _from(ctx: StackContext, parameter: str, source: OutputRef, description: str) -> Ref:

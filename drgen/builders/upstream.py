@@ -17,6 +17,7 @@ from drgen.builders import inputs
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
 from drgen.builders.security import DATABASE_SECRET_NAME
+from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
 REGIONAL = (Role.PRIMARY, Role.SECONDARY)
@@ -41,34 +42,38 @@ def region_of(ctx: StackContext, role: Role) -> Ref:
 
 # -- foundation, same region --------------------------------------------------------------------------------
 def key_arn(ctx: StackContext) -> Ref:
-    return ctx.same_region("foundation", inputs.KMS_KEY_ARN, "This region's KMS key ARN.")
+    return ctx.same_region(LayerName.FOUNDATION, inputs.KMS_KEY_ARN, "This region's KMS key ARN.")
 
 
 def alert_topic(ctx: StackContext) -> Ref:
-    return ctx.same_region("foundation", inputs.ALERT_TOPIC_ARN, "This region's alert topic.")
+    return ctx.same_region(LayerName.FOUNDATION, inputs.ALERT_TOPIC_ARN, "This region's alert topic.")
 
 
 def vpc_id(ctx: StackContext) -> Ref:
-    return ctx.same_region("foundation", inputs.VPC_ID, "This region's VPC.")
+    return ctx.same_region(LayerName.FOUNDATION, inputs.VPC_ID, "This region's VPC.")
 
 
 def private_subnets(ctx: StackContext) -> Split:
-    return Split(",", ctx.same_region("foundation", inputs.PRIVATE_SUBNET_IDS, "Private subnet IDs, comma-separated."))
+    return Split(
+        ",", ctx.same_region(LayerName.FOUNDATION, inputs.PRIVATE_SUBNET_IDS, "Private subnet IDs, comma-separated.")
+    )
 
 
 def public_subnets(ctx: StackContext) -> Split:
-    return Split(",", ctx.same_region("foundation", inputs.PUBLIC_SUBNET_IDS, "Public subnet IDs, comma-separated."))
+    return Split(
+        ",", ctx.same_region(LayerName.FOUNDATION, inputs.PUBLIC_SUBNET_IDS, "Public subnet IDs, comma-separated.")
+    )
 
 
 # -- data ---------------------------------------------------------------------------------------------------
 def writer_endpoint(ctx: StackContext) -> Ref:
     """This region's cluster writer endpoint (inactive while the cluster is a secondary)."""
-    return ctx.same_region("data", CLUSTER_ENDPOINT, "This region's cluster writer endpoint.")
+    return ctx.same_region(LayerName.DATA, CLUSTER_ENDPOINT, "This region's cluster writer endpoint.")
 
 
 def reader_endpoint(ctx: StackContext) -> Ref:
     """This region's cluster reader endpoint (active whether the cluster is the primary or a secondary)."""
-    return ctx.same_region("data", READER_ENDPOINT, "This region's cluster reader endpoint.")
+    return ctx.same_region(LayerName.DATA, READER_ENDPOINT, "This region's cluster reader endpoint.")
 
 
 def database_endpoint(ctx: StackContext) -> If:
@@ -80,12 +85,14 @@ def database_endpoint(ctx: StackContext) -> If:
 
 
 def database_secret_name(ctx: StackContext) -> Ref:
-    return ctx.same_region("data", DATABASE_SECRET_NAME, "Name of the database secret (a replica in the DR region).")
+    return ctx.same_region(
+        LayerName.DATA, DATABASE_SECRET_NAME, "Name of the database secret (a replica in the DR region)."
+    )
 
 
 def global_cluster_id(ctx: StackContext) -> Ref:
     """The global cluster's identifier, published by the primary's data stack (fed to both roles)."""
-    source = OutputRef("data", Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)
+    source = OutputRef(LayerName.DATA, Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)
     return ctx.input(GLOBAL_CLUSTER_IDENTIFIER, "The Aurora global cluster.", {r: source for r in REGIONAL})
 
 
@@ -100,16 +107,16 @@ def dr_cluster_arn(ctx: StackContext) -> Ref:
     return ctx.input(
         DR_CLUSTER_ARN,
         "ARN of the DR region's Aurora cluster; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef("data", Role.SECONDARY, CLUSTER_ARN)},
+        {Role.SECONDARY: OutputRef(LayerName.DATA, Role.SECONDARY, CLUSTER_ARN)},
     )
 
 
 # -- app, same region ---------------------------------------------------------------------------------------
 def app_output(ctx: StackContext, output: str, description: str) -> Ref:
-    return ctx.same_region("app", output, description)
+    return ctx.same_region(LayerName.APP, output, description)
 
 
 def dr_app_output(ctx: StackContext, output: str, description: str) -> Any:
     """An output of the DR region's app stack, read by the DR-only failover functions."""
-    source = {Role.SECONDARY: OutputRef("app", Role.SECONDARY, output)}
+    source = {Role.SECONDARY: OutputRef(LayerName.APP, Role.SECONDARY, output)}
     return ctx.input(output, f"{description} (DR region; empty in the primary's stack).", source)

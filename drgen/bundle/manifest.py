@@ -6,6 +6,7 @@ is refused with one line, so a bundle from an older or newer drgen is re-rendere
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,19 @@ FORMAT = 1  # bump when a field changes meaning; parse refuses any other
 ROLE_LABELS = {"primary": "primary", "secondary": "DR", "global": "global"}  # how a reader names each side
 
 
+class LayerName(enum.StrEnum):
+    """The layers a bundle's stacks belong to (a manifest's ``layer``), in deploy order; bootstrap's own stack
+    is the one drgen deploys outside a scenario."""
+
+    ZONE = "zone"
+    FOUNDATION = "foundation"
+    DATA = "data"
+    APP = "app"
+    GLOBAL = "global"
+    ORCHESTRATION = "orchestration"
+    BOOTSTRAP = "bootstrap"
+
+
 def serialize(document: dict[str, Any]) -> bytes:
     """Stable JSON: sorted keys, 1-space indent (cfn-lint line numbers stay meaningful), trailing newline."""
     return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
@@ -28,7 +42,7 @@ class StackEntry:
     """One stack of the deploy graph, as the manifest lists it."""
 
     name: str
-    layer: str
+    layer: LayerName
     region: str
     role: Role
     template: str  # relative path inside the bundle
@@ -136,7 +150,7 @@ def _deployment(data: dict[str, Any]) -> Deployment:
 def _entry(data: dict[str, Any]) -> StackEntry:
     return StackEntry(
         name=data["name"],
-        layer=data["layer"],
+        layer=LayerName(data["layer"]),
         region=data["region"],
         role=Role(data["role"]),
         template=data["template"],

@@ -19,7 +19,7 @@ from awacs import sts
 from awacs.aws import Action, Allow, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Output, Sub, Template, iam
 
-from drgen.bundle.manifest import Manifest, StackEntry, serialize
+from drgen.bundle.manifest import LayerName, Manifest, StackEntry, serialize
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.deployer import uses_stack_set
 from drgen.deploy.handler_permissions import service_prefixes
@@ -148,7 +148,7 @@ def roles_bundle(regions: Iterable[str], scenarios: Sequence[Scenario] | None = 
     body = roles_template(regions, scenarios)
     entry = StackEntry(
         name=STACK_NAME,
-        layer="bootstrap",
+        layer=LayerName.BOOTSTRAP,
         region=ROUTE53_METRICS_REGION,
         role=Role.GLOBAL,
         template=TEMPLATE_PATH,

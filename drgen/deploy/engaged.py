@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import CONTROL_TABLE
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
@@ -21,7 +22,7 @@ TABLE_RESOURCE = "FailoverControlTable"  # drgen/builders/control.py
 
 def engaged_failover(aws: Aws, bundle: RenderedBundle) -> str:
     """Why traffic is in the DR region now ("" when it is not, or nothing is deployed yet)."""
-    entry = next((e for e in bundle.stacks if e.layer == "orchestration" and e.role is Role.SECONDARY), None)
+    entry = next((e for e in bundle.stacks if e.layer == LayerName.ORCHESTRATION and e.role is Role.SECONDARY), None)
     if entry is None:
         return ""
     resources = bundle.document(entry).get("Resources", {})

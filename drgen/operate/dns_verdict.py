@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drgen import route53_model as model
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.operate.environment import Environment
@@ -110,7 +111,7 @@ class Deployed:
 
 def deployed(aws: Aws, environment: Environment, bundle: RenderedBundle) -> Deployed:
     """The rendered global template with the deployed global stack's parameters and resources."""
-    entry = next(e for e in bundle.stacks if e.layer == "global")
+    entry = next(e for e in bundle.stacks if e.layer == LayerName.GLOBAL)
     template = bundle.document(entry)
     cloudformation = aws.client("cloudformation", entry.region)
     stack = cloudformation.describe_stacks(StackName=entry.name)["Stacks"][0]

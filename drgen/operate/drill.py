@@ -31,6 +31,7 @@ from typing import Any
 
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.deploy import deployer
 from drgen.deploy.progress import PlainProgress
@@ -340,7 +341,7 @@ def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:
 
 
 def _notified(aws: Aws, environment: Environment, outcome: str) -> tuple[bool, str]:
-    inbox = environment.outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_INBOX)
+    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX)
     if not inbox:
         return False, "no alert inbox queue to read (alerting.cross_region_subscription is off)"
     sqs = aws.client("sqs", environment.dr)

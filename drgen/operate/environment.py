@@ -17,6 +17,7 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.database import CLUSTER
 from drgen.builders.failover_access import STATE_MACHINE_ARN
 from drgen.builders.ssm_parameters import FAILOVER_STATE
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import CONTROL_TABLE
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.destroy import locate
@@ -41,7 +42,7 @@ class Environment:
     scenario: Scenario
     account: str
     partition: str
-    outputs: Mapping[tuple[str, Role], Mapping[str, str]]  # (layer, role) -> that stack's outputs
+    outputs: Mapping[tuple[LayerName, Role], Mapping[str, str]]  # (layer, role) -> that stack's outputs
 
     # -- regions and names ------------------------------------------------------------------------------------
     @property
@@ -116,7 +117,7 @@ class Environment:
         return compute.domain_name(self.scenario) + "."
 
     # -- from the stacks' outputs -----------------------------------------------------------------------------
-    def output(self, layer: str, role: Role, key: str, default: str | None = None) -> str:
+    def output(self, layer: LayerName, role: Role, key: str, default: str | None = None) -> str:
         value = self.outputs.get((layer, role), {}).get(key, default)
         if value is None:
             raise DrgenError(
@@ -127,27 +128,27 @@ class Environment:
 
     @property
     def state_machine_arn(self) -> str:
-        return self.output("orchestration", Role.SECONDARY, STATE_MACHINE_ARN)
+        return self.output(LayerName.ORCHESTRATION, Role.SECONDARY, STATE_MACHINE_ARN)
 
     @property
     def alert_topic_arn(self) -> str:
         """The DR region's alert topic: the failover steps notify it."""
-        return self.output("foundation", Role.SECONDARY, ALERT_TOPIC)
+        return self.output(LayerName.FOUNDATION, Role.SECONDARY, ALERT_TOPIC)
 
     @property
     def hosted_zone_id(self) -> str:
-        return self.output("global", Role.GLOBAL, routing.HOSTED_ZONE_ID)
+        return self.output(LayerName.GLOBAL, Role.GLOBAL, routing.HOSTED_ZONE_ID)
 
     def health_check_id(self, role: Role) -> str:
-        return self.output("global", Role.GLOBAL, routing.HEALTH_CHECK_OUTPUTS[role])
+        return self.output(LayerName.GLOBAL, Role.GLOBAL, routing.HEALTH_CHECK_OUTPUTS[role])
 
     def endpoint(self, role: Role) -> str:
         """What the region's failover record points at (its load balancer, API or cluster endpoint)."""
-        return self.output("app", role, ENDPOINT_DNS_NAME, "")
+        return self.output(LayerName.APP, role, ENDPOINT_DNS_NAME, "")
 
     def app_output(self, key: str) -> str:
         """An output of the DR app stack ("" when this scenario's compute has none, e.g. no ASG with ECS)."""
-        return self.output("app", Role.SECONDARY, key, "")
+        return self.output(LayerName.APP, Role.SECONDARY, key, "")
 
     # -- what the failover functions read ---------------------------------------------------------------------
     def function_name(self, key: str) -> str:
@@ -166,13 +167,13 @@ class Environment:
 _NOTHING_BUILT = FAILED_FIRST_CREATE | {"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"}
 
 
-def stack_outputs(aws: Aws, bundle: RenderedBundle) -> dict[tuple[str, Role], dict[str, str]]:
+def stack_outputs(aws: Aws, bundle: RenderedBundle) -> dict[tuple[LayerName, Role], dict[str, str]]:
     """Every deployed stack's outputs, read from CloudFormation (a plain stack or a stack set instance's).
 
     Not from the deployment record: it is a cache for `drgen outputs`, and one written against another endpoint
     or account, or before a redeploy, would aim readiness and failover at resources that are not there.
     """
-    found: dict[tuple[str, Role], dict[str, str]] = {}
+    found: dict[tuple[LayerName, Role], dict[str, str]] = {}
     for entry in bundle.stacks:
         located = locate(aws, bundle, entry)
         if located is not None and located.state.status not in _NOTHING_BUILT:
@@ -196,8 +197,8 @@ def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle) -> Environment
 
 
 def from_outputs(
-    scenario: Scenario, account: str, outputs: Mapping[tuple[str, Role], Mapping[str, str]]
+    scenario: Scenario, account: str, outputs: Mapping[tuple[LayerName, Role], Mapping[str, str]]
 ) -> Environment:
     """The environment from stack outputs already at hand (the partition is read off the alert topic's ARN)."""
-    topic = outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_TOPIC, "arn:aws:")
+    topic = outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_TOPIC, "arn:aws:")
     return Environment(scenario, account, topic.split(":")[1] or "aws", outputs)

@@ -36,6 +36,7 @@ from botocore.parsers import ResponseParserError
 from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.sessions import PARTITION_KEY
 from drgen.bundle.evaluate import Env
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.lambda_code import contract
@@ -254,7 +255,7 @@ def _calculated_checks(aws: Aws, environment: Environment, bundle: RenderedBundl
 
 
 def _alert_subscription(aws: Aws, environment: Environment) -> str | None:
-    inbox = environment.outputs.get(("foundation", Role.SECONDARY), {}).get(ALERT_INBOX)
+    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX)
     if not inbox:
         return None
     aws.client("sns", environment.dr).subscribe(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from drgen.bundle.manifest import LayerName
 from drgen.bundle.reader import from_directory
 from drgen.operate import failover
 from drgen.operate.asl import Run, Step
@@ -67,7 +68,7 @@ def graph_bundle(root: Path) -> Path:
     """The graph above as a bundle: dependencies written as Ref (Properties) and DependsOn, alternately."""
     bundle = root / "graph"
     stacks = []
-    for name, (after, resources) in STACKS.items():
+    for layer, (name, (after, resources)) in zip(LayerName, STACKS.items(), strict=False):
         document: dict[str, Any] = {"Resources": {}}
         for index, (logical_id, (rtype, needs)) in enumerate(resources.items()):
             resource: dict[str, Any] = {"Type": rtype, "Properties": {}}
@@ -82,7 +83,7 @@ def graph_bundle(root: Path) -> Path:
         stacks.append(
             {
                 "name": name,
-                "layer": name,
+                "layer": layer.value,  # any real layer: the graph is in depends_on
                 "region": "us-east-1",
                 "role": "global",
                 "template": f"templates/{name}.json",
