@@ -11,7 +11,7 @@ from drgen.naming import Names
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import HealthCheckType
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from drgen.scenario import PRESETS, load
 from drgen.scenario.model import ComputeKind, Role
 from drgen.scenario.validate import validate
 
-from .conftest import resources, stack, template
+from ..conftest import resources, stack, template
 
 ALL = sorted(PRESETS)
 ROLES = ("primary", "secondary")
@@ -483,7 +483,7 @@ def test_monitors_run_on_their_schedules_in_both_regions(name, bundles):
                 (target,) = rule["Properties"]["Targets"]
                 monitor = target["Arn"]["Fn::GetAtt"][0].removesuffix("Function")
                 if monitor == "BackupExport":
-                    continue  # daily and primary-only: tests/test_snapshot_export.py
+                    continue  # daily and primary-only: tests/builders/test_snapshot_export.py
                 # The DR region's probe of the primary (static stability) and the engaged signal (Route 53 follows
                 # its data stream) are the one-region schedules.
                 dr_only = monitor in ("PrimaryProbe", "EngagedSignal")
@@ -614,7 +614,7 @@ def test_app_alarms_watch_what_each_seed_names_in_both_regions(name, bundles):
     kind = PRESETS[name].compute.kind
     doc = template(bundles[name], "app")
     alarms = resources(doc, "AWS::CloudWatch::Alarm")
-    # The backup export's alarms exist where the export runs, the primary (tests/test_snapshot_export.py).
+    # The backup export's alarms exist where the export runs, the primary (tests/builders/test_snapshot_export.py).
     assert all("Condition" not in a for k, a in alarms.items() if not k.startswith("BackupExport"))
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlertTopicArn"}] for a in alarms.values())
     metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}

@@ -18,7 +18,7 @@ from drgen.render import render
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import Backup
 
-from .conftest import resources, stack, template
+from ..conftest import resources, stack, template
 from .test_templates import only, substitute
 
 BACKUP_TYPES = ("AWS::Backup::BackupVault", "AWS::Backup::BackupPlan", "AWS::Backup::BackupSelection")

@@ -14,7 +14,7 @@ import pytest
 from drgen.lint import cache, runner
 from drgen.lint.runner import lint_template, lint_text
 
-FIXTURES = Path(__file__).resolve().parent / "lint_fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGIONS = ("us-east-1", "us-west-2")
 
 
@@ -47,7 +47,7 @@ def test_a_cached_lint_gives_what_a_fresh_lint_gives_and_runs_cfn_lint_once(fres
     uncached = lint_template(bad, REGIONS)
     lint_text.cache_clear()
     monkeypatch.delenv("DRGEN_NO_CACHE")
-    assert len(uncached) == 7  # the fixture's findings (tests/test_lint_rules.py counts them too)
+    assert len(uncached) == 7  # the fixture's findings (tests/lint/test_rules.py counts them too)
 
     calls = _lints(monkeypatch)
     first = lint_template(bad, REGIONS)

@@ -17,7 +17,7 @@ from drgen.naming import PLACEHOLDER_ACCOUNT, Names
 from drgen.scenario import PRESETS, load
 from drgen.scenario.model import HealthCheckType, Role
 
-from .conftest import resources, stack, template
+from ..conftest import resources, stack, template
 
 ALL = sorted(PRESETS)
 # The zone layer exists only with routing.create_zone (no preset asks for it).

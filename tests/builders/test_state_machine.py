@@ -21,7 +21,7 @@ from drgen.lambda_code import contract
 from drgen.naming import Names
 from drgen.scenario import PRESETS, load
 
-from .conftest import resources, template
+from ..conftest import resources, template
 
 ALL = sorted(PRESETS)
 TERMINAL = {"Succeed", "Fail"}
@@ -312,7 +312,7 @@ def test_automatic_failback_only_where_the_seed_asks_and_only_on_recovery(bundle
     """Seed 003 asks for automatic failback when the primary recovers: ALARM -> OK of the primary's alarm."""
     import json as _json
 
-    from .conftest import template as _template
+    from ..conftest import template as _template
 
     doc = _template(bundles["trading-serverless"], "orchestration")
     rule = doc["Resources"]["FailbackTrigger"]

@@ -13,7 +13,7 @@ from drgen.lambda_code import contract
 from drgen.lambda_functions import has_backups_bucket
 from drgen.scenario import PRESETS
 
-from .conftest import REPO, resources, template
+from ..conftest import REPO, resources, template
 
 BACKED_UP = sorted(n for n in PRESETS if has_backups_bucket(PRESETS[n]))
 OTHERS = sorted(set(PRESETS) - set(BACKED_UP))

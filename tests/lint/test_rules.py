@@ -20,7 +20,7 @@ from drgen.errors import DrgenError
 from drgen.lint import Finding, format_findings, lint_bundle, lint_bundles, lint_template
 from tests.hand_made import manifest
 
-FIXTURES = Path(__file__).resolve().parent / "lint_fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DR_REGIONS = ("us-east-1", "us-west-2")
 
 # rule id -> how many findings its bad fixture holds
@@ -266,4 +266,4 @@ def _messages(fixture: str) -> list[str]:
 
 
 def _repo() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parent.parent.parent

@@ -9,7 +9,7 @@ import pytest
 from drgen.budget import figures
 from drgen.budget.figures import Figure
 
-from .conftest import REPO
+from ..conftest import REPO
 
 DOC = (REPO / "docs" / "budget-floors.md").read_text(encoding="utf-8")
 FIGURES = {name: value for name, value in vars(figures).items() if isinstance(value, Figure)}

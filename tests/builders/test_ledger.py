@@ -18,7 +18,7 @@ from drgen.errors import ScenarioError
 from drgen.lint import lint_template
 from drgen.scenario import PRESETS, load
 
-from .conftest import resources, stack, template
+from ..conftest import resources, stack, template
 
 US_SET = {"us-east-1", "us-east-2", "us-west-2"}
 

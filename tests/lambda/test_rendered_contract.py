@@ -25,7 +25,7 @@ from drgen.packaging import runs_default_application
 from drgen.scenario import PRESETS
 from drgen.scenario.model import HealthCheckType
 
-from .conftest import resources, template
+from ..conftest import resources, template
 
 ALL = sorted(PRESETS)
 # What the functions publish that no alarm watches, and why.
