@@ -94,25 +94,20 @@ def test_primary_buckets_replicate_to_the_dr_buckets_with_the_dr_key(name, bundl
     s = PRESETS[name]
     bundle = bundles[name]
     doc = template(bundle, "foundation")
-    names = Names(load(name, suffix="dev"))
     buckets = resources(doc, "AWS::S3::Bucket")
     assert len(buckets) == len(s.buckets)
     for spec in s.buckets:
-        bucket = next(
-            v
-            for v in buckets.values()
-            if substitute(v["Properties"]["BucketName"], s.regions.primary, s.regions.secondary)
-            == names.for_region("bucket", spec.purpose, s.regions.primary, ACCOUNT)
-        )
+        (bucket,) = (v for v in buckets.values() if f"-{spec.purpose}-" in v["Properties"]["BucketName"]["Fn::Sub"])
         props = bucket["Properties"]
         assert props["VersioningConfiguration"]["Status"] == "Enabled"
         replication = props["ReplicationConfiguration"]["Fn::If"]
         assert replication[0] == "IsPrimary" and replication[2] == {"Ref": "AWS::NoValue"}
         rule = replication[1]["Rules"][0]
         destination = rule["Destination"]
-        # in the primary region the destination resolves to the DR region's bucket of the same purpose
+        # in the primary region the destination resolves to the bucket this template names in the DR region
         resolved = substitute(destination["Bucket"], s.regions.primary, s.regions.secondary)
-        assert resolved == "arn:aws:s3:::" + names.for_region("bucket", spec.purpose, s.regions.secondary, ACCOUNT)
+        dr_bucket = substitute(props["BucketName"], s.regions.secondary, s.regions.primary)
+        assert resolved == f"arn:aws:s3:::{dr_bucket}"
         assert destination["EncryptionConfiguration"]["ReplicaKmsKeyID"] == {"Ref": "PeerKmsKeyArn"}
     primary_foundation = stack(bundle, "foundation", "primary")
     assert primary_foundation.inputs["PeerKmsKeyArn"]["stack"] == stack(bundle, "foundation", "secondary").name
