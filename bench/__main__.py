@@ -13,6 +13,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from bench.cdk import cdk_figures
 from bench.cold import lint_figures, render_figures
 from bench.deploy import deploy_figures
 from bench.scaling import scaling_figures
@@ -21,7 +22,7 @@ from bench.stats import Figure, Target, table
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-SECTIONS = ("render", "lint", "deploy", "scaling")
+SECTIONS = ("render", "lint", "deploy", "scaling", "cdk")
 MIN_RUNS = 5
 
 
@@ -37,6 +38,7 @@ def main() -> int:
     presets = list(PRESETS)
     sections: dict[str, tuple[list[Figure], list[Target]]] = {}
     calls: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="drgen-bench-") as directory:
         scratch = Path(directory)
@@ -49,12 +51,17 @@ def main() -> int:
             elif name == "deploy":
                 figures, targets, calls = deploy_figures(presets, args.runs, scratch)
                 sections[name] = (figures, targets)
+            elif name == "cdk":
+                figures, targets, section_notes = cdk_figures(args.runs, scratch)
+                sections[name] = (figures, targets)
+                notes += section_notes
             else:
                 sections[name] = scaling_figures(args.runs, scratch)
     targets = [t for _, section_targets in sections.values() for t in section_targets]
-    markdown = report(sections, calls, targets, args.runs)
+    markdown = report(sections, calls, targets, args.runs, notes)
     (HERE / "results.md").write_text(markdown)
-    (HERE / "results.json").write_text(json.dumps(results(sections, calls, targets, args.runs), indent=2) + "\n")
+    data = results(sections, calls, targets, args.runs, notes)
+    (HERE / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     if not args.only:
         update_doc(markdown)
     print(markdown)
@@ -80,6 +87,7 @@ def results(
     calls: dict[str, dict[str, float]],
     targets: list[Target],
     runs: int,
+    notes: list[str],
 ) -> dict[str, object]:
     return {
         "machine": machine(),
@@ -87,6 +95,7 @@ def results(
         "figures": {name: [f.to_dict() for f in figures] for name, (figures, _) in sections.items()},
         "deploy_api_calls_median": calls,
         "targets": [t.to_dict() for t in targets],
+        "notes": notes,
         "pass": all(t.holds for t in targets),
     }
 
@@ -96,6 +105,7 @@ def report(
     calls: dict[str, dict[str, float]],
     targets: list[Target],
     runs: int,
+    notes: list[str],
 ) -> str:
     info = machine()
     lines = [
@@ -106,7 +116,7 @@ def report(
     ]
     if calls:
         lines += ["", *calls_table(calls)]
-    lines += ["", "```", *(t.line() for t in targets), "```", ""]
+    lines += ["", "```", *(t.line() for t in targets), *notes, "```", ""]
     return "\n".join(lines)
 
 

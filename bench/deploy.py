@@ -108,12 +108,12 @@ class Deploy:
 
 def deploy_once(url: str, preset: str) -> Deploy:
     """Reset moto, then ``drgen deploy -s PRESET --endpoint-url URL --yes`` in this process, timed and counted."""
-    from drgen.cli import cli
+    from drgen.main import cli  # the assembled program (drgen/cli/ is its frame)
 
     _post(f"{url}/moto-api/reset")
     recorder = Recorder()
-    args = ["deploy", "-s", preset, "--suffix", SUFFIX, "--endpoint-url", url, "--yes",
-            "--poll-seconds", str(POLL_SECONDS), "--output", "json"]  # fmt: skip
+    args = ["deploy", "-s", preset, "--suffix", SUFFIX, "--endpoint-url", url, "--yes", "--require-approval",
+            "never", "--poll-seconds", str(POLL_SECONDS), "--output", "json"]  # fmt: skip
     stdout, stderr = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     with _swapped_aws(recorder), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -121,7 +121,8 @@ def deploy_once(url: str, preset: str) -> Deploy:
             cli.main(args, prog_name="drgen", standalone_mode=False)
         except SystemExit as exc:
             if exc.code:
-                raise RuntimeError(f"drgen deploy -s {preset} exited {exc.code}: {stdout.getvalue()[-2000:]}") from None
+                said = (stdout.getvalue() + stderr.getvalue())[-2000:]
+                raise RuntimeError(f"drgen deploy -s {preset} exited {exc.code}: {said}") from None
     seconds = time.perf_counter() - started
     results = json.loads(stdout.getvalue())
     failed = [r for r in results if r["outcome"] != "created"]

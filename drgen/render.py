@@ -64,27 +64,40 @@ def _region(scenario: Scenario, role: Role) -> str:
     return ROUTE53_METRICS_REGION if role is Role.GLOBAL else scenario.region(role)
 
 
-def _build_template(scenario: Scenario, names: Names, layer: Layer, artifacts: tuple[Artifact, ...]) -> StackContext:
+def _build_template(
+    scenario: Scenario, names: Names, layer: Layer, artifacts: tuple[Artifact, ...]
+) -> tuple[StackContext, dict[str, Any]]:
+    """The layer's stack context and its template document (``to_dict`` of the finished template)."""
     ctx = StackContext(scenario=scenario, names=names, layer=layer.name, regional=layer.regional)
     ctx.template.set_version("2010-09-09")
     ctx.template.set_description(f"drgen {scenario.name} {layer.name} layer: {layer.description}.")
     layer.build(ctx)
     apply_tags(ctx)
-    _drop_unused_conditions(ctx)
+    document = _drop_unused_conditions(ctx)
     _code_keys(ctx, artifacts, _roles(layer))
-    return ctx
+    return ctx, document
 
 
-def _drop_unused_conditions(ctx: StackContext) -> None:
+def _drop_unused_conditions(ctx: StackContext) -> dict[str, Any]:
     """Remove conditions nothing refers to: every regional template starts with IsPrimary and IsSecondary, and a
-    layer whose resources exist in one role only (or in both alike) leaves one unused, which cfn-lint flags."""
+    layer whose resources exist in one role only (or in both alike) leaves one unused, which cfn-lint flags.
+
+    Returns the template's document without them: what ``to_dict`` gives after the removal (it leaves out an
+    empty Conditions section), without encoding every resource a second time."""
     document = ctx.template.to_dict()
     conditions = document.get("Conditions", {})
     body = json.dumps({k: v for k, v in document.items() if k != "Conditions"}, sort_keys=True)
+    unused = []
     for name in list(conditions):
         others = json.dumps({k: v for k, v in conditions.items() if k != name}, sort_keys=True)
         if f'"{name}"' not in body and f'"{name}"' not in others:
-            del ctx.template.conditions[name]
+            unused.append(name)
+    for name in unused:
+        del ctx.template.conditions[name]
+        del conditions[name]
+    if "Conditions" in document and not conditions:
+        del document["Conditions"]
+    return document
 
 
 def _code_keys(ctx: StackContext, artifacts: tuple[Artifact, ...], roles: tuple[Role, ...]) -> None:
@@ -114,9 +127,9 @@ def render(scenario: Scenario) -> Bundle:
     template_regions: dict[str, tuple[str, ...]] = {}
     layers = [layer for layer in LAYERS if layer.present(scenario)]
     for layer in layers:
-        ctx = _build_template(scenario, names, layer, artifacts)
+        ctx, document = _build_template(scenario, names, layer, artifacts)
         path = f"{TEMPLATE_DIR}/{layer.name}.json"
-        files[path] = serialize(ctx.template.to_dict())
+        files[path] = serialize(document)
         contexts[layer.name] = ctx
         template_regions[path] = tuple(sorted({_region(scenario, r) for r in _roles(layer)}))
 

@@ -219,3 +219,16 @@ def test_every_preset_renders_byte_identical_in_two_separate_processes(tmp_path)
         trees.append(tree(out))
     assert trees[0] == trees[1]
     assert len(trees[0]) >= 5 * 6  # every preset: manifest, budget, templates and zips at least
+
+
+def test_render_without_lint_loads_neither_cfn_lint_nor_the_aws_sdk(tmp_path):
+    """Imports are most of a render's time: `render --no-lint` must not pay for cfn-lint or boto3."""
+    probe = (
+        "import sys\nfrom drgen.main import main\n"
+        "sys.argv = ['drgen', 'render', '-s', 'database-dr', '--no-lint', '--out', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'cfnlint') if m in sys.modules))\n"
+    )
+    answer = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert answer.stdout.splitlines()[-1] == "[]"
+    assert (tmp_path / "database-dr" / "manifest.json").is_file()

@@ -121,6 +121,9 @@ def render(
     click.echo(f"render: {len(bundles)} scenario(s) in {time.perf_counter() - started:.2f} s", err=fmt != "text")
     if no_lint:
         return
+    from drgen.review.diagram import prefetch
+
+    prefetch(paths)  # Graphviz draws the review's diagrams while cfn-lint loads and lints
     findings = lint_dirs(paths, fmt, exit_on_findings=False)
     from drgen.commands.review import write_reviews
 

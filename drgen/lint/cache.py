@@ -4,7 +4,11 @@ The key is everything a template's findings depend on: its text, the regions it 
 and drgen's rule set (every file under drgen/lint/, so editing a rule invalidates what it found). The value is the
 findings without their path (the same bytes may sit in another bundle). One JSON file per key, written atomically;
 an entry that cannot be read or written is a miss, never an error. ``$DRGEN_CACHE_DIR`` (else
-``$XDG_CACHE_HOME/drgen``, else ``~/.cache/drgen``) holds it; ``DRGEN_NO_CACHE=1`` turns it off.
+``$XDG_CACHE_HOME/drgen``, else ``~/.cache/drgen``) holds it; ``DRGEN_NO_CACHE=1`` turns it off. The review's
+diagrams are kept beside it the same way (``drgen.review.diagram``).
+
+A hit needs no cfn-lint: its version comes from the installed distribution's metadata, and the regions were
+checked when the entry was made (the key holds them and the version), so a warm lint never imports cfn-lint.
 """
 
 from __future__ import annotations
@@ -23,12 +27,17 @@ LINT_DIR = Path(__file__).resolve().parent
 FORMAT = 1  # bump when the stored shape changes
 
 
-def directory() -> Path:
+def root() -> Path:
+    """drgen's cache directory: ``$DRGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/drgen``, else ``~/.cache/drgen``."""
     explicit = os.environ.get("DRGEN_CACHE_DIR")
     if explicit:
-        return Path(explicit) / "lint"
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "drgen" / "lint"
+    return Path(base) / "drgen"
+
+
+def directory() -> Path:
+    return root() / "lint"
 
 
 def enabled() -> bool:
@@ -38,13 +47,23 @@ def enabled() -> bool:
 @cache
 def rule_set() -> str:
     """A digest of drgen's lint package (its rules, severities and runner) and of cfn-lint's version."""
-    from cfnlint.version import __version__ as cfnlint_version
-
-    digest = hashlib.sha256(f"format {FORMAT}; cfn-lint {cfnlint_version}".encode())
+    digest = hashlib.sha256(f"format {FORMAT}; cfn-lint {_cfnlint_version()}".encode())
     for path in sorted(LINT_DIR.rglob("*")):
         if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
             digest.update(path.relative_to(LINT_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _cfnlint_version() -> str:
+    """cfn-lint's version without importing it (importing cfn-lint takes longer than a warm lint)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("cfn-lint")
+    except metadata.PackageNotFoundError:  # not installed as a distribution: ask the module
+        from cfnlint.version import __version__
+
+        return str(__version__)
 
 
 def key(text: str, regions: tuple[str, ...]) -> str:
@@ -65,16 +84,20 @@ def load(entry: str, shown: str) -> tuple[Finding, ...] | None:
 def save(entry: str, findings: tuple[Finding, ...]) -> None:
     if not enabled():
         return
-    path = _path(entry)
     data = json.dumps([asdict(replace(f, path="")) for f in findings], sort_keys=True)
+    store(_path(entry), data.encode("utf-8"))
+
+
+def store(path: Path, data: bytes) -> None:
+    """Write a cache file atomically; a cache that cannot be written is only slower."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, path)
     except OSError:
-        return  # a cache that cannot be written is only slower
+        return
 
 
 def _path(entry: str) -> Path:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,14 +138,21 @@ def lint_bundles(
 
 
 def _kept(path: Path, regions: tuple[str, ...]) -> list[Finding] | None:
-    """The cached findings for ``path`` in ``regions``, or None (then it is linted, and any problem reported)."""
-    _check_regions(path, regions)
+    """The cached findings for ``path`` in ``regions``, or None (then it is linted, and any problem reported).
+
+    The regions are checked on a miss only: an entry exists only for regions that passed the check with the same
+    cfn-lint (its key holds both), and checking them imports cfn-lint, which a warm lint does not need."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, ValueError):
+        text = None
+    found = None
+    if text is not None and regions:
+        found = lint_cache.load(lint_cache.key(text, tuple(sorted(set(regions)))), shown_path(path))
+    if found is None:
+        _check_regions(path, regions)
         return None
-    found = lint_cache.load(lint_cache.key(text, tuple(sorted(set(regions)))), shown_path(path))
-    return None if found is None else list(found)
+    return list(found)
 
 
 def _plan(bundle_dir: Path) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
@@ -186,18 +191,32 @@ def _integrity(path: Path, digests: frozenset[str]) -> Finding | None:
 
 
 def _run(jobs: list[tuple[Path, tuple[str, ...]]]) -> Iterator[list[Finding]]:
-    """Lint each (template, regions) job, on all cores when there is more than one job; results in job order."""
+    """Lint each (template, regions) job, on all cores when there is more than one job; results in job order.
+
+    The largest templates go to the workers first (lint time grows with the template), so that a large one
+    started last does not keep one core busy after the other has run out of work."""
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
         yield from (lint_template(path, regions) for path, regions in jobs)
         return
-    paths, regions = zip(*jobs, strict=True)
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(lint_template, paths, regions)
+        started = {job: pool.submit(lint_template, *job) for job in sorted(jobs, key=_size, reverse=True)}
+        yield from (started[job].result() for job in jobs)
+
+
+def _size(job: tuple[Path, tuple[str, ...]]) -> int:
+    try:
+        return job[0].stat().st_size
+    except OSError:
+        return 0
 
 
 def _silence_cfnlint() -> None:
     """cfn-lint logs through the ``cfnlint`` logger; drgen reports its matches, not its chatter."""
+    import logging
+
     logger = logging.getLogger("cfnlint")
     logger.propagate = False
     if not logger.handlers:

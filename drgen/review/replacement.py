@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cfnlint.schema import ResourceNotFoundError
-
-from drgen.deploy.handler_permissions import _manager, is_custom
 from drgen.review.jsondiff import JsonPath, diff_paths
 
 REPLACED = "replaced"
@@ -52,6 +49,10 @@ class Verdict:
 @cache
 def create_only(resource_type: str, region: str) -> CreateOnly | None:
     """The type's create-only pointers in ``region`` (None: cfn-lint ships no schema for it)."""
+    from cfnlint.schema import ResourceNotFoundError
+
+    from drgen.deploy.handler_permissions import _manager
+
     try:
         schema = _manager().get_resource_schema(region, resource_type).schema
     except ResourceNotFoundError:
@@ -70,6 +71,8 @@ def _pointer(pointer: str) -> tuple[str, ...]:
 
 def verdict(resource_type: str, region: str, old: dict[str, Any], new: dict[str, Any]) -> Verdict:
     """What updating ``old`` to ``new`` (resolved resource documents) does in ``region``."""
+    from drgen.deploy.handler_permissions import is_custom  # imports cfn-lint: only a review with --compare
+
     if old.get("Type") != new.get("Type"):
         return Verdict(REPLACED, (f"Type: {old.get('Type')} -> {new.get('Type')}",))
     if is_custom(resource_type):

@@ -7,10 +7,13 @@ rules), not from the cache's own store.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from drgen.errors import DrgenError
 from drgen.lint import cache, runner
 from drgen.lint.runner import lint_template, lint_text
 
@@ -106,3 +109,23 @@ def test_a_warm_lint_of_a_bundle_sends_nothing_to_the_workers(fresh, monkeypatch
     warm, _ = runner.lint_bundles([bundle])
     assert warm == cold and count == len(sent[0]) >= 5
     assert sent[1] == []  # every template came from the cache, no worker process was started
+
+
+def test_a_cache_hit_needs_no_cfn_lint_and_a_miss_still_checks_the_regions(fresh):
+    """A warm lint reads its findings without importing cfn-lint (most of a warm render's time otherwise); the
+    regions are still refused before any lint when the cache has nothing (an entry exists only for valid ones)."""
+    good = FIXTURES / "E9011-good.json"
+    expected = lint_template(good, REGIONS)
+    probe = (
+        "import sys; from pathlib import Path; from drgen.lint.runner import _kept; "
+        f"found = _kept(Path(sys.argv[1]), {REGIONS!r}); print(found is not None, 'cfnlint' in sys.modules)"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe, str(good)], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert answer.stdout.split() == ["True", "False"]
+    assert runner._kept(good, REGIONS) == expected
+    with pytest.raises(DrgenError, match="does not know region"):
+        runner._kept(good, ("us-east-1", "xx-nowhere-1"))
+    with pytest.raises(DrgenError, match="no region"):
+        runner._kept(good, ())
