@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from drgen.lambda_code import contract
-from drgen.scenario.model import ComputeKind, Role, Scenario
+from drgen.scenario.model import LAMBDA_TARGETS, ComputeKind, Role, Scenario
 
 SHARED_PACKAGE = "drgen_common"
 
@@ -384,7 +384,7 @@ def calls_for(spec: Function, scenario: Scenario) -> tuple[str, ...]:
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:
     """The functions a scenario deploys, in a stable order."""
     result = [*failover_steps(scenario), ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]
-    if scenario.compute.kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY):
+    if scenario.compute.kind in LAMBDA_TARGETS:
         result.append(APP_HEALTH)
     if scenario.compute.kind is ComputeKind.APIGATEWAY:
         result.append(TRADE_PROCESSOR)

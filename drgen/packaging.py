@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from drgen.errors import DrgenError
 from drgen.lambda_code import LAMBDA_ROOT, contract
 from drgen.lambda_functions import SHARED_PACKAGE, functions_for
-from drgen.scenario.model import ComputeKind, Scenario
+from drgen.scenario.model import Scenario
 
 FUNCTIONS_DIR = "functions"
 # The template parameter the deployer fills with the region's artifact bucket (not known at render time).
@@ -80,11 +80,6 @@ INSTANCE_APP_PACKAGE = "app"
 INSTANCE_APP_ENTRY = "serve.main"
 
 
-def runs_default_application(scenario: Scenario) -> bool:
-    """An Auto Scaling scenario without its own AMI runs drgen's application, fetched from the artifact bucket."""
-    return scenario.compute.kind is ComputeKind.ASG and scenario.compute.image is None
-
-
 def build_artifacts(scenario: Scenario, root: Path = LAMBDA_ROOT) -> tuple[Artifact, ...]:
     """One artifact per package the scenario's functions (and its instances) use, in catalogue order."""
     by_package: dict[str, list[str]] = {}
@@ -95,7 +90,7 @@ def build_artifacts(scenario: Scenario, root: Path = LAMBDA_ROOT) -> tuple[Artif
         handlers.setdefault(function.package, set()).add(function.handler)
         if DATABASE_ENV in function.env:
             driver.add(function.package)
-    if runs_default_application(scenario):
+    if scenario.compute.runs_default_application:
         by_package.setdefault(INSTANCE_APP_PACKAGE, [])
         handlers.setdefault(INSTANCE_APP_PACKAGE, set()).add(INSTANCE_APP_ENTRY)
         driver.add(INSTANCE_APP_PACKAGE)

@@ -4,6 +4,8 @@ the manifest, one evaluator of conditions. Each check reads the source, so it fa
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +120,30 @@ def test_one_condition_evaluator() -> None:
         if '"Conditions"' in path.read_text() and not path.is_relative_to(PACKAGE / "builders")
     )
     assert readers == ["drgen/bundle/evaluate.py", "drgen/render.py"]  # render drops unused ones it wrote
+
+
+_IMPORT_EACH_FIRST = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "drgen" or m.startswith(("drgen.", "drgen_common"))]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        failed.append(f"{name}: {error}")
+print("\\n".join(failed))
+"""
+
+
+def test_every_module_imports_first() -> None:
+    """The AST graph above ignores the parent package's __init__ that importing a submodule runs: a cycle through
+    it shows only when that module is the first one imported. Each module is imported first here, in turn."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EACH_FIRST, *sorted(m for m in _modules() if not m.endswith("__main__"))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""

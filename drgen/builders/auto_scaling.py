@@ -20,7 +20,6 @@ from drgen.builders.workload import (
     workload_security_group,
 )
 from drgen.lambda_code import contract
-from drgen.packaging import runs_default_application
 
 # Output the failover functions read.
 AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
@@ -110,7 +109,7 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
         default=named or AMI_PARAMETER,
     )
-    default_app = instance_app.install(ctx) if runs_default_application(ctx.scenario) else None
+    default_app = instance_app.install(ctx) if ctx.scenario.compute.runs_default_application else None
     role = application_role(
         ctx,
         "InstanceRole",

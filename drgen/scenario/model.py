@@ -29,6 +29,10 @@ class ComputeKind(enum.StrEnum):
     CONNECTIVITY = "connectivity"
 
 
+# The kinds whose endpoint is a Lambda function drgen ships (the catalogue adds its app-health function).
+LAMBDA_TARGETS = (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY)
+
+
 class Standby(enum.StrEnum):
     """What the DR region runs before a failover."""
 
@@ -216,6 +220,17 @@ class Compute:
     def dr_capacity(self) -> int:
         """What the DR region runs before a failover."""
         return self.active_capacity if self.standby is Standby.WARM else self.standby_capacity
+
+    @property
+    def runs_default_application(self) -> bool:
+        """Auto Scaling without its own AMI runs drgen's application (lambda/app/serve.py around health.py)."""
+        return self.kind is ComputeKind.ASG and self.image is None
+
+    @property
+    def drgen_answers_health(self) -> bool:
+        """Whether drgen's own code (lambda/app/health.py) answers the endpoint's health check: as a Lambda
+        target (the catalogue's app-health function) or inside drgen's default application on EC2."""
+        return self.kind in LAMBDA_TARGETS or self.runs_default_application
 
 
 @dataclass(frozen=True)

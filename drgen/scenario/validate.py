@@ -217,7 +217,7 @@ def _routing(s: Scenario) -> None:
         _fail("routing.health_check.search_string: 1 to 255 characters for a string-match check")
     if (
         h.type is HealthCheckType.HTTPS_STR_MATCH
-        and _drgen_answers_health(s)
+        and s.compute.drgen_answers_health
         and h.search_string not in contract.HEALTH_OK_BODY
     ):
         # Route 53 marks the endpoint unhealthy when the string is not in the body (Route 53 developer guide,
@@ -232,13 +232,6 @@ def _routing(s: Scenario) -> None:
             "routing.health_check.type: CLOUDWATCH_METRIC checks go with compute.kind connectivity "
             "(DNS on database endpoints); endpoint checks with the other kinds"
         )
-
-
-def _drgen_answers_health(s: Scenario) -> bool:
-    """Whether drgen's application (lambda/app/health.py) answers the endpoint check: the Lambda kinds always,
-    Auto Scaling when the scenario names no AMI of its own."""
-    kind = s.compute.kind
-    return kind in (ComputeKind.LAMBDA, ComputeKind.APIGATEWAY) or (kind is ComputeKind.ASG and s.compute.image is None)
 
 
 def _deployment(s: Scenario) -> None:

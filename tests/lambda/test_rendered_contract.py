@@ -21,7 +21,6 @@ from drgen.builders.functions import camel
 from drgen.lambda_code import LAMBDA_ROOT, contract
 from drgen.lambda_functions import functions_for
 from drgen.operate import lambdas
-from drgen.packaging import runs_default_application
 from drgen.scenario import PRESETS
 from drgen.scenario.model import HealthCheckType
 
@@ -275,11 +274,7 @@ class _Database:
 
 
 # The presets whose endpoint is drgen's own health code (a Lambda target, or drgen's application on EC2).
-OWN_ENDPOINT = [
-    name
-    for name in STRING_MATCHED
-    if any(f.key == "app-health" for f in functions_for(PRESETS[name])) or runs_default_application(PRESETS[name])
-]
+OWN_ENDPOINT = [name for name in STRING_MATCHED if PRESETS[name].compute.drgen_answers_health]
 
 
 @pytest.mark.parametrize("name", OWN_ENDPOINT)
