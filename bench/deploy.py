@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import statistics
 import threading
@@ -174,11 +173,10 @@ def _post(url: str) -> None:
 
 @contextlib.contextmanager
 def moto_server(scratch: Path) -> Iterator[str]:
-    """moto's threaded server on a free port, test credentials, and ``scratch`` as the working directory (the
-    deploy record goes to ``.drgen/`` there)."""
-    from moto.server import ThreadedMotoServer
+    """drgen's sandbox server (the one `drgen sandbox` serves) on a free port, test credentials, and ``scratch``
+    as the working directory (the deploy record goes to ``.drgen/`` there)."""
+    from drgen.operate.moto_server import moto_server as sandbox
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     saved = {k: os.environ.get(k) for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN",
                                             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
                                             "DRGEN_POLL_SECONDS")}  # fmt: skip
@@ -188,13 +186,10 @@ def moto_server(scratch: Path) -> Iterator[str]:
     cwd = Path.cwd()
     scratch.mkdir(parents=True, exist_ok=True)
     os.chdir(scratch)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
     try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
+        with sandbox() as url:
+            yield url
     finally:
-        server.stop()
         os.chdir(cwd)
         for name, value in saved.items():
             os.environ.pop(name, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Iterator
@@ -44,10 +45,19 @@ def stack(bundle: Bundle, layer: str, role: str) -> StackEntry:
     return next(s for s in bundle.stacks if s.layer == layer and s.role.value == role)
 
 
+@pytest.fixture
+def without_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if moto were not installed: every import of moto or of a module of it fails, loaded already or not."""
+    import moto  # noqa: F401  (so that its modules are in sys.modules to be hidden)
+
+    for name in [n for n in sys.modules if n == "moto" or n.startswith("moto.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+
+
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     """moto's server over HTTP on 127.0.0.1, one per test process (so per xdist worker)."""
-    from drgen.operate.drill import moto_server
+    from drgen.operate.moto_server import moto_server
 
     with moto_server() as url:
         yield url

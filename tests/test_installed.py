@@ -157,10 +157,9 @@ def test_the_installed_drgen_deploys_operates_and_destroys_a_scenario_file(insta
     assert "destroy: 9 stack(s): 9 deleted" in drgen("destroy", *target, "--yes", cwd=other)
 
 
-def test_without_moto_the_drill_names_the_extra_that_installs_it(monkeypatch):
+def test_without_moto_the_drill_names_the_extra_that_installs_it(without_moto):
     from drgen.errors import DrgenError
-    from drgen.operate.drill import moto_server
+    from drgen.operate.moto_server import moto_server
 
-    monkeypatch.setitem(sys.modules, "moto.server", None)  # as if moto were not installed
     with pytest.raises(DrgenError, match=r"pip install 'drgen\[sandbox\]'"), moto_server():
         pass

@@ -38,7 +38,7 @@ def sandbox(host: str, port: int, health_port: int | None) -> None:
       drgen failover -s trading-ecs --suffix dev --endpoint-url http://127.0.0.1:5000 --planned --wait \\
                      --health-url http://127.0.0.1:5001/health
     """
-    from drgen.operate.drill import moto_server  # names the `sandbox` extra when moto is missing
+    from drgen.operate.moto_server import moto_server  # names the `sandbox` extra when moto is missing
     from drgen.operate.moto_standins import PROMOTIONS, promotion_standin
     from drgen.operate.rehearsal import serving
 

@@ -21,10 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
-import socket
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +41,7 @@ from drgen.operate.asl import Step
 from drgen.operate.drill_report import Report, budget_terms
 from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
 from drgen.operate.local import environment
+from drgen.operate.moto_server import moto_server
 from drgen.operate.readiness import Check
 from drgen.operate.rehearsal import Rehearsal, endpoints
 from drgen.operate.simclock import SimClock, lambda_clock
@@ -66,40 +64,6 @@ FAILBACK_SAMPLES = (0.0, 60.0, 120.0, 300.0, 1800.0)
 
 
 # -- local: moto, stand-ins --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """moto's server in this process on ``port`` (0: a free one; the stand-ins patch it in place), starting
-    empty: moto keeps its state per process, and an earlier sandbox in this process must not leak into this one."""
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError:
-        raise DrgenError(
-            "the local sandbox needs moto's server, which is not installed: pip install 'drgen[sandbox]' "
-            "(or run against AWS with --live)"
-        ) from None
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    _refuse_taken(host, port)  # moto binds in its thread: a failed bind there would leave start() waiting
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
-    try:
-        yield url
-    finally:
-        server.stop()
-
-
-def _refuse_taken(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise DrgenError(f"cannot serve on {host}:{port}: {error.strerror}; choose another --port") from None
-
-
 @contextlib.contextmanager
 def sandbox_credentials() -> Iterator[None]:
     """Throwaway credentials for moto, for drgen and the Lambda code alike; the caller's are restored."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from drgen.operate.drill import moto_server
+from drgen.operate.moto_server import moto_server
 from drgen.operate.moto_standins import promotion_standin
 
 from .servers import Postgres, find_postgres, free_port, http_endpoint, postgres_server

@@ -76,8 +76,7 @@ def test_drgen_sandbox_serves_a_failover_and_stops_on_sigterm(served, endpoints)
     assert server.stderr is not None and "sandbox: stopped" in server.stderr.read()
 
 
-def test_without_moto_drgen_sandbox_names_the_extra(monkeypatch):
-    monkeypatch.setitem(sys.modules, "moto.server", None)  # as if moto were not installed
+def test_without_moto_drgen_sandbox_names_the_extra(without_moto):
     result = CliRunner().invoke(cli, ["sandbox", "--port", "0"])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "pip install 'drgen[sandbox]'" in result.output
