@@ -62,8 +62,7 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     serving = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     serving.start()
-    bound_host, bound_port = server.server_address[:2]
-    url = f"http://{bound_host}:{bound_port}"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{server.server_port}"
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
     try:
         yield url
