@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from troposphere import Sub
+from typing import TYPE_CHECKING
 
 from drgen.errors import ScenarioError
 from drgen.scenario.model import Scenario
+
+if TYPE_CHECKING:  # troposphere only where a template is built: deploy and operate name things without it
+    from troposphere import Sub
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,14 @@ class Names:
 
     # -- template expressions ------------------------------------------------------------------------
     def regional(self, kind: str, resource: str) -> Sub:
+        from troposphere import Sub
+
         return Sub(self.regional_text(kind, resource))
 
     def peer(self, kind: str, resource: str) -> Sub:
         """The same resource's name in the other region; templates get the other region as PeerRegion."""
+        from troposphere import Sub
+
         return Sub(self.peer_text(kind, resource))
 
     def regional_text(self, kind: str, resource: str) -> str:

@@ -30,29 +30,21 @@ from drgen.builders.iam import (
     service_publishes,
     sns_principals,
 )
-from drgen.builders.inputs import ALERT_TOPIC_ARN
-from drgen.builders.routing import (
-    HealthChecks,
-)
+from drgen.builders.routing import HealthChecks
 from drgen.builders.security import KeyHandles
+from drgen.bundle.names import ALERT_INBOX_QUEUE_ARN, ALERT_TOPIC_ARN, health_check_alarm_name
 from drgen.lambda_code import contract
-from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
 
-ALERT_INBOX_QUEUE_ARN = "AlertInboxQueueArn"
 GLOBAL_ALERT_TOPIC_ARN = "GlobalAlertTopicArn"
 DASHBOARD_URL = "DashboardUrl"
 # The app stacks' ALB outputs (compute.py) the dashboard's load-balancer widgets take their dimensions from.
 LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
 TARGET_GROUP_FULL_NAME = "TargetGroupFullName"
-ECS_CLUSTER_NAME = "EcsClusterName"
-ECS_SERVICE_NAME = "EcsServiceName"
 
 TOPIC = "alerts"
 INBOX = "alerts-inbox"
 GLOBAL_TOPIC = "global-alerts"
-# The primary's alarm is the one the failover's confirm step reads (its stem is in the Lambda contract).
-HEALTH_ALARMS = {Role.PRIMARY: contract.PRIMARY_HEALTH_ALARM, Role.SECONDARY: "secondary-health"}
 LAG_MONITOR_ALARM = "replication-lag-heartbeat"
 # A silent lag metric counts as breaching: replication nobody measures is not replication anyone can rely on.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
@@ -64,11 +56,6 @@ ALARM_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 # -- names other code reads --------------------------------------------------------------------------------
-def health_check_alarm_name(names: Names, role: Role = Role.PRIMARY) -> str:
-    """The us-east-1 alarm on a region's Route 53 health check; the primary's one triggers failover."""
-    return names.fixed("alarm", HEALTH_ALARMS[role])
-
-
 def connectivity_namespace(scenario: Scenario) -> str:
     """The CloudWatch namespace the functions publish the scenario's metrics to (DatabaseConnectivity, ...)."""
     return contract.metrics_namespace(scenario.name)

@@ -159,7 +159,7 @@ def rest_api(
     methods = [_health_method(ctx, api, app_health), trades]
     stage = _stage(ctx, api, methods)
     cert = compute.certificate(ctx)
-    public = _domain(ctx, "ApiDomain", compute.domain_name(ctx.scenario), cert, api, stage)
+    public = _domain(ctx, "ApiDomain", ctx.scenario.routing.host_name, cert, api, stage)
     regional = _domain(ctx, "ApiRegionalDomain", Sub(compute.regional_domain_name(ctx.scenario)), cert, api, stage)
     compute.endpoint_outputs(ctx, public, regional)
     monitoring.api(ctx, name, STAGE)

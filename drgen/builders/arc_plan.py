@@ -28,13 +28,12 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Sub, arcregionswitch, iam
 
 from drgen.builders import upstream
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
-from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_MAX_ATTEMPTS, TASKS
 from drgen.builders.functions import PRIMARY_REGION_USE, Deployed
 from drgen.builders.iam import POLICY_VERSION, service_trust
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import AURORA_CLUSTER, ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.errors import ScenarioError
 from drgen.lambda_code import contract
 from drgen.scenario.model import ComputeKind, Role
@@ -89,7 +88,7 @@ def plan_name(ctx: StackContext) -> str:
 # -- ARNs ---------------------------------------------------------------------------------------------------
 def _cluster_arn(ctx: StackContext, role: Role) -> Sub:
     text = ctx.names.regional_text if role is Role.SECONDARY else ctx.names.peer_text
-    return Sub(f"arn:${{AWS::Partition}}:rds:{REGION[role]}:${{AWS::AccountId}}:cluster:{text('rds', CLUSTER)}")
+    return Sub(f"arn:${{AWS::Partition}}:rds:{REGION[role]}:${{AWS::AccountId}}:cluster:{text('rds', AURORA_CLUSTER)}")
 
 
 def _app_output(ctx: StackContext, role: Role, output: str, what: str) -> Any:

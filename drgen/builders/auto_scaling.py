@@ -19,10 +19,9 @@ from drgen.builders.workload import (
     per_role_capacity,
     workload_security_group,
 )
+from drgen.bundle.names import AUTO_SCALING_GROUP_NAME
 from drgen.lambda_code import contract
 
-# Output the failover functions read.
-AUTO_SCALING_GROUP_NAME = "AutoScalingGroupName"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 

@@ -18,8 +18,9 @@ from troposphere import GetAtt, Ref, Select, Split, Sub, certificatemanager, rou
 from drgen.builders import auto_scaling, ecs_service, functions, load_balancer, monitoring, routing, upstream
 from drgen.builders.alerting import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
 from drgen.builders.context import StackContext
-from drgen.builders.routing import ENDPOINT_DNS_NAME, ENDPOINT_HOSTED_ZONE_ID, HEALTH_CHECK_FQDN
+from drgen.builders.routing import ENDPOINT_HOSTED_ZONE_ID, HEALTH_CHECK_FQDN
 from drgen.builders.workload import security_group, workload_egress
+from drgen.bundle.names import ENDPOINT_DNS_NAME
 from drgen.scenario.model import ComputeKind, Scenario
 
 # Outputs the failover functions read (routing.py names the ones the global stack reads).
@@ -39,11 +40,6 @@ class Endpoint:
 def has_endpoint(scenario: Scenario) -> bool:
     """Whether the scenario serves traffic (a connectivity scenario routes DNS to its database instead)."""
     return scenario.compute.kind is not ComputeKind.CONNECTIVITY
-
-
-def domain_name(scenario: Scenario) -> str:
-    """The failover name clients use, without the trailing dot."""
-    return f"{scenario.routing.record}.{scenario.routing.domain}"
 
 
 def regional_domain_name(scenario: Scenario) -> str:
@@ -87,7 +83,7 @@ def load_balanced(ctx: StackContext, app_health: functions.Deployed | None) -> N
 def certificate(ctx: StackContext) -> certificatemanager.Certificate:
     """One certificate for the failover name and this region's name, validated by DNS in the hosted zone."""
     zone = routing.zone_id(ctx)
-    shared, regional = domain_name(ctx.scenario), Sub(regional_domain_name(ctx.scenario))
+    shared, regional = ctx.scenario.routing.host_name, Sub(regional_domain_name(ctx.scenario))
     return ctx.add(
         certificatemanager.Certificate(
             "Certificate",

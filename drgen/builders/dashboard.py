@@ -10,8 +10,6 @@ from troposphere import Ref, Sub, cloudwatch
 
 from drgen.builders.alerting import (
     DASHBOARD_URL,
-    ECS_CLUSTER_NAME,
-    ECS_SERVICE_NAME,
     LOAD_BALANCER_FULL_NAME,
     MINUTE,
     TARGET_GROUP_FULL_NAME,
@@ -19,12 +17,9 @@ from drgen.builders.alerting import (
 )
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.database_alarms import lag_threshold_ms
-from drgen.builders.routing import (
-    CHECK_IDS,
-    HEALTH_CHECK_OUTPUTS,
-    lag_alarm_name,
-)
+from drgen.builders.routing import CHECK_IDS, lag_alarm_name
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import AURORA_CLUSTER, ECS_CLUSTER_NAME, ECS_SERVICE_NAME, HEALTH_CHECK_OUTPUTS
 from drgen.lambda_code import contract
 from drgen.lambda_functions import APP_HEALTH, functions_for
 from drgen.regions import ROUTE53_METRICS_REGION
@@ -193,7 +188,7 @@ def _database_widgets(ctx: StackContext) -> list[dict[str, Any]]:
     regions = ctx.scenario.regions
 
     def cluster(region: str) -> dict[str, str]:
-        return {"DBClusterIdentifier": ctx.names.for_region("rds", "aurora", region)}
+        return {"DBClusterIdentifier": ctx.names.for_region("rds", AURORA_CLUSTER, region)}
 
     threshold = {"label": lag_alarm_name(ctx.names, regions.secondary), "value": lag_threshold_ms(ctx.scenario)}
     lag = _metric_widget(

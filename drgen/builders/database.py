@@ -21,10 +21,10 @@ from drgen.builders.iam import (
 from drgen.builders.inputs import FoundationInputs
 from drgen.builders.security import SecretHandles
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import AURORA_CLUSTER, GLOBAL_CLUSTER
 from drgen.scenario.model import Role
 
 ENGINE = "aurora-postgresql"
-CLUSTER = "aurora"  # the name part of the cluster identifier (instances are aurora-1, aurora-2, ...)
 BACKUP_WINDOW = "03:00-04:00"
 MONITORING_INTERVAL = 60
 PERFORMANCE_INSIGHTS_DAYS = 7  # the retention that carries no extra charge
@@ -80,7 +80,7 @@ def aurora(ctx: StackContext, foundation: FoundationInputs, secret: SecretHandle
             Condition=IS_PRIMARY,
             # Converting the cluster while its instances are still being created can fail on cluster state.
             DependsOn=[i.title for i in primary_instances],
-            GlobalClusterIdentifier=ctx.names.fixed("rds", "global-db"),
+            GlobalClusterIdentifier=ctx.names.fixed("rds", GLOBAL_CLUSTER),
             SourceDBClusterIdentifier=GetAtt(primary, "DBClusterArn"),
             DeletionProtection=deletion_protection,
             **DESTROYABLE,
@@ -105,7 +105,7 @@ def _cluster_properties(ctx: StackContext, foundation: FoundationInputs, deletio
     """Properties both clusters share: engine, encryption with the region's key, network, backups, TLS."""
     db = ctx.scenario.database
     props: dict[str, Any] = {
-        "DBClusterIdentifier": ctx.names.regional("rds", CLUSTER),
+        "DBClusterIdentifier": ctx.names.regional("rds", AURORA_CLUSTER),
         "Engine": ENGINE,
         "EngineVersion": db.engine_version,
         "Port": db.port,
@@ -133,7 +133,7 @@ def _cluster_properties(ctx: StackContext, foundation: FoundationInputs, deletio
 def _log_group(ctx: StackContext, foundation: FoundationInputs) -> logs.LogGroup:
     """The group RDS exports PostgreSQL logs to, created first so it is encrypted, bounded and destroyed with
     the stack (RDS would otherwise create it unencrypted, keep it forever and leave it behind)."""
-    cluster = ctx.names.regional_text("rds", CLUSTER)
+    cluster = ctx.names.regional_text("rds", AURORA_CLUSTER)
     return ctx.add(
         logs.LogGroup(
             "DatabaseLogGroup",
@@ -203,7 +203,7 @@ def _instances(
             rds.DBInstance(
                 f"{side}Instance{n}",
                 Condition=cluster.Condition,
-                DBInstanceIdentifier=ctx.names.regional("rds", f"{CLUSTER}-{n}"),
+                DBInstanceIdentifier=ctx.names.regional("rds", f"{AURORA_CLUSTER}-{n}"),
                 DBClusterIdentifier=Ref(cluster),
                 Engine=ENGINE,
                 DBInstanceClass=db.instance_class,

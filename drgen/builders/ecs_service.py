@@ -15,7 +15,6 @@ from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as tlogs
 
 from drgen.builders import monitoring, upstream
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.builders.context import StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE
@@ -31,6 +30,7 @@ from drgen.builders.workload import (
     workload_security_group,
 )
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.lambda_code import contract
 
 ARTIFACTS = "artifacts"  # the bucket purpose whose objects the task reads

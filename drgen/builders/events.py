@@ -23,10 +23,11 @@ from troposphere import GetAtt, Ref, Sub, events, iam
 from troposphere import sqs as tsqs
 
 from drgen.builders import monitoring, upstream
-from drgen.builders.alerting import GlobalAlerts, health_check_alarm_name
+from drgen.builders.alerting import GlobalAlerts
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.event_archive import APPLICATION_BUS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
+from drgen.bundle.names import health_check_alarm_name
 from drgen.lambda_code import contract
 from drgen.regions import ROUTE53_METRICS_REGION
 

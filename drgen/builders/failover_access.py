@@ -28,12 +28,17 @@ from drgen.builders import (
     storage,
     upstream,
 )
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME, health_check_alarm_name
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
-from drgen.builders.database import CLUSTER
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS
 from drgen.builders.inputs import KMS_KEY_ARN
+from drgen.bundle import names
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import (
+    AURORA_CLUSTER,
+    ECS_CLUSTER_NAME,
+    ECS_SERVICE_NAME,
+    health_check_alarm_name,
+)
 from drgen.lambda_code import contract
 from drgen.lambda_functions import (
     RETURN_REPLICATION_USE,
@@ -42,7 +47,6 @@ from drgen.lambda_functions import (
 from drgen.scenario.model import Bucket, ComputeKind, HealthCheckType, Role, Scenario
 
 STATE_MACHINE = "failover"
-STATE_MACHINE_ARN = "FailoverStateMachineArn"
 
 
 def state_machine_arn(ctx: StackContext) -> Sub:
@@ -68,13 +72,11 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         contract.COMPUTE_KIND: kind.value,
         contract.ECS_CLUSTER: _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
         contract.ECS_SERVICE: _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
-        contract.ASG_NAME: _scale_target(
-            ctx, ComputeKind.ASG, auto_scaling.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"
-        ),
+        contract.ASG_NAME: _scale_target(ctx, ComputeKind.ASG, names.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
         contract.ACTIVE_CAPACITY: str(ctx.scenario.compute.active_capacity),
         contract.HOSTED_ZONE_ID: routing.zone_id(ctx),
         contract.PRIMARY_HEALTH_CHECK_ID: record_health_check_id(ctx),
-        contract.RECORD_NAME: compute.domain_name(ctx.scenario) + ".",
+        contract.RECORD_NAME: ctx.scenario.routing.host_name + ".",
         contract.PRIMARY_REGION: upstream.region_of(ctx, Role.PRIMARY),
         contract.PROBE_TARGET: probe.target(ctx),
         contract.SEARCH_STRING: _search_string(ctx.scenario),
@@ -157,7 +159,7 @@ def _record_target(ctx: StackContext, role: Role) -> Ref:
     if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
         output, what = upstream.CLUSTER_ENDPOINT, "cluster's writer endpoint"
     else:
-        output, what = routing.ENDPOINT_DNS_NAME, "public endpoint"
+        output, what = names.ENDPOINT_DNS_NAME, "public endpoint"
     layer = LayerName.DATA if output == upstream.CLUSTER_ENDPOINT else LayerName.APP
     return ctx.input(
         f"{title}RecordTarget",
@@ -249,7 +251,7 @@ def _alarm_arn(region: str, name: str) -> Sub:
 
 def _cluster_arn(ctx: StackContext, region: str) -> Sub:
     text = ctx.names.regional_text if region == "AWS::Region" else ctx.names.peer_text
-    return Sub(f"arn:${{AWS::Partition}}:rds:${{{region}}}:${{AWS::AccountId}}:cluster:{text('rds', CLUSTER)}")
+    return Sub(f"arn:${{AWS::Partition}}:rds:${{{region}}}:${{AWS::AccountId}}:cluster:{text('rds', AURORA_CLUSTER)}")
 
 
 def _scale_grants(ctx: StackContext) -> list[Statement]:

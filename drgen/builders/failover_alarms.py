@@ -24,7 +24,8 @@ from troposphere import events as tevents
 from drgen.builders import upstream
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, StackContext
-from drgen.builders.functions import Deployed, camel
+from drgen.builders.functions import Deployed
+from drgen.bundle.names import camel
 from drgen.lambda_code import contract
 
 PERIOD = 60

@@ -13,8 +13,8 @@ signal) -> notify -> Succeed.
 A quiet refusal (not armed, nothing to fail back, another run holds the lock) ends in Succeed without touching
 anything; any other failure is caught into NotifyFailure, which is told everything done so far, and ends in
 Fail. Every Task retries with exponential backoff and jitter, refusals excepted. Lambda ARNs are ``${...}``
-placeholders that the template's DefinitionSubstitutions fill (``substitution``). The fields the steps read and
-return, and the refusals, are named in the Lambda contract (lambda/drgen_common/contract.py).
+placeholders that the template's DefinitionSubstitutions fill (``drgen.bundle.names.substitution``). The fields
+the steps read and return, and the refusals, are named in the Lambda contract (lambda/drgen_common/contract.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drgen.builders.functions import camel
+from drgen.bundle.names import REFUSED, STOOD_DOWN, substitution
 from drgen.lambda_code import contract
 from drgen.lambda_functions import returns_data
 from drgen.scenario.model import Scenario
@@ -58,8 +58,6 @@ TASKS = {
 }
 FAILED = "FailoverFailed"
 SUCCEEDED = "FailoverSucceeded"
-REFUSED = "Refused"
-STOOD_DOWN = "StoodDown"
 NOTIFY_FAILURE = "NotifyFailure"
 
 
@@ -71,11 +69,6 @@ def _at(*fields: str) -> str:
 def _taken(field: str) -> str:
     """The Parameters key that takes ``field``'s value from a path (``error.$``)."""
     return f"{field}.$"
-
-
-def substitution(key: str) -> str:
-    """The DefinitionSubstitutions variable holding a function's ARN."""
-    return f"{camel(key)}Arn"
 
 
 def tasks(scenario: Scenario) -> dict[str, str]:

@@ -24,6 +24,7 @@ from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
+from drgen.bundle.names import camel
 from drgen.lambda_code import contract
 from drgen.lambda_functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
@@ -91,11 +92,6 @@ class Deployed:
     @property
     def arn(self) -> GetAtt:
         return GetAtt(self.function, "Arn")
-
-
-def camel(key: str) -> str:
-    """``failover-promotion-status`` -> ``FailoverPromotionStatus`` (logical ids, substitution names)."""
-    return "".join(part.capitalize() for part in key.replace("_", "-").split("-"))
 
 
 def _condition_for(roles: tuple[Role, ...]) -> str | None:

@@ -12,6 +12,7 @@ from troposphere import Ref, Split
 
 from drgen.builders.context import OutputRef, StackContext
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import ALERT_TOPIC_ARN
 from drgen.scenario.model import Role
 
 KMS_KEY_ARN = "KmsKeyArn"
@@ -20,7 +21,6 @@ PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
 PUBLIC_SUBNET_IDS = "PublicSubnetIds"
 PRIVATE_ROUTE_TABLE_IDS = "PrivateRouteTableIds"
 DATABASE_SECURITY_GROUP_ID = "DatabaseSecurityGroupId"
-ALERT_TOPIC_ARN = "AlertTopicArn"
 PEERING_CONNECTION_ID = "PeeringConnectionId"
 
 PEER_KMS_KEY_ARN = "PeerKmsKeyArn"

@@ -16,7 +16,8 @@ from troposphere import GetAtt, Ref, cloudwatch
 from drgen.builders import upstream
 from drgen.builders.alerting import alarm
 from drgen.builders.context import StackContext
-from drgen.builders.functions import Deployed, camel
+from drgen.builders.functions import Deployed
+from drgen.bundle.names import camel
 
 # A condition that lasts this many one-minute periods is an incident, not a blip.
 SUSTAINED_MINUTES = 3

@@ -42,15 +42,15 @@ from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.failover_access import (
     STATE_MACHINE,
-    STATE_MACHINE_ARN,
     failover_env,
     failover_grants,
     primary_key,
     return_replication_grants,
 )
-from drgen.builders.failover_definition import definition, substitution, tasks
+from drgen.builders.failover_definition import definition, tasks
 from drgen.builders.functions import Deployed
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
+from drgen.bundle.names import STATE_MACHINE_ARN, substitution
 from drgen.lambda_code import contract
 from drgen.lambda_functions import (
     ENGAGED_SIGNAL,

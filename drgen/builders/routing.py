@@ -31,21 +31,19 @@ from troposphere import Ref, Tags, route53
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.tags import tag_list
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import ENDPOINT_DNS_NAME, HEALTH_CHECK_OUTPUTS, HOSTED_ZONE_ID
 from drgen.naming import Names
-from drgen.scenario.model import ComputeKind, HealthCheckType, Role, Scenario
+from drgen.scenario.model import ComputeKind, HealthCheckType, Role
 
 # Logical ids of each region's top-level health check (the one its failover record uses).
 CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
-HEALTH_CHECK_OUTPUTS = {Role.PRIMARY: "PrimaryHealthCheckId", Role.SECONDARY: "SecondaryHealthCheckId"}
 # The check gating the PRIMARY record: the primary's endpoint AND the DR region's FailoverEngaged stream at 0.
 PRIMARY_RECORD_CHECK = "PrimaryRecordHealthCheck"
 PRIMARY_RECORD_CHECK_OUTPUT = "PrimaryRecordHealthCheckId"
-HOSTED_ZONE_ID = "HostedZoneId"
 FAILOVER_RECORD_NAME = "FailoverRecordName"
 # The writer endpoint the data layer publishes for each region's cluster.
 CLUSTER_ENDPOINT = "ClusterEndpoint"
 # What the app layer publishes for each region (compute.py and api.py write these outputs).
-ENDPOINT_DNS_NAME = "EndpointDnsName"
 ENDPOINT_HOSTED_ZONE_ID = "EndpointHostedZoneId"
 HEALTH_CHECK_FQDN = "HealthCheckFqdn"
 
@@ -100,11 +98,6 @@ def engaged_alarm_name(names: Names, region: str) -> str:
 def connectivity_alarm_name(names: Names, region: str) -> str:
     """The DB-connectivity alarm's literal name in ``region`` (connectivity scenarios, both regions)."""
     return names.for_region("alarm", CONNECTIVITY_ALARM, region)
-
-
-def record_name(scenario: Scenario) -> str:
-    """The failover record's fully qualified name (with the trailing dot Route 53 reports)."""
-    return f"{scenario.routing.record}.{scenario.routing.domain}."
 
 
 def hosted_zone(ctx: StackContext) -> route53.HostedZone:
@@ -292,7 +285,7 @@ def _named_tags(ctx: StackContext, name: str) -> Tags:
 
 def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
     """PRIMARY and SECONDARY records of the same name, each gated by its region's health check."""
-    name = record_name(ctx.scenario)
+    name = ctx.scenario.routing.host_name + "."
     for role, endpoint in endpoints(ctx).items():
         kwargs: dict[str, Any] = {
             "HostedZoneId": zone_id(ctx),

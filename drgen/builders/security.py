@@ -30,6 +30,7 @@ from drgen.builders.iam import (
     sns_principals,
 )
 from drgen.builders.inputs import FoundationInputs
+from drgen.bundle.names import DB_SECRET
 from drgen.scenario.model import ComputeKind
 
 KMS_KEY_ID = "KmsKeyId"
@@ -82,7 +83,7 @@ def kms_key(ctx: StackContext) -> KeyHandles:
 
 def db_secret(ctx: StackContext, foundation: FoundationInputs) -> SecretHandles:
     """The Aurora master credentials, generated in the primary and replicated to the DR region."""
-    name = ctx.names.fixed("secret", "db-master")
+    name = ctx.names.fixed("secret", DB_SECRET)
     secret = ctx.add(
         secretsmanager.Secret(
             "DatabaseSecret",

@@ -13,8 +13,8 @@ from troposphere import GetAtt, Ref, Sub, Tags, dynamodb
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.inputs import FoundationInputs
 from drgen.builders.tags import make_tags, tag_list, tag_values
+from drgen.bundle.names import SESSION_PARTITION_KEY
 
-PARTITION_KEY = "session_id"
 # What the DR replica's tags say instead of the primary stack's own region and role.
 _PEER_PLACEHOLDERS = {"${AWS::Region}": "${PeerRegion}", "${Role}": "secondary"}
 
@@ -31,8 +31,8 @@ def global_table(ctx: StackContext, foundation: FoundationInputs) -> None:
             Condition=IS_PRIMARY,
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=PARTITION_KEY, AttributeType="S")],
-            KeySchema=[dynamodb.KeySchema(AttributeName=PARTITION_KEY, KeyType="HASH")],
+            AttributeDefinitions=[dynamodb.AttributeDefinition(AttributeName=SESSION_PARTITION_KEY, AttributeType="S")],
+            KeySchema=[dynamodb.KeySchema(AttributeName=SESSION_PARTITION_KEY, KeyType="HASH")],
             TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
                 AttributeName=sessions.ttl_attribute, Enabled=True
             ),

@@ -24,8 +24,9 @@ from troposphere import iam as tiam
 from drgen.builders import functions, monitoring, upstream
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, StackContext
-from drgen.builders.database import BACKUP_WINDOW, CLUSTER
+from drgen.builders.database import BACKUP_WINDOW
 from drgen.builders.iam import POLICY_VERSION, service_trust
+from drgen.bundle.names import AURORA_CLUSTER
 from drgen.lambda_code import contract
 from drgen.lambda_functions import BACKUP_EXPORT, BACKUPS_PURPOSE, has_backups_bucket
 
@@ -65,7 +66,7 @@ def export(ctx: StackContext) -> None:
         return
     role = _export_role(ctx)
     env = {
-        contract.CLUSTER_ID: ctx.names.regional("rds", CLUSTER),
+        contract.CLUSTER_ID: ctx.names.regional("rds", AURORA_CLUSTER),
         contract.BACKUP_BUCKET: ctx.names.regional("bucket", BACKUPS_PURPOSE),
         contract.EXPORT_ROLE_ARN: GetAtt(role, "Arn"),
         contract.KMS_KEY_ARN: upstream.key_arn(ctx),
@@ -133,7 +134,7 @@ def _export_role(ctx: StackContext) -> tiam.Role:
 def _function_grants(ctx: StackContext, role: tiam.Role) -> list[Statement]:
     """What lambda/backup_export calls: this cluster's automated snapshots, their export tasks, the role it
     hands RDS and the key grant the export task needs (its metric follows from its catalogue entry's calls)."""
-    cluster = ctx.names.regional_text("rds", CLUSTER)
+    cluster = ctx.names.regional_text("rds", AURORA_CLUSTER)
     snapshots = _rds_arn(ctx, "cluster-snapshot", f"rds:{cluster}-*")  # automated: rds:<cluster>-<time>
     return [
         Statement(

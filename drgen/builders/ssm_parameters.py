@@ -14,11 +14,10 @@ from typing import Any
 from troposphere import Sub, ssm
 
 from drgen.builders.context import IS_SECONDARY, StackContext
-from drgen.builders.functions import camel
+from drgen.bundle.names import FAILOVER_STATE, camel
 from drgen.lambda_code import contract
 
 CONFIG = "config"
-FAILOVER_STATE = "failover-state"
 # What the state parameter holds before the first failover (the guard overwrites it with a run's record).
 IDLE_STATE = json.dumps({contract.RUN_STATUS: "idle"})
 

@@ -28,6 +28,7 @@ from drgen.builders.alerting import DASHBOARD_URL
 from drgen.builders.context import OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
 from drgen.builders.failover_definition import substitution
+from drgen.bundle import names
 from drgen.bundle.manifest import LayerName
 from drgen.lambda_functions import failover_steps
 from drgen.scenario.model import HealthCheckType, Role
@@ -83,10 +84,10 @@ def _endpoints(ctx: StackContext) -> list[Item]:
     scenario's record is a CNAME to a writer endpoint: its name, not a URL."""
     scenario = ctx.scenario
     if not compute.has_endpoint(scenario):
-        record = routing.record_name(scenario)
+        record = scenario.routing.host_name + "."
         return [Item(routing.FAILOVER_RECORD_NAME, record, "The DNS name clients use; it follows the healthy region.")]
     found = routing.endpoints(ctx)
-    url = f"https://{compute.domain_name(scenario)}"
+    url = f"https://{scenario.routing.host_name}"
     items = [Item(ENDPOINT_URL, url, "The URL clients use: it follows the healthy region.")]
     for role in _ROLES:
         fqdn = found[role].health_check_fqdn
@@ -113,7 +114,7 @@ def _endpoints(ctx: StackContext) -> list[Item]:
 def _health_checks(ctx: StackContext) -> list[Item]:
     """Each region's check (routing made these outputs), and the one gating the PRIMARY record."""
     items = [
-        Item(routing.HEALTH_CHECK_OUTPUTS[role], Ref(routing.CHECK_IDS[role]), f"The {role.value} region's check.")
+        Item(names.HEALTH_CHECK_OUTPUTS[role], Ref(routing.CHECK_IDS[role]), f"The {role.value} region's check.")
         for role in _ROLES
     ]
     gate = Ref(routing.PRIMARY_RECORD_CHECK)
@@ -127,7 +128,7 @@ def _failover(ctx: StackContext) -> list[Item]:
     machine = ctx.names.fixed("statemachine", failover_access.STATE_MACHINE)
     items = [
         Item(
-            failover_access.STATE_MACHINE_ARN,
+            names.STATE_MACHINE_ARN,
             _arn("states", region, f"stateMachine:{machine}"),
             f"The failover state machine ({region}).",
         )
@@ -169,7 +170,7 @@ def _database(ctx: StackContext) -> list[Item]:
 
 
 def _zone(ctx: StackContext) -> list[Item]:
-    return [Item(routing.HOSTED_ZONE_ID, routing.zone_id(ctx), "Hosted zone holding the failover records.")]
+    return [Item(names.HOSTED_ZONE_ID, routing.zone_id(ctx), "Hosted zone holding the failover records.")]
 
 
 def _buckets(ctx: StackContext) -> list[Item]:

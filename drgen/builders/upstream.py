@@ -17,6 +17,7 @@ from drgen.builders import inputs
 from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
 from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
 from drgen.builders.security import DATABASE_SECRET_NAME
+from drgen.bundle import names
 from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
@@ -46,7 +47,7 @@ def key_arn(ctx: StackContext) -> Ref:
 
 
 def alert_topic(ctx: StackContext) -> Ref:
-    return ctx.same_region(LayerName.FOUNDATION, inputs.ALERT_TOPIC_ARN, "This region's alert topic.")
+    return ctx.same_region(LayerName.FOUNDATION, names.ALERT_TOPIC_ARN, "This region's alert topic.")
 
 
 def vpc_id(ctx: StackContext) -> Ref:

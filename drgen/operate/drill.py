@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
-from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import ALERT_INBOX_QUEUE_ARN, AUTO_SCALING_GROUP_NAME, ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.deploy import deployer
 from drgen.deploy.progress import PlainProgress
@@ -39,7 +38,7 @@ from drgen.lambda_code import contract
 from drgen.operate import dns_verdict, failover, lambdas, moto_standins, readiness
 from drgen.operate.asl import Step
 from drgen.operate.drill_report import Report, budget_terms
-from drgen.operate.environment import ALERT_INBOX, Environment, from_outputs, resolve
+from drgen.operate.environment import Environment, from_outputs, resolve
 from drgen.operate.local import environment
 from drgen.operate.moto_server import moto_server
 from drgen.operate.readiness import Check
@@ -130,7 +129,7 @@ def _deploy(
     report.deploy_seconds = time.monotonic() - started
     on_line(f"deployed {len(results)} stacks in {report.deploy_seconds:.1f} s")
     outputs = {(e.layer, e.role): r.outputs for e, r in zip(bundle.stacks, results, strict=True)}
-    return from_outputs(scenario, aws.account_id(), outputs)
+    return from_outputs(scenario, aws.account_id(), outputs, bundle)
 
 
 def _standins(url_for: Callable[[str], str]) -> list[str]:
@@ -305,7 +304,7 @@ def _scaled(aws: Aws, environment: Environment) -> tuple[bool, str]:
 
 
 def _notified(aws: Aws, environment: Environment, outcome: str) -> tuple[bool, str]:
-    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX)
+    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX_QUEUE_ARN)
     if not inbox:
         return False, "no alert inbox queue to read (alerting.cross_region_subscription is off)"
     sqs = aws.client("sqs", environment.dr)

@@ -9,16 +9,14 @@ zone, the load balancers' names, the state machine's ARN) come from the stacks' 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from drgen.builders import compute, routing
-from drgen.builders.alerting import connectivity_namespace
-from drgen.builders.database import CLUSTER
-from drgen.builders.failover_access import STATE_MACHINE_ARN
-from drgen.builders.ssm_parameters import FAILOVER_STATE
+from drgen.bundle import names
 from drgen.bundle.manifest import LayerName
-from drgen.bundle.names import CONTROL_TABLE
+from drgen.bundle.names import AURORA_CLUSTER, CONTROL_TABLE, FAILOVER_STATE, STATE_MACHINE_ARN
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.destroy import locate
 from drgen.deploy.plan import FAILED_FIRST_CREATE
@@ -27,12 +25,6 @@ from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 from drgen.naming import Names
 from drgen.scenario.model import Role, Scenario
-
-GLOBAL_CLUSTER = "global-db"  # drgen/builders/database.py names the global cluster so
-SECRET = "db-master"  # drgen/builders/security.py
-ALERT_TOPIC = "AlertTopicArn"
-ALERT_INBOX = "AlertInboxQueueArn"
-ENDPOINT_DNS_NAME = routing.ENDPOINT_DNS_NAME
 
 
 @dataclass(frozen=True)
@@ -43,6 +35,9 @@ class Environment:
     account: str
     partition: str
     outputs: Mapping[tuple[LayerName, Role], Mapping[str, str]]  # (layer, role) -> that stack's outputs
+    # The failover machine's definition (Amazon States Language) as the bundle renders it: what Step Functions
+    # runs, and what a sandbox run executes here with the Lambda code.
+    definition: Mapping[str, Any]
 
     # -- regions and names ------------------------------------------------------------------------------------
     @property
@@ -62,17 +57,17 @@ class Environment:
 
     @property
     def global_cluster_id(self) -> str:
-        return self.names.fixed("rds", GLOBAL_CLUSTER)
+        return self.names.fixed("rds", names.GLOBAL_CLUSTER)
 
     def cluster_id(self, role: Role) -> str:
-        return self.names.for_region("rds", CLUSTER, self.region(role))
+        return self.names.for_region("rds", AURORA_CLUSTER, self.region(role))
 
     def cluster_arn(self, role: Role) -> str:
         return f"arn:{self.partition}:rds:{self.region(role)}:{self.account}:cluster:{self.cluster_id(role)}"
 
     @property
     def secret_name(self) -> str:
-        return self.names.fixed("secret", SECRET)
+        return self.names.fixed("secret", names.DB_SECRET)
 
     @property
     def table_name(self) -> str | None:
@@ -106,7 +101,7 @@ class Environment:
 
     @property
     def namespace(self) -> str:
-        return connectivity_namespace(self.scenario)
+        return contract.metrics_namespace(self.scenario.name)
 
     @property
     def lag_threshold(self) -> float:
@@ -114,7 +109,7 @@ class Environment:
 
     @property
     def record_name(self) -> str:
-        return compute.domain_name(self.scenario) + "."
+        return self.scenario.routing.host_name + "."
 
     # -- from the stacks' outputs -----------------------------------------------------------------------------
     def output(self, layer: LayerName, role: Role, key: str, default: str | None = None) -> str:
@@ -133,18 +128,18 @@ class Environment:
     @property
     def alert_topic_arn(self) -> str:
         """The DR region's alert topic: the failover steps notify it."""
-        return self.output(LayerName.FOUNDATION, Role.SECONDARY, ALERT_TOPIC)
+        return self.output(LayerName.FOUNDATION, Role.SECONDARY, names.ALERT_TOPIC_ARN)
 
     @property
     def hosted_zone_id(self) -> str:
-        return self.output(LayerName.GLOBAL, Role.GLOBAL, routing.HOSTED_ZONE_ID)
+        return self.output(LayerName.GLOBAL, Role.GLOBAL, names.HOSTED_ZONE_ID)
 
     def health_check_id(self, role: Role) -> str:
-        return self.output(LayerName.GLOBAL, Role.GLOBAL, routing.HEALTH_CHECK_OUTPUTS[role])
+        return self.output(LayerName.GLOBAL, Role.GLOBAL, names.HEALTH_CHECK_OUTPUTS[role])
 
     def endpoint(self, role: Role) -> str:
         """What the region's failover record points at (its load balancer, API or cluster endpoint)."""
-        return self.output(LayerName.APP, role, ENDPOINT_DNS_NAME, "")
+        return self.output(LayerName.APP, role, names.ENDPOINT_DNS_NAME, "")
 
     def app_output(self, key: str) -> str:
         """An output of the DR app stack ("" when this scenario's compute has none, e.g. no ASG with ECS)."""
@@ -193,12 +188,31 @@ def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle) -> Environment
             f"{scenario.name} (suffix {scenario.suffix}) is only partly deployed there: {len(missing)} of "
             f"{len(bundle.stacks)} stacks missing ({', '.join(missing)}); run {deploy} first"
         )
-    return from_outputs(scenario, aws.account_id(), outputs)
+    return from_outputs(scenario, aws.account_id(), outputs, bundle)
 
 
 def from_outputs(
-    scenario: Scenario, account: str, outputs: Mapping[tuple[LayerName, Role], Mapping[str, str]]
+    scenario: Scenario,
+    account: str,
+    outputs: Mapping[tuple[LayerName, Role], Mapping[str, str]],
+    bundle: RenderedBundle,
 ) -> Environment:
-    """The environment from stack outputs already at hand (the partition is read off the alert topic's ARN)."""
-    topic = outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_TOPIC, "arn:aws:")
-    return Environment(scenario, account, topic.split(":")[1] or "aws", outputs)
+    """The environment from stack outputs already at hand (the partition is read off the alert topic's ARN) and
+    the rendered ``bundle`` of ``scenario``."""
+    topic = outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(names.ALERT_TOPIC_ARN, "arn:aws:")
+    return Environment(scenario, account, topic.split(":")[1] or "aws", outputs, failover_definition(bundle))
+
+
+def failover_definition(bundle: RenderedBundle) -> dict[str, Any]:
+    """The state machine's definition in the DR region's orchestration stack (the machine runs there)."""
+    entry = bundle.stack_of(LayerName.ORCHESTRATION, Role.SECONDARY)
+    resources = bundle.document(entry)["Resources"].values() if entry else []
+    machines = [
+        r["Properties"]["DefinitionString"] for r in resources if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    if len(machines) != 1:
+        raise DrgenError(
+            f"the bundle of {bundle.scenario} holds {len(machines)} failover state machines in the DR region, not "
+            "one; re-render it with this drgen"
+        )
+    return dict(json.loads(machines[0]))

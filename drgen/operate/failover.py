@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drgen.builders.failover_definition import REFUSED, STOOD_DOWN, TASKS, definition
+from drgen.bundle.names import REFUSED, STOOD_DOWN
 from drgen.deploy.executor import pause
 from drgen.deploy.session import Aws
 from drgen.lambda_code import contract
@@ -24,7 +24,7 @@ from drgen.operate.simclock import SimClock
 
 
 def request(mode: str, planned: bool, force: bool = False) -> dict[str, Any]:
-    """The machine's input (the defaults it merges this over are in failover_definition.definition)."""
+    """The machine's input (its FailoverDefaults and FailbackDefaults states merge it over their defaults)."""
     return {contract.MODE: mode, contract.PLANNED: planned, contract.FORCE: force}
 
 
@@ -124,8 +124,9 @@ def plan(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> dict[
 
 def task_order(environment: Environment) -> list[str]:
     """The Task states in the order the definition lists them, with the function each invokes."""
-    states = definition(environment.scenario)["States"]
-    return [f"{name} ({TASKS[name]})" for name, state in states.items() if state["Type"] == "Task"]
+    functions = local.functions_by_resource()
+    states = environment.definition["States"]
+    return [f"{name} ({functions[state['Resource']].key})" for name, state in states.items() if state["Type"] == "Task"]
 
 
 def run(

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.parsers import ResponseParserError
 
-from drgen.builders.failover_definition import definition, substitution
+from drgen.bundle.names import substitution
 from drgen.deploy.moto_templates import placeholder
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
@@ -194,7 +194,7 @@ def run(
     logs = io.StringIO()
     with captured_logs(logs):
         result = asl.run(
-            definition(environment.scenario),
+            environment.definition,
             dict(request),
             context,
             invoker(aws, environment, overrides or {}),

@@ -33,14 +33,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
-from drgen.builders.sessions import PARTITION_KEY
 from drgen.bundle.evaluate import Env
 from drgen.bundle.manifest import LayerName
+from drgen.bundle.names import ALERT_INBOX_QUEUE_ARN, ECS_CLUSTER_NAME, ECS_SERVICE_NAME, SESSION_PARTITION_KEY
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.session import Aws
 from drgen.lambda_code import contract
-from drgen.operate.environment import ALERT_INBOX, Environment
+from drgen.operate.environment import Environment
 from drgen.route53_model import literal_name
 from drgen.scenario.model import ComputeKind, Role
 
@@ -131,7 +130,7 @@ def _tables(aws: Aws, environment: Environment) -> str | None:
     tables = [
         (name, key)
         for name, key in (
-            (environment.table_name, PARTITION_KEY),
+            (environment.table_name, SESSION_PARTITION_KEY),
             (environment.ledger_table_name, contract.ORDER_ID),
         )
         if name
@@ -255,7 +254,7 @@ def _calculated_checks(aws: Aws, environment: Environment, bundle: RenderedBundl
 
 
 def _alert_subscription(aws: Aws, environment: Environment) -> str | None:
-    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX)
+    inbox = environment.outputs.get((LayerName.FOUNDATION, Role.SECONDARY), {}).get(ALERT_INBOX_QUEUE_ARN)
     if not inbox:
         return None
     aws.client("sns", environment.dr).subscribe(

@@ -19,8 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from drgen.builders.alerting import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
-from drgen.builders.auto_scaling import AUTO_SCALING_GROUP_NAME
+from drgen.bundle.names import AUTO_SCALING_GROUP_NAME, ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.deploy.session import Aws, error_text
 from drgen.errors import DrgenError
 from drgen.lambda_code import contract

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from drgen.builders.alerting import health_check_alarm_name
+from drgen.bundle.names import health_check_alarm_name
 from drgen.deploy.session import Aws
 from drgen.errors import DrgenError
 from drgen.lambda_code import contract

@@ -176,6 +176,11 @@ class Routing:
     alias: bool = True
     health_check: HealthCheck = field(default_factory=HealthCheck)
 
+    @property
+    def host_name(self) -> str:
+        """The failover name clients use, without the trailing dot (Route 53 reports records with it)."""
+        return f"{self.record}.{self.domain}"
+
 
 @dataclass(frozen=True)
 class Alerting:

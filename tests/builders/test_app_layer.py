@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from drgen.builders.functions import camel
+from drgen.bundle.names import camel
 from drgen.errors import ScenarioError
 from drgen.lambda_code import LAMBDA_ROOT
 from drgen.lambda_functions import functions_for

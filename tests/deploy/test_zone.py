@@ -14,7 +14,7 @@ import dataclasses
 import dns.resolver
 import pytest
 
-from drgen.builders.routing import HOSTED_ZONE_ID
+from drgen.bundle.names import HOSTED_ZONE_ID
 from drgen.bundle.reader import RenderedBundle, from_files
 from drgen.deploy import deployer, zone
 from drgen.deploy.deployer import DeployOptions

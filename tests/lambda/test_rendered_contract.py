@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from drgen.builders.functions import camel
+from drgen.bundle.names import camel
 from drgen.lambda_code import LAMBDA_ROOT, contract
 from drgen.lambda_functions import functions_for
 from drgen.operate import lambdas

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from drgen.builders.alerting import health_check_alarm_name
+from drgen.bundle.names import health_check_alarm_name
 from drgen.deploy import record
 from drgen.main import cli
 from drgen.operate import failover, lambdas, moto_standins, readiness

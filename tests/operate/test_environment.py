@@ -1,0 +1,58 @@
+"""Operate reads the failover machine's definition from the rendered bundle, the one Step Functions would run.
+
+A sandbox failover executes that definition here with the Lambda code; re-deriving it from the scenario would run
+what this drgen would render today rather than what the change board signed off and the account holds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from drgen.bundle.manifest import MANIFEST, LayerName
+from drgen.bundle.reader import from_files, from_scenario
+from drgen.errors import DrgenError
+from drgen.operate.environment import failover_definition
+from drgen.scenario import PRESETS
+from drgen.scenario.model import Role
+from tests.hand_made import put_template
+
+MACHINE = "AWS::StepFunctions::StateMachine"
+
+
+def _machine(document: dict) -> dict:
+    [machine] = [r for r in document["Resources"].values() if r["Type"] == MACHINE]
+    return machine
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_definition_is_the_dr_regions_rendered_state_machine(preset):
+    bundle = from_scenario(preset, "t")
+    entry = bundle.stack_of(LayerName.ORCHESTRATION, Role.SECONDARY)
+    rendered = json.loads(bundle.files[entry.template])  # the file as written, not through the reader's cache
+    assert failover_definition(bundle) == json.loads(_machine(rendered)["Properties"]["DefinitionString"])
+    assert "${FailoverPromoteArn}" in json.dumps(failover_definition(bundle))  # placeholders, as deployed
+
+
+def test_an_edited_and_re_signed_definition_is_the_one_operate_runs():
+    bundle = from_scenario("trading-ecs", "t")
+    files = dict(bundle.files) | {MANIFEST: bundle.manifest_bytes}
+    path = bundle.stack_of(LayerName.ORCHESTRATION, Role.SECONDARY).template
+    document = json.loads(files[path])
+    definition = json.loads(_machine(document)["Properties"]["DefinitionString"])
+    definition["Comment"] = "signed off with a change"
+    _machine(document)["Properties"]["DefinitionString"] = json.dumps(definition)
+    put_template(files, path, document)
+    assert failover_definition(from_files(files, "edited"))["Comment"] == "signed off with a change"
+
+
+def test_a_bundle_without_the_machine_is_refused_in_one_line():
+    bundle = from_scenario("trading-ecs", "t")
+    files = dict(bundle.files) | {MANIFEST: bundle.manifest_bytes}
+    path = bundle.stack_of(LayerName.ORCHESTRATION, Role.SECONDARY).template
+    document = json.loads(files[path])
+    document["Resources"] = {k: v for k, v in document["Resources"].items() if v["Type"] != MACHINE}
+    put_template(files, path, document)
+    with pytest.raises(DrgenError, match=r"holds 0 failover state machines in the DR region, not one; re-render"):
+        failover_definition(from_files(files, "edited"))
