@@ -123,10 +123,31 @@ def plan(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> dict[
 
 
 def task_order(environment: Environment) -> list[str]:
-    """The Task states in the order the definition lists them, with the function each invokes."""
-    functions = local.functions_by_resource()
-    states = environment.definition["States"]
-    return [f"{name} ({functions[state['Resource']].key})" for name, state in states.items() if state["Type"] == "Task"]
+    """The Task states in the order a run reaches them, with the function each invokes: from StartAt, each state's
+    Next, then its Choices and Default, the Catch targets (the failure path) last. Not the order of the States
+    object: the rendered definition's keys are sorted."""
+    definition = environment.definition
+    states, functions = definition["States"], local.functions_by_resource()
+    order: list[str] = []
+    seen: set[str] = set()
+    caught: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in seen or name not in states:
+            return
+        seen.add(name)
+        state = states[name]
+        if state["Type"] == "Task":
+            order.append(f"{name} ({functions[state['Resource']].key})")
+        caught.extend(c["Next"] for c in state.get("Catch", []))
+        for following in (state.get("Next"), *(c.get("Next") for c in state.get("Choices", [])), state.get("Default")):
+            if following:
+                visit(following)
+
+    visit(definition["StartAt"])
+    while caught:
+        visit(caught.pop(0))
+    return order
 
 
 def run(

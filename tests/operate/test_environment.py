@@ -7,14 +7,16 @@ what this drgen would render today rather than what the change board signed off 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from drgen.bundle.manifest import MANIFEST, LayerName
 from drgen.bundle.reader import from_files, from_scenario
 from drgen.errors import DrgenError
+from drgen.lambda_functions import returns_data
 from drgen.operate.environment import failover_definition
-from drgen.scenario import PRESETS
+from drgen.scenario import PRESETS, load
 from drgen.scenario.model import Role
 from tests.hand_made import put_template
 
@@ -56,3 +58,20 @@ def test_a_bundle_without_the_machine_is_refused_in_one_line():
     put_template(files, path, document)
     with pytest.raises(DrgenError, match=r"holds 0 failover state machines in the DR region, not one; re-render"):
         failover_definition(from_files(files, "edited"))
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_the_steps_listed_are_the_success_path_in_the_order_a_run_takes_it(preset):
+    """The order drgen/builders/failover_definition.py documents: guard, confirm, promote, scale, poll the
+    promotion, shift DNS, queue the ledger's orders, return the buckets' replication, validate, notify. The
+    rendered States object is sorted by name (Confirm, Guard, ...), so its key order would be wrong."""
+    from drgen.operate.failover import task_order
+
+    scenario = load(preset, suffix="t")
+    environment = SimpleNamespace(definition=failover_definition(from_scenario(preset, "t")))
+    documented = ["Guard", "Confirm", "Promote", "Scale", "PromotionStatus", "ShiftDns"]
+    documented += ["ReplayLedger"] * scenario.ledger.enabled + ["ReturnReplication"] * returns_data(scenario)
+    documented += ["Validate", "NotifySuccess"]
+    listed = [step.split(" ")[0] for step in task_order(environment)]  # type: ignore[arg-type]
+    assert listed[: len(documented)] == documented
+    assert sorted(listed[len(documented) :]) == ["NotifyFailure", "NotifyStandDown"]
