@@ -1,5 +1,6 @@
 """The house rules of issue 17 that a reader cannot keep by eye: small modules, no import cycle, one reader of
-the manifest, one evaluator of conditions. Each check reads the source, so it fails the day a change breaks it."""
+the manifest, one evaluator of conditions, one module of cross-stack inputs. Each check reads the source, so it
+fails the day a change breaks it."""
 
 from __future__ import annotations
 
@@ -120,6 +121,29 @@ def test_one_condition_evaluator() -> None:
         if '"Conditions"' in path.read_text() and not path.is_relative_to(PACKAGE / "builders")
     )
     assert readers == ["drgen/bundle/evaluate.py", "drgen/render.py"]  # render drops unused ones it wrote
+
+
+def _calls(path: Path, names: set[str]) -> list[int]:
+    """Lines calling a function or method named in ``names`` (``OutputRef(...)``, ``ctx.input(...)``)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "id", None) in names or getattr(node.func, "attr", None) in names)
+    ]
+
+
+def test_one_module_declares_every_cross_stack_input() -> None:
+    """A stack reads another's output only through drgen/builders/inputs.py: no other builder names an OutputRef
+    or declares an input (StackContext, which implements them, aside), so the wiring between layers is one read."""
+    declaring = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in _modules().values()
+        if path.name not in ("inputs.py", "context.py") or path.parent.name != "builders"
+        if (lines := _calls(path, {"OutputRef", "input", "same_region"}))
+    }
+    assert declaring == {}
+    assert _calls(PACKAGE / "builders" / "inputs.py", {"OutputRef", "input", "same_region"})  # the scan sees them
 
 
 _IMPORT_EACH_FIRST = """

@@ -22,7 +22,7 @@ from troposphere import GetAtt, Ref, Sub, apigateway, awslambda, iam
 from troposphere import logs as tlogs
 from troposphere import sqs as tsqs
 
-from drgen.builders import compute, functions, monitoring, upstream
+from drgen.builders import compute, functions, inputs, monitoring
 from drgen.builders.context import StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
@@ -77,13 +77,13 @@ def sender_grants(ctx: StackContext, queues: list[Any]) -> list[Statement]:
     """Sending to trade queues under this region's key (SendMessageBatch is authorized by SendMessage)."""
     return [
         Statement(Effect=Allow, Action=[sqs.SendMessage], Resource=queues),
-        Statement(Effect=Allow, Action=[kms.GenerateDataKey, kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
+        Statement(Effect=Allow, Action=[kms.GenerateDataKey, kms.Decrypt], Resource=[inputs.key_arn(ctx)]),
     ]
 
 
 def trade_queue(ctx: StackContext, processor_timeout: int) -> TradeQueue:
     """The orders queue (this region's key) and its dead-letter queue."""
-    key = upstream.key_arn(ctx)
+    key = inputs.key_arn(ctx)
     dead_letters = ctx.add(
         tsqs.Queue(
             "TradeDeadLetterQueue",
@@ -306,7 +306,7 @@ def _stage(ctx: StackContext, api: apigateway.RestApi, methods: list[apigateway.
     deployment = ctx.add(
         apigateway.Deployment(f"ApiDeployment{digest[:10]}", RestApiId=Ref(api), DependsOn=[m.title for m in methods])
     )
-    key = upstream.key_arn(ctx)
+    key = inputs.key_arn(ctx)
     access = ctx.add(
         tlogs.LogGroup(
             "ApiAccessLogGroup",

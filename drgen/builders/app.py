@@ -11,17 +11,7 @@ from typing import Any
 
 from troposphere import Ref, Sub
 
-from drgen.builders import (
-    api,
-    compute,
-    events,
-    functions,
-    ledger,
-    monitoring,
-    snapshot_export,
-    ssm_parameters,
-    upstream,
-)
+from drgen.builders import api, compute, events, functions, inputs, ledger, monitoring, snapshot_export, ssm_parameters
 from drgen.builders.context import StackContext
 from drgen.lambda_code import contract
 from drgen.lambda_functions import APP_HEALTH, CONNECTIVITY, LAG_MONITOR, ORDER_INTAKE, TRADE_PROCESSOR, functions_for
@@ -55,11 +45,11 @@ def build(ctx: StackContext) -> None:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
         env[contract.QUEUE_URL] = Ref(queue.queue)
         # The processor writes through the global writer endpoint, which it reads from the global cluster.
-        env[contract.GLOBAL_CLUSTER_ID] = upstream.global_cluster_id(ctx)
+        env[contract.GLOBAL_CLUSTER_ID] = inputs.global_cluster_id(ctx)
         grants[TRADE_PROCESSOR.key] = [
             *api.consumer_grants(queue),
             *events.producer_grants(bus),
-            upstream.describe_global_cluster(ctx),
+            inputs.describe_global_cluster(ctx),
         ]
         if ctx.scenario.ledger.enabled:
             env.update(ledger.intake_env(ctx))
@@ -71,8 +61,8 @@ def build(ctx: StackContext) -> None:
     # region holds the replica now (DR before a failover, the primary after one) measures the lag.
     lag_env = {
         **env,
-        contract.DB_ENDPOINT: upstream.writer_endpoint(ctx),
-        contract.DB_READER_ENDPOINT: upstream.reader_endpoint(ctx),
+        contract.DB_ENDPOINT: inputs.writer_endpoint(ctx),
+        contract.DB_READER_ENDPOINT: inputs.reader_endpoint(ctx),
     }
     deployed |= functions.deploy(ctx, [LAG_MONITOR], lag_env, grants, network)
     functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)

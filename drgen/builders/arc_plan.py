@@ -27,12 +27,11 @@ from awacs import iam as iam_actions
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Sub, arcregionswitch, iam
 
-from drgen.builders import upstream
-from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
+from drgen.builders import inputs
+from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.failover_definition import MAX_POLLS, POLL_SECONDS, TASK_MAX_ATTEMPTS, TASKS
 from drgen.builders.functions import PRIMARY_REGION_USE, Deployed
 from drgen.builders.iam import POLICY_VERSION, service_trust
-from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import AURORA_CLUSTER, ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.errors import ScenarioError
 from drgen.lambda_code import contract
@@ -94,9 +93,8 @@ def _cluster_arn(ctx: StackContext, role: Role) -> Sub:
 def _app_output(ctx: StackContext, role: Role, output: str, what: str) -> Any:
     """An output of ``role``'s app stack, as a deploy-time input of the DR region's stack."""
     if role is Role.SECONDARY:
-        return upstream.dr_app_output(ctx, output, what)
-    source = {Role.SECONDARY: OutputRef(LayerName.APP, Role.PRIMARY, output)}
-    return ctx.input(f"Primary{output}", f"The primary's {what}; empty in the primary's stack.", source)
+        return inputs.dr_app_output(ctx, output, what)
+    return inputs.primary_app_output(ctx, output, what)
 
 
 def _ecs_arn(ctx: StackContext, role: Role, path: str) -> Sub:
@@ -121,7 +119,7 @@ def _database(ctx: StackContext, name: str, description: str) -> arcregionswitch
     config = GlobalAuroraConfiguration(
         Behavior="switchoverOnly",
         Ungraceful=arcregionswitch.GlobalAuroraUngraceful(Ungraceful="failover"),
-        GlobalClusterIdentifier=upstream.global_cluster_id(ctx),
+        GlobalClusterIdentifier=inputs.global_cluster_id(ctx),
         DatabaseClusterArns=[_cluster_arn(ctx, role) for role in BOTH],
         TimeoutMinutes=PROMOTION_MINUTES,
     )
@@ -182,7 +180,7 @@ def _workflows(ctx: StackContext, deployed: Mapping[str, Deployed]) -> list[arcr
     return [
         arcregionswitch.Workflow(
             WorkflowTargetAction="activate",
-            WorkflowTargetRegion=upstream.region_of(ctx, r),
+            WorkflowTargetRegion=inputs.region_of(ctx, r),
             WorkflowDescription=d,
             Steps=s,
         )
@@ -200,7 +198,7 @@ def _grants(ctx: StackContext, deployed: Mapping[str, Deployed], role_arn: Sub, 
     security_iam_region_switch_<block>.html), scoped to the plan's resources where the action takes one."""
     clusters = [_cluster_arn(ctx, role) for role in BOTH]
     global_cluster = Sub(
-        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=upstream.global_cluster_id(ctx)
+        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=inputs.global_cluster_id(ctx)
     )
     plans = Sub(f"arn:${{AWS::Partition}}:arc-region-switch::${{AWS::AccountId}}:plan/{name}*")
     statements = [
@@ -258,8 +256,8 @@ def build(ctx: StackContext, deployed: Mapping[str, Deployed]) -> arcregionswitc
             Description=f"drgen {scenario.name}: AWS's orchestrator beside drgen's state machine; run one, not both",
             ExecutionRole=GetAtt(role, "Arn"),
             RecoveryApproach="activePassive",
-            PrimaryRegion=upstream.region_of(ctx, Role.PRIMARY),
-            Regions=[upstream.region_of(ctx, r) for r in BOTH],
+            PrimaryRegion=inputs.region_of(ctx, Role.PRIMARY),
+            Regions=[inputs.region_of(ctx, r) for r in BOTH],
             RecoveryTimeObjectiveMinutes=rto_minutes(scenario.objectives.rto_seconds),
             Workflows=_workflows(ctx, deployed),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from troposphere import Base64, GetAtt, Ref, Sub, autoscaling, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
 
-from drgen.builders import instance_app, upstream
+from drgen.builders import inputs, instance_app
 from drgen.builders.context import StackContext
 from drgen.builders.workload import (
     CPU_TARGET_PERCENT,
@@ -40,7 +40,7 @@ def group(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup) 
             MinSize=per_role_capacity(ctx),
             DesiredCapacity=per_role_capacity(ctx),
             MaxSize=str(compute.max_capacity),
-            VPCZoneIdentifier=upstream.private_subnets(ctx),
+            VPCZoneIdentifier=inputs.private_subnets(ctx),
             TargetGroupARNs=[Ref(target_group)],
             HealthCheckType="ELB",
             HealthCheckGracePeriod=compute.startup_seconds,
@@ -127,9 +127,9 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         + "EOF\n"
         + (default_app[0] if default_app else ""),
         **(default_app[1] if default_app else {}),
-        Secret=upstream.database_secret_name(ctx),
-        Endpoint=upstream.database_endpoint(ctx),
-        GlobalCluster=upstream.global_cluster_id(ctx),
+        Secret=inputs.database_secret_name(ctx),
+        Endpoint=inputs.database_endpoint(ctx),
+        GlobalCluster=inputs.global_cluster_id(ctx),
         Database=ctx.scenario.database.database_name,
         Port=str(ctx.scenario.compute.app_port),
         Path=ctx.scenario.routing.health_check.path,
@@ -149,7 +149,7 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
                         DeviceName="/dev/xvda",
                         Ebs=ec2.EBSBlockDevice(
                             Encrypted=True,
-                            KmsKeyId=upstream.key_arn(ctx),
+                            KmsKeyId=inputs.key_arn(ctx),
                             VolumeType="gp3",
                             DeleteOnTermination=True,
                         ),

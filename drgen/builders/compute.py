@@ -15,10 +15,10 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Select, Split, Sub, certificatemanager, route53
 
-from drgen.builders import auto_scaling, ecs_service, functions, load_balancer, monitoring, routing, upstream
+from drgen.builders import auto_scaling, ecs_service, functions, inputs, load_balancer, monitoring
 from drgen.builders.alerting import LOAD_BALANCER_FULL_NAME, TARGET_GROUP_FULL_NAME
 from drgen.builders.context import StackContext
-from drgen.builders.routing import ENDPOINT_HOSTED_ZONE_ID, HEALTH_CHECK_FQDN
+from drgen.builders.inputs import ENDPOINT_HOSTED_ZONE_ID, HEALTH_CHECK_FQDN
 from drgen.builders.workload import security_group, workload_egress
 from drgen.bundle.names import ENDPOINT_DNS_NAME
 from drgen.scenario.model import ComputeKind, Scenario
@@ -56,7 +56,7 @@ def function_network(ctx: StackContext) -> functions.Network:
         ingress=[],
         egress=workload_egress(ctx),
     )
-    return functions.Network(subnets=upstream.private_subnets(ctx), security_group=Ref(group))
+    return functions.Network(subnets=inputs.private_subnets(ctx), security_group=Ref(group))
 
 
 def load_balanced(ctx: StackContext, app_health: functions.Deployed | None) -> None:
@@ -82,7 +82,7 @@ def load_balanced(ctx: StackContext, app_health: functions.Deployed | None) -> N
 
 def certificate(ctx: StackContext) -> certificatemanager.Certificate:
     """One certificate for the failover name and this region's name, validated by DNS in the hosted zone."""
-    zone = routing.zone_id(ctx)
+    zone = inputs.zone_id(ctx)
     shared, regional = ctx.scenario.routing.host_name, Sub(regional_domain_name(ctx.scenario))
     return ctx.add(
         certificatemanager.Certificate(
@@ -104,7 +104,7 @@ def endpoint_outputs(ctx: StackContext, public: Endpoint, regional: Endpoint) ->
     ctx.add(
         route53.RecordSetType(
             "RegionalRecord",
-            HostedZoneId=routing.zone_id(ctx),
+            HostedZoneId=inputs.zone_id(ctx),
             Name=Sub(name + "."),
             Type="A",
             AliasTarget=route53.AliasTarget(

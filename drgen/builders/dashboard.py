@@ -8,6 +8,7 @@ from typing import Any
 
 from troposphere import Ref, Sub, cloudwatch
 
+from drgen.builders import inputs
 from drgen.builders.alerting import (
     DASHBOARD_URL,
     LOAD_BALANCER_FULL_NAME,
@@ -15,7 +16,7 @@ from drgen.builders.alerting import (
     TARGET_GROUP_FULL_NAME,
     connectivity_namespace,
 )
-from drgen.builders.context import OutputRef, StackContext
+from drgen.builders.context import StackContext
 from drgen.builders.database_alarms import lag_threshold_ms
 from drgen.builders.routing import CHECK_IDS, lag_alarm_name
 from drgen.bundle.manifest import LayerName
@@ -159,11 +160,8 @@ def _compute_widgets(ctx: StackContext, variables: dict[str, Any]) -> list[dict[
 def _app_variable(ctx: StackContext, variables: dict[str, Any], role: Role, output: str) -> str:
     """A deploy-time value from a region's app stack: a template input, a Sub variable, a placeholder in the body."""
     variable = f"{role.value.capitalize()}{output}"
-    variables[variable] = ctx.input(
-        variable,
-        f"{output} of the {role.value} region's app stack (dashboard).",
-        {Role.GLOBAL: OutputRef(LayerName.APP, role, output)},
-    )
+    description = f"{output} of the {role.value} region's app stack (dashboard)."
+    variables[variable] = inputs.into_global(ctx, variable, LayerName.APP, role, output, description)
     return _placeholder(variable)
 
 

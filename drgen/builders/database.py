@@ -13,23 +13,21 @@ from typing import Any
 
 from troposphere import GetAtt, If, Ref, Sub, iam, logs, rds, secretsmanager
 
-from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
+from drgen.builders import inputs
+from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.iam import (
     DESTROYABLE,
     service_trust,
 )
 from drgen.builders.inputs import FoundationInputs
 from drgen.builders.security import SecretHandles
-from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import AURORA_CLUSTER, GLOBAL_CLUSTER
-from drgen.scenario.model import Role
 
 ENGINE = "aurora-postgresql"
 BACKUP_WINDOW = "03:00-04:00"
 MONITORING_INTERVAL = 60
 PERFORMANCE_INSIGHTS_DAYS = 7  # the retention that carries no extra charge
 LOG_RETENTION_DAYS = 30
-GLOBAL_CLUSTER_IDENTIFIER = "GlobalClusterIdentifier"
 # Stateful resources are destroyable: no final snapshot (DBCluster defaults to Snapshot), nothing retained.
 
 
@@ -59,11 +57,7 @@ def aurora(ctx: StackContext, foundation: FoundationInputs, secret: SecretHandle
         rds.DBCluster(
             "SecondaryCluster",
             Condition=IS_SECONDARY,
-            GlobalClusterIdentifier=ctx.input(
-                GLOBAL_CLUSTER_IDENTIFIER,
-                "The global cluster the DR cluster joins (created by the primary's data stack).",
-                {Role.SECONDARY: OutputRef(LayerName.DATA, Role.PRIMARY, GLOBAL_CLUSTER_IDENTIFIER)},
-            ),
+            GlobalClusterIdentifier=inputs.global_cluster_to_join(ctx),
             # The source cluster is encrypted: RDS needs its region to set up the cross-region replica.
             SourceRegion=Ref("PeerRegion"),
             **common,
@@ -244,11 +238,11 @@ def _outputs(ctx: StackContext, primary: rds.DBCluster, secondary: rds.DBCluster
         return If(IS_PRIMARY, GetAtt(primary, attribute), GetAtt(secondary, attribute))
 
     ctx.output("ClusterIdentifier", either(None), "This region's Aurora cluster identifier.")
-    ctx.output("ClusterArn", either("DBClusterArn"), "This region's Aurora cluster ARN.")
-    ctx.output("ClusterEndpoint", either("Endpoint.Address"), "This region's cluster writer endpoint.")
-    ctx.output("ReaderEndpoint", either("ReadEndpoint.Address"), "This region's cluster reader endpoint.")
+    ctx.output(inputs.CLUSTER_ARN, either("DBClusterArn"), "This region's Aurora cluster ARN.")
+    ctx.output(inputs.CLUSTER_ENDPOINT, either("Endpoint.Address"), "This region's cluster writer endpoint.")
+    ctx.output(inputs.READER_ENDPOINT, either("ReadEndpoint.Address"), "This region's cluster reader endpoint.")
     ctx.output(
-        GLOBAL_CLUSTER_IDENTIFIER,
+        inputs.GLOBAL_CLUSTER_IDENTIFIER,
         Ref(global_cluster),
         "The Aurora global cluster identifier (the DR data stack joins it).",
         condition=IS_PRIMARY,

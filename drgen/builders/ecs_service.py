@@ -14,11 +14,11 @@ from troposphere import GetAtt, Ref, Sub, applicationautoscaling, ecs, iam
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as tlogs
 
-from drgen.builders import monitoring, upstream
+from drgen.builders import inputs, monitoring
 from drgen.builders.context import StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE
-from drgen.builders.image_repository import REPOSITORY_URI, own_repository_arn, private_image, repository_arn
+from drgen.builders.image_repository import own_repository_arn, private_image, repository_arn
 from drgen.builders.workload import (
     CONTAINER,
     CPU_TARGET_PERCENT,
@@ -29,7 +29,6 @@ from drgen.builders.workload import (
     role,
     workload_security_group,
 )
-from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import ECS_CLUSTER_NAME, ECS_SERVICE_NAME
 from drgen.lambda_code import contract
 
@@ -72,7 +71,7 @@ def service(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup
             ),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                    AssignPublicIp="DISABLED", Subnets=upstream.private_subnets(ctx), SecurityGroups=[Ref(group)]
+                    AssignPublicIp="DISABLED", Subnets=inputs.private_subnets(ctx), SecurityGroups=[Ref(group)]
                 )
             ),
             LoadBalancers=[
@@ -116,7 +115,7 @@ def service(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup
 def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
     """One container from this region's repository, logging to an encrypted group, configured for its region."""
     compute = ctx.scenario.compute
-    key = upstream.key_arn(ctx)
+    key = inputs.key_arn(ctx)
     group = ctx.add(
         tlogs.LogGroup(
             "AppLogGroup",
@@ -129,11 +128,11 @@ def _task_definition(ctx: StackContext) -> ecs.TaskDefinition:
     image = _application_image(ctx)
     tracing = compute.tracing_image
     environment = {
-        contract.DB_SECRET_NAME: upstream.database_secret_name(ctx),
-        contract.DB_ENDPOINT: upstream.database_endpoint(ctx),
+        contract.DB_SECRET_NAME: inputs.database_secret_name(ctx),
+        contract.DB_ENDPOINT: inputs.database_endpoint(ctx),
         # Writes go through the global writer endpoint (DescribeGlobalClusters: Endpoint), which follows a
         # promotion; reads and the health answer stay on this region's endpoint.
-        contract.GLOBAL_CLUSTER_ID: upstream.global_cluster_id(ctx),
+        contract.GLOBAL_CLUSTER_ID: inputs.global_cluster_id(ctx),
         contract.DB_NAME: ctx.scenario.database.database_name,
         contract.HEALTH_PATH: ctx.scenario.routing.health_check.path,
         # The X-Ray SDK sends segments to the daemon beside it (one network namespace in awsvpc mode).
@@ -186,7 +185,7 @@ def _application_image(ctx: StackContext) -> Any:
     )
     return Sub(
         "${Repository}:${Tag}",
-        Repository=ctx.same_region(LayerName.FOUNDATION, REPOSITORY_URI, "This region's application image repository."),
+        Repository=inputs.repository_uri(ctx),
         Tag=tag,
     )
 

@@ -22,7 +22,7 @@ from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, St
 from troposphere import GetAtt, Ref, Sub, events, iam
 from troposphere import sqs as tsqs
 
-from drgen.builders import monitoring, upstream
+from drgen.builders import inputs, monitoring
 from drgen.builders.alerting import GlobalAlerts
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.event_archive import APPLICATION_BUS
@@ -206,7 +206,7 @@ def application_buses(ctx: StackContext) -> events.EventBus | None:
     )
     role = _put_events_role(ctx, "EventForwardingRole", peer)
     rule = "ForwardApplicationEvents"
-    queue = _dead_letter_queue(ctx, "EventForwardDeadLetterQueue", "event-forward-dlq", rule, upstream.key_arn(ctx))
+    queue = _dead_letter_queue(ctx, "EventForwardDeadLetterQueue", "event-forward-dlq", rule, inputs.key_arn(ctx))
     ctx.add(
         events.Rule(
             rule,
@@ -231,7 +231,7 @@ def application_buses(ctx: StackContext) -> events.EventBus | None:
             EventPattern=_application_events(ctx, Ref("PeerRegion")),
             RetentionDays=ARCHIVE_RETENTION_DAYS,
             # The region's key admits EventBridge for this bus's archive (archive_key_statements, in its policy).
-            KmsKeyIdentifier=upstream.key_arn(ctx),
+            KmsKeyIdentifier=inputs.key_arn(ctx),
         )
     )
     ctx.output(APPLICATION_BUS_NAME, Ref(bus), "Application event bus (events forward to the other region).")

@@ -18,21 +18,10 @@ from awacs.application_autoscaling import DescribeScalableTargets, RegisterScala
 from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Join, Ref, Sub
 
-from drgen.builders import (
-    auto_scaling,
-    compute,
-    control,
-    functions,
-    probe,
-    routing,
-    storage,
-    upstream,
-)
-from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
+from drgen.builders import auto_scaling, compute, control, functions, inputs, probe, storage
+from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.failover_definition import EXECUTION_TIMEOUT_SECONDS
-from drgen.builders.inputs import KMS_KEY_ARN
 from drgen.bundle import names
-from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import (
     AURORA_CLUSTER,
     ECS_CLUSTER_NAME,
@@ -54,7 +43,7 @@ def state_machine_arn(ctx: StackContext) -> Sub:
     return Sub(
         "arn:${AWS::Partition}:states:${Region}:${AWS::AccountId}:stateMachine:"
         + ctx.names.fixed("statemachine", STATE_MACHINE),
-        Region=upstream.region_of(ctx, Role.SECONDARY),
+        Region=inputs.region_of(ctx, Role.SECONDARY),
     )
 
 
@@ -67,17 +56,17 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         contract.STATE_PARAMETER: state_parameter,
         contract.CONTROL_TABLE: Ref(table),
         contract.LOCK_SECONDS: str(EXECUTION_TIMEOUT_SECONDS),
-        contract.GLOBAL_CLUSTER_ID: upstream.global_cluster_id(ctx),
-        contract.DR_CLUSTER_ARN: upstream.dr_cluster_arn(ctx),
+        contract.GLOBAL_CLUSTER_ID: inputs.global_cluster_id(ctx),
+        contract.DR_CLUSTER_ARN: inputs.dr_cluster_arn(ctx),
         contract.COMPUTE_KIND: kind.value,
         contract.ECS_CLUSTER: _scale_target(ctx, ComputeKind.ECS, ECS_CLUSTER_NAME, "ECS cluster"),
         contract.ECS_SERVICE: _scale_target(ctx, ComputeKind.ECS, ECS_SERVICE_NAME, "ECS service"),
         contract.ASG_NAME: _scale_target(ctx, ComputeKind.ASG, names.AUTO_SCALING_GROUP_NAME, "Auto Scaling group"),
         contract.ACTIVE_CAPACITY: str(ctx.scenario.compute.active_capacity),
-        contract.HOSTED_ZONE_ID: routing.zone_id(ctx),
-        contract.PRIMARY_HEALTH_CHECK_ID: record_health_check_id(ctx),
+        contract.HOSTED_ZONE_ID: inputs.zone_id(ctx),
+        contract.PRIMARY_HEALTH_CHECK_ID: inputs.record_health_check_id(ctx),
         contract.RECORD_NAME: ctx.scenario.routing.host_name + ".",
-        contract.PRIMARY_REGION: upstream.region_of(ctx, Role.PRIMARY),
+        contract.PRIMARY_REGION: inputs.region_of(ctx, Role.PRIMARY),
         contract.PROBE_TARGET: probe.target(ctx),
         contract.SEARCH_STRING: _search_string(ctx.scenario),
         contract.PROBE_TIMEOUT_SECONDS: str(probe.TIMEOUT_SECONDS),
@@ -88,12 +77,12 @@ def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[st
         contract.CONFIRM_SECONDS: str(ctx.scenario.confirm_seconds),
         # The validation and the readiness test probe this region's own name, whatever DNS answers; a failback's
         # validation probes the primary's.
-        contract.HEALTH_URL: upstream.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.")
+        contract.HEALTH_URL: inputs.app_output(ctx, compute.HEALTH_URL, "This region's health endpoint.")
         if serving
         else "",
         contract.PRIMARY_HEALTH_URL: probe.target(ctx) if serving else "",
-        contract.DR_ENDPOINT: _record_target(ctx, Role.SECONDARY),
-        contract.PRIMARY_ENDPOINT: _record_target(ctx, Role.PRIMARY),
+        contract.DR_ENDPOINT: inputs.record_target(ctx, Role.SECONDARY),
+        contract.PRIMARY_ENDPOINT: inputs.record_target(ctx, Role.PRIMARY),
         contract.LAG_THRESHOLD_SECONDS: f"{ctx.scenario.database.lag_alarm_seconds:g}",
         **return_replication_env(ctx),
     }
@@ -114,13 +103,13 @@ def return_replication_env(ctx: StackContext) -> dict[str, Any]:
         Sub(f"{names.regional_text('bucket', b.purpose)}={names.peer_text('bucket', b.purpose)}")
         for b in _returned(ctx)
     ]
-    primary_key_arn = primary_key(ctx)
+    primary_key_arn = inputs.primary_kms_key_arn(ctx)
     role = storage.replication_role(
         ctx,
         "ReturnReplicationRole",
         IS_SECONDARY,
         "s3-return-replication",
-        upstream.key_arn(ctx),
+        inputs.key_arn(ctx),
         primary_key_arn,
         _returned(ctx),
         metadata={functions.PRIMARY_REGION_USE: RETURN_REPLICATION_USE},
@@ -130,15 +119,6 @@ def return_replication_env(ctx: StackContext) -> dict[str, Any]:
         contract.RETURN_REPLICATION_ROLE_ARN: GetAtt(role, "Arn"),
         contract.PRIMARY_KMS_KEY_ARN: primary_key_arn,
     }
-
-
-def primary_key(ctx: StackContext) -> Ref:
-    """The primary region's KMS key (what a step writes there is encrypted with it)."""
-    return ctx.input(
-        "PrimaryKmsKeyArn",
-        "The primary region's KMS key ARN (replicas and queued orders written there); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef(LayerName.FOUNDATION, Role.PRIMARY, KMS_KEY_ARN)},
-    )
 
 
 def return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list[Statement]:
@@ -152,32 +132,6 @@ def return_replication_grants(ctx: StackContext, env: Mapping[str, Any]) -> list
     ]
 
 
-def _record_target(ctx: StackContext, role: Role) -> Ref:
-    """What the failover record answers for ``role``: its public endpoint, or its cluster's writer endpoint
-    (the validation resolves both when Route 53's API does not answer)."""
-    title = role.value.capitalize()
-    if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
-        output, what = upstream.CLUSTER_ENDPOINT, "cluster's writer endpoint"
-    else:
-        output, what = names.ENDPOINT_DNS_NAME, "public endpoint"
-    layer = LayerName.DATA if output == upstream.CLUSTER_ENDPOINT else LayerName.APP
-    return ctx.input(
-        f"{title}RecordTarget",
-        f"The {role.value} region's {what} (the failover record's target); empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef(layer, role, output)},
-    )
-
-
-def record_health_check_id(ctx: StackContext) -> Ref:
-    """The health check gating the PRIMARY record (global stack), whose threshold the DNS step raises as its
-    second way."""
-    return ctx.input(
-        routing.PRIMARY_RECORD_CHECK_OUTPUT,
-        "Route 53 health check gating the PRIMARY record; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef(LayerName.GLOBAL, Role.GLOBAL, routing.PRIMARY_RECORD_CHECK_OUTPUT)},
-    )
-
-
 def _search_string(scenario: Scenario) -> str:
     check = scenario.routing.health_check
     return check.search_string if check.type is HealthCheckType.HTTPS_STR_MATCH else ""
@@ -185,18 +139,18 @@ def _search_string(scenario: Scenario) -> str:
 
 def _scale_target(ctx: StackContext, kind: ComputeKind, output: str, what: str) -> Any:
     """The DR app stack's name of what the scale step resizes ("" when the scenario has no such compute)."""
-    return upstream.dr_app_output(ctx, output, what) if ctx.scenario.compute.kind is kind else ""
+    return inputs.dr_app_output(ctx, output, what) if ctx.scenario.compute.kind is kind else ""
 
 
 def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, list[Statement]]:
     """What each failover step, the engaged signal and the readiness test call, resource by resource (the
     common grants, metrics and the alert topic with its key among them, follow from the catalogue entry)."""
     global_cluster = Sub(
-        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=upstream.global_cluster_id(ctx)
+        "arn:${AWS::Partition}:rds::${AWS::AccountId}:global-cluster:${Id}", Id=inputs.global_cluster_id(ctx)
     )
     clusters = [_cluster_arn(ctx, region) for region in ("AWS::Region", "PeerRegion")]
     state = Statement(Effect=Allow, Action=[ssm.GetParameter, ssm.PutParameter], Resource=[state_parameter_arn])
-    describe = upstream.describe_global_cluster(ctx)
+    describe = inputs.describe_global_cluster(ctx)
     health_checks = Sub("arn:${AWS::Partition}:route53:::healthcheck/*")  # the children's ids are generated
     alarms = [
         _alarm_arn("${AWS::Region}", ctx.names.regional_text("alarm", contract.PROBE_ALARM)),
@@ -221,7 +175,9 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
             Statement(
                 Effect=Allow,
                 Action=[route53.GetHealthCheck, route53.UpdateHealthCheck],
-                Resource=[Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}", Id=record_health_check_id(ctx))],
+                Resource=[
+                    Sub("arn:${AWS::Partition}:route53:::healthcheck/${Id}", Id=inputs.record_health_check_id(ctx))
+                ],
             ),
         ],
         "failover-validate": [
@@ -232,7 +188,7 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
             Statement(
                 Effect=Allow,
                 Action=[route53.ListResourceRecordSets],
-                Resource=[Sub("arn:${AWS::Partition}:route53:::hostedzone/${Id}", Id=routing.zone_id(ctx))],
+                Resource=[Sub("arn:${AWS::Partition}:route53:::hostedzone/${Id}", Id=inputs.zone_id(ctx))],
             ),
         ],
         "failover-notify": [state, control.grant(ctx, control.WRITE)],
@@ -260,8 +216,8 @@ def _scale_grants(ctx: StackContext) -> list[Statement]:
     if kind is ComputeKind.ECS:
         service = Sub(
             "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/${Service}",
-            Cluster=upstream.dr_app_output(ctx, ECS_CLUSTER_NAME, "ECS cluster"),
-            Service=upstream.dr_app_output(ctx, ECS_SERVICE_NAME, "ECS service"),
+            Cluster=inputs.dr_app_output(ctx, ECS_CLUSTER_NAME, "ECS cluster"),
+            Service=inputs.dr_app_output(ctx, ECS_SERVICE_NAME, "ECS service"),
         )
         return [
             Statement(

@@ -21,7 +21,7 @@ from typing import Any
 from troposphere import Ref, cloudwatch, stepfunctions
 from troposphere import events as tevents
 
-from drgen.builders import upstream
+from drgen.builders import inputs
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.functions import Deployed
@@ -56,7 +56,7 @@ def _alarm(
 ) -> None:
     if len(queries) > MAX_METRICS:
         raise ValueError(f"{logical}: {len(queries)} metrics, CloudWatch allows {MAX_METRICS}")  # a builder bug
-    topic = upstream.alert_topic(ctx)
+    topic = inputs.alert_topic(ctx)
     result = cloudwatch.MetricDataQuery(Id="result", Expression=expression, Label=name, ReturnData=True)
     ctx.add(
         cloudwatch.Alarm(

@@ -19,7 +19,7 @@ from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, awslambda, events, iam
 from troposphere import logs as tlogs
 
-from drgen.builders import upstream
+from drgen.builders import inputs
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
@@ -113,8 +113,8 @@ def common_env(ctx: StackContext) -> dict[str, Any]:
         contract.SCENARIO: ctx.scenario.name,
         contract.SUFFIX: ctx.names.suffix,
         contract.METRICS_NAMESPACE: connectivity_namespace(ctx.scenario),
-        contract.ALERT_TOPIC_ARN: upstream.alert_topic(ctx),
-        contract.SECONDARY_REGION: upstream.region_of(ctx, Role.SECONDARY),
+        contract.ALERT_TOPIC_ARN: inputs.alert_topic(ctx),
+        contract.SECONDARY_REGION: inputs.region_of(ctx, Role.SECONDARY),
     }
 
 
@@ -136,8 +136,8 @@ def _metadata(spec: Function, *skips: Skip) -> dict[str, Any]:
 def database_env(ctx: StackContext) -> dict[str, Any]:
     """The variables of functions that read the database (DB_ENV)."""
     return {
-        contract.DB_SECRET_NAME: upstream.database_secret_name(ctx),
-        contract.DB_ENDPOINT: upstream.database_endpoint(ctx),
+        contract.DB_SECRET_NAME: inputs.database_secret_name(ctx),
+        contract.DB_ENDPOINT: inputs.database_endpoint(ctx),
         contract.DB_NAME: ctx.scenario.database.database_name,
     }
 
@@ -174,7 +174,7 @@ def _function(
     extra: dict[str, Any] = {"Condition": condition} if condition else {}
     title = camel(spec.key)
     name = _function_name(ctx, spec)
-    key = upstream.key_arn(ctx)
+    key = inputs.key_arn(ctx)
     group = ctx.add(
         tlogs.LogGroup(
             f"{title}LogGroup",
@@ -267,7 +267,7 @@ def _base_grants(ctx: StackContext, spec: Function, group: tlogs.LogGroup, key: 
     if "cloudwatch:GetMetricData" in spec.calls:
         statements.append(Statement(Effect=Allow, Action=[cloudwatch.GetMetricData], Resource=ANY_RESOURCE))
     if "sns:Publish" in spec.calls:
-        statements.append(Statement(Effect=Allow, Action=[sns.Publish], Resource=[upstream.alert_topic(ctx)]))
+        statements.append(Statement(Effect=Allow, Action=[sns.Publish], Resource=[inputs.alert_topic(ctx)]))
         # The topic is encrypted with this region's key: SNS asks KMS for a data key in the publisher's name
         # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html), and Decrypt is granted above.
         statements.append(Statement(Effect=Allow, Action=[kms.GenerateDataKey], Resource=[key]))
@@ -278,7 +278,7 @@ def secret_arn(ctx: StackContext) -> Sub:
     """The database secret in this region (the DR copy is a replica with its own random suffix)."""
     return Sub(
         "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Name}-??????",
-        Name=upstream.database_secret_name(ctx),
+        Name=inputs.database_secret_name(ctx),
     )
 
 

@@ -12,12 +12,12 @@ from typing import Any
 from troposphere import GetAtt, Sub
 from troposphere import ecr as tecr
 
+from drgen.builders import inputs
 from drgen.builders.context import StackContext
 from drgen.builders.iam import DESTROYABLE
 from drgen.scenario.model import ComputeKind
 
 REPOSITORY = "app"
-REPOSITORY_URI = "AppRepositoryUri"
 
 
 def image_repository(ctx: StackContext, key_arn: Any) -> None:
@@ -36,7 +36,9 @@ def image_repository(ctx: StackContext, key_arn: Any) -> None:
             **DESTROYABLE,
         )
     )
-    ctx.output(REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), "This region's application image repository.")
+    ctx.output(
+        inputs.REPOSITORY_URI, GetAtt(repository, "RepositoryUri"), "This region's application image repository."
+    )
 
 
 def private_image(reference: str) -> Sub:

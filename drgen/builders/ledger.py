@@ -19,7 +19,7 @@ from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Ref, Sub
 from troposphere import dynamodb as tdynamodb
 
-from drgen.builders import api, upstream
+from drgen.builders import api, inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.iam import DESTROYABLE
 from drgen.builders.inputs import FoundationInputs
@@ -86,7 +86,7 @@ def _items(ctx: StackContext, actions: list[Any]) -> list[Statement]:
     """Item access to this region's replica; the table is under this region's key (readers need kms:Decrypt)."""
     return [
         Statement(Effect=Allow, Action=actions, Resource=[_table_arn(ctx)]),
-        Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
+        Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[inputs.key_arn(ctx)]),
     ]
 
 

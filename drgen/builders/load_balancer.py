@@ -11,7 +11,7 @@ from typing import Any
 from troposphere import Ref
 from troposphere import elasticloadbalancingv2 as elb
 
-from drgen.builders import functions, upstream
+from drgen.builders import functions, inputs
 from drgen.builders.context import StackContext
 from drgen.builders.network import vpc_cidr
 from drgen.builders.workload import ANYWHERE, HTTP_PORT, HTTPS_PORT, Balancer, rule, security_group
@@ -49,7 +49,7 @@ def application_load_balancer(ctx: StackContext, cert: Any, target_group: elb.Ta
             "LoadBalancer",
             Type="application",
             Scheme="internet-facing",
-            Subnets=upstream.public_subnets(ctx),
+            Subnets=inputs.public_subnets(ctx),
             SecurityGroups=[Ref(group)],
             Metadata=skip_metadata(NO_LOAD_BALANCER_LOGS),
             LoadBalancerAttributes=[
@@ -118,7 +118,7 @@ def target_group(ctx: StackContext, app_health: functions.Deployed | None) -> el
             TargetType="ip" if ctx.scenario.compute.kind is ComputeKind.ECS else "instance",
             Protocol=target_protocol(ctx),
             Port=ctx.scenario.compute.app_port,
-            VpcId=upstream.vpc_id(ctx),
+            VpcId=inputs.vpc_id(ctx),
             HealthCheckProtocol=target_protocol(ctx),
             # The shortest ELB allows: the failover's scale-out sends traffic to a new target after two checks
             # (10 s, the drgen budget's capacity branch); the timeout must be shorter than the interval.

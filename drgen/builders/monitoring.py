@@ -13,7 +13,7 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, cloudwatch
 
-from drgen.builders import upstream
+from drgen.builders import inputs
 from drgen.builders.alerting import alarm
 from drgen.builders.context import StackContext
 from drgen.builders.functions import Deployed
@@ -35,7 +35,7 @@ def _sustained(ctx: StackContext, logical: str, name: str, description: str, **m
         logical,
         ctx.names.regional("alarm", name),
         description,
-        [upstream.alert_topic(ctx)],
+        [inputs.alert_topic(ctx)],
         EvaluationPeriods=SUSTAINED_MINUTES,
         DatapointsToAlarm=SUSTAINED_MINUTES,
         **metric,
@@ -152,7 +152,7 @@ def dead_letters(ctx: StackContext, queue: Any, what: str, description: str, top
         f"{camel(what)}Alarm",
         name,
         description,
-        [upstream.alert_topic(ctx) if topic is None else topic],
+        [inputs.alert_topic(ctx) if topic is None else topic],
         Namespace="AWS/SQS",
         MetricName="ApproximateNumberOfMessagesVisible",
         Dimensions=_dimensions(QueueName=GetAtt(queue, "QueueName")),

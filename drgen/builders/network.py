@@ -15,9 +15,8 @@ from typing import Any
 from troposphere import GetAtt, If, Join, Ref, Select, Sub, Tags, ec2
 
 from drgen.builders import inputs, vpc_endpoints
-from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, OutputRef, StackContext
+from drgen.builders.context import IS_PRIMARY, IS_SECONDARY, StackContext
 from drgen.builders.inputs import FoundationInputs
-from drgen.bundle.manifest import LayerName
 from drgen.scenario.model import Role
 
 VPC_CIDR = "VpcCidr"
@@ -68,11 +67,7 @@ def peering_requester(ctx: StackContext, net: NetworkHandles) -> None:
     """Primary side of the inter-region peering: the connection (same account, auto-accepted) and its routes."""
     if not ctx.scenario.network.peering:
         return
-    peer_vpc = ctx.input(
-        inputs.PEER_VPC_ID,
-        "VPC ID of the DR region's VPC (peering target); empty in the DR region's own stack.",
-        {Role.PRIMARY: OutputRef(LayerName.FOUNDATION, Role.SECONDARY, inputs.VPC_ID)},
-    )
+    peer_vpc = inputs.peer_vpc_id(ctx)
     connection = ctx.add(
         ec2.VPCPeeringConnection(
             "PeeringConnection",

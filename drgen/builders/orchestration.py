@@ -27,24 +27,13 @@ from awacs.awslambda import InvokeFunction
 from troposphere import GetAtt, Ref, iam, stepfunctions
 from troposphere import logs as tlogs
 
-from drgen.builders import (
-    arc_plan,
-    control,
-    events,
-    failover_alarms,
-    functions,
-    ledger,
-    probe,
-    ssm_parameters,
-    upstream,
-)
+from drgen.builders import arc_plan, control, events, failover_alarms, functions, inputs, ledger, probe, ssm_parameters
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.failover_access import (
     STATE_MACHINE,
     failover_env,
     failover_grants,
-    primary_key,
     return_replication_grants,
 )
 from drgen.builders.failover_definition import definition, tasks
@@ -76,7 +65,7 @@ def state_machine(ctx: StackContext, deployed: Mapping[str, Deployed]) -> stepfu
             # Under /aws/vendedlogs/ CloudWatch Logs needs no resource policy entry per state machine.
             LogGroupName=f"/aws/vendedlogs/states/{name}",
             RetentionInDays=LOG_RETENTION_DAYS,
-            KmsKeyId=upstream.key_arn(ctx),
+            KmsKeyId=inputs.key_arn(ctx),
             **DESTROYABLE,
         )
     )
@@ -166,7 +155,7 @@ def build(ctx: StackContext) -> None:
         grants[RETURN_REPLICATION.key] = return_replication_grants(ctx, env)
     if ctx.scenario.ledger.enabled:
         env |= ledger.replay_env(ctx)
-        grants[LEDGER_REPLAY.key] = ledger.replay_grants(ctx, primary_key(ctx))
+        grants[LEDGER_REPLAY.key] = ledger.replay_grants(ctx, inputs.primary_kms_key_arn(ctx))
     deployed = functions.deploy(
         ctx, [*failover_steps(ctx.scenario), ENGAGED_SIGNAL, probe_spec], env, grants, probe.network(ctx)
     )

@@ -12,14 +12,13 @@ from __future__ import annotations
 from troposphere import Join, Ref, ec2
 from troposphere import events as tevents
 
-from drgen.builders import events, functions, routing, upstream
+from drgen.builders import events, functions, inputs
 from drgen.builders.alerting import alarm, connectivity_namespace
-from drgen.builders.context import IS_SECONDARY, OutputRef, StackContext
+from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.functions import Deployed
-from drgen.bundle.manifest import LayerName
 from drgen.lambda_code import contract
 from drgen.lambda_functions import probe_for
-from drgen.scenario.model import ComputeKind, Role
+from drgen.scenario.model import ComputeKind
 
 SCHEDULE = "rate(1 minute)"
 TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
@@ -36,17 +35,9 @@ EVALUATED_SAMPLES = 3
 def target(ctx: StackContext) -> Join:
     """What the DR region's probe checks: the URL Route 53's check fetches, or the primary's cluster port."""
     if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
-        endpoint = ctx.input(
-            "PrimaryClusterEndpoint",
-            "Writer endpoint of the primary's cluster (the probe connects to it); empty in the primary's stack.",
-            {Role.SECONDARY: OutputRef(LayerName.DATA, Role.PRIMARY, upstream.CLUSTER_ENDPOINT)},
-        )
+        endpoint = inputs.primary_cluster_endpoint(ctx)
         return Join("", [contract.TCP_SCHEME, endpoint, f":{ctx.scenario.database.port}"])
-    fqdn = ctx.input(
-        "PrimaryHealthCheckFqdn",
-        "The primary's own name its Route 53 health check probes; empty in the primary's stack.",
-        {Role.SECONDARY: OutputRef(LayerName.APP, Role.PRIMARY, routing.HEALTH_CHECK_FQDN)},
-    )
+    fqdn = inputs.primary_health_check_fqdn(ctx)
     return Join("", ["https://", fqdn, ctx.scenario.routing.health_check.path])
 
 
@@ -59,7 +50,7 @@ def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> te
         "PrimaryProbeAlarm",
         ctx.names.regional("alarm", contract.PROBE_ALARM),
         "The DR region's probe finds the primary's endpoint unhealthy: starts the failover.",
-        [upstream.alert_topic(ctx)],
+        [inputs.alert_topic(ctx)],
         Condition=IS_SECONDARY,
         Namespace=connectivity_namespace(ctx.scenario),
         period=SAMPLE_SECONDS,
@@ -117,8 +108,8 @@ def network(ctx: StackContext) -> functions.Network | None:
             "ProbeSecurityGroup",
             Condition=IS_SECONDARY,
             GroupDescription="DR region probe of the primary database: egress only",
-            VpcId=upstream.vpc_id(ctx),
+            VpcId=inputs.vpc_id(ctx),
             SecurityGroupEgress=egress,
         )
     )
-    return functions.Network(subnets=upstream.private_subnets(ctx), security_group=Ref(group))
+    return functions.Network(subnets=inputs.private_subnets(ctx), security_group=Ref(group))

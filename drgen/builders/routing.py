@@ -28,7 +28,8 @@ from typing import Any
 
 from troposphere import Ref, Tags, route53
 
-from drgen.builders.context import OutputRef, StackContext
+from drgen.builders import inputs
+from drgen.builders.context import StackContext
 from drgen.builders.tags import tag_list
 from drgen.bundle.manifest import LayerName
 from drgen.bundle.names import ENDPOINT_DNS_NAME, HEALTH_CHECK_OUTPUTS, HOSTED_ZONE_ID
@@ -39,13 +40,9 @@ from drgen.scenario.model import ComputeKind, HealthCheckType, Role
 CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealthCheck"}
 # The check gating the PRIMARY record: the primary's endpoint AND the DR region's FailoverEngaged stream at 0.
 PRIMARY_RECORD_CHECK = "PrimaryRecordHealthCheck"
-PRIMARY_RECORD_CHECK_OUTPUT = "PrimaryRecordHealthCheckId"
 FAILOVER_RECORD_NAME = "FailoverRecordName"
 # The writer endpoint the data layer publishes for each region's cluster.
-CLUSTER_ENDPOINT = "ClusterEndpoint"
 # What the app layer publishes for each region (compute.py and api.py write these outputs).
-ENDPOINT_HOSTED_ZONE_ID = "EndpointHostedZoneId"
-HEALTH_CHECK_FQDN = "HealthCheckFqdn"
 
 HTTPS_PORT = 443
 _FAILOVER = {Role.PRIMARY: "PRIMARY", Role.SECONDARY: "SECONDARY"}
@@ -117,23 +114,6 @@ def hosted_zone(ctx: StackContext) -> route53.HostedZone:
     return zone
 
 
-def zone_id(ctx: StackContext) -> Ref:
-    """The hosted zone's id in a regional or global stack.
-
-    A created zone comes from the zone stack's output; an existing zone named by id is a render-time value; an
-    existing zone named by its domain has no value in the manifest: deploy finds the zone and fills it in.
-    """
-    roles = (Role.PRIMARY, Role.SECONDARY) if ctx.regional else (Role.GLOBAL,)
-    routing = ctx.scenario.routing
-    if routing.create_zone:
-        source = OutputRef(LayerName.ZONE, Role.GLOBAL, HOSTED_ZONE_ID)
-        return ctx.input(HOSTED_ZONE_ID, "The hosted zone of the scenario's domain.", {r: source for r in roles})
-    description = f"The account's public hosted zone of {routing.domain}."
-    if routing.zone_id is None:
-        return ctx.parameter(HOSTED_ZONE_ID, description + " drgen deploy finds it by name.")
-    return ctx.parameter(HOSTED_ZONE_ID, description, values={r: routing.zone_id for r in roles})
-
-
 def endpoints(ctx: StackContext) -> dict[Role, Endpoint]:
     """Declare (once) the parameters carrying both regions' endpoints, and return them per role."""
     if ctx.scenario.compute.kind is ComputeKind.CONNECTIVITY:
@@ -145,37 +125,32 @@ def _app_endpoint(ctx: StackContext, role: Role) -> Endpoint:
     """Each region's app stack publishes its public endpoint and the regional name its health check probes."""
     title = _TITLE[role]
 
-    def source(output: str) -> dict[Role, OutputRef]:
-        return {Role.GLOBAL: OutputRef(LayerName.APP, role, output)}
+    def fed(output: str, description: str) -> Ref:
+        return inputs.into_global(ctx, f"{title}{output}", LayerName.APP, role, output, description)
 
     return Endpoint(
-        dns_name=ctx.input(
-            f"{title}EndpointDnsName",
-            f"DNS name of the {role.value} region's public endpoint.",
-            source(ENDPOINT_DNS_NAME),
-        ),
-        hosted_zone_id=ctx.input(
-            f"{title}EndpointHostedZoneId",
+        dns_name=fed(ENDPOINT_DNS_NAME, f"DNS name of the {role.value} region's public endpoint."),
+        hosted_zone_id=fed(
+            inputs.ENDPOINT_HOSTED_ZONE_ID,
             f"Route 53 hosted zone id of the {role.value} region's endpoint (its alias target zone).",
-            source(ENDPOINT_HOSTED_ZONE_ID),
         )
         if ctx.scenario.routing.alias
         else None,  # a CNAME record needs no zone
-        health_check_fqdn=ctx.input(
-            f"{title}HealthCheckFqdn",
-            f"The {role.value} region's own name (its health check probes it).",
-            source(HEALTH_CHECK_FQDN),
+        health_check_fqdn=fed(
+            inputs.HEALTH_CHECK_FQDN, f"The {role.value} region's own name (its health check probes it)."
         ),
     )
 
 
 def _database_endpoint(ctx: StackContext, role: Role) -> Endpoint:
     """The writer endpoint of the region's cluster, fed from that region's data stack."""
-    title = _TITLE[role]
-    dns_name = ctx.input(
-        f"{title}DatabaseEndpoint",
+    dns_name = inputs.into_global(
+        ctx,
+        f"{_TITLE[role]}DatabaseEndpoint",
+        LayerName.DATA,
+        role,
+        inputs.CLUSTER_ENDPOINT,
         f"Writer endpoint of the {role.value} region's Aurora cluster.",
-        {Role.GLOBAL: OutputRef(LayerName.DATA, role, CLUSTER_ENDPOINT)},
     )
     return Endpoint(dns_name=dns_name, hosted_zone_id=None)
 
@@ -195,7 +170,7 @@ def health_checks(ctx: StackContext) -> HealthChecks:
         )
     record_check = _calculated(ctx, PRIMARY_RECORD_CHECK, [checks[Role.PRIMARY], _engaged_check(ctx)], "primary-record")
     ctx.output(
-        PRIMARY_RECORD_CHECK_OUTPUT,
+        inputs.PRIMARY_RECORD_CHECK_OUTPUT,
         Ref(record_check),
         "Route 53 health check gating the PRIMARY record: the primary is healthy and no failover is engaged.",
     )
@@ -288,7 +263,7 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
     name = ctx.scenario.routing.host_name + "."
     for role, endpoint in endpoints(ctx).items():
         kwargs: dict[str, Any] = {
-            "HostedZoneId": zone_id(ctx),
+            "HostedZoneId": inputs.zone_id(ctx),
             "Name": name,
             "Failover": _FAILOVER[role],
             "SetIdentifier": role.value,
@@ -308,4 +283,4 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
             )
         ctx.add(route53.RecordSetType(f"{_TITLE[role]}FailoverRecord", **kwargs))
     ctx.output(FAILOVER_RECORD_NAME, name, "The DNS name clients use; it follows the healthy region.")
-    ctx.output(HOSTED_ZONE_ID, zone_id(ctx), "Hosted zone holding the failover records.")
+    ctx.output(HOSTED_ZONE_ID, inputs.zone_id(ctx), "Hosted zone holding the failover records.")

@@ -35,8 +35,6 @@ from drgen.scenario.model import ComputeKind
 
 KMS_KEY_ID = "KmsKeyId"
 AUTO_SCALING_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-DATABASE_SECRET_ARN = "DatabaseSecretArn"
-DATABASE_SECRET_NAME = "DatabaseSecretName"
 # Characters Aurora PostgreSQL rejects in a master password: / @ " and space (and \ to keep JSON simple).
 PASSWORD_EXCLUDED = '"@/\\ '
 PASSWORD_LENGTH = 32
@@ -103,8 +101,8 @@ def db_secret(ctx: StackContext, foundation: FoundationInputs) -> SecretHandles:
             **DESTROYABLE,
         )
     )
-    ctx.output(DATABASE_SECRET_ARN, Ref(secret), "ARN of the database master secret.", IS_PRIMARY)
-    ctx.output(DATABASE_SECRET_NAME, name, "Name of the database master secret (the same in both regions).")
+    ctx.output(inputs.DATABASE_SECRET_ARN, Ref(secret), "ARN of the database master secret.", IS_PRIMARY)
+    ctx.output(inputs.DATABASE_SECRET_NAME, name, "Name of the database master secret (the same in both regions).")
     return SecretHandles(secret=secret, arn=Ref(secret), name=name)
 
 

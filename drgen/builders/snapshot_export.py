@@ -21,7 +21,7 @@ from troposphere import GetAtt, Sub
 from troposphere import cloudwatch as tcloudwatch
 from troposphere import iam as tiam
 
-from drgen.builders import functions, monitoring, upstream
+from drgen.builders import functions, inputs, monitoring
 from drgen.builders.alerting import connectivity_namespace
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.database import BACKUP_WINDOW
@@ -69,7 +69,7 @@ def export(ctx: StackContext) -> None:
         contract.CLUSTER_ID: ctx.names.regional("rds", AURORA_CLUSTER),
         contract.BACKUP_BUCKET: ctx.names.regional("bucket", BACKUPS_PURPOSE),
         contract.EXPORT_ROLE_ARN: GetAtt(role, "Arn"),
-        contract.KMS_KEY_ARN: upstream.key_arn(ctx),
+        contract.KMS_KEY_ARN: inputs.key_arn(ctx),
     }
     deployed = functions.deploy(ctx, [BACKUP_EXPORT], env, {BACKUP_EXPORT.key: _function_grants(ctx, role)})
     function = deployed[BACKUP_EXPORT.key]
@@ -112,7 +112,7 @@ def _export_role(ctx: StackContext) -> tiam.Role:
         Statement(
             Effect=Allow,
             Action=[kms.GenerateDataKey, kms.Decrypt],
-            Resource=[upstream.key_arn(ctx)],
+            Resource=[inputs.key_arn(ctx)],
             Condition=Condition(StringEquals({"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")})),
         ),
     ]
@@ -148,10 +148,10 @@ def _function_grants(ctx: StackContext, role: tiam.Role) -> list[Statement]:
         Statement(
             Effect=Allow,
             Action=[kms.CreateGrant],
-            Resource=[upstream.key_arn(ctx)],
+            Resource=[inputs.key_arn(ctx)],
             Condition=Condition(Bool("kms:GrantIsForAWSResource", "true")),
         ),
-        Statement(Effect=Allow, Action=[kms.DescribeKey], Resource=[upstream.key_arn(ctx)]),
+        Statement(Effect=Allow, Action=[kms.DescribeKey], Resource=[inputs.key_arn(ctx)]),
     ]
 
 
@@ -162,7 +162,7 @@ def _overdue_alarm(ctx: StackContext) -> None:
     Hourly periods, each breaching unless an export started in it; silence (the function not running at all)
     counts as breaching, so a broken schedule pages too. A fresh environment alarms until its first export.
     """
-    actions: list[Any] = [upstream.alert_topic(ctx)]
+    actions: list[Any] = [inputs.alert_topic(ctx)]
     ctx.add(
         tcloudwatch.Alarm(
             "BackupExportOverdueAlarm",

@@ -7,7 +7,6 @@ re-encrypted there with the DR region's key and bounded by S3 Replication Time C
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from awacs import kms, s3
@@ -15,6 +14,7 @@ from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, S
 from troposphere import GetAtt, If, Ref, Sub, iam
 from troposphere import s3 as s3_
 
+from drgen.builders import inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.iam import (
     DESTROYABLE,
@@ -23,6 +23,7 @@ from drgen.builders.iam import (
 )
 from drgen.builders.inputs import peer_kms_key_arn
 from drgen.builders.security import KeyHandles
+from drgen.bundle.names import camel
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Bucket
 
@@ -48,14 +49,8 @@ def buckets(ctx: StackContext, key: KeyHandles) -> None:
         replication = _replication(ctx, bucket, role, peer_key) if bucket.replicate else None
         resource = ctx.add(_bucket(ctx, bucket, key, replication))
         _deny_insecure_transport(ctx, bucket, resource)
-        purpose = camel(bucket.purpose)
-        ctx.output(f"{purpose}BucketName", Ref(resource), f"The {bucket.purpose} bucket in this region.")
-        ctx.output(f"{purpose}BucketArn", GetAtt(resource, "Arn"), f"ARN of the {bucket.purpose} bucket.")
-
-
-def camel(purpose: str) -> str:
-    """``audit-logs`` -> ``AuditLogs``: the purpose as it appears in logical IDs and output names."""
-    return "".join(part.capitalize() for part in re.split(r"[-_]", purpose))
+        ctx.output(inputs.bucket_output(bucket.purpose), Ref(resource), f"The {bucket.purpose} bucket in this region.")
+        ctx.output(f"{camel(bucket.purpose)}BucketArn", GetAtt(resource, "Arn"), f"ARN of the {bucket.purpose} bucket.")
 
 
 def _arn(name: str, objects: bool = False) -> Sub:

@@ -23,10 +23,9 @@ from typing import Any
 
 from troposphere import Export, Output, Ref, Sub
 
-from drgen.builders import compute, failover_access, inputs, routing, security, storage
+from drgen.builders import compute, failover_access, inputs, routing
 from drgen.builders.alerting import DASHBOARD_URL
-from drgen.builders.context import OutputRef, StackContext
-from drgen.builders.database import GLOBAL_CLUSTER_IDENTIFIER
+from drgen.builders.context import StackContext
 from drgen.builders.failover_definition import substitution
 from drgen.bundle import names
 from drgen.bundle.manifest import LayerName
@@ -118,7 +117,7 @@ def _health_checks(ctx: StackContext) -> list[Item]:
         for role in _ROLES
     ]
     gate = Ref(routing.PRIMARY_RECORD_CHECK)
-    items.append(Item(routing.PRIMARY_RECORD_CHECK_OUTPUT, gate, "The check gating the PRIMARY record."))
+    items.append(Item(inputs.PRIMARY_RECORD_CHECK_OUTPUT, gate, "The check gating the PRIMARY record."))
     return items
 
 
@@ -157,31 +156,30 @@ def _database(ctx: StackContext) -> list[Item]:
     for role in _ROLES:
         name = f"{_TITLE[role]}DatabaseEndpoint"
         what = f"Writer endpoint of the {role.value} region's Aurora cluster ({ctx.scenario.region(role)})."
-        items.append(
-            Item(name, _from(ctx, name, OutputRef(LayerName.DATA, role, routing.CLUSTER_ENDPOINT), what), what)
-        )
+        fed = inputs.into_global(ctx, name, LayerName.DATA, role, inputs.CLUSTER_ENDPOINT, what)
+        items.append(Item(name, fed, what))
     primary = (
-        (security.DATABASE_SECRET_ARN, "The database master secret (the primary's ARN; the DR replica has its name)."),
-        (GLOBAL_CLUSTER_IDENTIFIER, "The Aurora global cluster identifier."),
+        (inputs.DATABASE_SECRET_ARN, "The database master secret (the primary's ARN; the DR replica has its name)."),
+        (inputs.GLOBAL_CLUSTER_IDENTIFIER, "The Aurora global cluster identifier."),
     )
     for name, what in primary:
-        items.append(Item(name, _from(ctx, name, OutputRef(LayerName.DATA, Role.PRIMARY, name), what), what))
+        items.append(Item(name, inputs.into_global(ctx, name, LayerName.DATA, Role.PRIMARY, name, what), what))
     return items
 
 
 def _zone(ctx: StackContext) -> list[Item]:
-    return [Item(names.HOSTED_ZONE_ID, routing.zone_id(ctx), "Hosted zone holding the failover records.")]
+    return [Item(names.HOSTED_ZONE_ID, inputs.zone_id(ctx), "Hosted zone holding the failover records.")]
 
 
 def _buckets(ctx: StackContext) -> list[Item]:
     """Each scenario bucket's name in both regions, from the foundation stacks."""
     items = []
     for bucket in ctx.scenario.buckets:
-        output = f"{storage.camel(bucket.purpose)}BucketName"
+        output = inputs.bucket_output(bucket.purpose)
         for role in _ROLES:
             name = f"{_TITLE[role]}{output}"
             what = f"The {bucket.purpose} bucket in the {role.value} region ({ctx.scenario.region(role)})."
-            items.append(Item(name, _from(ctx, name, OutputRef(LayerName.FOUNDATION, role, output), what), what))
+            items.append(Item(name, inputs.into_global(ctx, name, LayerName.FOUNDATION, role, output, what), what))
     return items
 
 
@@ -189,9 +187,4 @@ def _peering(ctx: StackContext) -> list[Item]:
     if not ctx.scenario.network.peering:
         return []
     name, what = inputs.PEERING_CONNECTION_ID, "The inter-region VPC peering connection."
-    return [Item(name, _from(ctx, name, OutputRef(LayerName.FOUNDATION, Role.PRIMARY, name), what), what)]
-
-
-def _from(ctx: StackContext, parameter: str, source: OutputRef, description: str) -> Ref:
-    """Another stack's output, fed in as ``parameter`` (the manifest records where from)."""
-    return ctx.input(parameter, description, {Role.GLOBAL: source})
+    return [Item(name, inputs.into_global(ctx, name, LayerName.FOUNDATION, Role.PRIMARY, name, what), what)]

@@ -16,7 +16,7 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, If, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
 
-from drgen.builders import functions, upstream
+from drgen.builders import functions, inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.iam import POLICY_VERSION, service_trust
 from drgen.builders.network import vpc_cidr
@@ -96,7 +96,7 @@ def security_group(
         ec2.SecurityGroup(
             title,
             GroupDescription=purpose,
-            VpcId=upstream.vpc_id(ctx),
+            VpcId=inputs.vpc_id(ctx),
             SecurityGroupEgress=egress,
             **extra,
         )
@@ -115,8 +115,8 @@ def application_role(
     sessions table, the artifacts bucket, tracing)."""
     statements = [
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[functions.secret_arn(ctx)]),
-        Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[upstream.key_arn(ctx)]),
-        upstream.describe_global_cluster(ctx),
+        Statement(Effect=Allow, Action=[kms.Decrypt], Resource=[inputs.key_arn(ctx)]),
+        inputs.describe_global_cluster(ctx),
         *grants,
     ]
     return role(ctx, title, service, statements, managed)
