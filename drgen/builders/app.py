@@ -68,6 +68,8 @@ def build(ctx: StackContext) -> None:
     functions.schedule(ctx, deployed[LAG_MONITOR.key], EVERY_MINUTE, LAG_SCHEDULE)
     functions.schedule(ctx, deployed[CONNECTIVITY.key], EVERY_MINUTE, "Database connectivity test")
     monitoring.function_errors(ctx, deployed.values())
+    if ORDER_INTAKE.key in deployed:
+        monitoring.orders_not_queued(ctx)
     snapshot_export.export(ctx)
     if kind in compute.ALB_KINDS:
         compute.load_balanced(ctx, deployed.get(APP_HEALTH.key))

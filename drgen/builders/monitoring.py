@@ -2,8 +2,8 @@
 
 What a reviewer of each seed looks for: the load balancer has healthy targets and they do not fail requests,
 the ECS service runs tasks, the functions do not keep failing, the API answers without server errors and
-fast, and no trade order ends in the dead-letter queue. The DR region's alarms say the standby could not
-take traffic, which is why they exist there too.
+fast, no trade order ends in the dead-letter queue, and every order the ledger took was queued. The DR
+region's alarms say the standby could not take traffic, which is why they exist there too.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 from troposphere import GetAtt, Ref, cloudwatch
 
 from drgen.builders import inputs
-from drgen.builders.alerting import alarm
+from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import StackContext
 from drgen.builders.functions import Deployed
 from drgen.bundle.names import camel
+from drgen.lambda_code import contract
 
 # A condition that lasts this many one-minute periods is an incident, not a blip.
 SUSTAINED_MINUTES = 3
@@ -110,6 +111,26 @@ def function_errors(ctx: StackContext, deployed: Iterable[Deployed]) -> None:
             TreatMissingData="notBreaching",  # no invocations, no errors
             **extra,
         )
+
+
+def orders_not_queued(ctx: StackContext) -> None:
+    """An order the ledger committed and the intake could not queue (lambda/app/intake.py publishes 1 for each):
+    its client was told 202, and the order waits for a client retry or the failover's ledger replay. The first
+    one is news."""
+    alarm(
+        ctx,
+        "OrdersNotQueuedAlarm",
+        ctx.names.regional("alarm", "orders-not-queued"),
+        "An order was committed to the ledger but not queued: it waits for a client retry or the ledger replay.",
+        [inputs.alert_topic(ctx)],
+        Namespace=connectivity_namespace(ctx.scenario),
+        MetricName=contract.ORDERS_NOT_QUEUED,
+        Statistic="Sum",
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        EvaluationPeriods=1,
+        TreatMissingData="notBreaching",  # published only when a send fails: no data is no failure
+    )
 
 
 def api(ctx: StackContext, name: str, stage: str) -> None:

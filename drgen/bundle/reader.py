@@ -35,8 +35,6 @@ class RenderedBundle:
     def scenario(self) -> str:
         return self.manifest.scenario
 
-    name = scenario
-
     @property
     def suffix(self) -> str:
         return self.manifest.suffix

@@ -52,8 +52,8 @@ def read_drill(bundle: RenderedBundle, given: Path | None) -> Drill:
         return Drill(path.name, None, f"drill report {path.name} unreadable ({error})")
     if not isinstance(report, dict) or "runs" not in report:
         return Drill(path.name, None, f"{path.name} is not a `drgen drill --output json` report")
-    if report.get("scenario") != bundle.name:
-        return Drill(path.name, None, f"{path.name} is a drill of {report.get('scenario')}, not {bundle.name}")
+    if report.get("scenario") != bundle.scenario:
+        return Drill(path.name, None, f"{path.name} is a drill of {report.get('scenario')}, not {bundle.scenario}")
     return Drill(path.name, report)
 
 
@@ -140,7 +140,7 @@ def rollback_section(
         "`--allow-replace` where that replaces a stateful resource again). A resource this change replaces is "
         "replaced again, so the data of a replaced stateful resource does not come back with it: restore that "
         "from a snapshot or backup.",
-        f"Removing everything: `drgen destroy -s {bundle.name} --suffix {suffix}` lists the data that goes, asks, "
+        f"Removing everything: `drgen destroy -s {bundle.scenario} --suffix {suffix}` lists the data that goes, asks, "
         "and deletes every stack in reverse order (buckets emptied of every object version first, backup vaults "
         "of their recovery points).",
     ]
@@ -197,7 +197,7 @@ def drill_section(section: d.Section, bundle: RenderedBundle, drill: Drill) -> N
         problem = drill.problem[:1].upper() + drill.problem[1:]
         section.add(
             d.Para(
-                f"{problem}. Rehearse with `drgen drill -s {bundle.name} --output json > "
+                f"{problem}. Rehearse with `drgen drill -s {bundle.scenario} --output json > "
                 f"{DRILL_REPORT}` (locally; `--live --suffix ...` in the deployed account), save it in the bundle "
                 "directory or pass `--drill-report FILE`, and review again."
             )

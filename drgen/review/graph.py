@@ -105,7 +105,7 @@ def node_id(stack: StackEntry, logical_id: str) -> str:
 
 def build_graph(bundle: RenderedBundle) -> Graph:
     """Nodes and edges for ``bundle``; deterministic for the same templates."""
-    graph = Graph(title=f"drgen {bundle.name}: {bundle.manifest.document.get('description', '')}".strip(": "))
+    graph = Graph(title=f"drgen {bundle.scenario}: {bundle.manifest.document.get('description', '')}".strip(": "))
     regions = bundle.regions
     graph.clusters = {
         "primary": f"Primary region {regions.get('primary', '')}",

@@ -79,12 +79,12 @@ def _document(
     delta = compare_bundles(previous, bundle) if previous is not None else None
     found = broadening(bundle, previous)
     estimate = deploy_estimate(bundle)
-    doc = d.Document(title=f"Change review: {bundle.name}")
+    doc = d.Document(title=f"Change review: {bundle.scenario}")
     # the summary first: one screen a board member reads before anything else
     doc.intro.append(summary_table(Facts(bundle, baseline, delta, found, drill, estimate.path.minutes, lint, scan)))
     doc.intro.append(
         d.Para(
-            f"What `drgen render` produced for **{bundle.name}** (suffix `{bundle.suffix}`), read "
+            f"What `drgen render` produced for **{bundle.scenario}** (suffix `{bundle.suffix}`), read "
             "from the bundle's manifest and templates: what changes, what widens, how to deploy and roll back, then "
             "what is created where, who may do what, how data replicates, and the lint and security-scan verdicts."
         )
@@ -132,7 +132,7 @@ def _scenario(section: d.Section, bundle: RenderedBundle) -> None:
         d.table(
             ["", "value"],
             [
-                ["scenario", d.code(bundle.name)],
+                ["scenario", d.code(bundle.scenario)],
                 ["suffix", d.code(str(manifest.get("suffix", "")))],
                 ["primary region", regions.get("primary", "")],
                 ["DR region", regions.get("secondary", "")],
