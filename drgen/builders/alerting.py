@@ -164,10 +164,13 @@ def alarm(
     description: str,
     actions: list[Any],
     period: int = MINUTE,
+    *,
+    notify_ok: bool = True,
     **metric: Any,
 ) -> cloudwatch.Alarm:
-    """An alarm (one-minute periods unless a high-resolution metric allows 10 s) that notifies on both ALARM and
-    OK (recovery is news during an incident)."""
+    """An alarm (one-minute periods unless a high-resolution metric allows 10 s) that notifies on ALARM and, unless
+    ``notify_ok`` is off, on OK (recovery is news during an incident; not where OK only means no new events)."""
+    ok = {"OKActions": actions} if notify_ok else {}
     return ctx.add(
         cloudwatch.Alarm(
             logical,
@@ -175,7 +178,7 @@ def alarm(
             AlarmDescription=description,
             Period=period,
             AlarmActions=actions,
-            OKActions=actions,
+            **ok,
             **metric,
         )
     )

@@ -23,7 +23,7 @@ from drgen.builders.workload import security_group, workload_egress
 from drgen.bundle.names import ENDPOINT_DNS_NAME
 from drgen.scenario.model import ComputeKind, Scenario
 
-# Outputs the failover functions read (routing.py names the ones the global stack reads).
+# Outputs the failover functions read (inputs.py names the ones other stacks read).
 HEALTH_URL = "HealthUrl"
 ALB_KINDS = (ComputeKind.ECS, ComputeKind.ASG, ComputeKind.LAMBDA)
 

@@ -121,8 +121,10 @@ def orders_not_queued(ctx: StackContext) -> None:
         ctx,
         "OrdersNotQueuedAlarm",
         ctx.names.regional("alarm", "orders-not-queued"),
-        "An order was committed to the ledger but not queued: it waits for a client retry or the ledger replay.",
+        "An order was committed to the ledger but not queued: it waits for a client retry or the ledger replay. "
+        "No OK follows: a quiet minute does not mean the order was queued.",
         [inputs.alert_topic(ctx)],
+        notify_ok=False,
         Namespace=connectivity_namespace(ctx.scenario),
         MetricName=contract.ORDERS_NOT_QUEUED,
         Statistic="Sum",

@@ -41,8 +41,6 @@ CHECK_IDS = {Role.PRIMARY: "PrimaryHealthCheck", Role.SECONDARY: "SecondaryHealt
 # The check gating the PRIMARY record: the primary's endpoint AND the DR region's FailoverEngaged stream at 0.
 PRIMARY_RECORD_CHECK = "PrimaryRecordHealthCheck"
 FAILOVER_RECORD_NAME = "FailoverRecordName"
-# The writer endpoint the data layer publishes for each region's cluster.
-# What the app layer publishes for each region (compute.py and api.py write these outputs).
 
 HTTPS_PORT = 443
 _FAILOVER = {Role.PRIMARY: "PRIMARY", Role.SECONDARY: "SECONDARY"}

@@ -8,6 +8,7 @@ configured: its 500s are bugs that no retry fixes, and retrying them only slows 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.parse
@@ -104,10 +105,18 @@ def is_moto(endpoint_url: str) -> bool:
         return False
 
 
+# drgen's sandbox server (drgen/operate/moto_server.py) answers an exception moto raised with a 500 whose body is
+# this and the exception, in one line; botocore keeps the body in its error.
+MOTO_RAISED = "moto raised "
+_MOTO_RAISED = re.compile(re.escape(MOTO_RAISED) + r"[^'\\\n]*")
+
+
 def error_text(exc: BaseException) -> str:
     """One line for a failure: the AWS error code and message, or the exception's own text."""
     if isinstance(exc, ResponseParserError):
-        return "the endpoint answered with an error page instead of an AWS error (moto: a gap, see its log)"
+        raised = _MOTO_RAISED.search(str(exc))
+        cause = raised.group(0) if raised else "moto: a gap, see its log"
+        return f"the endpoint answered with an error page instead of an AWS error ({cause})"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code, message = error.get("Code", ""), error.get("Message", "")

@@ -3,8 +3,8 @@
 Names drgen chose itself (the global cluster, each region's cluster, the secret, the table, the buckets, the
 state parameter) come from the scenario through ``Names``, exactly as the templates spell them, so they are
 right even where a sandbox deploy could not create the resource. Ids AWS generates (health checks, the hosted
-zone, the load balancers' names, the state machine's ARN) come from the stacks' outputs: the deployment record
-``.drgen/<scenario>-<suffix>.json`` when it has them, else CloudFormation.
+zone, the load balancers' names, the state machine's ARN) come from the stacks' outputs, read from
+CloudFormation. The failover machine's definition comes from the rendered bundle: what Step Functions runs.
 """
 
 from __future__ import annotations

@@ -123,9 +123,11 @@ def plan(aws: Aws, environment: Environment, wanted: Mapping[str, Any]) -> dict[
 
 
 def task_order(environment: Environment) -> list[str]:
-    """The Task states in the order a run reaches them, with the function each invokes: from StartAt, each state's
-    Next, then its Choices and Default, the Catch targets (the failure path) last. Not the order of the States
-    object: the rendered definition's keys are sorted."""
+    """The Task states in the order a run reaches them, with the function each invokes (or the Resource as written,
+    for a Task that calls no catalogue function): depth first from StartAt through each state's Next, then its
+    Choices and Default, and a Catch target after everything reached otherwise. So the success path comes first,
+    then the failure and stand-down notifications. Not the order of the States object: the rendered definition's
+    keys are sorted."""
     definition = environment.definition
     states, functions = definition["States"], local.functions_by_resource()
     order: list[str] = []
@@ -138,7 +140,8 @@ def task_order(environment: Environment) -> list[str]:
         seen.add(name)
         state = states[name]
         if state["Type"] == "Task":
-            order.append(f"{name} ({functions[state['Resource']].key})")
+            function = functions.get(state["Resource"])
+            order.append(f"{name} ({function.key if function else state['Resource']})")
         caught.extend(c["Next"] for c in state.get("Catch", []))
         for following in (state.get("Next"), *(c.get("Next") for c in state.get("Choices", [])), state.get("Default")):
             if following:

@@ -8,6 +8,9 @@ the account-wide IAM backend while a Lambda function of the other looks its role
 answered as an HTML error page. AWS serves concurrent stack operations, so the sandbox must as well: it serves
 CloudFormation requests one at a time. Only those: a stand-in answering inside a request may call the server
 again (the drill's model of Route 53 reads CloudWatch), which a lock around every request would deadlock.
+
+An exception moto raises (an action it lacks, a bug like that race) is answered in one line that names it, which
+drgen's error then shows, rather than werkzeug's HTML page, whose cause only the server's log held.
 """
 
 from __future__ import annotations
@@ -20,12 +23,31 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from drgen.deploy.session import MOTO_RAISED
 from drgen.errors import DrgenError
 
 # The credential scope of a SigV4 request to CloudFormation (boto3 signs every request it sends).
 CLOUDFORMATION_SCOPE = "/cloudformation/aws4_request"
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class NamedFailures:
+    """WSGI middleware: an exception moto raises (an action it lacks, a bug) becomes a 500 whose body names it in
+    one line, instead of werkzeug's HTML page, so drgen's error says what happened (``session.error_text``)."""
+
+    def __init__(self, app: Wsgi) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return self._app(environ, start_response)
+        except Exception as error:  # whatever moto raises; the traceback goes to the log
+            logging.getLogger(__name__).exception(
+                "moto failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            )
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain; charset=utf-8")])
+            return [f"{MOTO_RAISED}{type(error).__name__}: {error}".splitlines()[0].encode()]
 
 
 class TemplatesOneAtATime:
@@ -47,24 +69,31 @@ def moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """moto's server in this process on ``port`` (0: a free one; the stand-ins patch it in place), starting
     empty: moto keeps its state per process, and an earlier sandbox in this process must not leak into this one."""
     try:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-        from werkzeug.serving import make_server
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import WSGIRequestHandler, make_server
     except ImportError:
         raise DrgenError(
             "the local sandbox needs moto's server, which is not installed: pip install 'drgen[sandbox]' "
             "(or run against AWS with --live)"
         ) from None
+    handler: type[WSGIRequestHandler] = WSGIRequestHandler
+    try:  # moto's own handler keeps S3 metadata headers' spelling; a moto without it serves drgen all the same
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        handler = MotoRequestHandler
+    except ImportError:
+        pass
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _refuse_taken(host, port)
-    app = TemplatesOneAtATime(DomainDispatcherApplication(create_backend_app))
-    # As moto's ThreadedMotoServer builds it: a thread per request, moto's handler (it keeps S3's header spelling).
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    app = NamedFailures(TemplatesOneAtATime(DomainDispatcherApplication(create_backend_app)))
+    # As moto's ThreadedMotoServer builds it: a thread per request.
+    server = make_server(host, port, app, threaded=True, request_handler=handler)
     serving = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
     serving.start()
     url = f"http://{f'[{host}]' if ':' in host else host}:{server.server_port}"
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
     try:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
         yield url
     finally:
         server.shutdown()

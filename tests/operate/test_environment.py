@@ -74,4 +74,13 @@ def test_the_steps_listed_are_the_success_path_in_the_order_a_run_takes_it(prese
     documented += ["Validate", "NotifySuccess"]
     listed = [step.split(" ")[0] for step in task_order(environment)]  # type: ignore[arg-type]
     assert listed[: len(documented)] == documented
-    assert sorted(listed[len(documented) :]) == ["NotifyFailure", "NotifyStandDown"]
+    assert listed[len(documented) :] == ["NotifyFailure", "NotifyStandDown"]  # then the other two notifications
+
+
+def test_a_task_that_calls_no_catalogue_function_is_listed_by_its_resource():
+    """A definition edited and re-signed may call a service directly; the list names it rather than failing."""
+    from drgen.operate.failover import task_order
+
+    publish = {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": True}
+    environment = SimpleNamespace(definition={"StartAt": "Publish", "States": {"Publish": publish}})
+    assert task_order(environment) == ["Publish (arn:aws:states:::sns:publish)"]  # type: ignore[arg-type]

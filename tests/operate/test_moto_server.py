@@ -1,4 +1,4 @@
-"""The sandbox serves CloudFormation requests one at a time, and everything else as it comes.
+"""The sandbox serves CloudFormation requests one at a time, everything else as it comes, and names what moto raised.
 
 moto's backends are unlocked dicts (getmoto/moto#372); two regions' CreateStack requests at once once failed a
 deploy with "dictionary changed size during iteration" (a Lambda function's role looked up while the other region's
@@ -15,8 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.parsers import ResponseParserError
 
-from drgen.operate.moto_server import TemplatesOneAtATime, moto_server
+from drgen.deploy.session import error_text
+from drgen.operate.moto_server import NamedFailures, TemplatesOneAtATime, moto_server
 
 
 class Inside:
@@ -85,6 +87,38 @@ def test_other_requests_are_not_held_back_so_a_stand_in_may_call_the_server_from
     assert inside.most == 3
 
 
+def test_the_served_sandbox_creates_two_regions_stacks_one_after_the_other(monkeypatch):
+    """The real server, not the middleware alone: moto's create_stack, made slow and watched, never runs twice at
+    once when both regions' CreateStack arrive together (it did on moto's own threaded server)."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    inside = Inside(stay=0.3)
+    original = CloudFormationBackend.create_stack
+
+    def watched(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> Any:
+        inside({}, lambda *a: None)  # counts itself in, stays a while, counts out
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CloudFormationBackend, "create_stack", watched)
+    template = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
+    with moto_server() as url:
+        start = threading.Barrier(2)
+
+        def create(region: str) -> None:
+            client = boto3.client(
+                "cloudformation", endpoint_url=url, region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            start.wait()
+            client.create_stack(StackName="one", TemplateBody=template)
+
+        threads = [threading.Thread(target=create, args=(r,)) for r in ("eu-west-1", "eu-west-2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert inside.most == 1
+
+
 def test_the_served_sandbox_creates_a_stack_and_answers_other_services():
     with moto_server() as url:
         options = {
@@ -99,3 +133,27 @@ def test_the_served_sandbox_creates_a_stack_and_answers_other_services():
         status = cloudformation.describe_stacks(StackName="one")["Stacks"][0]["StackStatus"]
         assert status == "CREATE_COMPLETE"
         assert len(boto3.client("sns", **options).list_topics()["Topics"]) == 1
+
+
+def test_an_exception_in_moto_is_answered_in_one_line_that_names_it():
+    def failing(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise RuntimeError("dictionary changed size during iteration\nsecond line")
+
+    answered: list[str] = []
+    body = NamedFailures(failing)({"PATH_INFO": "/"}, lambda status, headers: answered.append(status))
+    assert answered == ["500 INTERNAL SERVER ERROR"]
+    assert list(body) == [b"moto raised RuntimeError: dictionary changed size during iteration"]
+
+
+def test_drgens_error_names_what_moto_raised_for_an_action_it_lacks():
+    """moto has no RDS FailoverGlobalCluster (the drill stands in for it): its NotImplementedError reaches the
+    user's one line, where a plain moto server gives only an HTML page."""
+    with moto_server() as url:
+        rds = boto3.client(
+            "rds", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        with pytest.raises(ResponseParserError) as raised:
+            rds.failover_global_cluster(GlobalClusterIdentifier="g", TargetDbClusterIdentifier="c")
+    text = error_text(raised.value)
+    assert text.startswith("the endpoint answered with an error page instead of an AWS error (moto raised ")
+    assert "NotImplementedError" in text and "\\" not in text and text.endswith(")")
