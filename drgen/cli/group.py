@@ -1,7 +1,9 @@
-"""The ``drgen`` group: its options, and usage errors in one line (drgen/main.py adds the commands)."""
+"""The ``drgen`` group: its options, usage errors in one line, and commands loaded when used (drgen/main.py names
+them)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -12,6 +14,23 @@ from drgen.cli.errors import UsageInOneLine
 
 
 class _Group(click.Group):
+    """A group whose commands are imported on first use (click's documented pattern for lazily loaded
+    subcommands: ``list_commands`` names them, ``get_command`` imports one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}  # name -> (module, attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attribute = self.lazy[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -65,8 +65,8 @@ ELSEWHERE = {
         },
     ),
     "failback": (
-        "a trigger rule's target id and the drill's phase",
-        {"drgen/builders/events.py", "drgen/operate/drill.py"},
+        "a trigger rule's target id, the drill's phase and the `drgen failback` command's name",
+        {"drgen/builders/events.py", "drgen/operate/drill.py", "drgen/main.py"},
     ),
     "dns": (
         "the validation's check name, an RTO branch and a Region switch step",
