@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import statistics
 import threading
 import time
@@ -175,26 +174,14 @@ def _post(url: str) -> None:
 def moto_server(scratch: Path) -> Iterator[str]:
     """drgen's sandbox server (the one `drgen sandbox` serves) on a free port, test credentials, and ``scratch``
     as the working directory (the deploy record goes to ``.drgen/`` there)."""
+    from drgen.operate.drill import SANDBOX_CREDENTIALS
+    from drgen.operate.local import environment
     from drgen.operate.moto_server import moto_server as sandbox
 
-    saved = {k: os.environ.get(k) for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN",
-                                            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                            "DRGEN_POLL_SECONDS")}  # fmt: skip
-    for name in saved:
-        os.environ.pop(name, None)
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    cwd = Path.cwd()
     scratch.mkdir(parents=True, exist_ok=True)
-    os.chdir(scratch)
-    try:
-        with sandbox() as url:
-            yield url
-    finally:
-        os.chdir(cwd)
-        for name, value in saved.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
+    unset = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "DRGEN_POLL_SECONDS")
+    with environment(SANDBOX_CREDENTIALS, remove=unset), contextlib.chdir(scratch), sandbox() as url:
+        yield url
 
 
 def deploy_figures(

@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
+from drgen.bundle.names import camel
 from drgen.errors import DrgenError
 from drgen.lambda_code import LAMBDA_ROOT, contract
 from drgen.lambda_functions import SHARED_PACKAGE, functions_for
@@ -72,7 +73,7 @@ class Artifact:
 
 def key_parameter(package: str) -> str:
     """The template parameter holding a package's S3 key (``lag_monitor`` -> ``LagMonitorCodeKey``)."""
-    return "".join(part.capitalize() for part in package.split("_")) + "CodeKey"
+    return f"{camel(package)}CodeKey"
 
 
 # The package drgen's default EC2 application runs (lambda/app/serve.py around the health endpoint).

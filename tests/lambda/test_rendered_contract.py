@@ -24,7 +24,7 @@ from drgen.operate import lambdas
 from drgen.scenario import PRESETS
 from drgen.scenario.model import HealthCheckType
 
-from ..conftest import resources, template
+from ..conftest import REPO, resources, template
 
 ALL = sorted(PRESETS)
 # What the functions publish that no alarm watches, and why.
@@ -106,6 +106,23 @@ def test_every_alarm_on_the_scenarios_metrics_watches_one_the_functions_publish(
     assert {_variables(f)[contract.METRICS_NAMESPACE] for f in _functions(bundles[name]).values()} == {namespace}
     watched = _alarmed(bundles[name], namespace)
     assert watched and watched <= _published(), f"alarms watch what no function publishes: {watched - _published()}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_alarms_on_the_scenarios_metrics_have_the_dimensions_the_functions_publish_with(name, bundles):
+    """CloudWatch counts dimensions in a metric's identity ("whenever you add a unique name/value pair to one of your
+    metrics, you are creating a new variation of that metric": cloudwatch_concepts.html#Dimension), so an alarm sees
+    only datapoints published with exactly its dimensions. The functions publish none (no Dimensions in lambda/), so
+    an alarm on their metrics that named one would never leave INSUFFICIENT_DATA (or, notBreaching, stay OK)."""
+    lambda_dir = REPO / "lambda"
+    sources = [p for p in lambda_dir.rglob("*.py") if "test" not in p.name]
+    assert sources and not [p for p in sources if "Dimensions" in p.read_text()]
+    namespace = contract.metrics_namespace(name)
+    for doc in _templates(bundles[name]):
+        for logical, alarm in resources(doc, "AWS::CloudWatch::Alarm").items():
+            props = alarm["Properties"]
+            metrics = [props, *(q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q)]
+            assert not [m for m in metrics if m.get("Namespace") == namespace and m.get("Dimensions")], logical
 
 
 def test_what_the_functions_publish_is_alarmed_on_somewhere_or_says_why_not(bundles):
