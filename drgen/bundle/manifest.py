@@ -137,6 +137,9 @@ def parse(raw: bytes, where: str) -> Manifest:
         )
         if not all(isinstance(v, str) for pair in manifest.expected().items() for v in pair):
             raise TypeError("a template or artifact path, or its sha256, is not text")
+        listed = [(e.template, e.sha256) for e in manifest.stacks] + [(a.file, a.sha256) for a in manifest.artifacts]
+        if len(set(listed)) != len(manifest.expected()):
+            raise ValueError("a file is listed with two different sha256 digests")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DrgenError(f"{where}: {MANIFEST} is not a drgen manifest ({exc}); re-render the bundle") from None
     return manifest

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -101,7 +101,7 @@ class RenderedBundle:
         return list(dict.fromkeys(s.layer for s in self.stacks))
 
     def digest(self, template: str) -> str:
-        return hashlib.sha256(self.files[template]).hexdigest() if template in self.files else ""
+        return _sha256(self.files[template]) if template in self.files else ""
 
     def budget(self) -> Any | None:
         """The RTO/RPO budget (``budget.json``) that render wrote beside the manifest, when there is one."""
@@ -133,12 +133,12 @@ def is_bundle(directory: Path) -> bool:
 def manifest_sha256(directory: Path) -> str:
     """The sha256 of the directory's manifest ("" when there is none): how a report names the bundle it read."""
     path = directory / MANIFEST
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    return _sha256(path.read_bytes()) if path.is_file() else ""
 
 
 def read_manifest(directory: Path) -> Manifest:
-    """The manifest alone, for lint and scan: they judge the files themselves and report an edited template as
-    a finding rather than refusing the bundle."""
+    """The manifest alone, for lint and scan: they judge the files as they are, and lint reports an edited
+    template (``changed_files``) as a finding rather than refusing the bundle."""
     if not is_bundle(directory):
         raise DrgenError(f"{directory} holds no rendered bundle (no {MANIFEST}); run `drgen render` first")
     try:
@@ -184,13 +184,32 @@ def from_scenario(name: str, suffix: str) -> RenderedBundle:
     return from_files(render(load(name, suffix=suffix)).files, f"the rendered {name}")
 
 
+def changed_files(directory: Path, manifest: Manifest, relatives: Iterable[str]) -> dict[str, str | None]:
+    """Which of ``relatives`` (files ``manifest`` lists) are not as render wrote them -> the sha256 they have now
+    (None: the file is gone or unreadable). Lint reports these as findings; the readers above refuse the bundle."""
+    expected = manifest.expected()
+    changed: dict[str, str | None] = {}
+    for relative in sorted(set(relatives)):
+        try:
+            actual: str | None = _sha256((directory / relative).read_bytes())
+        except OSError:
+            actual = None
+        if actual != expected[relative]:
+            changed[relative] = actual
+    return changed
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _verified(read: Callable[[str], bytes], where: str, path: Path | None) -> RenderedBundle:
     raw = read(MANIFEST)
     manifest = parse(raw, where)
     files: dict[str, bytes] = {}
     for relative, digest in sorted(manifest.expected().items()):
         data = read(relative)
-        if hashlib.sha256(data).hexdigest() != digest:
+        if _sha256(data) != digest:
             raise DrgenError(
                 f"{where}: {relative} was edited after rendering (it differs from the sha256 in {MANIFEST}); "
                 "re-render the bundle"

@@ -7,7 +7,6 @@ cfn-lint is imported lazily: ``drgen --help`` must not pay for loading it.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +14,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drgen.bundle.reader import read_manifest
+from drgen.bundle.manifest import Manifest
+from drgen.bundle.reader import changed_files, read_manifest
 from drgen.errors import DrgenError
 from drgen.lint import cache as lint_cache
 from drgen.lint.findings import Finding, by_location, severity_of
@@ -119,13 +119,15 @@ def lint_bundles(
     findings: list[Finding] = []
     jobs: list[tuple[Path, tuple[str, ...]]] = []
     for bundle_dir in bundle_dirs:
-        for relative, (regions, digests) in sorted(_plan(bundle_dir).items()):
+        manifest = read_manifest(bundle_dir)
+        regions = _regions(manifest)
+        changed = changed_files(bundle_dir, manifest, regions)
+        for relative in sorted(regions):
             path = bundle_dir / relative
-            problem = _integrity(path, digests)
-            if problem is not None:
-                findings.append(problem)
+            if relative in changed:
+                findings.append(_integrity(path, changed[relative], manifest.expected()[relative]))
             if path.is_file():
-                jobs.append((path, regions))
+                jobs.append((path, regions[relative]))
     kept = {job: _kept(*job) for job in jobs}
     pending = [job for job in jobs if kept[job] is None]
     ready = [(job, result) for job, result in kept.items() if result is not None]
@@ -155,28 +157,22 @@ def _kept(path: Path, regions: tuple[str, ...]) -> list[Finding] | None:
     return list(found)
 
 
-def _plan(bundle_dir: Path) -> dict[str, tuple[tuple[str, ...], frozenset[str]]]:
-    """template path (relative to the bundle) -> (sorted regions it deploys to, sha256 digests recorded for it)."""
+def _regions(manifest: Manifest) -> dict[str, tuple[str, ...]]:
+    """template path (relative to the bundle) -> the sorted regions its stacks deploy to."""
     regions: dict[str, set[str]] = {}
-    digests: dict[str, set[str]] = {}
-    for stack in read_manifest(bundle_dir).stacks:
+    for stack in manifest.stacks:
         regions.setdefault(stack.template, set()).add(stack.region)
-        digests.setdefault(stack.template, set()).add(stack.sha256)
-    return {t: (tuple(sorted(regions[t])), frozenset(digests[t])) for t in regions}
+    return {template: tuple(sorted(found)) for template, found in regions.items()}
 
 
-def _integrity(path: Path, digests: frozenset[str]) -> Finding | None:
-    """An E9900 finding when the template differs from what ``drgen render`` wrote (or is gone)."""
-    if not path.is_file():
+def _integrity(path: Path, actual: str | None, recorded: str) -> Finding:
+    """The E9900 finding for a template that differs from what ``drgen render`` wrote (``actual`` None: gone)."""
+    if actual is None:
         message = "template is missing: it was deleted after rendering; run `drgen render` again"
     else:
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digests == {actual}:
-            return None
-        recorded = ", ".join(sorted(d[:12] for d in digests))
         message = (
             f"template was edited after rendering: its sha256 {actual[:12]}… differs from the manifest's "
-            f"{recorded}…; change the scenario and run `drgen render` again instead of editing templates"
+            f"{recorded[:12]}…; change the scenario and run `drgen render` again instead of editing templates"
         )
     return Finding(
         rule=INTEGRITY_RULE,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drgen.bundle.manifest import FORMAT, MANIFEST
-from drgen.bundle.reader import from_directory, from_files, read_manifest
+from drgen.bundle.reader import changed_files, from_directory, from_files, read_manifest
 from drgen.errors import DrgenError
 from drgen.render import write_bundles
 
@@ -44,6 +44,28 @@ def test_a_missing_file_is_refused_by_name(bundle_dir: Path) -> None:
     artifact.unlink()
     with pytest.raises(DrgenError, match=rf"{artifact.name}: No such file or directory; re-render the bundle"):
         from_directory(bundle_dir)
+
+
+def test_changed_files_names_each_edited_or_missing_file_with_its_digest_now(bundle_dir: Path) -> None:
+    manifest = read_manifest(bundle_dir)
+    templates = {s.template for s in manifest.stacks}
+    assert changed_files(bundle_dir, manifest, templates) == {}
+    edited = (bundle_dir / "templates/app.json").read_bytes() + b" "
+    (bundle_dir / "templates/app.json").write_bytes(edited)
+    (bundle_dir / "templates/data.json").unlink()
+    assert changed_files(bundle_dir, manifest, templates) == {
+        "templates/app.json": hashlib.sha256(edited).hexdigest(),
+        "templates/data.json": None,
+    }
+
+
+def test_a_file_listed_with_two_digests_is_refused(bundle_dir: Path) -> None:
+    listed = json.loads((bundle_dir / MANIFEST).read_text())
+    _, second = (s for s in listed["stacks"] if s["template"] == "templates/app.json")
+    second["sha256"] = "0" * 64  # the second region's stack claims other bytes for the same file
+    (bundle_dir / MANIFEST).write_text(json.dumps(listed))
+    with pytest.raises(DrgenError, match="listed with two different sha256 digests"):
+        read_manifest(bundle_dir)
 
 
 def test_another_format_is_refused_with_what_to_do(bundle_dir: Path) -> None:
