@@ -24,6 +24,7 @@ class _Primary(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/hang":
             time.sleep(TIMEOUT * 4)
+            return  # the probe gave up long ago: writing to it would only log a BrokenPipeError
         status, body = {"/healthy": (200, '{"quotes_valid":true}'), "/wrong": (200, '{"quotes_valid":false}')}.get(
             self.path, (503, "down")
         )

@@ -4,12 +4,13 @@ steps reported)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 
 from drgen.builders import routing
-from drgen.operate import drill, lambdas
+from drgen.operate import drill, lambdas, rehearsal
 from drgen.operate.drill_report import Report
 from drgen.operate.rehearsal import Rehearsal
 from drgen.scenario import PRESETS, load
@@ -95,3 +96,17 @@ def test_inverting_the_calculated_gate_fails_the_drill(monkeypatch, tmp_path) ->
     assert failover.run is not None and failover.run.status == "FAILED"  # validation saw PRIMARY answered
     validation = failover.run.output["validation"]["checks"]
     assert any(c["name"] == "dns" and "answers PRIMARY" in c["detail"] for c in validation)
+
+
+def test_a_stand_in_endpoint_whose_caller_hung_up_answers_nothing_and_raises_nothing() -> None:
+    """A probe past its timeout closes the connection; writing to it raises BrokenPipeError, which the server
+    would print as a traceback into the drill's output."""
+
+    class HungUp(io.RawIOBase):
+        def write(self, _data: Any) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    handler = object.__new__(type("Endpoints", (rehearsal._Endpoints,), {"answer": staticmethod(lambda _: (200, {}))}))
+    handler.path, handler.command, handler.requestline = "/eu-west-2/health", "GET", "GET /eu-west-2/health"
+    handler.request_version, handler.client_address, handler.wfile = "HTTP/1.1", ("127.0.0.1", 1), HungUp()
+    handler.do_GET()
