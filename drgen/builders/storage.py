@@ -163,8 +163,12 @@ def replication_role(
             Action=[s3.ReplicateObject, s3.ReplicateDelete, s3.ReplicateTags],
             Resource=[_arn(name, objects=True) for name in targets],
         ),
-        _kms_via_s3(kms.Decrypt, key, "${AWS::Region}"),
-        _kms_via_s3(kms.Encrypt, peer_key, "${PeerRegion}"),
+        _kms_via_s3([kms.Decrypt], key, "${AWS::Region}"),
+        # Decrypt too: the buckets use S3 Bucket Keys, and "to use replication with an S3 Bucket Key, the AWS KMS
+        # key policy for the KMS key that's used to encrypt the object replica must include the kms:Decrypt
+        # permission for the calling principal" (the key policy delegates to IAM, so this grant is that).
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
+        _kms_via_s3([kms.Encrypt, kms.Decrypt], peer_key, "${PeerRegion}"),
     ]
     return ctx.add(
         iam.Role(
@@ -183,11 +187,11 @@ def replication_role(
     )
 
 
-def _kms_via_s3(action: kms.Action, key_arn: Ref, region: str) -> Statement:
+def _kms_via_s3(actions: list[kms.Action], key_arn: Ref, region: str) -> Statement:
     """Use of a key, only through S3 in the key's region."""
     return Statement(
         Effect=Allow,
-        Action=[action],
+        Action=actions,
         Resource=[key_arn],
         Condition=Condition(StringEquals({"kms:ViaService": Sub(f"s3.{region}.amazonaws.com")})),
     )
