@@ -40,9 +40,6 @@ FAILBACK_RULE = "FailbackTrigger"
 # EventBridge retries a failed delivery for up to a day by default; a failover that starts hours late is wrong.
 TRIGGER_MAX_EVENT_AGE_SECONDS = 15 * 60
 TRIGGER_RETRIES = 10
-# Forwarded events are retried for EventBridge's maximum (a day, 185 attempts), then parked for 14 days.
-FORWARD_MAX_EVENT_AGE_SECONDS = 24 * 60 * 60
-FORWARD_RETRIES = 185
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 60 * 60
 # Events from the other region stay replayable this long (``aws events start-replay`` onto this region's bus).
 ARCHIVE_RETENTION_DAYS = 7
@@ -89,14 +86,14 @@ def forward_primary_alarm(ctx: StackContext, alerts: GlobalAlerts) -> None:
 
 
 def _forward(target_id: str, bus_arn: Any, role: iam.Role, dead_letters: tsqs.Queue) -> events.Target:
-    """A target on another region's bus: retried for a day, then parked in ``dead_letters``."""
+    """A target on another region's bus: retried by EventBridge's default ("for 24 hours and up to 185 times",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html), then parked in
+    ``dead_letters`` for 14 days. No RetryPolicy of our own: AWS's CDK reference says "Retry policy is not
+    supported for Event bus targets" (aws-events-targets EventBusProps), and the default is the most we want."""
     return events.Target(
         Id=target_id,
         Arn=bus_arn,
         RoleArn=GetAtt(role, "Arn"),
-        RetryPolicy=events.RetryPolicy(
-            MaximumEventAgeInSeconds=FORWARD_MAX_EVENT_AGE_SECONDS, MaximumRetryAttempts=FORWARD_RETRIES
-        ),
         DeadLetterConfig=events.DeadLetterConfig(Arn=GetAtt(dead_letters, "Arn")),
     )
 
