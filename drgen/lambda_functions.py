@@ -43,6 +43,8 @@ SCALE_CALLS = {
     ),
     ComputeKind.ASG: ("autoscaling:DescribeAutoScalingGroups", "autoscaling:UpdateAutoScalingGroup"),
 }
+# What an SQS event source mapping does with the function's role: Lambda's pollers, not the function's code.
+EVENT_SOURCE_MAPPING_CALLS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 BOTH = (Role.PRIMARY, Role.SECONDARY)
 DR = (Role.SECONDARY,)
 
@@ -320,9 +322,7 @@ TRADE_PROCESSOR = Function(
         "secretsmanager:GetSecretValue",
         "rds:DescribeGlobalClusters",
         "events:PutEvents",
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes",
+        *EVENT_SOURCE_MAPPING_CALLS,
     ),
 )
 
@@ -379,6 +379,12 @@ def calls_for(spec: Function, scenario: Scenario) -> tuple[str, ...]:
     if spec.key == "failover-scale":
         return SCALE_CALLS.get(scenario.compute.kind, ())
     return spec.calls
+
+
+def code_calls(spec: Function, scenario: Scenario) -> tuple[str, ...]:
+    """The calls ``spec``'s code makes (from inside its VPC, if it has one): ``calls_for`` without the ones the
+    Lambda service makes with the function's role, from outside it."""
+    return tuple(call for call in calls_for(spec, scenario) if call not in EVENT_SOURCE_MAPPING_CALLS)
 
 
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 
 from drgen.budget.views import read
+from drgen.bundle.names import camel
 from drgen.lambda_code import contract
+from drgen.lambda_functions import code_calls, functions_for
 from drgen.operate import lambdas
+from drgen.scenario.model import Role
 from drgen.scenario.presets import PRESETS
 
 from .conftest import resources
@@ -148,3 +151,59 @@ def test_replication_roles_may_use_both_keys_as_s3_bucket_keys_require(name, bun
     missing = _replication_kms_rule(role, key_parameter("secondary"), key_parameter("primary"), True)
     assert not missing, f"the return replication role may not use {missing}"
     assert checked == len(PRESETS[name].buckets)
+
+
+ENDPOINT_SERVICE = {"cloudwatch": "monitoring"}  # an endpoint's name where it differs from the IAM prefix
+ROLE_CONDITION = {"primary": "IsPrimary", "secondary": "IsSecondary"}
+
+
+def _in_role(resource: dict[str, Any], role: str) -> bool:
+    condition = resource.get("Condition")
+    assert condition in (None, *ROLE_CONDITION.values()), condition  # the model knows only these
+    return condition in (None, ROLE_CONDITION[role])
+
+
+def _services_of(actions: Any) -> set[str]:
+    names = actions if isinstance(actions, list) else [actions]
+    return {ENDPOINT_SERVICE.get(a.split(":")[0], a.split(":")[0]) for a in names}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_what_runs_in_a_vpc_without_nat_has_an_endpoint_for_every_api_it_calls(name, bundles):
+    """Lambda: "When you connect a function to a VPC, it can access resources and the internet only through that
+    VPC" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html); in a region without a NAT
+    gateway that means a VPC endpoint per AWS service it calls (https://docs.aws.amazon.com/vpc/latest/privatelink/
+    aws-services-privatelink-support.html), or each call times out. moto answers every call, reachable or not.
+    The calls are the catalogue's (held against the code by tests/lambda/test_function_calls.py), less those an
+    SQS event source mapping makes from outside the VPC; for ECS tasks, what their task role may do."""
+    templates = {p: json.loads(b) for p, b in bundles[name].files.items() if p.startswith("templates/")}
+    foundation = templates["templates/foundation.json"]["Resources"]
+    catalogue = {f"{camel(f.key)}Function": f for f in functions_for(PRESETS[name])}
+    checked = 0
+    for role in ROLE_CONDITION:
+        if any(r["Type"] == "AWS::EC2::NatGateway" and _in_role(r, role) for r in foundation.values()):
+            continue
+        reachable = {
+            r["Properties"]["ServiceName"]["Fn::Sub"].split("${AWS::Region}.", 1)[1]
+            for r in foundation.values()
+            if r["Type"] == "AWS::EC2::VPCEndpoint" and _in_role(r, role)
+        }
+        for path, document in sorted(templates.items()):
+            found = document["Resources"]
+            for logical_id, function in resources(document, "AWS::Lambda::Function").items():
+                if "VpcConfig" not in function["Properties"] or not _in_role(function, role):
+                    continue
+                called = _services_of(list(code_calls(catalogue[logical_id], PRESETS[name])))
+                assert called <= reachable, (
+                    f"{path} {logical_id} in the {role} region: no endpoint for {called - reachable}"
+                )
+                checked += 1
+            for logical_id, task in resources(document, "AWS::ECS::TaskDefinition").items():
+                task_role = found[task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]]
+                granted = set().union(*(_services_of(actions) for actions, _ in _kms_grants(task_role)))
+                assert granted <= reachable, (
+                    f"{path} {logical_id} in the {role} region: no endpoint for {granted - reachable}"
+                )
+                checked += 1
+    nat_everywhere = PRESETS[name].network.nat_count(Role.PRIMARY) and PRESETS[name].network.nat_count(Role.SECONDARY)
+    assert checked or nat_everywhere

@@ -131,7 +131,8 @@ def vpc_cidr(ctx: StackContext) -> Any:
     return _per_role(ctx.scenario.network.primary_cidr, ctx.scenario.network.secondary_cidr)
 
 
-def _peer_cidr(ctx: StackContext) -> Any:
+def peer_cidr(ctx: StackContext) -> Any:
+    """The other region's VPC CIDR (reached over the peering, when there is one)."""
     return _per_role(ctx.scenario.network.secondary_cidr, ctx.scenario.network.primary_cidr)
 
 
@@ -281,7 +282,7 @@ def _security_group(ctx: StackContext, the_vpc: Any, title: str, purpose: str, p
     allow-all; replies to admitted connections need none (security groups are stateful)."""
     sources = [(vpc_cidr(ctx), "this VPC")]
     if ctx.scenario.network.peering:
-        sources.append((_peer_cidr(ctx), "the peered VPC in the other region"))
+        sources.append((peer_cidr(ctx), "the peered VPC in the other region"))
     return ctx.add(
         ec2.SecurityGroup(
             title,

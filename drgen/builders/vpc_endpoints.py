@@ -8,6 +8,7 @@ from typing import Any
 from troposphere import Ref, Sub, ec2
 
 from drgen.builders.context import StackContext
+from drgen.lambda_functions import code_calls, functions_for
 from drgen.scenario.model import ComputeKind, Scenario
 
 # Interface endpoints a region without NAT needs to reach the AWS APIs drgen's workloads call.
@@ -15,6 +16,11 @@ INTERFACE_SERVICES = ("secretsmanager", "monitoring", "logs", "sns", "sts", "kms
 # ECS Fargate tasks pull their images from ECR (API and registry endpoints; layers come from S3's gateway), and
 # their X-Ray daemon sends the traces to X-Ray.
 ECS_SERVICES = ("ecr.api", "ecr.dkr", "xray")
+# The application itself (ECS tasks, instances) reads the global cluster's writer endpoint: the RDS API.
+APPLICATION_SERVICES = ("rds",)
+GATEWAY_SERVICES = ("s3", "dynamodb")
+# An endpoint's service name where it differs from the IAM prefix of the calls it serves.
+ENDPOINT_SERVICE = {"cloudwatch": "monitoring"}
 
 
 def gateway_endpoints(ctx: StackContext, the_vpc: Any, tables: list[Any]) -> None:
@@ -52,12 +58,17 @@ def interface_endpoints(
 
 
 def interface_services(scenario: Scenario) -> tuple[str, ...]:
-    return (
-        INTERFACE_SERVICES
-        + (ECS_SERVICES if scenario.compute.kind is ComputeKind.ECS else ())
-        # Functions in the VPC announce application events on the bus.
-        + (("events",) if scenario.compute.event_bus else ())
-    )
+    """The fixed set, then every other service a workload in the private subnets calls: "When you connect a
+    function to a VPC, it can access resources and the internet only through that VPC" (Lambda, VpcConfig), and
+    the same holds for tasks and instances without NAT. Without its endpoint such a call times out."""
+    fixed = INTERFACE_SERVICES + (ECS_SERVICES if scenario.compute.kind is ComputeKind.ECS else ())
+    called = {call.split(":")[0] for spec in functions_for(scenario) if spec.vpc for call in code_calls(spec, scenario)}
+    if scenario.compute.kind in (ComputeKind.ECS, ComputeKind.ASG):
+        called.update(APPLICATION_SERVICES)
+    if scenario.compute.event_bus:  # functions in the VPC announce application events on the bus
+        called.add("events")
+    services = {ENDPOINT_SERVICE.get(prefix, prefix) for prefix in called}
+    return fixed + tuple(sorted(services - set(fixed) - set(GATEWAY_SERVICES)))
 
 
 def _service_title(service: str) -> str:

@@ -19,7 +19,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from drgen.builders import functions, inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.iam import POLICY_VERSION, service_trust
-from drgen.builders.network import vpc_cidr
+from drgen.builders.network import peer_cidr, vpc_cidr
 
 HTTPS_PORT = 443
 HTTP_PORT = 80
@@ -67,11 +67,14 @@ def workload_security_group(ctx: StackContext, balancer: Balancer) -> ec2.Securi
 
 
 def workload_egress(ctx: StackContext) -> list[ec2.SecurityGroupRule]:
-    """The database in this VPC, and HTTPS to AWS APIs (interface endpoints, the S3 gateway or NAT; a VPC
-    without NAT has no route to anywhere else, so 0.0.0.0/0 on 443 reaches AWS services only there)."""
+    """The database in this VPC (and, over the peering, the other region's, where the global writer endpoint
+    leads after a promotion), and HTTPS to AWS APIs (interface endpoints, the S3 gateway or NAT; a VPC without
+    NAT has no route to anywhere else, so 0.0.0.0/0 on 443 reaches AWS services only there)."""
     db_port = ctx.scenario.database.port
+    peered = [rule(db_port, peer_cidr(ctx), "the Aurora cluster in the other region, over the peering")]
     return [
         rule(db_port, vpc_cidr(ctx), "the Aurora cluster in this VPC"),
+        *(peered if ctx.scenario.network.peering else []),
         rule(HTTPS_PORT, ANYWHERE, "AWS APIs over HTTPS"),
     ]
 

@@ -22,6 +22,7 @@ from drgen.lambda_functions import (
     BACKUP_EXPORT,
     CONNECTIVITY,
     ENGAGED_SIGNAL,
+    EVENT_SOURCE_MAPPING_CALLS,
     FAILOVER_STEPS,
     LAG_MONITOR,
     LEDGER_REPLAY,
@@ -73,7 +74,7 @@ IAM_PREFIX = {"stepfunctions": "states"}
 IAM_ACTION = {"s3:PutBucketReplication": "s3:PutReplicationConfiguration", "sqs:SendMessageBatch": "sqs:SendMessage"}
 # Calls the catalogue lists that no code line makes, and why the role needs them anyway.
 NOT_IN_CODE = {
-    TRADE_PROCESSOR.key: {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},  # event source mapping
+    TRADE_PROCESSOR.key: set(EVENT_SOURCE_MAPPING_CALLS),
     BACKUP_EXPORT.key: {"iam:PassRole"},  # StartExportTask hands RDS the export role
     RETURN_REPLICATION.key: {"iam:PassRole"},  # PutBucketReplication hands S3 the replication role
 }
