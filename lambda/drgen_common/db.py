@@ -69,10 +69,16 @@ def configured_target(secrets: Any) -> Target:
 
 
 def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) -> list[Target]:
-    """Where a writer connects: the global cluster's writer endpoint first, which Aurora points at the current
+    """Where a writer connects: the global cluster's writer endpoint, which Aurora points at the current
     primary's writer after a switchover or failover, so a promoted writer is reached with no record or setting
-    changed (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-connecting.html);
-    then this region's endpoint. Only this region's when the global cluster or its endpoint cannot be read."""
+    changed (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-connecting.html).
+
+    Only that endpoint once it is known, never this region's beside it: after an unplanned failover "fencing
+    writes is a best-effort attempt, it's possible that writes might be momentarily accepted in the old primary
+    Region, causing split-brain issues", and Aurora's safeguards apply to "write operations submitted through the
+    global endpoint" (aurora-global-database-disaster-recovery.html). A write that cannot reach the writer fails
+    and is retried; it does not land in a fenced cluster. This region's endpoint when there is no global cluster
+    or its endpoint cannot be read (a database that is not global, or the lookup failing)."""
     if not global_cluster_id:
         return [regional]
     try:
@@ -86,9 +92,9 @@ def writer_targets(rds: Any, regional: Target, global_cluster_id: str | None) ->
     except Exception as error:  # the lookup only improves on this region's endpoint; it never stops a write
         logs.warning("global writer endpoint unknown", global_cluster=global_cluster_id, error=str(error))
         return [regional]
-    if not endpoint or endpoint == regional.host:
+    if not endpoint:
         return [regional]
-    return [dataclasses.replace(regional, host=str(endpoint)), regional]
+    return [dataclasses.replace(regional, host=str(endpoint))]
 
 
 def reader_of(writer: Target) -> Target:

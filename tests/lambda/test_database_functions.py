@@ -258,7 +258,7 @@ def test_a_writer_connects_through_the_global_writer_endpoint_first(database):
     the current primary's writer (Aurora moves it): the processor connects there, and stores the order."""
     regional = db.Target("writer.invalid", database.port, database.database, database.user, database.password)
     targets = db.writer_targets(_GlobalCluster(database.host), regional, "global-db")
-    assert [t.host for t in targets] == [database.host, "writer.invalid"]
+    assert [t.host for t in targets] == [database.host]
     cache = db.ConnectionCache(lambda: db.connect_first(targets))
     assert trades.process(_orders(ORDER)["Records"], cache, region="eu-west-2") == {"batchItemFailures": []}
     assert cache.run(
@@ -267,12 +267,22 @@ def test_a_writer_connects_through_the_global_writer_endpoint_first(database):
     cache.discard()
 
 
-def test_without_a_reachable_global_endpoint_the_writer_uses_this_regions(cloud, database):
-    unresolvable = db.writer_targets(_GlobalCluster("global-db.global-0000.invalid"), database, "global-db")
-    assert db.connect_first(unresolvable).run("SELECT 1") == [[1]]  # fell back to this region's endpoint
+def test_a_known_global_endpoint_out_of_reach_fails_the_write_instead_of_using_this_regions(cloud, database):
+    """Split brain: after an unplanned failover Aurora's write fencing of the old primary is best effort, so a
+    writer that cannot reach the global writer endpoint must not fall back to this region's (possibly the old
+    primary's) endpoint, which answers here (``database``)."""
+    unreachable = db.writer_targets(_GlobalCluster("global-db.global-0000.invalid"), database, "global-db")
+    assert [t.host for t in unreachable] == ["global-db.global-0000.invalid"]
+    with pytest.raises(Exception) as raised:
+        db.connect_first(unreachable, timeout=2)
+    assert db.is_connection_error(raised.value)  # the batch fails and SQS delivers it again
     rds = cloud("rds")
     rds.create_global_cluster(GlobalClusterIdentifier="global-db", Engine="aurora-postgresql")
-    from_moto = db.writer_targets(rds, database, "global-db")  # the real response's Endpoint key
-    assert len(from_moto) == 2 and from_moto[0].host.startswith("global-db.") and from_moto[1] == database
+    [from_moto] = db.writer_targets(rds, database, "global-db")  # the real response's Endpoint key
+    assert from_moto.host.startswith("global-db.") and from_moto.port == database.port
+
+
+def test_without_a_global_endpoint_to_read_the_writer_uses_this_regions(cloud, database):
+    rds = cloud("rds")
     assert db.writer_targets(rds, database, "no-such-cluster") == [database]  # a failed lookup never stops writes
     assert db.writer_targets(rds, database, None) == [database]
