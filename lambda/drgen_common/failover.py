@@ -28,7 +28,15 @@ from drgen_common.retry import retry
 
 MODES = (FAILOVER, FAILBACK)
 # FailoverState.Status values while a managed failover or switchover is under way.
-IN_PROGRESS = frozenset({"pending", "failing-over", "switching-over", "cancelling"})
+IN_PROGRESS = frozenset({"pending", "failing-over", "switching-over"})
+# Not under way: "cancelling – The request to switch over or fail over the global cluster was cancelled and the
+# primary Aurora DB cluster and the selected secondary Aurora DB cluster are returning to their previous states"
+# (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverState.html).
+CANCELLING = "cancelling"
+
+
+class PromotionCancelledError(RuntimeError):
+    """Aurora cancelled the switchover or failover to the target: waiting for it would only run out the clock."""
 
 
 class RefusedError(Exception):
@@ -126,6 +134,16 @@ def transition_to(global_cluster: Mapping[str, Any]) -> str:
     """The cluster a failover or switchover under way promotes ("" when none is under way)."""
     state = global_cluster.get("FailoverState") or {}
     return str(state.get("ToDbClusterArn", "")) if state.get("Status") in IN_PROGRESS else ""
+
+
+def check_not_cancelled(global_cluster: Mapping[str, Any], target: str) -> None:
+    """PromotionCancelledError when Aurora is cancelling a switchover or failover to ``target``."""
+    state = global_cluster.get("FailoverState") or {}
+    if state.get("Status") == CANCELLING and state.get("ToDbClusterArn") == target:
+        raise PromotionCancelledError(
+            f"Aurora cancelled the promotion of {target}: the clusters are returning to their previous roles; "
+            "see the RDS events of the global cluster, then run the failover again"
+        )
 
 
 def is_promoted(global_cluster: Mapping[str, Any], target: str) -> bool:

@@ -17,6 +17,7 @@ from drgen_common import aws, config, logs
 from drgen_common.contract import DR_CLUSTER_ARN, GLOBAL_CLUSTER_ID, PROMOTED, WRITER_ALIVE
 from drgen_common.failover import (
     Request,
+    check_not_cancelled,
     describe_global_cluster,
     is_promoted,
     target_cluster,
@@ -60,6 +61,7 @@ def promote(
         "planned": request.planned,
         "lossless": lossless,
     }
+    check_not_cancelled(cluster, target)
     if writer_arn(cluster) == target or transition_to(cluster) == target:
         logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
         return {**result, "action": "none", "changed": False}
@@ -92,6 +94,7 @@ def promotion_status(request: Request, *, rds: Any, global_cluster_id: str, dr_c
     """``promoted`` is true once the target writes and no failover or switchover is still under way."""
     cluster = describe_global_cluster(rds, global_cluster_id)
     target = target_cluster(cluster, dr_cluster_arn, request)
+    check_not_cancelled(cluster, target)
     state = cluster.get("FailoverState") or {}
     return {
         PROMOTED: is_promoted(cluster, target),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from drgen_common.failover import Request
+from drgen_common.failover import PromotionCancelledError, Request
 from failover import promote
 
 from .conftest import DR
@@ -119,3 +119,17 @@ def test_an_unplanned_failover_switches_over_without_loss_while_the_primary_writ
     result = promote.handler({"planned": False, "writer_alive": True}, None)
     assert result["action"] == "switchover" and result["lossless"] is True
     assert [action for action, _ in promotion_calls] == ["switchover"]
+
+
+def test_a_cancelled_promotion_fails_at_once_instead_of_waiting_out_the_clock():
+    """API_FailoverState: "cancelling – The request to switch over or fail over the global cluster was cancelled
+    and the primary ... and the selected secondary ... are returning to their previous states". Counted as under
+    way, it made promote answer "none" and the status step poll for ten minutes."""
+    rds = _Rds()
+    rds.state = {**rds.state, "Status": "cancelling"}
+    kwargs = {"rds": rds, "global_cluster_id": "g", "dr_cluster_arn": DR_ARN}
+    with pytest.raises(PromotionCancelledError, match=r"cancelled the promotion of .*:cluster:dr"):
+        promote.promotion_status(Request(), **kwargs)
+    with pytest.raises(PromotionCancelledError):
+        promote.promote(Request(), **kwargs)
+    assert rds.failovers == 0
