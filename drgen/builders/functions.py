@@ -37,9 +37,11 @@ MEMORY_MB = 256
 # Actions AWS authorizes only on "*": X-Ray segments, CloudWatch metric data (held to our namespace by a
 # condition instead), and the ENI calls Lambda makes for a function in a VPC (the ENIs do not exist beforehand).
 ANY_RESOURCE = ["*"]
+# As AWS's managed AWSLambdaVPCAccessExecutionRole (v3, January 2024) has them, DescribeSubnets included.
 VPC_ACTIONS = [
     ec2.CreateNetworkInterface,
     ec2.DescribeNetworkInterfaces,
+    ec2.DescribeSubnets,
     ec2.DeleteNetworkInterface,
     ec2.AssignPrivateIpAddresses,
     ec2.UnassignPrivateIpAddresses,

@@ -58,6 +58,7 @@ DENY_REASON = "A Deny: the wildcard widens what is refused and grants nothing."
 RESOURCE_STAR_ONLY = {
     "ec2:CreateNetworkInterface": "Lambda in a VPC",
     "ec2:DescribeNetworkInterfaces": "Lambda in a VPC",
+    "ec2:DescribeSubnets": "Lambda in a VPC",
     "ec2:DeleteNetworkInterface": "Lambda in a VPC",
     "ec2:AssignPrivateIpAddresses": "Lambda in a VPC",
     "ec2:UnassignPrivateIpAddresses": "Lambda in a VPC",

@@ -542,6 +542,7 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(nam
         "ecr:GetAuthorizationToken",
         "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
         "ec2:DeleteNetworkInterface",
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",
