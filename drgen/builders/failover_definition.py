@@ -40,6 +40,12 @@ VALIDATE_POLL_SECONDS = 30
 MAX_VALIDATIONS = 10
 TASK_MAX_ATTEMPTS = 3
 TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": TASK_MAX_ATTEMPTS, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
+# The ledger replay may run Lambda's full 15 minutes: retried 3 times it could spend the execution's whole hour
+# (MaxAttempts counts retries), and a timed-out execution skips the validation and the failure notice ("catchers
+# are available for Task, Parallel and Map states, but not for top-level state machine execution failures",
+# https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). One retry covers a
+# transient failure; a replay that used its 15 minutes will not finish in the next 15.
+LONG_TASK_MAX_ATTEMPTS = 1
 EXECUTION_TIMEOUT_SECONDS = 3600
 # state name -> the catalogue function its Task invokes
 TASKS = {
@@ -213,7 +219,8 @@ def definition(scenario: Scenario) -> dict[str, Any]:
     chain = _optional_steps(scenario)
     results = {"ReplayLedger": "$.replay", "ReturnReplication": "$.returns"}
     for state, following in zip(chain, [*chain[1:], "StartValidating"], strict=True):
-        states[state] = _task(scenario, state, results[state], following)
+        retries = LONG_TASK_MAX_ATTEMPTS if state == "ReplayLedger" else TASK_MAX_ATTEMPTS
+        states[state] = _task(scenario, state, results[state], following, retries=retries)
     return {
         "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
         "StartAt": "ChooseMode",
@@ -267,6 +274,7 @@ def _task(
     extra: Mapping[str, Any] | None = None,
     *,
     quiet: str | None = None,
+    retries: int = TASK_MAX_ATTEMPTS,
 ) -> dict[str, Any]:
     """A Lambda Task: the common request in, its result at ``result_path``; retried, and caught into the failure
     notification (whose own failure ends the run). ``quiet``: where a quiet refusal goes instead."""
@@ -290,7 +298,7 @@ def _task(
         "ResultPath": result_path,
         "Retry": [
             {"ErrorEquals": list(contract.REFUSALS), "MaxAttempts": 0},
-            {"ErrorEquals": ["States.ALL"], **TASK_RETRY},
+            {"ErrorEquals": ["States.ALL"], **TASK_RETRY, "MaxAttempts": retries},
         ],
         "Catch": catchers,
         "Next": next_state,
