@@ -6,6 +6,7 @@ would refuse or ignore them. Each rule below is AWS's, with where it is document
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from typing import Any
@@ -17,6 +18,8 @@ from drgen.bundle.names import camel
 from drgen.lambda_code import contract
 from drgen.lambda_functions import code_calls, functions_for
 from drgen.operate import lambdas
+from drgen.render import render
+from drgen.scenario import load
 from drgen.scenario.model import Role
 from drgen.scenario.presets import PRESETS
 
@@ -207,3 +210,17 @@ def test_what_runs_in_a_vpc_without_nat_has_an_endpoint_for_every_api_it_calls(n
                 checked += 1
     nat_everywhere = PRESETS[name].network.nat_count(Role.PRIMARY) and PRESETS[name].network.nat_count(Role.SECONDARY)
     assert checked or nat_everywhere
+
+
+@pytest.mark.parametrize("standby_nat", [0, 1])
+def test_the_dr_probe_reaches_cloudwatch_with_or_without_nat(standby_nat):
+    """Without NAT the probe's metrics go to this VPC's monitoring endpoint; with NAT (and so no interface
+    endpoints) to CloudWatch's public endpoint, which a group allowing HTTPS only to the VPC would block: the
+    probe alarm would see no data, and the DR region's own failover signal would never fire."""
+    base = load("database-dr", suffix="t")
+    scenario = dataclasses.replace(base, network=dataclasses.replace(base.network, standby_nat_gateways=standby_nat))
+    document = json.loads(render(scenario).files["templates/orchestration.json"])
+    group = document["Resources"]["ProbeSecurityGroup"]
+    https = [rule for rule in group["Properties"]["SecurityGroupEgress"] if rule["FromPort"] == 443]
+    expected = "0.0.0.0/0" if standby_nat else base.network.secondary_cidr
+    assert [rule["CidrIp"] for rule in https] == [expected]

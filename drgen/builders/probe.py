@@ -16,9 +16,10 @@ from drgen.builders import events, functions, inputs
 from drgen.builders.alerting import alarm, connectivity_namespace
 from drgen.builders.context import IS_SECONDARY, StackContext
 from drgen.builders.functions import Deployed
+from drgen.builders.network import ANYWHERE
 from drgen.lambda_code import contract
 from drgen.lambda_functions import probe_for
-from drgen.scenario.model import ComputeKind
+from drgen.scenario.model import ComputeKind, Role
 
 SCHEDULE = "rate(1 minute)"
 TIMEOUT_SECONDS = 4  # Route 53's checkers want the connection within 4 s
@@ -82,11 +83,13 @@ def trigger(ctx: StackContext, deployed: Deployed, failover: tevents.Rule) -> te
 
 def network(ctx: StackContext) -> functions.Network | None:
     """A database probe's network: the private subnets, out to the primary's CIDR on the database port (over
-    the peering) and to this VPC's endpoints on HTTPS (metrics), nothing in."""
+    the peering) and to CloudWatch on HTTPS (metrics): this VPC's endpoint, or through NAT its public endpoint
+    when the DR region has NAT (and so no interface endpoints); nothing in."""
     if not probe_for(ctx.scenario).vpc:
         return None
     port = ctx.scenario.database.port
     network = ctx.scenario.network
+    through_nat = network.nat_count(Role.SECONDARY) > 0
     egress = [
         ec2.SecurityGroupRule(
             IpProtocol="tcp",
@@ -99,8 +102,10 @@ def network(ctx: StackContext) -> functions.Network | None:
             IpProtocol="tcp",
             FromPort=443,
             ToPort=443,
-            CidrIp=network.secondary_cidr,
-            Description="HTTPS to this VPC's endpoints (CloudWatch metrics)",
+            CidrIp=ANYWHERE if through_nat else network.secondary_cidr,
+            Description="HTTPS to CloudWatch through NAT"
+            if through_nat
+            else "HTTPS to this VPC's endpoints (CloudWatch metrics)",
         ),
     ]
     group = ctx.add(

@@ -19,11 +19,10 @@ from troposphere import elasticloadbalancingv2 as elb
 from drgen.builders import functions, inputs
 from drgen.builders.context import IS_PRIMARY, StackContext
 from drgen.builders.iam import POLICY_VERSION, service_trust
-from drgen.builders.network import peer_cidr, vpc_cidr
+from drgen.builders.network import ANYWHERE, peer_cidr, vpc_cidr
 
 HTTPS_PORT = 443
 HTTP_PORT = 80
-ANYWHERE = "0.0.0.0/0"
 CPU_TARGET_PERCENT = 60.0
 CONTAINER = "app"
 
