@@ -381,12 +381,6 @@ def calls_for(spec: Function, scenario: Scenario) -> tuple[str, ...]:
     return spec.calls
 
 
-def code_calls(spec: Function, scenario: Scenario) -> tuple[str, ...]:
-    """The calls ``spec``'s code makes (from inside its VPC, if it has one): ``calls_for`` without the ones the
-    Lambda service makes with the function's role, from outside it."""
-    return tuple(call for call in calls_for(spec, scenario) if call not in EVENT_SOURCE_MAPPING_CALLS)
-
-
 def functions_for(scenario: Scenario) -> tuple[Function, ...]:
     """The functions a scenario deploys, in a stable order."""
     result = [*failover_steps(scenario), ENGAGED_SIGNAL, LAG_MONITOR, CONNECTIVITY, READINESS, probe_for(scenario)]

@@ -8,7 +8,7 @@ from typing import Any
 from troposphere import Ref, Sub, ec2
 
 from drgen.builders.context import StackContext
-from drgen.lambda_functions import code_calls, functions_for
+from drgen.lambda_functions import EVENT_SOURCE_MAPPING_CALLS, calls_for, functions_for
 from drgen.scenario.model import ComputeKind, Scenario
 
 # Interface endpoints a region without NAT needs to reach the AWS APIs drgen's workloads call.
@@ -62,7 +62,13 @@ def interface_services(scenario: Scenario) -> tuple[str, ...]:
     function to a VPC, it can access resources and the internet only through that VPC" (Lambda, VpcConfig), and
     the same holds for tasks and instances without NAT. Without its endpoint such a call times out."""
     fixed = INTERFACE_SERVICES + (ECS_SERVICES if scenario.compute.kind is ComputeKind.ECS else ())
-    called = {call.split(":")[0] for spec in functions_for(scenario) if spec.vpc for call in code_calls(spec, scenario)}
+    called = {  # what the code calls: an SQS event source mapping polls from outside the VPC
+        call.split(":")[0]
+        for spec in functions_for(scenario)
+        if spec.vpc
+        for call in calls_for(spec, scenario)
+        if call not in EVENT_SOURCE_MAPPING_CALLS
+    }
     if scenario.compute.kind in (ComputeKind.ECS, ComputeKind.ASG):
         called.update(APPLICATION_SERVICES)
     if scenario.compute.event_bus:  # functions in the VPC announce application events on the bus
