@@ -40,8 +40,9 @@ def destroy(
 
     Lists the data that will be lost (buckets with object counts, databases, tables) and asks first: with data,
     type the scenario's name (--yes: do not ask). Buckets lose their replication and every object version before
-    their stack goes; DeletionProtection is turned off by an update first. Exit status: 0 destroyed, 1 a stack
-    failed, 2 bad input, 3 declined or not confirmable (no terminal and no --yes).
+    their stack goes; DeletionProtection is turned off by an update first where the stack's status allows one (a
+    failed first create is deleted as it is; a running operation is waited for). Exit status: 0 destroyed, 1 a
+    stack failed, 2 bad input, 3 declined or not confirmable (no terminal and no --yes).
 
     \b
     Example:

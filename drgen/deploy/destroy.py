@@ -1,10 +1,12 @@
 """Destroy: the graph in reverse, after the data that will be lost has been listed and confirmed.
 
-Before each stack goes: a ``DeletionProtection`` parameter that is "true" is set to "false" by an update,
-and every bucket of the stack loses its replication configuration (so nothing arrives while it is emptied)
-and then every object version and delete marker; a backup vault loses its recovery points; the
-certificates' DNS validation records (CloudFormation leaves them in the zone) go at the end, when no
-certificate left in the account needs them (``validation_records``).
+Before each stack goes it is settled (an operation in progress is waited for, UPDATE_ROLLBACK_FAILED gets
+continue-update-rollback); then a ``DeletionProtection`` parameter that is "true" is set to "false" by an
+update where the status allows one (a failed first create is deleted as it is), every bucket of the stack
+loses its replication configuration (so nothing arrives while it is emptied) and then every object version
+and delete marker, and a backup vault loses its recovery points; the certificates' DNS validation records
+(CloudFormation leaves them in the zone) go at the end, when no certificate left in the account needs them
+(``validation_records``).
 The DR data stack goes before the primary's, so the
 secondary Aurora cluster has left the global cluster (CloudFormation's delete of a member cluster does that)
 before the stack holding the global cluster is deleted. Stack set instances go the same way, and a stack
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drgen.bundle.catalogue import DATA_TYPES
@@ -25,10 +27,10 @@ from drgen.deploy import buckets, validation_records, zone
 from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
 from drgen.deploy.deployer import find, uses_stack_set
 from drgen.deploy.executor import Outcome, StackResult, run_graph
-from drgen.deploy.plan import dependents
+from drgen.deploy.plan import Decision, dependents
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import Aws
-from drgen.deploy.stacks import StackState, Watcher, apply_change, delete
+from drgen.deploy.stacks import StackState, Watcher, apply_change, delete, settle
 from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
 from drgen.scenario.model import Role
 
@@ -67,7 +69,9 @@ def locate(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> Located | Non
 def stack_resources(aws: Aws, region: str, stack_id: str) -> list[dict[str, Any]]:
     cf = aws.client("cloudformation", region)
     pages = cf.get_paginator("list_stack_resources").paginate(StackName=stack_id)
-    return [r for page in pages for r in page.get("StackResourceSummaries", []) if r.get("PhysicalResourceId")]
+    summaries = (r for page in pages for r in page.get("StackResourceSummaries", []))
+    # a stack left by a failed create lists the resources its rollback deleted: nothing there to empty or lose
+    return [r for r in summaries if r.get("PhysicalResourceId") and r.get("ResourceStatus") != "DELETE_COMPLETE"]
 
 
 def inventory(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
@@ -114,11 +118,10 @@ class StackDestroy:
             return StackResult(entry.name, entry.region, Outcome.ABSENT)
         cf = self.aws.client("cloudformation", entry.region)
         watcher = Watcher(cf, entry, self.progress, self.aws.target.poll_seconds)
-        state = located.state
-        if state.parameters.get(DELETION_PROTECTION) == "true":
-            unprotected = self._unprotect(cf, entry, watcher, located)
-            if unprotected is not None:
-                return unprotected
+        ready = self._ready(cf, entry, watcher, located)
+        if isinstance(ready, StackResult):
+            return ready
+        state = ready.state
         for resource in stack_resources(self.aws, entry.region, state.stack_id):
             if resource["ResourceType"] == "AWS::S3::Bucket":
                 self._empty(entry, resource["PhysicalResourceId"])
@@ -145,6 +148,29 @@ class StackDestroy:
                 entry.name, entry.region, Outcome.FAILED, remaining.status, reason=watcher.failure_reason(remaining)
             )
         return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+
+    def _ready(self, cf: Any, entry: StackEntry, watcher: Watcher, located: Located) -> Located | StackResult:
+        """Settle the stack (wait out an operation, continue a failed update rollback) and turn its deletion
+        protection off where an update can; a StackResult when there is nothing left to do or it failed."""
+        settled = settle(cf, located.state, watcher, self.aws.sandbox)
+        state = settled.state
+        if settled.stuck:
+            return StackResult(
+                entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=settled.stuck
+            )
+        if state is None:  # the operation waited for was a delete
+            return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+        located = replace(located, state=state)
+        if state.parameters.get(DELETION_PROTECTION) != "true":
+            return located
+        # Unprotecting is an update, which only some statuses allow. AWS's stack status codes: ROLLBACK_COMPLETE
+        # "exists only after a failed stack creation ... only a delete operation can be performed"; ROLLBACK_FAILED
+        # and DELETE_FAILED: delete the stack (again). Those are deleted as they are (ROLLBACK_COMPLETE holds no
+        # resources; a protected resource left by the others fails the delete, which is reported).
+        if settled.decision is not Decision.UPDATE:
+            self.progress.event(entry, f"{state.status} cannot be updated to turn deletion protection off")
+            return located
+        return self._unprotect(cf, entry, watcher, located) or located
 
     def _unprotect(self, cf: Any, entry: StackEntry, watcher: Watcher, located: Located) -> StackResult | None:
         """Update DeletionProtection to "false" with the current template; a StackResult when that failed."""

@@ -193,39 +193,60 @@ class StackDeploy:
 
     def _settle(self, cf: Any, entry: StackEntry, watcher: Watcher) -> StackState | StackResult | None:
         """Bring the stack to a state a change set can start from; a StackResult when that is impossible."""
-        state = describe(cf, entry.name)
-        while True:
-            decision = decide(state.status if state else None, self.aws.sandbox)
-            if decision is Decision.CREATE:
-                return None
-            if decision is Decision.UPDATE:
-                return state
-            assert state is not None
-            if decision is Decision.WAIT:
-                self.progress.state(entry, f"waiting: {state.status}")
-                state = watcher.until_settled(state.stack_id)
-            elif decision is Decision.DISCARD_REVIEW or (
-                decision is Decision.RECREATE and entry.name in self.may_recreate
-            ):
-                self.progress.state(entry, f"{state.status}: deleting the empty stack to create it again")
-                state = delete(cf, state, watcher, self.aws.sandbox)
-                if state is not None:
-                    return self._failed(entry, state, f"could not delete: {watcher.failure_reason(state)}")
-            elif decision is Decision.RECREATE:
-                return self._failed(entry, state, "a first create failed; rerun with --yes to delete and recreate it")
-            elif decision is Decision.CONTINUE_ROLLBACK:
-                self.progress.state(entry, "UPDATE_ROLLBACK_FAILED: continuing the rollback")
-                cf.continue_update_rollback(StackName=state.stack_id)
-                state = watcher.until_settled(state.stack_id)
-                if state is None or state.status != "UPDATE_ROLLBACK_COMPLETE":
-                    reason = watcher.failure_reason(state)
-                    return self._failed(entry, state, f"continue-update-rollback did not finish: {reason}")
-            else:
-                return self._failed(entry, state, f"needs a human: {state.reason or state.status}")
+        settled = settle(cf, describe(cf, entry.name), watcher, self.aws.sandbox)
+        state, decision = settled.state, settled.decision
+        if settled.stuck:
+            return self._failed(entry, state, settled.stuck)
+        if decision is Decision.CREATE:
+            return None
+        if decision is Decision.UPDATE:
+            return state
+        assert state is not None
+        if decision is Decision.DISCARD_REVIEW or (decision is Decision.RECREATE and entry.name in self.may_recreate):
+            self.progress.state(entry, f"{state.status}: deleting the empty stack to create it again")
+            left = delete(cf, state, watcher, self.aws.sandbox)
+            if left is not None:
+                return self._failed(entry, left, f"could not delete: {watcher.failure_reason(left)}")
+            return None
+        if decision is Decision.RECREATE:
+            return self._failed(entry, state, "a first create failed; rerun with --yes to delete and recreate it")
+        return self._failed(entry, state, f"needs a human: {state.reason or state.status}")
 
     @staticmethod
     def _failed(entry: StackEntry, state: StackState | None, reason: str) -> StackResult:
         return StackResult(entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=reason)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Where ``settle`` left a stack: its state, what that state calls for, and why it is stuck (if it is)."""
+
+    state: StackState | None
+    decision: Decision  # never WAIT or CONTINUE_ROLLBACK
+    stuck: str = ""  # set when continue-update-rollback did not reach UPDATE_ROLLBACK_COMPLETE
+
+
+def settle(cf: Any, state: StackState | None, watcher: Watcher, sandbox: bool) -> Settled:
+    """Wait out an operation in progress and continue a failed update rollback, until the stack's status calls
+    for something else (``decide``): create, update, recreate, discard the review, or a human."""
+    while True:
+        decision = decide(state.status if state else None, sandbox)
+        if decision is Decision.WAIT:
+            assert state is not None
+            watcher.progress.state(watcher.entry, f"waiting: {state.status}")
+            state = watcher.until_settled(state.stack_id)
+        elif decision is Decision.CONTINUE_ROLLBACK:
+            assert state is not None
+            # AWS: a stack in UPDATE_ROLLBACK_FAILED "can't be updated, but it can be rolled back to a working
+            # state (UPDATE_ROLLBACK_COMPLETE)" (Continue rolling back an update, CloudFormation User Guide).
+            watcher.progress.state(watcher.entry, "UPDATE_ROLLBACK_FAILED: continuing the rollback")
+            cf.continue_update_rollback(StackName=state.stack_id)
+            state = watcher.until_settled(state.stack_id)
+            if state is None or state.status != "UPDATE_ROLLBACK_COMPLETE":
+                reason = f"continue-update-rollback did not finish: {watcher.failure_reason(state)}"
+                return Settled(state, Decision.BLOCKED, reason)
+        else:
+            return Settled(state, decision)
 
 
 def delete(cf: Any, state: StackState, watcher: Watcher, sandbox: bool) -> StackState | None:

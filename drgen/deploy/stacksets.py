@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from drgen.errors import DrgenError
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE = "AWSCloudFormationStackSetExecutionRole"
 _RUNNING = ("QUEUED", "RUNNING", "STOPPING")
+START_ATTEMPTS = 5  # starts refused with OperationInProgressException before the refusal is the step's failure
 
 
 def stack_set_name(bundle: RenderedBundle, layer: str) -> str:
@@ -105,7 +107,10 @@ class StackSetOps:
             return
         if step == "update-set":
             has_instance = describe_instance(self.cf, name, self.aws.account_id(), entry.region) is not None
-            response = self.cf.update_stack_set(
+            operation = self._start(
+                name,
+                entry,
+                self.cf.update_stack_set,
                 StackSetName=name,
                 Parameters=listed,
                 Capabilities=changesets.CAPABILITIES,
@@ -113,10 +118,14 @@ class StackSetOps:
                 **(where if has_instance else {}),
             )
         elif step == "create-instance":
-            response = self.cf.create_stack_instances(StackSetName=name, ParameterOverrides=listed, **where)
+            operation = self._start(
+                name, entry, self.cf.create_stack_instances, StackSetName=name, ParameterOverrides=listed, **where
+            )
         else:
-            response = self.cf.update_stack_instances(StackSetName=name, ParameterOverrides=listed, **where)
-        self._wait(name, response["OperationId"], entry)
+            operation = self._start(
+                name, entry, self.cf.update_stack_instances, StackSetName=name, ParameterOverrides=listed, **where
+            )
+        self._wait(name, operation, entry)
 
     def delete_instance(self, entry: StackEntry) -> None:
         """Delete ``entry``'s instance (and its stack); the stack set too once it has no instance left."""
@@ -124,15 +133,15 @@ class StackSetOps:
         where = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
         with self.lock(entry.layer):
             try:
-                response = self.cf.delete_stack_instances(RetainStacks=False, **where)
+                operation = self._start(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
             except ClientError as exc:
                 if not self.aws.sandbox:
                     raise
                 # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
                 # instance; asked again, it finds no stack and removes the instance.
                 self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
-                response = self.cf.delete_stack_instances(RetainStacks=False, **where)
-            self._wait(name, response["OperationId"], entry)
+                operation = self._start(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+            self._wait(name, operation, entry)
             self.delete_set_if_empty(entry.layer)
 
     def delete_set_if_empty(self, layer: str) -> bool:
@@ -142,6 +151,48 @@ class StackSetOps:
             return False
         self.cf.delete_stack_set(StackSetName=name)
         return True
+
+    def wait_idle(self, name: str, entry: StackEntry) -> None:
+        """Wait until no operation is queued, running or stopping on set ``name`` (one that does not exist: none).
+
+        AWS runs one operation per stack set at a time ("Only one operation can be performed for a stack set at
+        a given time", OperationInProgressException): one another drgen or the console started, or the one a
+        run interrupted with Ctrl-C left behind, goes first.
+        """
+        reported = ""
+        while True:
+            try:
+                pages = self.cf.get_paginator("list_stack_set_operations").paginate(StackSetName=name)
+                running = [o for page in pages for o in page.get("Summaries", []) if o.get("Status") in _RUNNING]
+            except ClientError as exc:
+                if error_code(exc) != "StackSetNotFoundException":
+                    raise
+                return
+            if not running:
+                return
+            text = f"waiting for stack set operation {running[0]['OperationId']} ({running[0]['Status']})"
+            if text != reported:
+                self.progress.state(entry, text)
+                reported = text
+            pause(self.aws.target.poll_seconds)
+
+    def _start(self, name: str, entry: StackEntry, call: Callable[..., Any], **kwargs: Any) -> str:
+        """Start an operation on set ``name`` once no other runs there; returns its OperationId.
+
+        OperationInProgressException despite an idle listing (another client started one in between) waits
+        and tries again, up to START_ATTEMPTS times.
+        """
+        attempt = 1
+        while True:
+            self.wait_idle(name, entry)
+            try:
+                return str(call(**kwargs)["OperationId"])
+            except ClientError as exc:
+                if error_code(exc) != "OperationInProgressException" or attempt >= START_ATTEMPTS:
+                    raise
+            self.progress.event(entry, "another stack set operation started first; waiting for it")
+            attempt += 1
+            pause(self.aws.target.poll_seconds)
 
     def _wait(self, name: str, operation_id: str, entry: StackEntry) -> None:
         """Poll the operation, showing the instance stack's events; OperationFailed with a reason per region."""
@@ -179,6 +230,7 @@ class InstanceDeploy:
             entry, declared_parameters(template.body), self.outputs, self.artifacts.bucket(entry.region)
         )
         with self.ops.lock(entry.layer):
+            self.ops.wait_idle(stack_set_name(bundle, entry.layer), entry)  # the steps follow what it leaves
             steps = self.steps(entry, template.body.decode("utf-8"), parameters)
             try:
                 for step in steps:
@@ -189,6 +241,9 @@ class InstanceDeploy:
             except OperationFailed as exc:
                 return StackResult(entry.name, entry.region, Outcome.FAILED, "FAILED", reason=str(exc))
         stack = instance_stack(aws, bundle, entry)
+        if stack is not None and decide(stack.status, aws.sandbox) is Decision.WAIT:  # still settling
+            regional = aws.client("cloudformation", entry.region)
+            stack = Watcher(regional, entry, self.ops.progress, aws.target.poll_seconds).until_settled(stack.stack_id)
         if stack is None or decide(stack.status) is not Decision.UPDATE:  # not settled in a usable state
             status = stack.status if stack else ""
             return StackResult(

@@ -1,0 +1,263 @@
+"""Stack and stack set states moto never reaches, against a fake CloudFormation that keeps AWS's documented rules.
+
+moto updates a stack in any status and finishes a stack set operation inside the call that starts it, so
+neither rule below can fail there:
+
+- a stack's status decides which operations it takes. CloudFormation stack status codes
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html): ROLLBACK_COMPLETE
+  "exists only after a failed stack creation ... only a delete operation can be performed"; ROLLBACK_FAILED:
+  delete the stack; UPDATE_ROLLBACK_FAILED: "you can delete the stack or continue rollback". A stack busy with
+  an operation takes no other.
+- one operation per stack set at a time: "Another operation is currently in progress for this StackSet. Only
+  one operation can be performed for a stack set at a given time." (OperationInProgressException,
+  https://docs.aws.amazon.com/botocore/latest/reference/services/cloudformation/client/exceptions/OperationInProgressException.html)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drgen.bundle.manifest import StackEntry
+from drgen.deploy.artifacts import TemplateSource
+from drgen.deploy.destroy import StackDestroy
+from drgen.deploy.executor import Outcome
+from drgen.deploy.outputs import Outputs
+from drgen.deploy.progress import PlainProgress
+from drgen.deploy.stacksets import InstanceDeploy, StackSetOps
+from drgen.deploy.target import Target
+from drgen.scenario import Role
+
+ACCOUNT = "123456789012"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/s/1"
+TEMPLATE = '{"Resources": {}}'
+UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
+_RUNNING = ("QUEUED", "RUNNING", "STOPPING")
+
+
+def _refused(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "CloudFormation")
+
+
+class FakeCloudFormation:
+    """One stack, and optionally the stack set whose instance it is, moving between statuses as AWS documents.
+
+    A status ``*_IN_PROGRESS`` (but REVIEW_IN_PROGRESS) lasts two DescribeStacks, then becomes ``then`` (None:
+    the stack is gone). A stack whose ``DeletionProtection`` parameter is "true" and that holds its resources
+    (an updatable status) fails to delete, as drgen's templates pass the parameter to the databases.
+    ``busy_polls``: ListStackSetOperations calls for which another operation still runs; ``refusals``: starts
+    refused even when none runs (another client started one in between).
+    """
+
+    def __init__(
+        self, status: str, then: str | None = None, *, stack_set: bool = False, busy_polls: int = 0, refusals: int = 0
+    ) -> None:
+        self.status: str | None = status
+        self.then = then
+        self.polls_left = 2
+        self.parameters = {"DeletionProtection": "true"}
+        self.calls: list[str] = []  # the calls that change something
+        self.stack_set = stack_set
+        self.instance = stack_set
+        self.operations = [{"OperationId": "other", "Action": "UPDATE", "Status": "RUNNING"}] if busy_polls else []
+        self.busy_polls = busy_polls
+        self.refusals = refusals
+        self.pending: dict[str, str] = {}
+
+    def get_paginator(self, name: str) -> Any:
+        method = getattr(self, name)
+        return SimpleNamespace(paginate=lambda **kwargs: [method(**kwargs)])
+
+    def _move(self, status: str, then: str | None) -> None:
+        self.status, self.then, self.polls_left = status, then, 2
+
+    # -- stacks
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        if self.status is None:
+            raise _refused("ValidationError", f"Stack with id {StackName} does not exist")
+        parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()]
+        stack = {"StackId": STACK_ID, "StackName": "s", "StackStatus": self.status, "Parameters": parameters}
+        if self.status.endswith("_IN_PROGRESS") and self.status != "REVIEW_IN_PROGRESS":
+            self.polls_left -= 1
+            if not self.polls_left:
+                self.status = self.then
+        return {"Stacks": [stack | {"CreationTime": dt.datetime.now(dt.UTC)}]}
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        return {"StackEvents": []}
+
+    def list_stack_resources(self, StackName: str) -> dict[str, Any]:
+        return {"StackResourceSummaries": []}
+
+    def create_change_set(self, ChangeSetType: str, Parameters: list[dict[str, str]], **_: Any) -> dict[str, str]:
+        self.calls.append("create_change_set")
+        if ChangeSetType == "UPDATE" and self.status not in UPDATABLE:
+            raise _refused("ValidationError", f"Stack:{STACK_ID} is in {self.status} state and can not be updated.")
+        self.pending = {p["ParameterKey"]: p["ParameterValue"] for p in Parameters}
+        return {"Id": "arn:change-set/1", "StackId": STACK_ID}
+
+    def describe_change_set(self, ChangeSetName: str) -> dict[str, Any]:
+        change = {"Action": "Modify", "LogicalResourceId": "Cluster", "ResourceType": "AWS::RDS::DBCluster"}
+        return {"Status": "CREATE_COMPLETE", "Changes": [{"Type": "Resource", "ResourceChange": change}]}
+
+    def execute_change_set(self, ChangeSetName: str) -> None:
+        self.calls.append("execute_change_set")
+        self.parameters = self.pending
+        self._move("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE")
+
+    def continue_update_rollback(self, StackName: str) -> None:
+        self.calls.append("continue_update_rollback")
+        if self.status != "UPDATE_ROLLBACK_FAILED":
+            raise _refused("ValidationError", f"Stack {STACK_ID} is in {self.status} state")
+        self._move("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE")
+
+    def delete_stack(self, StackName: str) -> None:
+        self.calls.append("delete_stack")
+        assert self.status is not None
+        if self.status.endswith("_IN_PROGRESS") and self.status != "REVIEW_IN_PROGRESS":
+            raise _refused("ValidationError", f"Stack [{StackName}] cannot be deleted while in status {self.status}")
+        protected = self.parameters["DeletionProtection"] == "true" and self.status in UPDATABLE
+        self._move("DELETE_IN_PROGRESS", "DELETE_FAILED" if protected else None)
+
+    # -- the stack set
+
+    def describe_stack_set(self, StackSetName: str) -> dict[str, Any]:
+        if not self.stack_set:
+            raise _refused("StackSetNotFoundException", f"StackSet {StackSetName} not found")
+        return {"StackSet": {"StackSetName": StackSetName, "Status": "ACTIVE", "TemplateBody": TEMPLATE}}
+
+    def list_stack_instances(self, StackSetName: str) -> dict[str, Any]:
+        return {"Summaries": [{"Account": ACCOUNT, "Region": "us-east-1"}] if self.instance else []}
+
+    def describe_stack_instance(self, **_: Any) -> dict[str, Any]:
+        return {"StackInstance": {"StackId": STACK_ID, "Status": "CURRENT", "ParameterOverrides": []}}
+
+    def list_stack_set_operations(self, StackSetName: str) -> dict[str, Any]:
+        if self.busy_polls:
+            self.busy_polls -= 1
+        elif self.operations and self.operations[0]["Status"] == "RUNNING":
+            self.operations[0]["Status"] = "SUCCEEDED"
+        return {"Summaries": [dict(o) for o in self.operations]}
+
+    def _start(self, call: str, succeeds: bool = True) -> dict[str, str]:
+        self.calls.append(call)
+        if any(o["Status"] in _RUNNING for o in self.operations) or self.refusals:
+            self.refusals = max(0, self.refusals - 1)
+            raise _refused("OperationInProgressException", "Another Operation on StackSet s is in progress")
+        operation = {"OperationId": f"op{len(self.operations)}", "Action": call, "Status": "SUCCEEDED"}
+        self.operations.append(operation | ({} if succeeds else {"Status": "FAILED"}))
+        return {"OperationId": operation["OperationId"]}
+
+    def update_stack_instances(self, **_: Any) -> dict[str, str]:
+        return self._start("update_stack_instances", succeeds=self.status in UPDATABLE)
+
+    def delete_stack_instances(self, **_: Any) -> dict[str, str]:
+        started = self._start("delete_stack_instances")
+        self.instance, self.status = False, None
+        return started
+
+    def describe_stack_set_operation(self, StackSetName: str, OperationId: str) -> dict[str, Any]:
+        return {"StackSetOperation": next(o for o in self.operations if o["OperationId"] == OperationId)}
+
+    def list_stack_set_operation_results(self, **_: Any) -> dict[str, Any]:
+        return {"Summaries": [{"Region": "us-east-1", "Status": "FAILED", "StatusReason": "cannot be updated"}]}
+
+    def delete_stack_set(self, StackSetName: str) -> None:
+        self.calls.append("delete_stack_set")
+        self.stack_set = False
+
+
+class _Aws:
+    """The slice of Aws that destroy and the stack set operations use, around one fake client for every region."""
+
+    def __init__(self, cf: FakeCloudFormation) -> None:
+        self._cf = cf
+        self.target = Target(poll_seconds=0.01)
+        self.sandbox = False
+
+    def client(self, service: str, region: str) -> FakeCloudFormation:
+        return self._cf
+
+    def account_id(self) -> str:
+        return ACCOUNT
+
+
+BUNDLE = SimpleNamespace(scenario="database-dr", suffix="t", admin_region="us-east-1")
+ENTRY = StackEntry("database-dr-data-primary-t", "data", "us-east-1", Role.PRIMARY, "t.json", "", (), {}, {}, {})
+UNPROTECT = ["create_change_set", "execute_change_set"]
+
+
+@pytest.mark.parametrize(
+    ("status", "then", "calls"),
+    [
+        ("UPDATE_COMPLETE", None, [*UNPROTECT, "delete_stack"]),
+        ("ROLLBACK_COMPLETE", None, ["delete_stack"]),  # a failed first create: only a delete
+        ("ROLLBACK_FAILED", None, ["delete_stack"]),
+        ("REVIEW_IN_PROGRESS", None, ["delete_stack"]),  # a create change set never executed
+        ("UPDATE_ROLLBACK_FAILED", None, ["continue_update_rollback", *UNPROTECT, "delete_stack"]),
+        ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", [*UNPROTECT, "delete_stack"]),  # waited for first
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE", [*UNPROTECT, "delete_stack"]),
+        ("DELETE_IN_PROGRESS", None, []),  # someone else's delete finishes the job
+    ],
+)
+def test_destroy_deletes_a_protected_stack_from_any_status_unprotecting_it_only_where_an_update_may_run(
+    status, then, calls
+):
+    cf = FakeCloudFormation(status, then)
+    result = StackDestroy(_Aws(cf), BUNDLE, PlainProgress(io.StringIO()))(ENTRY)  # type: ignore[arg-type]
+    assert (result.outcome, result.reason) == (Outcome.DELETED, "")
+    assert cf.calls == calls
+    assert cf.status is None
+
+
+def test_destroy_deletes_a_stack_set_instance_whose_first_create_failed_without_updating_it():
+    cf = FakeCloudFormation("ROLLBACK_COMPLETE", stack_set=True)
+    result = StackDestroy(_Aws(cf), BUNDLE, PlainProgress(io.StringIO()))(ENTRY)  # type: ignore[arg-type]
+    assert (result.outcome, result.reason) == (Outcome.DELETED, "")
+    assert cf.calls == ["delete_stack_instances", "delete_stack_set"]
+
+
+def _ops(cf: FakeCloudFormation, log: io.StringIO) -> StackSetOps:
+    return StackSetOps(_Aws(cf), BUNDLE, PlainProgress(log))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("step", ["update-instance", "delete-instance"])
+def test_a_stack_set_operation_already_running_is_waited_for_before_the_next_starts(step):
+    cf, log = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True, busy_polls=3), io.StringIO()
+    ops = _ops(cf, log)
+    if step == "update-instance":
+        ops.run(step, ENTRY, {}, {"DeletionProtection": "false"})
+    else:
+        ops.delete_instance(ENTRY)
+    assert cf.calls[0] == f"{step.replace('-', '_stack_')}s"  # started once, after the other finished
+    assert cf.calls.count(cf.calls[0]) == 1
+    assert "waiting for stack set operation other (RUNNING)" in log.getvalue()
+
+
+def test_a_start_refused_as_operation_in_progress_waits_and_tries_again_a_bounded_number_of_times():
+    cf, log = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True, refusals=1), io.StringIO()
+    _ops(cf, log).run("update-instance", ENTRY, {}, {})
+    assert cf.calls == ["update_stack_instances"] * 2
+    assert "another stack set operation started first" in log.getvalue()
+
+    always = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True, refusals=1000)
+    with pytest.raises(ClientError, match="OperationInProgressException"):
+        _ops(always, io.StringIO()).run("update-instance", ENTRY, {}, {})
+    assert 1 < len(always.calls) < 20
+
+
+def test_an_instance_stack_still_in_progress_after_a_rerun_is_waited_for_not_failed():
+    # A rerun after Ctrl-C: the interrupted run's operation still runs and its instance stack is still updating.
+    cf = FakeCloudFormation("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", stack_set=True, busy_polls=2)
+    cf.parameters = {}
+    artifacts = SimpleNamespace(template=lambda entry, region: TemplateSource(TEMPLATE.encode()), bucket=lambda r: "b")
+    deploy = InstanceDeploy(_ops(cf, io.StringIO()), artifacts, Outputs((), lambda entry: None))  # type: ignore[arg-type]
+    result = deploy(ENTRY)
+    assert (result.outcome, result.status, result.reason) == (Outcome.UNCHANGED, "UPDATE_COMPLETE", "")
+    assert cf.calls == []
