@@ -107,7 +107,7 @@ class StackSetOps:
             return
         if step == "update-set":
             has_instance = describe_instance(self.cf, name, self.aws.account_id(), entry.region) is not None
-            operation = self._start(
+            operation = self._operation(
                 name,
                 entry,
                 self.cf.update_stack_set,
@@ -118,11 +118,11 @@ class StackSetOps:
                 **(where if has_instance else {}),
             )
         elif step == "create-instance":
-            operation = self._start(
+            operation = self._operation(
                 name, entry, self.cf.create_stack_instances, StackSetName=name, ParameterOverrides=listed, **where
             )
         else:
-            operation = self._start(
+            operation = self._operation(
                 name, entry, self.cf.update_stack_instances, StackSetName=name, ParameterOverrides=listed, **where
             )
         self._wait(name, operation, entry)
@@ -133,14 +133,14 @@ class StackSetOps:
         where = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
         with self.lock(entry.layer):
             try:
-                operation = self._start(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
             except ClientError as exc:
                 if not self.aws.sandbox:
                     raise
                 # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
                 # instance; asked again, it finds no stack and removes the instance.
                 self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
-                operation = self._start(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
             self._wait(name, operation, entry)
             self.delete_set_if_empty(entry.layer)
 
@@ -149,10 +149,14 @@ class StackSetOps:
         name = stack_set_name(self.bundle, layer)
         if describe_set(self.cf, name) is None or self.cf.list_stack_instances(StackSetName=name).get("Summaries"):
             return False
-        self.cf.delete_stack_set(StackSetName=name)
+        self._start(name, None, self.cf.delete_stack_set, StackSetName=name)  # refused too while one runs
         return True
 
-    def wait_idle(self, name: str, entry: StackEntry) -> None:
+    def _report(self, entry: StackEntry | None) -> Callable[[str], None]:
+        """Progress about ``entry``, or a note when the work is the stack set's own (deleting it)."""
+        return self.progress.note if entry is None else lambda text: self.progress.state(entry, text)
+
+    def wait_idle(self, name: str, entry: StackEntry | None) -> None:
         """Wait until no operation is queued, running or stopping on set ``name`` (one that does not exist: none).
 
         AWS runs one operation per stack set at a time ("Only one operation can be performed for a stack set at
@@ -172,12 +176,16 @@ class StackSetOps:
                 return
             text = f"waiting for stack set operation {running[0]['OperationId']} ({running[0]['Status']})"
             if text != reported:
-                self.progress.state(entry, text)
+                self._report(entry)(text)
                 reported = text
             pause(self.aws.target.poll_seconds)
 
-    def _start(self, name: str, entry: StackEntry, call: Callable[..., Any], **kwargs: Any) -> str:
-        """Start an operation on set ``name`` once no other runs there; returns its OperationId.
+    def _operation(self, name: str, entry: StackEntry, call: Callable[..., Any], **kwargs: Any) -> str:
+        """``_start`` for a call that starts a stack set operation: its OperationId."""
+        return str(self._start(name, entry, call, **kwargs)["OperationId"])
+
+    def _start(self, name: str, entry: StackEntry | None, call: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        """Start an operation on set ``name`` once no other runs there; returns the call's response.
 
         OperationInProgressException despite an idle listing (another client started one in between) waits
         and tries again, up to START_ATTEMPTS times.
@@ -186,11 +194,11 @@ class StackSetOps:
         while True:
             self.wait_idle(name, entry)
             try:
-                return str(call(**kwargs)["OperationId"])
+                return dict(call(**kwargs))
             except ClientError as exc:
                 if error_code(exc) != "OperationInProgressException" or attempt >= START_ATTEMPTS:
                     raise
-            self.progress.event(entry, "another stack set operation started first; waiting for it")
+            self._report(entry)("another stack set operation started first; waiting for it")
             attempt += 1
             pause(self.aws.target.poll_seconds)
 

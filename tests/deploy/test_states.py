@@ -168,9 +168,12 @@ class FakeCloudFormation:
     def list_stack_set_operation_results(self, **_: Any) -> dict[str, Any]:
         return {"Summaries": [{"Region": "us-east-1", "Status": "FAILED", "StatusReason": "cannot be updated"}]}
 
-    def delete_stack_set(self, StackSetName: str) -> None:
+    def delete_stack_set(self, StackSetName: str) -> dict[str, Any]:
         self.calls.append("delete_stack_set")
+        if any(o["Status"] in _RUNNING for o in self.operations):  # DeleteStackSet lists it among its errors
+            raise _refused("OperationInProgressException", "Another Operation on StackSet s is in progress")
         self.stack_set = False
+        return {}
 
 
 class _Aws:
@@ -261,3 +264,11 @@ def test_an_instance_stack_still_in_progress_after_a_rerun_is_waited_for_not_fai
     result = deploy(ENTRY)
     assert (result.outcome, result.status, result.reason) == (Outcome.UNCHANGED, "UPDATE_COMPLETE", "")
     assert cf.calls == []
+
+
+def test_an_empty_stack_set_is_deleted_once_the_operation_running_on_it_ends():
+    cf, log = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True, busy_polls=2), io.StringIO()
+    cf.instance = False  # its last instance is gone; another client's operation still runs on the set
+    assert _ops(cf, log).delete_set_if_empty(ENTRY.layer) is True
+    assert cf.calls == ["delete_stack_set"] and not cf.stack_set
+    assert "waiting for stack set operation other (RUNNING)" in log.getvalue()
