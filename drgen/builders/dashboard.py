@@ -44,6 +44,7 @@ def dashboard(ctx: StackContext) -> None:
         *_bucket_widgets(ctx),
         _health_widget(),
         *_readiness_widgets(ctx),
+        _recovery_widget(ctx),
         *_compute_widgets(ctx, variables),
         *_log_widgets(ctx),
     ]
@@ -88,6 +89,23 @@ def _readiness_widgets(ctx: StackContext) -> list[dict[str, Any]]:
         )
         for role, region in _regions(ctx.scenario)
     ]
+
+
+def _recovery_widget(ctx: StackContext) -> dict[str, Any]:
+    """The recovery time each failover and failback achieved (the notify step publishes it in the DR region,
+    where the state machine runs), against the scenario's RTO."""
+    scenario = ctx.scenario
+    namespace = connectivity_namespace(scenario)
+    return _metric_widget(
+        f"Recovery time achieved, s ({scenario.regions.secondary})",
+        scenario.regions.secondary,
+        [
+            _metric(namespace, contract.DURATION[mode], {}, stat="Maximum", label=f"{mode} duration")
+            for mode in (contract.FAILOVER, contract.FAILBACK)
+        ],
+        period=3600,
+        annotations={"horizontal": [{"label": "RTO objective", "value": scenario.objectives.rto_seconds}]},
+    )
 
 
 def _log_widgets(ctx: StackContext) -> list[dict[str, Any]]:

@@ -334,6 +334,26 @@ def _keys(value: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ALL)
+def test_dashboard_plots_the_recovery_time_achieved_against_the_rto(name, bundles):
+    """The notify step publishes each run's duration in the DR region, where the machine runs; the dashboard
+    plots both directions there with the scenario's RTO as a line."""
+    scenario = PRESETS[name]
+    if not scenario.alerting.dashboard:
+        pytest.skip("no dashboard")
+    doc = template(bundles[name], "global")
+    pattern, _ = doc["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    [widget] = [
+        w["properties"]
+        for w in json.loads(pattern)["widgets"]
+        if {m[1] for m in w["properties"].get("metrics", []) if isinstance(m[0], str)}
+        == {"FailoverDuration", "FailbackDuration"}
+    ]
+    assert widget["region"] == scenario.regions.secondary
+    assert {m[0] for m in widget["metrics"]} == {f"drgen/{name}"}
+    assert [line["value"] for line in widget["annotations"]["horizontal"]] == [scenario.objectives.rto_seconds]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_dashboard_shows_readiness_connectivity_and_the_application_per_region(name, bundles):
     """Seeds 000-30/000-69/000-81, 001-18/001-60, 002-27/002-29: per region the readiness and connectivity
     metrics, and for load-balanced scenarios the ALB's health, requests and 5XX, the ECS tasks or the Lambda
