@@ -2,7 +2,8 @@
 
 The execution name is idempotent: it is derived from the request (mode, planned or not) and the failover
 state the guard recorded last (its execution id), so repeating the command before anything else ran asks
-Step Functions for the same name, and a run already under way is followed instead of a second one started.
+Step Functions for the same name, and a run already under way is followed instead of a second one started; a
+closed run of that name was refused before it recorded anything, and the request is asked again under a new name.
 Steps and their timings come from the execution history (entered / exited events per state).
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from drgen.deploy.session import error_code
+from drgen.errors import DrgenError
 from drgen.lambda_code import contract
 from drgen.operate.asl import Run, Step
 
@@ -25,6 +27,9 @@ TERMINAL = {
     "ExecutionAborted": "ABORTED",
 }
 FAILURES = ("TaskFailed", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "ExecutionFailed")
+# A Retry stays inside its state: a failed attempt, then a successful one, then the state exits successfully.
+SUCCESSES = ("TaskSucceeded", "LambdaFunctionSucceeded")
+START_ATTEMPTS = 20  # names tried for one request (Step Functions allows 80 characters; these stay under 40)
 
 
 def execution_name(request: Mapping[str, Any], generation: str) -> str:
@@ -43,14 +48,30 @@ def running(sfn: Any, machine_arn: str) -> list[str]:
 
 
 def start(sfn: Any, machine_arn: str, name: str, request: Mapping[str, Any]) -> tuple[str, bool]:
-    """Start ``name`` (or find it: the name was used already); returns its ARN and whether this call started it."""
-    try:
-        response = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(dict(request)))
-    except Exception as exc:
-        if error_code(exc) != "ExecutionAlreadyExists":
-            raise
-        return machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}", False
-    return str(response["executionArn"]), True
+    """Start ``name``; returns the execution's ARN and whether this call started it.
+
+    A run of that name still open is this request already under way: it is followed. A closed one never recorded
+    its start (the name derives from the recorded state): it was refused or failed before changing anything, so
+    the request starts again as ``name-2``, ``name-3``, ... Step Functions keeps a name for 90 days: "When the
+    original execution is closed, the ExecutionAlreadyExists message is returned regardless of input"
+    (StartExecution, ``name``), so without a new name a refused failover could not be asked for again.
+    """
+    for attempt in range(1, START_ATTEMPTS + 1):
+        candidate = name if attempt == 1 else f"{name}-{attempt}"
+        try:
+            response = sfn.start_execution(stateMachineArn=machine_arn, name=candidate, input=json.dumps(dict(request)))
+        except Exception as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            arn = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{candidate}"
+            if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                return arn, False
+            continue
+        return str(response["executionArn"]), True
+    raise DrgenError(
+        f"{START_ATTEMPTS} runs named {name}[-n] ended without recording a start (each refused or failed early); "
+        "read their histories in the Step Functions console before asking again"
+    )
 
 
 def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -86,6 +107,8 @@ def steps_from_history(events: Sequence[Mapping[str, Any]]) -> Run:
                     detail,
                 )
             )
+        elif kind in SUCCESSES:
+            failures.pop("open", None)  # an earlier attempt's failure, retried: the state did not fail
         elif kind in FAILURES:
             details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             failures["open"] = f"{details.get('error', '')}: {details.get('cause', '')}".strip(": ")

@@ -183,7 +183,7 @@ def run(
         arn, started, notes = under_way[0], False, [f"an execution is already running: following {under_way[0]}"]
     else:
         arn, started = execution.start(sfn, environment.state_machine_arn, name, wanted)
-        notes = [] if started else [f"{name} ran already (same request, same recorded state): showing it"]
+        notes = [] if started else [f"{arn.rsplit(':', 1)[1]} is this request, already under way: following it"]
     outcome = Outcome(arn.rsplit(":", 1)[1], arn, started, local=False, notes=notes)
     if wait:
         outcome.run = execution.follow(sfn, arn, on_step, pause, aws.target.poll_seconds)

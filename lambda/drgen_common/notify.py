@@ -9,7 +9,9 @@ from typing import Any
 from drgen_common import logs
 from drgen_common.retry import retry
 
-SUBJECT_LIMIT = 100  # SNS: ASCII, no line breaks, at most 100 characters
+# SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
+# characters long" (ASCII here, so that no client renders it differently).
+SUBJECT_LIMIT = 99
 
 
 def subject_line(text: str) -> str:

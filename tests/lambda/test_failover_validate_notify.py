@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from drgen_common import contract, control
+from drgen_common.notify import subject_line
 from failover import dns, notify, promote, validate
 
 from .conftest import CONTROL_TABLE, control_item, metric_values
@@ -215,3 +216,11 @@ def test_notify_reports_a_refused_failback_without_metrics_or_touching_the_runni
     state = _state(cloud)
     assert state["execution_id"] == EXECUTION and state["status"] == "running"
     assert control_item(cloud, "lock")["holder"] == EXECUTION  # not released: not the refused run's
+
+
+def test_a_subject_is_one_ascii_line_of_fewer_than_100_characters():
+    """SNS Publish: subjects "less than 100 characters long", no line breaks: the CRITICAL notice of a scenario
+    with a long name would otherwise be refused, and the notify step only logs a refused notice."""
+    long = "CRITICAL drgen " + "a-very-long-scenario-name-" * 4 + ": failover failed after promoting the writer\n"
+    assert len(subject_line(long)) == 99 and "\n" not in subject_line(long)
+    assert subject_line("drgen \u00e9t\u00e9: ok") == "drgen ?t?: ok"

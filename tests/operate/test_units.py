@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from drgen.builders.failover_definition import MAX_POLLS, MAX_VALIDATIONS, definition
 from drgen.errors import DrgenError
@@ -174,3 +175,62 @@ def test_the_execution_name_is_the_same_for_the_same_request_and_recorded_state(
     assert name.startswith("failover-unplanned-") and len(name) <= 80
     assert name != execution.execution_name(request, "arn:previous-run")
     assert name != execution.execution_name({**request, "planned": True}, "initial")
+
+
+class _StepFunctions:
+    """StartExecution as the API reference words it for a repeated name: "When the original execution is closed,
+    the ExecutionAlreadyExists message is returned regardless of input"; an open one with other input too."""
+
+    def __init__(self, closed: dict[str, str]) -> None:
+        self.executions = dict(closed)  # name -> status
+        self.started: list[str] = []
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, str]:
+        if name in self.executions:
+            error = {"Error": {"Code": "ExecutionAlreadyExists", "Message": f"Execution Already Exists: {name}"}}
+            raise ClientError(error, "StartExecution")
+        self.executions[name] = "RUNNING"
+        self.started.append(name)
+        return {"executionArn": f"arn:aws:states:eu-west-2:1:execution:m:{name}"}
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:
+        return {"status": self.executions[executionArn.rsplit(":", 1)[1]]}
+
+
+MACHINE = "arn:aws:states:eu-west-2:1:stateMachine:m"
+
+
+def test_a_request_refused_before_it_recorded_anything_can_be_asked_again():
+    """The guard refused the first run (not armed) before recording a start, so the recorded state, and with it
+    the name, is the same the next time: the request starts under the next name instead of showing the refusal."""
+    sfn = _StepFunctions({"failover-unplanned-abc": "SUCCEEDED", "failover-unplanned-abc-2": "FAILED"})
+    arn, started = execution.start(sfn, MACHINE, "failover-unplanned-abc", {"mode": "failover"})
+    assert (arn.rsplit(":", 1)[1], started) == ("failover-unplanned-abc-3", True)
+    assert sfn.started == ["failover-unplanned-abc-3"]
+
+
+def test_a_run_of_the_same_request_still_open_is_followed_not_started_again():
+    sfn = _StepFunctions({"failover-unplanned-abc": "RUNNING"})
+    arn, started = execution.start(sfn, MACHINE, "failover-unplanned-abc", {"mode": "failover"})
+    assert (arn, started) == (f"{MACHINE.replace(':stateMachine:', ':execution:')}:failover-unplanned-abc", False)
+    assert sfn.started == []
+
+
+def test_a_step_whose_retry_succeeded_is_reported_as_succeeded():
+    """A Retry stays inside its state: LambdaFunctionFailed, then LambdaFunctionScheduled and Succeeded, then
+    TaskStateExited (HistoryEvent types); the exit is a success."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        {"id": 1, "type": "ExecutionStarted", "timestamp": t0},
+        {"id": 2, "type": "TaskStateEntered", "timestamp": t0, "stateEnteredEventDetails": {"name": "Scale"}},
+        {"id": 3, "type": "LambdaFunctionFailed", "timestamp": t0, "lambdaFunctionFailedEventDetails": {"error": "X"}},
+        {"id": 4, "type": "LambdaFunctionSucceeded", "timestamp": t0 + timedelta(seconds=3)},
+        {
+            "id": 5,
+            "type": "TaskStateExited",
+            "timestamp": t0 + timedelta(seconds=3),
+            "stateExitedEventDetails": {"name": "Scale"},
+        },
+    ]
+    [step] = execution.steps_from_history(events).steps
+    assert (step.state, step.ok, step.detail) == ("Scale", True, "")
