@@ -83,6 +83,7 @@ FAILOVER_STEPS = (
             "ssm:PutParameter",
             "rds:DescribeGlobalClusters",
             "cloudwatch:GetMetricData",
+            "states:DescribeExecution",
         ),
     ),
     Function(
@@ -316,8 +317,7 @@ TRADE_PROCESSOR = Function(
     (*DB_ENV, contract.GLOBAL_CLUSTER_ID, contract.QUEUE_URL, contract.EVENT_BUS_NAME, contract.EVENT_SOURCE),
     vpc=True,
     description="Processes trade orders from SQS into the database (through the global writer endpoint), "
-    "idempotently by order "
-    "id, and announces them on the bus",
+    "idempotently by order id, and announces them on the bus",
     calls=(
         "secretsmanager:GetSecretValue",
         "rds:DescribeGlobalClusters",

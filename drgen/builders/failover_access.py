@@ -47,6 +47,15 @@ def state_machine_arn(ctx: StackContext) -> Sub:
     )
 
 
+def _executions_arn(ctx: StackContext) -> Sub:
+    """Every execution of the state machine (``...:execution:<machine name>:*``)."""
+    return Sub(
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        + ctx.names.fixed("statemachine", STATE_MACHINE)
+        + ":*"
+    )
+
+
 def failover_env(ctx: StackContext, state_parameter: str, table: Any) -> dict[str, Any]:
     """Everything the failover steps, the engaged signal and the readiness test read (see drgen/lambda_functions.py)."""
     kind = ctx.scenario.compute.kind
@@ -158,7 +167,13 @@ def failover_grants(ctx: StackContext, state_parameter_arn: Any) -> dict[str, li
         _alarm_arn("*", health_check_alarm_name(ctx.names, Role.PRIMARY)),
     ]
     return {
-        "failover-guard": [control.grant(ctx, control.WRITE), state, describe],
+        "failover-guard": [
+            control.grant(ctx, control.WRITE),
+            state,
+            describe,
+            # whether the lock's holder still runs: the machine's executions
+            Statement(Effect=Allow, Action=[states.DescribeExecution], Resource=[_executions_arn(ctx)]),
+        ],
         "failover-confirm": [Statement(Effect=Allow, Action=[cloudwatch_actions.DescribeAlarms], Resource=alarms)],
         "failover-promote": [
             describe,

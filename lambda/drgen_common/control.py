@@ -73,6 +73,25 @@ def acquire(dynamodb: Any, table: str, holder: str, now: float, ttl_seconds: flo
     return ""
 
 
+def take_over(dynamodb: Any, table: str, holder: str, stale: str, now: float, ttl_seconds: float) -> bool:
+    """Take the lock from ``stale``, an execution that ended without releasing it (stopped, or its notify step
+    failed); False when the lock changed hands meanwhile (then it is not ours)."""
+    try:
+        _put(
+            dynamodb,
+            table,
+            LOCK,
+            {"holder": holder, "acquired_at": now, "expires_at": now + ttl_seconds},
+            ConditionExpression="holder = :stale",
+            ExpressionAttributeValues={":stale": {"S": stale}},
+        )
+    except ClientError as error:
+        if error_code(error) != CONDITION_FAILED:
+            raise
+        return False
+    return True
+
+
 def release(dynamodb: Any, table: str, holder: str) -> bool:
     """Give the lock back if ``holder`` has it; False when it does not (nothing changes)."""
     try:

@@ -10,6 +10,8 @@ Refusals, checked in this order and raised before anything changes:
   runs in whichever region is the replica, so after a failover it reports from the primary region).
 - ConcurrentFailoverError: another execution holds the lock, a conditional write in the control table, so of
   two triggers firing together exactly one proceeds (ListExecutions, used before, is eventually consistent).
+  A holder that has ended without releasing it (stopped: no state runs after StopExecution, so its notify step
+  never did; or a notify step that failed) is not a concurrent run: the lock is taken over from it.
 
 The state machine ends a run quietly (Succeed) on the first, second and fourth: nothing is wrong. The start is
 recorded in the STATE_PARAMETER SSM parameter; notify reads it back and releases the lock.
@@ -51,7 +53,9 @@ from drgen_common.failover import (
     writer_arn,
 )
 from drgen_common.metrics import latest_maximum
+from drgen_common.retry import retry
 
+ENDED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")  # DescribeExecution status of a closed execution
 LAG_WINDOW_SECONDS = 300  # the lag monitor reports every minute; older data says nothing about now
 
 
@@ -61,6 +65,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         dynamodb=aws.client("dynamodb"),
         ssm=aws.client("ssm"),
         rds=aws.client("rds"),
+        sfn=aws.client("stepfunctions"),
         # In a failback the replica to check is the primary region's cluster, reporting in its own region.
         cloudwatch=aws.client("cloudwatch", config.required(PRIMARY_REGION)),
         table=config.required(CONTROL_TABLE),
@@ -80,6 +85,7 @@ def guard(
     ssm: Any,
     rds: Any,
     cloudwatch: Any,
+    sfn: Any = None,
     table: str,
     parameter: str,
     namespace: str,
@@ -98,6 +104,13 @@ def guard(
         _something_to_fail_back(dynamodb, rds, table, global_cluster_id, dr_cluster_arn)
         lag = _check_lag(cloudwatch, namespace, request)
     holder = control.acquire(dynamodb, table, request.execution_id, now, lock_seconds)
+    if (
+        holder
+        and _ended(sfn, holder)
+        and control.take_over(dynamodb, table, request.execution_id, holder, now, lock_seconds)
+    ):
+        logs.warning("lock taken over from an execution that ended without releasing it", ended=holder)
+        holder = ""
     if holder:
         raise ConcurrentFailoverError(f"another failover is already running: {holder}")
     recorded = read_state(ssm, parameter)
@@ -113,6 +126,19 @@ def guard(
     write_state(ssm, parameter, record)
     logs.info("failover started", **record, lag_seconds=lag)
     return {**record, "lag_seconds": lag}
+
+
+def _ended(sfn: Any, execution_arn: str) -> bool:
+    """Whether the lock's holder is an execution that has ended (DescribeExecution says so). Anything else (not
+    found, not readable, no client) keeps the lock: a run that may be going on is never overtaken."""
+    if sfn is None:
+        return False
+    try:
+        status = retry(sfn.describe_execution, executionArn=execution_arn)["status"]
+    except Exception as error:
+        logs.warning("cannot tell whether the lock's holder still runs", holder=execution_arn, error=str(error))
+        return False
+    return status in ENDED
 
 
 def _something_to_fail_back(dynamodb: Any, rds: Any, table: str, global_cluster_id: str, dr_cluster_arn: str) -> None:

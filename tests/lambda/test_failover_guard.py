@@ -122,6 +122,36 @@ def test_a_lock_whose_holder_outlived_the_execution_timeout_is_taken_over(cloud,
     assert guard.handler({"execution_id": EXECUTION + "next"}, None)["execution_id"] == EXECUTION + "next"
 
 
+class _Executions:
+    """DescribeExecution answering ``status`` for every execution (StopExecution leaves ABORTED, and no state runs
+    after it: the stopped run's notify step never releases the lock)."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:
+        return {"executionArn": executionArn, "status": self.status}
+
+
+@pytest.mark.parametrize(("status", "taken"), [("ABORTED", True), ("FAILED", True), ("RUNNING", False)])
+def test_a_lock_held_by_an_execution_that_ended_is_taken_over_and_a_running_ones_is_not(
+    cloud, armed, monkeypatch, status, taken
+):
+    """Stopping a stuck run and asking again must not be refused for the lock's hour; a run still going keeps it."""
+    client = guard.aws.client
+    monkeypatch.setattr(
+        guard.aws, "client", lambda name, *a: _Executions(status) if name == "stepfunctions" else client(name, *a)
+    )
+    guard.handler({"execution_id": EXECUTION + "stopped"}, None)
+    if taken:
+        assert guard.handler({"execution_id": EXECUTION + "next"}, None)["execution_id"] == EXECUTION + "next"
+        assert control_item(cloud, "lock")["holder"] == EXECUTION + "next"
+    else:
+        with pytest.raises(ConcurrentFailoverError, match="stopped"):
+            guard.handler({"execution_id": EXECUTION + "next"}, None)
+        assert control_item(cloud, "lock")["holder"] == EXECUTION + "stopped"
+
+
 def _traffic_in_dr(cloud, table):
     control.set_traffic(
         cloud("dynamodb"), table, contract.TRAFFIC_DR, EXECUTION + "failover", "2024-05-01T10:05:00+00:00"
