@@ -73,7 +73,10 @@ def alarm_signal(cloudwatch: Any, name: str) -> dict[str, Any]:
     if not found:
         return {"known": False, "firing": False, "since": None, "detail": f"no alarm {name}"}
     alarm = found[0]
-    since = alarm.get("StateUpdatedTimestamp")
+    # Since when it has been in this state: StateTransitionedTimestamp, "the date and time that the alarm's
+    # StateValue most recently changed"; StateUpdatedTimestamp also moves when only the EvaluationState changes
+    # (MetricAlarm, CloudWatch API reference), and is the fallback where the first is not reported (moto).
+    since = alarm.get("StateTransitionedTimestamp") or alarm.get("StateUpdatedTimestamp")
     return {
         "known": alarm["StateValue"] != "INSUFFICIENT_DATA",
         "firing": alarm["StateValue"] == "ALARM",

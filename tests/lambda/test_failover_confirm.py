@@ -7,6 +7,7 @@ so the state and its timestamp are set, then read back by the step exactly as fr
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from drgen_common import contract
@@ -103,3 +104,22 @@ def test_an_unreachable_route53_region_is_an_unknown_signal_not_an_error():
 
     signal = confirm.alarm_signal_once(broken, ROUTE53_ALARM)
     assert signal["known"] is False and signal["firing"] is False and "does not answer" in signal["detail"]
+
+
+class _Alarms:
+    """DescribeAlarms for one alarm in ALARM since 09:00, whose EvaluationState changed at 09:03."""
+
+    def describe_alarms(self, **_: object) -> dict[str, object]:
+        alarm = {
+            "StateValue": "ALARM",
+            "StateTransitionedTimestamp": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+            "StateUpdatedTimestamp": datetime(2026, 1, 1, 9, 3, tzinfo=UTC),
+        }
+        return {"MetricAlarms": [alarm]}
+
+
+def test_an_alarm_fires_since_its_state_last_changed_not_since_its_last_update():
+    """StateTransitionedTimestamp: "the date and time that the alarm's StateValue most recently changed";
+    StateUpdatedTimestamp moves with the EvaluationState too, which would restart the persistence clock."""
+    signal = confirm.alarm_signal(_Alarms(), "probe")
+    assert signal["firing"] and signal["since"] == datetime(2026, 1, 1, 9, 0, tzinfo=UTC).timestamp()
