@@ -47,6 +47,22 @@ def running(sfn: Any, machine_arn: str) -> list[str]:
     return [e["executionArn"] for e in sorted(found, key=lambda e: (e["startDate"], e["executionArn"]))]
 
 
+def running_of(sfn: Any, machine_arn: str, request: Mapping[str, Any]) -> str:
+    """The running execution this request joins ("" when none runs). One running in the other mode is refused:
+    its result would not answer this request (a failback reporting a failover's success)."""
+    under_way = running(sfn, machine_arn)
+    if not under_way:
+        return ""
+    started_with = json.loads(sfn.describe_execution(executionArn=under_way[0]).get("input") or "{}")
+    mode = started_with.get(contract.MODE, contract.FAILOVER)
+    if mode != request[contract.MODE]:
+        raise DrgenError(
+            f"a {mode} is running ({under_way[0]}): wait for it to end (or stop it), then ask for the "
+            f"{request[contract.MODE]} again"
+        )
+    return under_way[0]
+
+
 def start(sfn: Any, machine_arn: str, name: str, request: Mapping[str, Any]) -> tuple[str, bool]:
     """Start ``name``; returns the execution's ARN and whether this call started it.
 

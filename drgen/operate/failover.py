@@ -178,9 +178,9 @@ def run(
             notes=[note],
         )
     sfn = aws.client("stepfunctions", environment.dr)
-    under_way = execution.running(sfn, environment.state_machine_arn)
+    under_way = execution.running_of(sfn, environment.state_machine_arn, wanted)
     if under_way:
-        arn, started, notes = under_way[0], False, [f"an execution is already running: following {under_way[0]}"]
+        arn, started, notes = under_way, False, [f"an execution is already running: following {under_way}"]
     else:
         arn, started = execution.start(sfn, environment.state_machine_arn, name, wanted)
         notes = [] if started else [f"{arn.rsplit(':', 1)[1]} is this request, already under way: following it"]

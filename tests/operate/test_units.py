@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -198,6 +200,28 @@ class _StepFunctions:
 
 
 MACHINE = "arn:aws:states:eu-west-2:1:stateMachine:m"
+
+
+class _Running(_StepFunctions):
+    """One execution running, started with ``mode``."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__({"run": "RUNNING"})
+        self.mode = mode
+
+    def get_paginator(self, name: str) -> Any:
+        started = datetime(2026, 1, 1, tzinfo=UTC)
+        page = {"executions": [{"executionArn": f"{MACHINE}:run", "startDate": started}]}
+        return type("Pages", (), {"paginate": lambda self, **_: [page]})()
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:
+        return {"status": "RUNNING", "input": json.dumps({"mode": self.mode})}
+
+
+def test_a_request_joins_a_running_execution_of_its_mode_and_refuses_one_of_the_other():
+    assert execution.running_of(_Running("failback"), MACHINE, {"mode": "failback"}) == f"{MACHINE}:run"
+    with pytest.raises(DrgenError, match=r"a failover is running .*then ask for the failback again"):
+        execution.running_of(_Running("failover"), MACHINE, {"mode": "failback"})
 
 
 def test_a_request_refused_before_it_recorded_anything_can_be_asked_again():
