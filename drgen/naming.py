@@ -26,10 +26,25 @@ class NameRule:
     max_len: int
     pattern: re.Pattern[str]
     what: str
+    reserved_starts: tuple[str, ...] = ()  # a name may not start with these (the prefix decides)
+    reserved_ends: tuple[str, ...] = ()  # nor end with these (the suffix decides)
+
+
+# "Bucket names must not start with the prefix xn--", "sthree-", "amzn-s3-demo-"; "must not end with the suffix
+# -s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# bucketnamingrules.html). "sthree-configurator" starts with "sthree-".
+BUCKET_RESERVED_STARTS = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_ENDS = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
 RULES: dict[str, NameRule] = {
-    "bucket": NameRule(63, re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"), "S3 bucket name"),
+    "bucket": NameRule(
+        63,
+        re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
+        "S3 bucket name",
+        BUCKET_RESERVED_STARTS,
+        BUCKET_RESERVED_ENDS,
+    ),
     "rds": NameRule(63, re.compile(r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$"), "RDS identifier"),
     "iam": NameRule(64, re.compile(r"^[\w+=,.@-]+$"), "IAM role name"),
     "lb": NameRule(32, re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$"), "load balancer name"),
@@ -122,4 +137,17 @@ class Names:
                     f"the {rule.what} '{name}' is not valid for AWS; change the prefix or suffix "
                     "(lowercase letters, digits and single hyphens are always safe)"
                 )
+            _check_reserved(rule, name)
         return pattern
+
+
+def _check_reserved(rule: NameRule, name: str) -> None:
+    """Refuse a name that starts or ends with text AWS reserves for its own names."""
+    for start in rule.reserved_starts:
+        if name.startswith(start):
+            raise ScenarioError(
+                f"the {rule.what} '{name}' starts with '{start}', which AWS reserves; change the prefix"
+            )
+    for end in rule.reserved_ends:
+        if name.endswith(end):
+            raise ScenarioError(f"the {rule.what} '{name}' ends with '{end}', which AWS reserves; change the suffix")

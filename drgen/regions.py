@@ -1,9 +1,27 @@
 """The commercial AWS regions drgen knows, and which of them are opt-in.
 
+The regions are the ``aws`` partition's in botocore's endpoint data (``botocore/data/endpoints.json``), which AWS
+updates with every botocore release. The file is read on first use without importing botocore: ``render
+--no-lint`` loads neither the AWS SDK nor cfn-lint (tests/test_cli.py). cfn-lint can lag behind botocore by a
+release; ``drgen lint`` (and so a linted render) refuses a region cfn-lint has no schemas for, naming the remedy
+(``drgen.lint.runner._check_regions``).
+
 Opt-in regions matter for service principals: SNS and StackSets need the regional principal
 (``sns.<region>.amazonaws.com``) when the caller lives in an opt-in region.
 """
 
+from __future__ import annotations
+
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
+
+from drgen.errors import DrgenError
+
+# "Regions launched before March 20, 2019 are enabled by default ... Regions launched after March 20, 2019 are
+# disabled by default" (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html): the
+# default set is closed, so every other region of the partition is opt-in.
 DEFAULT_REGIONS = frozenset(
     {
         "us-east-1",
@@ -26,28 +44,22 @@ DEFAULT_REGIONS = frozenset(
     }
 )
 
-OPT_IN_REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-south-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ca-west-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-    }
-)
-
-KNOWN_REGIONS = DEFAULT_REGIONS | OPT_IN_REGIONS
+PARTITION = "aws"  # drgen deploys to the commercial partition only (GovCloud and China are separate accounts)
 
 # Route 53 health-check metrics are published only here, so alarms on them live here too.
 ROUTE53_METRICS_REGION = "us-east-1"
 
 
+@cache
+def known_regions() -> frozenset[str]:
+    """The regions of the partition, as the installed botocore knows them."""
+    spec = importlib.util.find_spec("botocore")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise DrgenError("drgen needs botocore (installed with boto3) for its list of AWS regions; reinstall drgen")
+    path = Path(spec.submodule_search_locations[0]) / "data" / "endpoints.json"
+    partitions = json.loads(path.read_text(encoding="utf-8"))["partitions"]
+    return frozenset(next(p for p in partitions if p["partition"] == PARTITION)["regions"])
+
+
 def is_opt_in(region: str) -> bool:
-    return region in OPT_IN_REGIONS
+    return region not in DEFAULT_REGIONS

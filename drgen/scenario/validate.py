@@ -7,8 +7,10 @@ import re
 
 from drgen.errors import ScenarioError
 from drgen.lambda_code import contract
-from drgen.regions import KNOWN_REGIONS
+from drgen.regions import known_regions
+from drgen.scenario.db_rules import master_username_problem
 from drgen.scenario.model import ComputeKind, HealthCheckType, Scenario
+from drgen.scenario.tag_rules import check_tags
 
 SUFFIX_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SUFFIX_MAX = 20
@@ -17,8 +19,11 @@ PREFIX_MAX = 24
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DB_CLASS_RE = re.compile(r"^db\.(serverless|[a-z0-9]+\.[a-z0-9]+)$")
 IDENT_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
+# Objects must be stored "at least 30 days in the current storage class before you can transition them to
+# S3 Standard-IA" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# lifecycle-transition-general-considerations.html).
+IA_MIN_DAYS = 30
 TABLE_RE = re.compile(r"^[a-zA-Z0-9_.-]{3,100}$")
-TAG_PLACEHOLDERS = {"suffix", "region", "role"}
 # AWS Backup schedules: a six-field cron expression (minutes hours day-of-month month day-of-week year).
 BACKUP_SCHEDULE_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 BACKUP_RETENTION_MAX = 36500  # 100 years: beyond any retention a DR scenario means
@@ -87,7 +92,7 @@ def validate(s: Scenario) -> None:
     _objectives(s)
     _storage(s)
     _backup(s)
-    _tags(s)
+    check_tags(s, SUFFIX_MAX)  # a bundle may be rendered with any valid suffix
     _ledger(s)
     if s.sessions.enabled and not TABLE_RE.match(s.sessions.table):
         _fail(f"sessions.table '{s.sessions.table}': 3-100 characters of letters, digits, '_', '-', '.'")
@@ -142,7 +147,7 @@ def _ledger(s: Scenario) -> None:
 
 def _regions(s: Scenario) -> None:
     for role, region in (("primary", s.regions.primary), ("secondary", s.regions.secondary)):
-        if region not in KNOWN_REGIONS:
+        if region not in known_regions():
             _fail(f"regions.{role}: unknown region '{region}'; use an AWS region code such as eu-west-1")
     if s.regions.primary == s.regions.secondary:
         _fail(f"regions: primary and secondary are both '{s.regions.primary}'; a DR pair needs two different regions")
@@ -188,9 +193,11 @@ def _database(s: Scenario) -> None:
         count = getattr(d, field_name)
         if not 1 <= count <= 16:
             _fail(f"database.{field_name}: {count}; use 1 to 16")
-    for field_name in ("database_name", "master_username"):
-        if not IDENT_RE.match(getattr(d, field_name)):
-            _fail(f"database.{field_name}: start with a letter; letters, digits and '_' only")
+    if not IDENT_RE.match(d.database_name):
+        _fail("database.database_name: start with a letter; letters, digits and '_' only")
+    problem = master_username_problem(d.master_username)
+    if problem is not None:
+        _fail(f"database.master_username: '{d.master_username}': {problem}")
     if not 1150 <= d.port <= 65535:
         _fail(f"database.port: {d.port}; Aurora accepts 1150-65535")
     if not 0 < d.lag_alarm_seconds <= 3600:
@@ -322,8 +329,20 @@ def _storage(s: Scenario) -> None:
             days = getattr(b, field_name)
             if days is not None and days < 1:
                 _fail(f"{where}.{field_name}: {days}; use at least 1 day")
-        if b.transition_ia_days is not None and b.transition_ia_days < 30:
-            _fail(f"{where}.transition_ia_days: S3 needs at least 30 days before STANDARD_IA")
+        if b.transition_ia_days is not None and b.transition_ia_days < IA_MIN_DAYS:
+            _fail(
+                f"{where}.transition_ia_days: {b.transition_ia_days}; S3 needs at least {IA_MIN_DAYS} days "
+                "before STANDARD_IA"
+            )
+        # S3 refuses the rule with InvalidArgument: "'Days' in the Expiration action ... must be greater than 'Days'
+        # in the Transition action" (PutBucketLifecycleConfiguration,
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html).
+        expire, transition = b.expire_days, b.transition_ia_days
+        if expire is not None and transition is not None and expire <= transition:
+            _fail(
+                f"{where}.expire_days: {expire}; must be greater than transition_ia_days ({transition}), or S3 "
+                "refuses the lifecycle rule; raise expire_days or drop the transition"
+            )
 
 
 def _backup(s: Scenario) -> None:
@@ -332,18 +351,3 @@ def _backup(s: Scenario) -> None:
         _fail(f"backup.retention_days: {b.retention_days}; use 1 to {BACKUP_RETENTION_MAX} days")
     if not BACKUP_SCHEDULE_RE.match(b.schedule):
         _fail(f"backup.schedule: '{b.schedule}'; use a six-field cron expression such as 'cron(0 5 ? * * *)'")
-
-
-def _tags(s: Scenario) -> None:
-    keys = set()
-    for key, value in s.tags:
-        if not 1 <= len(key) <= 128 or key.startswith("aws:"):
-            _fail(f"tags: key '{key}' must be 1-128 characters and not start with 'aws:'")
-        if key in keys:
-            _fail(f"tags: key '{key}' appears twice")
-        keys.add(key)
-        for placeholder in re.findall(r"\{([^}]*)\}", value):
-            if placeholder not in TAG_PLACEHOLDERS:
-                _fail(f"tags.{key}: unknown placeholder '{{{placeholder}}}'; use {{suffix}}, {{region}} or {{role}}")
-        if len(value) > 256:
-            _fail(f"tags.{key}: value longer than 256 characters")
