@@ -7,7 +7,7 @@ import re
 
 from drgen.errors import ScenarioError
 from drgen.lambda_code import contract
-from drgen.regions import known_regions
+from drgen.regions import is_known
 from drgen.scenario.db_rules import master_username_problem
 from drgen.scenario.model import ComputeKind, HealthCheckType, Scenario
 from drgen.scenario.tag_rules import check_tags
@@ -147,7 +147,7 @@ def _ledger(s: Scenario) -> None:
 
 def _regions(s: Scenario) -> None:
     for role, region in (("primary", s.regions.primary), ("secondary", s.regions.secondary)):
-        if region not in known_regions():
+        if not is_known(region):
             _fail(f"regions.{role}: unknown region '{region}'; use an AWS region code such as eu-west-1")
     if s.regions.primary == s.regions.secondary:
         _fail(f"regions: primary and secondary are both '{s.regions.primary}'; a DR pair needs two different regions")
