@@ -32,8 +32,10 @@ def make_tags(pairs: list[tuple[str, Any]]) -> Tags:
 
 
 def tag_list(ctx: StackContext, *extra: tuple[str, Any]) -> Tags:
-    """Tags for a property that is not a resource's own Tags (e.g. a global table replica)."""
-    return make_tags(tag_values(ctx) + list(extra))
+    """Tags for a property that is not a resource's own Tags (e.g. a global table replica); ``extra`` (Name) wins
+    over a scenario tag of the same key, as on every other resource: a key may appear once."""
+    own = {key for key, _ in extra}
+    return make_tags([pair for pair in tag_values(ctx) if pair[0] not in own] + list(extra))
 
 
 def apply_tags(ctx: StackContext) -> None:

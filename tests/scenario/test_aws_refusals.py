@@ -57,6 +57,19 @@ def test_nine_tags_fit_every_resource_drgen_tags(tmp_path):
     assert {"AWS::Route53::HealthCheck", "AWS::Route53::HostedZone"} <= seen
 
 
+def test_a_scenario_name_tag_gives_way_to_drgens_on_health_checks(tmp_path):
+    """AWS's tagging rule: "For each resource, each tag key must be unique, and each tag key can have only one
+    value" (e.g. the AWS Batch tag restrictions page). On health checks, as everywhere else, drgen's Name wins."""
+    scenario = load(config=_write(tmp_path, _tags_yaml({"Name": "mine", "team": "dr"})))
+    body = json.loads(render(scenario).files["templates/global.json"])
+    checks = [r for r in body["Resources"].values() if r["Type"] == "AWS::Route53::HealthCheck"]
+    assert checks
+    for check in checks:
+        keys = [tag["Key"] for tag in check["Properties"]["HealthCheckTags"]]
+        assert sorted(keys) == ["Name", "team"]
+        assert next(t["Value"] for t in check["Properties"]["HealthCheckTags"] if t["Key"] == "Name") != "mine"
+
+
 @pytest.mark.parametrize(
     ("value", "placeholder"),
     [
