@@ -48,8 +48,11 @@ def check_tags(s: Scenario, longest_suffix: int) -> None:
         )
     keys = set()
     for key, value in s.tags:
-        if not 1 <= len(key) <= KEY_MAX or key.startswith("aws:"):
-            raise ScenarioError(f"tags: key '{key}' must be 1-{KEY_MAX} characters and not start with 'aws:'")
+        # "Don't use aws:, AWS:, or any upper or lowercase combination of such as a prefix" (tag restrictions)
+        if not 1 <= len(key) <= KEY_MAX or key.lower().startswith("aws:"):
+            raise ScenarioError(
+                f"tags: key '{key}' must be 1-{KEY_MAX} characters and not start with 'aws:' in any case"
+            )
         if key in keys:
             raise ScenarioError(f"tags: key '{key}' appears twice")
         keys.add(key)

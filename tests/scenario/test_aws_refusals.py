@@ -57,6 +57,12 @@ def test_nine_tags_fit_every_resource_drgen_tags(tmp_path):
     assert {"AWS::Route53::HealthCheck", "AWS::Route53::HostedZone"} <= seen
 
 
+@pytest.mark.parametrize("key", ["aws:team", "AWS:team", "Aws:team"])
+def test_a_tag_key_with_the_reserved_prefix_in_any_case_is_refused(tmp_path, key):
+    with pytest.raises(ScenarioError, match="not start with 'aws:' in any case"):
+        load(config=_write(tmp_path, _tags_yaml({key: "v"})))
+
+
 def test_a_scenario_name_tag_gives_way_to_drgens_on_health_checks(tmp_path):
     """AWS's tagging rule: "For each resource, each tag key must be unique, and each tag key can have only one
     value" (e.g. the AWS Batch tag restrictions page). On health checks, as everywhere else, drgen's Name wins."""
