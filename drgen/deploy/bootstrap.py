@@ -33,9 +33,9 @@ from drgen.scenario.model import Role, Scenario
 STACK_NAME = "drgen-stackset-roles"
 TEMPLATE_PATH = "templates/stackset-roles.json"
 # "Your target account always needs full AWS CloudFormation permissions" and the S3 actions StackSets "uses ... to
-# notify the stack instance state"; the minimum policy is cloudformation:* and s3:*:
-# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
-STACKSETS_MINIMUM = ("cloudformation", "s3")
+# notify the stack instance state"; AWS's sample execution role's minimum policy allows cloudformation:*, s3:* and
+# sns:*: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html
+STACKSETS_MINIMUM = ("cloudformation", "s3", "sns")
 # "the total aggregate policy size (the sum size of all inline policies)" of a role: 10,240 characters, white
 # space not counted: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 ROLE_POLICY_CHARS = 10_240

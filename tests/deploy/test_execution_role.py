@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from drgen.deploy import bootstrap, handler_permissions
-from drgen.deploy.bootstrap import ROLE_POLICY_CHARS, roles_template
+from drgen.deploy.bootstrap import ROLE_POLICY_CHARS, execution_services, roles_template
 from drgen.errors import DrgenError
 from drgen.render import Bundle, render
 from drgen.scenario import PRESETS, load
@@ -88,7 +88,7 @@ def test_the_policy_is_one_compact_sorted_statement_within_the_iam_quota(name):
     assert all(a.endswith(":*") and a.count(":") == 1 for a in actions)
     prefixes = [a.removesuffix(":*") for a in actions]
     assert prefixes == sorted(set(prefixes))  # one action per service prefix, in prefix order
-    assert {"cloudformation:*", "s3:*"} <= set(actions)  # what StackSets itself needs in a target account
+    assert {"cloudformation:*", "s3:*", "sns:*"} <= set(actions)  # AWS's minimum for a StackSets execution role
     assert len("".join(json.dumps(policy).split())) <= ROLE_POLICY_CHARS
 
 
@@ -169,3 +169,9 @@ def test_an_oversized_policy_is_refused(monkeypatch):
     monkeypatch.setattr(bootstrap, "ROLE_POLICY_CHARS", 100)
     with pytest.raises(DrgenError, match="over IAM's 100"):
         roles_template(["us-east-1"], [PRESETS["database-dr"]])
+
+
+def test_with_no_resource_of_its_own_the_role_keeps_aws_minimum_execution_policy():
+    """AWS's sample AWSCloudFormationStackSetExecutionRole allows cloudformation:*, s3:* and sns:* before any
+    resource's own needs (stacksets-prereqs-self-managed.html)."""
+    assert execution_services([]) == ("cloudformation", "s3", "sns")
