@@ -1,5 +1,6 @@
 """Every preflight check, in order: the account and its Regions first (a Region that is not enabled answers
-nothing else), then the zone, the service-linked roles, the database, the images and the quotas, side by side.
+nothing else), then the zone, the service-linked roles, the database, the images, the Availability Zones and the
+quotas, side by side.
 
 Read-only against AWS, with one exception deploy makes too: in the sandbox a missing zone of the scenario's
 domain is created as the stand-in for the user's (drgen/deploy/zone.py). Nothing here raises for what AWS
@@ -23,6 +24,7 @@ from drgen.preflight.delegation import zone_check
 from drgen.preflight.images import image_checks
 from drgen.preflight.model import GLOBAL, Check, Report, Status, fail, unknown
 from drgen.preflight.quota import quota_checks
+from drgen.preflight.zones import zone_checks
 
 WORKERS = 8
 Job = Callable[[], list[Check]]
@@ -58,6 +60,7 @@ def run(
             check = functools.partial(orderable, aws, database)
             jobs.append(functools.partial(_guarded, database.region, "orderable", check))
     jobs.append(lambda: _guarded(GLOBAL, "image", lambda: image_checks(aws, bundle, enabled)))
+    jobs.append(lambda: _guarded(GLOBAL, "zones", lambda: zone_checks(aws, bundle, enabled)))
     if to_create is not None:
         stacks = to_create
         jobs.append(lambda: _quotas(aws, bundle, stacks, disabled, quota_report))

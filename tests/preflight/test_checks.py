@@ -3,11 +3,12 @@ wrong account, no Region to enable, no orderability): every FAIL names the comma
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
 
-from drgen.bundle.reader import Deployment
+from drgen.bundle.reader import Deployment, from_files
 from drgen.commands.preflight import guard
 from drgen.errors import DrgenError
 from drgen.preflight import Status, run
@@ -16,6 +17,9 @@ from drgen.preflight.database import Database, orderable
 from drgen.preflight.delegation import zone_check
 from drgen.preflight.images import ami_parameters, ecr_images, image_checks
 from drgen.preflight.model import first_failure
+from drgen.preflight.zones import zone_checks
+from drgen.render import render
+from drgen.scenario import load
 
 from .conftest import ACCOUNT, bundle_of
 
@@ -34,6 +38,13 @@ def by_where(checks):
 def regions_answer(stubbed, **status):
     regions = [{"RegionName": r.replace("_", "-"), "OptInStatus": s} for r, s in status.items()]
     stubbed.stub("ec2", "us-east-1").add_response("describe_regions", {"Regions": regions}, {"AllRegions": True})
+
+
+def zones_answer(stubbed, region, letters="abcd"):
+    """DescribeAvailabilityZones in ``region``: these zones, available."""
+    answer = {"AvailabilityZones": [{"ZoneName": f"{region}{x}", "State": "available"} for x in letters]}
+    wanted = {"Filters": [{"Name": "zone-type", "Values": ["availability-zone"]}]}
+    stubbed.stub("ec2", region).add_response("describe_availability_zones", answer, wanted)
 
 
 def zone_answers(stubbed):
@@ -249,6 +260,8 @@ def test_a_failing_account_end_to_end_reports_every_failure_with_its_fix(stubbed
     zone_answers(stubbed)
     orderable_answer(stubbed, "us-east-1", [True])
     orderable_answer(stubbed, "eu-west-1", [])
+    zones_answer(stubbed, "us-east-1")
+    zones_answer(stubbed, "eu-west-1")
     report = run(stubbed, bundle, resolve=lambda _: [], workers=1)
     stubbed.done()
     lines = {(c.where, c.name): c.status for c in report.checks}
@@ -260,6 +273,8 @@ def test_a_failing_account_end_to_end_reports_every_failure_with_its_fix(stubbed
         ("us-east-1", "orderable"): Status.OK,
         ("eu-west-1", "region"): Status.OK,
         ("eu-west-1", "orderable"): Status.FAIL,
+        ("us-east-1", "zones"): Status.OK,
+        ("eu-west-1", "zones"): Status.OK,
     }
     assert [c.where for c in report.checks][:3] == ["global"] * 3  # global first, then the primary, then DR
     assert first_failure(report.failed).startswith(
@@ -283,7 +298,21 @@ def test_plan_and_deploy_refuse_a_region_not_enabled_before_reading_anything_the
     [(region, name)] = [(r, n) for r, n in ami_parameters(bundle) if r == "eu-central-1"]
     parameter = {"Name": name, "Type": "String", "Value": AMI, "Version": 1}
     stubbed.stub("ssm", region).add_response("get_parameter", {"Parameter": parameter}, {"Name": name})
-    stubbed.stub("ec2", region).add_response("describe_images", {"Images": [{"ImageId": AMI, "State": "available"}]})
+
+    class Ec2:
+        """EC2 in eu-central-1 answering the image check and the zone check in whichever order their threads
+        ask (a Stubber's queue is ordered)."""
+
+        def describe_images(self, **_):
+            return {"Images": [{"ImageId": AMI, "State": "available"}]}
+
+        def describe_availability_zones(self, **_):
+            return {"AvailabilityZones": [{"ZoneName": f"{region}{x}", "State": "available"} for x in "abc"]}
+
+    stubbed_client = stubbed.client
+    stubbed.client = lambda service, where: (
+        Ec2() if (service, where) == ("ec2", region) else stubbed_client(service, where)
+    )
 
     def stacks_state():
         raise AssertionError("the stacks were read in a Region that is not enabled")
@@ -299,4 +328,20 @@ def test_plan_and_deploy_refuse_a_region_not_enabled_before_reading_anything_the
         "preflight FAIL: eu-central-2 region: eu-central-2 is not enabled (not-opted-in): aws account enable-region "
         "--region-name eu-central-2"
     ) in err
-    assert err.startswith(f"preflight: trading-asg (suffix pf) in account {ACCOUNT}: 6 OK, 2 FAIL, 2 UNKNOWN")
+    assert err.startswith(f"preflight: trading-asg (suffix pf) in account {ACCOUNT}: 7 OK, 2 FAIL, 2 UNKNOWN")
+
+
+def test_an_availability_zone_the_account_lacks_fails_naming_the_az_count(stubbed):
+    """Zone names are the account's; many accounts see two zones in us-west-1, and the subnets use a, b, c."""
+    base = load("trading-ecs", suffix="pf")
+    scenario = dataclasses.replace(
+        base, regions=dataclasses.replace(base.regions, primary="us-west-1", secondary="us-west-2")
+    )
+    bundle = from_files(render(scenario).files, "test")
+    zones = {"us-west-1": "ab", "us-west-2": "abcd"}
+    for region, letters in zones.items():
+        zones_answer(stubbed, region, letters)
+    checks = by_where(zone_checks(stubbed, bundle, zones))
+    assert checks["us-west-1"].status is Status.FAIL
+    assert "us-west-1c" in checks["us-west-1"].detail and "network.az_count to 2" in checks["us-west-1"].detail
+    assert checks["us-west-2"].status is Status.OK
