@@ -73,7 +73,7 @@ def test_target_group_checks_are_within_elbs_limits(name, bundles):
             assert 2 <= props.get("HealthyThresholdCount", 5) <= 10, logical_id
 
 
-def _kms_grants(role: dict[str, Any]) -> list[tuple[list[str], list[Any]]]:
+def _allowed(role: dict[str, Any]) -> list[tuple[list[str], list[Any]]]:
     """(actions, resources) of every Allow statement in the role's inline policies."""
     return [
         (statement["Action"], statement["Resource"])
@@ -86,7 +86,7 @@ def _kms_grants(role: dict[str, Any]) -> list[tuple[list[str], list[Any]]]:
 def _may(role: dict[str, Any], action: str, key: Any) -> bool:
     return any(
         any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions) and key in resources
-        for actions, resources in _kms_grants(role)
+        for actions, resources in _allowed(role)
     )
 
 
@@ -204,7 +204,7 @@ def test_what_runs_in_a_vpc_without_nat_has_an_endpoint_for_every_api_it_calls(n
                 checked += 1
             for logical_id, task in resources(document, "AWS::ECS::TaskDefinition").items():
                 task_role = found[task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]]
-                granted = set().union(*(_services_of(actions) for actions, _ in _kms_grants(task_role)))
+                granted = set().union(*(_services_of(actions) for actions, _ in _allowed(task_role)))
                 assert granted <= reachable, (
                     f"{path} {logical_id} in the {role} region: no endpoint for {granted - reachable}"
                 )

@@ -24,7 +24,7 @@ from typing import Any
 
 from drgen.bundle.names import REFUSED, STOOD_DOWN, substitution
 from drgen.lambda_code import contract
-from drgen.lambda_functions import returns_data
+from drgen.lambda_functions import functions_for, returns_data
 from drgen.scenario.model import Scenario
 
 POLL_SECONDS = 15
@@ -40,12 +40,11 @@ VALIDATE_POLL_SECONDS = 30
 MAX_VALIDATIONS = 10
 TASK_MAX_ATTEMPTS = 3
 TASK_RETRY = {"IntervalSeconds": 2, "MaxAttempts": TASK_MAX_ATTEMPTS, "BackoffRate": 2.0, "JitterStrategy": "FULL"}
-# The ledger replay may run Lambda's full 15 minutes: retried 3 times it could spend the execution's whole hour
-# (MaxAttempts counts retries), and a timed-out execution skips the validation and the failure notice ("catchers
-# are available for Task, Parallel and Map states, but not for top-level state machine execution failures",
-# https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). One retry covers a
-# transient failure; a replay that used its 15 minutes will not finish in the next 15.
-LONG_TASK_MAX_ATTEMPTS = 1
+# A Task runs 1 + MaxAttempts times, each up to its function's timeout; a timed-out execution skips the
+# validation and the failure notice ("catchers are available for Task, Parallel and Map states, but not for
+# top-level state machine execution failures", https://docs.aws.amazon.com/step-functions/latest/dg/
+# concepts-error-handling.html). So a Task retries fewer times when its worst case would pass half the execution's
+# time: the ledger replay, whose function may run Lambda's full 15 minutes, retries once.
 EXECUTION_TIMEOUT_SECONDS = 3600
 # state name -> the catalogue function its Task invokes
 TASKS = {
@@ -219,14 +218,19 @@ def definition(scenario: Scenario) -> dict[str, Any]:
     chain = _optional_steps(scenario)
     results = {"ReplayLedger": "$.replay", "ReturnReplication": "$.returns"}
     for state, following in zip(chain, [*chain[1:], "StartValidating"], strict=True):
-        retries = LONG_TASK_MAX_ATTEMPTS if state == "ReplayLedger" else TASK_MAX_ATTEMPTS
-        states[state] = _task(scenario, state, results[state], following, retries=retries)
+        states[state] = _task(scenario, state, results[state], following)
     return {
         "Comment": f"drgen {scenario.name}: failover to the DR region (mode failback reverses it)",
         "StartAt": "ChooseMode",
         "TimeoutSeconds": EXECUTION_TIMEOUT_SECONDS,
         "States": states,
     }
+
+
+def _retries(scenario: Scenario, state: str) -> int:
+    """TASK_MAX_ATTEMPTS, or fewer where (1 + retries) x the function's timeout would pass half the execution's."""
+    timeout = next(f.timeout for f in functions_for(scenario) if f.key == TASKS[state])
+    return max(0, min(TASK_MAX_ATTEMPTS, EXECUTION_TIMEOUT_SECONDS // (2 * timeout) - 1))
 
 
 def _loop(task: str, counter: str, seconds: int) -> dict[str, Any]:
@@ -274,7 +278,6 @@ def _task(
     extra: Mapping[str, Any] | None = None,
     *,
     quiet: str | None = None,
-    retries: int = TASK_MAX_ATTEMPTS,
 ) -> dict[str, Any]:
     """A Lambda Task: the common request in, its result at ``result_path``; retried, and caught into the failure
     notification (whose own failure ends the run). ``quiet``: where a quiet refusal goes instead."""
@@ -298,7 +301,7 @@ def _task(
         "ResultPath": result_path,
         "Retry": [
             {"ErrorEquals": list(contract.REFUSALS), "MaxAttempts": 0},
-            {"ErrorEquals": ["States.ALL"], **TASK_RETRY, "MaxAttempts": retries},
+            {"ErrorEquals": ["States.ALL"], **TASK_RETRY, "MaxAttempts": _retries(scenario, state)},
         ],
         "Catch": catchers,
         "Next": next_state,

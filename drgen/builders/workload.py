@@ -70,12 +70,10 @@ def workload_egress(ctx: StackContext) -> list[ec2.SecurityGroupRule]:
     leads after a promotion), and HTTPS to AWS APIs (interface endpoints, the S3 gateway or NAT; a VPC without
     NAT has no route to anywhere else, so 0.0.0.0/0 on 443 reaches AWS services only there)."""
     db_port = ctx.scenario.database.port
-    peered = [rule(db_port, peer_cidr(ctx), "the Aurora cluster in the other region, over the peering")]
-    return [
-        rule(db_port, vpc_cidr(ctx), "the Aurora cluster in this VPC"),
-        *(peered if ctx.scenario.network.peering else []),
-        rule(HTTPS_PORT, ANYWHERE, "AWS APIs over HTTPS"),
-    ]
+    rules = [rule(db_port, vpc_cidr(ctx), "the Aurora cluster in this VPC")]
+    if ctx.scenario.network.peering:
+        rules.append(rule(db_port, peer_cidr(ctx), "the Aurora cluster in the other region, over the peering"))
+    return [*rules, rule(HTTPS_PORT, ANYWHERE, "AWS APIs over HTTPS")]
 
 
 def rule(port: int, cidr: Any, description: str) -> ec2.SecurityGroupRule:

@@ -120,12 +120,12 @@ def lint_bundles(
     jobs: list[tuple[Path, tuple[str, ...]]] = []
     for bundle_dir in bundle_dirs:
         manifest = read_manifest(bundle_dir)
-        regions = _regions(manifest)
+        regions, recorded = _regions(manifest), manifest.expected()
         changed = changed_files(bundle_dir, manifest, regions)
         for relative in sorted(regions):
             path = bundle_dir / relative
             if relative in changed:
-                findings.append(_integrity(path, changed[relative], manifest.expected()[relative]))
+                findings.append(_integrity(path, changed[relative], recorded[relative]))
             if path.is_file():
                 jobs.append((path, regions[relative]))
     kept = {job: _kept(*job) for job in jobs}

@@ -56,34 +56,31 @@ def _put(dynamodb: Any, table: str, key: str, values: dict[str, Any], **conditio
 def acquire(dynamodb: Any, table: str, holder: str, now: float, ttl_seconds: float) -> str:
     """Take the lock for ``holder`` (again, if it holds it already); returns "" or, when another execution holds
     it, that execution's id."""
-    try:
-        _put(
-            dynamodb,
-            table,
-            LOCK,
-            {"holder": holder, "acquired_at": now, "expires_at": now + ttl_seconds},
-            ConditionExpression="attribute_not_exists(#id) OR holder = :me OR expires_at < :now",
-            ExpressionAttributeNames={"#id": CONTROL_KEY},
-            ExpressionAttributeValues={":me": {"S": holder}, ":now": _value(now)},
-        )
-    except ClientError as error:
-        if error_code(error) != CONDITION_FAILED:
-            raise
-        return _item(dynamodb, table, LOCK).get("holder", "another execution")
-    return ""
+    taken = _lock(
+        dynamodb,
+        table,
+        holder,
+        now,
+        ttl_seconds,
+        ConditionExpression="attribute_not_exists(#id) OR holder = :me OR expires_at < :now",
+        ExpressionAttributeNames={"#id": CONTROL_KEY},
+        ExpressionAttributeValues={":me": {"S": holder}, ":now": _value(now)},
+    )
+    return "" if taken else _item(dynamodb, table, LOCK).get("holder", "another execution")
 
 
 def take_over(dynamodb: Any, table: str, holder: str, stale: str, now: float, ttl_seconds: float) -> bool:
     """Take the lock from ``stale``, an execution that ended without releasing it (stopped, or its notify step
     failed); False when the lock changed hands meanwhile (then it is not ours)."""
+    condition = {"ConditionExpression": "holder = :stale", "ExpressionAttributeValues": {":stale": {"S": stale}}}
+    return _lock(dynamodb, table, holder, now, ttl_seconds, **condition)
+
+
+def _lock(dynamodb: Any, table: str, holder: str, now: float, ttl_seconds: float, **condition: Any) -> bool:
+    """Write the lock for ``holder`` if ``condition`` holds; False when it does not."""
     try:
         _put(
-            dynamodb,
-            table,
-            LOCK,
-            {"holder": holder, "acquired_at": now, "expires_at": now + ttl_seconds},
-            ConditionExpression="holder = :stale",
-            ExpressionAttributeValues={":stale": {"S": stale}},
+            dynamodb, table, LOCK, {"holder": holder, "acquired_at": now, "expires_at": now + ttl_seconds}, **condition
         )
     except ClientError as error:
         if error_code(error) != CONDITION_FAILED:

@@ -85,7 +85,7 @@ def guard(
     ssm: Any,
     rds: Any,
     cloudwatch: Any,
-    sfn: Any = None,
+    sfn: Any,
     table: str,
     parameter: str,
     namespace: str,
@@ -130,9 +130,7 @@ def guard(
 
 def _ended(sfn: Any, execution_arn: str) -> bool:
     """Whether the lock's holder is an execution that has ended (DescribeExecution says so). Anything else (not
-    found, not readable, no client) keeps the lock: a run that may be going on is never overtaken."""
-    if sfn is None:
-        return False
+    found, not readable) keeps the lock: a run that may be going on is never overtaken."""
     try:
         status = retry(sfn.describe_execution, executionArn=execution_arn)["status"]
     except Exception as error:

@@ -103,10 +103,14 @@ def test_a_stand_in_endpoint_whose_caller_hung_up_answers_nothing_and_raises_not
     would print as a traceback into the drill's output."""
 
     class HungUp(io.RawIOBase):
+        attempts = 0
+
         def write(self, _data: Any) -> int:
+            type(self).attempts += 1
             raise BrokenPipeError(32, "Broken pipe")
 
     handler = object.__new__(type("Endpoints", (rehearsal._Endpoints,), {"answer": staticmethod(lambda _: (200, {}))}))
     handler.path, handler.command, handler.requestline = "/eu-west-2/health", "GET", "GET /eu-west-2/health"
     handler.request_version, handler.client_address, handler.wfile = "HTTP/1.1", ("127.0.0.1", 1), HungUp()
-    handler.do_GET()
+    handler.do_GET()  # before the fix: BrokenPipeError
+    assert HungUp.attempts == 1  # the answer was written once and the hang-up met; nothing was tried after it
