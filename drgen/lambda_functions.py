@@ -21,7 +21,7 @@ class Function:
     package: str  # directory under lambda/
     handler: str  # module.function inside the package directory
     roles: tuple[Role, ...]  # where it is deployed
-    env: tuple[str, ...]  # environment variables the code reads
+    env: tuple[str, ...]  # environment variables the code reads (the metrics namespace follows from ``calls``)
     vpc: bool  # runs in the private subnets (needs the database)
     description: str
     timeout: int = 60
@@ -32,6 +32,14 @@ class Function:
     # boto3 calls, and lint rule E9011 checks that the function's role grants each and the KMS calls it implies.
     calls: tuple[str, ...] = ()
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """What the template sets: ``env``, and the namespace wherever the code publishes or reads drgen's metrics."""
+        metrics = any(call in METRIC_CALLS for call in self.calls)
+        return (*self.env, contract.METRICS_NAMESPACE) if metrics else self.env
+
+
+METRIC_CALLS = ("cloudwatch:PutMetricData", "cloudwatch:GetMetricData")
 
 # What the scale step calls per compute kind (the template grants only the scenario's: ``calls_for``).
 SCALE_CALLS = {
@@ -48,16 +56,8 @@ EVENT_SOURCE_MAPPING_CALLS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:Ge
 BOTH = (Role.PRIMARY, Role.SECONDARY)
 DR = (Role.SECONDARY,)
 
-# Common environment every function gets: SCENARIO, SUFFIX, NAMESPACE (custom metrics), ALERT_TOPIC_ARN,
-# SECONDARY_REGION. PRIMARY_REGION only where the code calls the primary region (the failover path must not).
-COMMON_ENV = (
-    contract.SCENARIO,
-    contract.SUFFIX,
-    contract.METRICS_NAMESPACE,
-    contract.ALERT_TOPIC_ARN,
-    contract.SECONDARY_REGION,
-)
 DB_ENV = (contract.DB_SECRET_NAME, contract.DB_ENDPOINT, contract.DB_NAME)
+LEDGER_ENV = (contract.LEDGER_TABLE, contract.QUEUE_URL)
 
 FAILOVER_STEPS = (
     Function(
@@ -105,7 +105,8 @@ FAILOVER_STEPS = (
         vpc=False,
         description="Promotes the DR cluster: SwitchoverGlobalCluster when nothing can be lost, else "
         "FailoverGlobalCluster",
-        primary_region_use="failback only: the switchover's target is the primary region's cluster",
+        primary_region_use="switchover only (a planned run, a primary writer that still beats, a failback): AWS "
+        "runs it in the current primary's Region; a failover with data loss runs in the DR region",
         calls=("rds:DescribeGlobalClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"),
     ),
     Function(
@@ -175,7 +176,7 @@ FAILOVER_STEPS = (
         "failover",
         "notify.handler",
         DR,
-        (contract.STATE_PARAMETER, contract.CONTROL_TABLE),
+        (contract.STATE_PARAMETER, contract.CONTROL_TABLE, contract.SCENARIO, contract.ALERT_TOPIC_ARN),
         vpc=False,
         description="Records the outcome (metrics, state), releases the lock, then publishes the notice",
         calls=(
@@ -249,6 +250,7 @@ READINESS = Function(
         contract.STATE_MACHINE_ARN,
         contract.LAG_THRESHOLD_SECONDS,
         contract.CONTROL_TABLE,
+        contract.ALERT_TOPIC_ARN,
     ),
     vpc=False,
     description="Hourly failover-readiness test: health endpoint, global cluster membership, lag, state machine; "
@@ -314,7 +316,7 @@ TRADE_PROCESSOR = Function(
     "app",
     "trades.handler",
     BOTH,
-    (*DB_ENV, contract.GLOBAL_CLUSTER_ID, contract.QUEUE_URL, contract.EVENT_BUS_NAME, contract.EVENT_SOURCE),
+    (*DB_ENV, contract.GLOBAL_CLUSTER_ID, contract.EVENT_BUS_NAME, contract.EVENT_SOURCE),
     vpc=True,
     description="Processes trade orders from SQS into the database (through the global writer endpoint), "
     "idempotently by order id, and announces them on the bus",
@@ -326,16 +328,14 @@ TRADE_PROCESSOR = Function(
     ),
 )
 
-# The order ledger (scenarios with ``ledger.enabled``): an order is acknowledged once it is in a DynamoDB global
-# table with multi-Region strong consistency, replicated synchronously to the other region before the write
-# returns; the trade queue only delivers it to the processor, and a failover replays the ledger into the queue of
-# the region that writes now.
+# The order ledger (``ledger.enabled``): an order is acknowledged once a DynamoDB global table with multi-Region
+# strong consistency holds it; the queue only delivers it, and a failover replays the ledger into the writer's.
 ORDER_INTAKE = Function(
     "order-intake",
     "app",
     "intake.handler",
     BOTH,
-    (contract.LEDGER_TABLE, contract.QUEUE_URL),
+    LEDGER_ENV,
     vpc=False,
     description="Accepts a trade order: writes it to the order ledger (synchronously replicated), queues it, answers "
     "202",
@@ -347,7 +347,7 @@ LEDGER_REPLAY = Function(
     "failover",
     "replay.handler",
     DR,
-    (contract.LEDGER_TABLE, contract.QUEUE_URL, contract.PRIMARY_QUEUE_URL, contract.REPLAY_SECONDS),
+    (*LEDGER_ENV, contract.PRIMARY_QUEUE_URL, contract.PRIMARY_REGION, contract.REPLAY_SECONDS),
     vpc=False,
     description="Queues the ledger's recent orders again where the writer now is, so processing catches up "
     "idempotently",

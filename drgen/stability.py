@@ -5,7 +5,8 @@ every dependency of the failover: each trigger, each API the state machine's fun
 (from their IAM policies, so the list follows the templates), and the Route 53 data plane that moves traffic.
 Each row says where the dependency lives: ``dr`` (the DR region), ``global`` (a global data plane),
 ``us-east-1`` (Route 53's control plane, or the forwarded health-check alarm) or ``primary``, and when it is
-needed: ``failover``, ``failback only``, or ``second way`` (a redundant path the failover survives without).
+needed: ``failover``, ``failback only``, ``switchover only`` (a run that loses nothing, with the primary up),
+``best effort`` or ``second way`` (a redundant path the failover survives without).
 A static-stable failover has no ``primary`` row needed on ``failover``; lint rule E9010 enforces the same on
 the template.
 """
@@ -23,6 +24,8 @@ PRIMARY_PARAMETERS = ("PeerRegion", "PrimaryRegion")
 REASON_KEY = "drgen:PrimaryRegionUse"  # written by drgen/builders/functions.py, read by lint rule E9010
 ROUTE53_CONTROL_REGION = "us-east-1"
 DR_ONLY = "IsSecondary"
+# Primary-region uses a catalogue entry may state as its reason's first words (drgen/lambda_functions.py).
+EXPLAINED = ("failback only", "switchover only")
 
 Row = dict[str, str]
 
@@ -77,14 +80,15 @@ def _triggers(resources: dict[str, Any], global_template: dict[str, Any], region
 def _calls(resources: dict[str, Any], regions: Mapping[str, str]) -> Iterator[Row]:
     """What each DR-only role may call (functions, the state machine, triggers), by the region of the target.
 
-    A function whose catalogue entry explains a primary-region use (failback only) gets that as its own row.
+    A function whose catalogue entry explains a primary-region use (failback only, switchover only) gets that as
+    its own row; any other explained use is best effort.
     """
     for name, resource in sorted(resources.items()):
         if resource["Type"] != "AWS::IAM::Role":
             continue
         component = name.removesuffix("Role")
         reason = _reason(resources.get(f"{component}Function", resource))
-        explained = "failback only" if reason.startswith("failback only") else "best effort"
+        explained = next((when for when in EXPLAINED if reason.startswith(when)), "best effort")
         if reason:
             yield _row(component, reason, "primary", regions, explained)
         for action, targets in _grants(resource):

@@ -35,9 +35,11 @@ def test_the_failover_path_needs_nothing_from_the_primary_region(bundle: Any) ->
     rows = failover_path(from_files(bundle.files, "test"))
     assert primary_dependencies(rows) == []
     primary = bundle.scenario.regions.primary
-    # What does touch the primary (or us-east-1) is failback-only or a second way the failover survives without.
+    # What does touch the primary (or us-east-1) is failback-only, a switchover (which needs the primary up), best
+    # effort or a second way the failover survives without.
     assert {r["when"] for r in rows if r["region"] in (primary, "us-east-1")} <= {
         "failback only",
+        "switchover only",
         "second way",
         "best effort",
     }

@@ -43,7 +43,7 @@ def build(ctx: StackContext) -> None:
     env.update(events.producer_env(ctx, bus, "trades"))
     if kind is ComputeKind.APIGATEWAY:
         queue = api.trade_queue(ctx, TRADE_PROCESSOR.timeout)
-        env[contract.QUEUE_URL] = Ref(queue.queue)
+        env[contract.QUEUE_URL] = Ref(queue.queue)  # where the order intake queues
         # The processor writes through the global writer endpoint, which it reads from the global cluster.
         env[contract.GLOBAL_CLUSTER_ID] = inputs.global_cluster_id(ctx)
         grants[TRADE_PROCESSOR.key] = [

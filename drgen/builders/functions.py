@@ -26,7 +26,7 @@ from drgen.builders.database import LOG_RETENTION_DAYS
 from drgen.builders.iam import DESTROYABLE, POLICY_VERSION, service_trust
 from drgen.bundle.names import camel
 from drgen.lambda_code import contract
-from drgen.lambda_functions import BOTH, COMMON_ENV, DB_ENV, Function, calls_for
+from drgen.lambda_functions import BOTH, DB_ENV, Function, calls_for
 from drgen.packaging import ARTIFACT_BUCKET_PARAMETER, key_parameter
 from drgen.scan.skips import Skip, skip_metadata
 from drgen.scenario.model import Role
@@ -110,13 +110,11 @@ def _function_name(ctx: StackContext, spec: Function) -> str:
 
 # -- environment ---------------------------------------------------------------------------------------------
 def common_env(ctx: StackContext) -> dict[str, Any]:
-    """The variables every function gets (COMMON_ENV)."""
+    """The values any function may read; each gets those its catalogue entry lists (what its code reads)."""
     return {
         contract.SCENARIO: ctx.scenario.name,
-        contract.SUFFIX: ctx.names.suffix,
         contract.METRICS_NAMESPACE: connectivity_namespace(ctx.scenario),
         contract.ALERT_TOPIC_ARN: inputs.alert_topic(ctx),
-        contract.SECONDARY_REGION: inputs.region_of(ctx, Role.SECONDARY),
     }
 
 
@@ -159,12 +157,12 @@ def deploy(
     shared = {**common_env(ctx), **env}
     deployed = {}
     for spec in specs:
-        missing = [name for name in (*COMMON_ENV, *spec.env) if name not in shared]
+        missing = [name for name in spec.variables if name not in shared]
         if missing:
             raise KeyError(f"{spec.key}: no value for {', '.join(missing)}")  # a builder bug, not user input
         if spec.vpc and network is None:
             raise ValueError(f"{spec.key} runs in the VPC: pass its network")
-        variables = {name: shared[name] for name in (*COMMON_ENV, *spec.env)}
+        variables = {name: shared[name] for name in spec.variables}
         deployed[spec.key] = _function(ctx, spec, variables, list((grants or {}).get(spec.key, ())), network)
     return deployed
 

@@ -46,12 +46,10 @@ PRIMARY_HEALTH_ALARM = "primary-health"  # on the primary's Route 53 health chec
 
 # -- environment variables -------------------------------------------------------------------------------------
 # What the templates set and the functions read (drgen/lambda_functions.py lists each function's).
-# Every function (no handler reads SUFFIX or SECONDARY_REGION yet: they say where the function runs):
+# Any function whose code reads them (the notice's scenario, custom metrics, the alert topic):
 SCENARIO = "SCENARIO"
-SUFFIX = "SUFFIX"
 METRICS_NAMESPACE = "METRICS_NAMESPACE"
 ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
-SECONDARY_REGION = "SECONDARY_REGION"
 # The database's functions, and the application's containers and instances:
 DB_SECRET_NAME = "DB_SECRET_NAME"
 DB_ENDPOINT = "DB_ENDPOINT"

@@ -6,10 +6,19 @@ the primary's database is up and replicating, and a switchover loses nothing. Pl
 default): SwitchoverGlobalCluster, which waits for the replica to catch up and loses nothing. Both are
 idempotent here: when the target already writes, or a failover to it is under way, nothing is called. The
 state machine then polls ``status_handler`` until ``promoted`` is true.
+
+Each call goes to the Region AWS's procedure names: a switchover to the current primary's ("--region – Specify
+the AWS Region where the primary DB cluster of the Aurora global database is running"), a failover to the
+target's ("--region – Specify the AWS Region where the secondary DB cluster that you want to be the new primary
+for the Aurora global database is running"),
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html. So a
+failover with data loss never touches the lost primary Region; a switchover needs it healthy anyway.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -33,6 +42,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return promote(
         Request.from_event(event),
         rds=aws.client("rds"),
+        rds_in=functools.partial(aws.client, "rds"),
         global_cluster_id=config.required(GLOBAL_CLUSTER_ID),
         dr_cluster_arn=config.required(DR_CLUSTER_ARN),
         writer_alive=event.get(WRITER_ALIVE) is True,
@@ -49,9 +59,16 @@ def status_handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
 
 
 def promote(
-    request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str, writer_alive: bool = False
+    request: Request,
+    *,
+    rds: Any,
+    rds_in: Callable[[str], Any],
+    global_cluster_id: str,
+    dr_cluster_arn: str,
+    writer_alive: bool = False,
 ) -> dict[str, Any]:
-    """Start the promotion unless it is done or under way; ``action`` says which it was."""
+    """Start the promotion unless it is done or under way; ``action`` says which it was. ``rds`` is this
+    Region's client, ``rds_in`` gives one for a Region (the switchover's or failover's, see above)."""
     cluster = describe_global_cluster(rds, global_cluster_id)
     target = target_cluster(cluster, dr_cluster_arn, request)
     lossless = request.planned or writer_alive
@@ -66,7 +83,7 @@ def promote(
         logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
         return {**result, "action": "none", "changed": False}
     try:
-        action = _start(rds, global_cluster_id, target, lossless)
+        action = _start(rds_in, global_cluster_id, target, writer_arn(cluster), lossless)
     except ClientError as error:
         if error_code(error) != BUSY or transition_to(describe_global_cluster(rds, global_cluster_id)) != target:
             raise
@@ -75,14 +92,16 @@ def promote(
     return {**result, "action": action, "changed": action != "none"}
 
 
-def _start(rds: Any, global_cluster_id: str, target: str, lossless: bool) -> str:
+def _start(rds_in: Callable[[str], Any], global_cluster_id: str, target: str, writer: str, lossless: bool) -> str:
     if lossless:
         retry(
-            rds.switchover_global_cluster, GlobalClusterIdentifier=global_cluster_id, TargetDbClusterIdentifier=target
+            rds_in(aws.arn_region(writer or target)).switchover_global_cluster,
+            GlobalClusterIdentifier=global_cluster_id,
+            TargetDbClusterIdentifier=target,
         )
         return "switchover"
     retry(
-        rds.failover_global_cluster,
+        rds_in(aws.arn_region(target)).failover_global_cluster,
         GlobalClusterIdentifier=global_cluster_id,
         TargetDbClusterIdentifier=target,
         AllowDataLoss=True,

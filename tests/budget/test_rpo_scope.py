@@ -24,4 +24,5 @@ def test_the_budget_lists_what_the_failover_path_needs_and_from_where():
     # Route 53 control plane (the second way to shift DNS) and for the best-effort return replication
     assert max(path["needs_by_region"], key=path["needs_by_region"].get) == "dr (eu-west-1)"
     primary = [place for place in path["needs_by_region"] if place.startswith("primary")]
-    assert primary and all(p.endswith(("failback only)", "second way)", "best effort)")) for p in primary)
+    explained = ("failback only)", "switchover only)", "second way)", "best effort)")
+    assert primary and all(p.endswith(explained) for p in primary)

@@ -341,8 +341,6 @@ def test_sqs_queue_with_dead_letters_feeds_the_trade_processor(name, bundles):
     assert doc["Resources"][dead_letters]["Type"] == "AWS::SQS::Queue"
     assert queue["KmsMasterKeyId"] == {"Ref": "KmsKeyArn"}
     assert queue["VisibilityTimeout"] >= 6 * 60
-    processor = doc["Resources"]["TradeProcessorFunction"]["Properties"]
-    assert processor["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": queue_id}
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 

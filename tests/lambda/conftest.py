@@ -56,7 +56,6 @@ def cloud(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", DR)
     monkeypatch.setenv("METRICS_NAMESPACE", NAMESPACE)
     monkeypatch.setenv("PRIMARY_REGION", PRIMARY)
-    monkeypatch.setenv("SECONDARY_REGION", DR)
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"), timeout=10).close()
 
     def client(service: str, region: str = DR) -> Any:

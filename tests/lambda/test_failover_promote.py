@@ -100,14 +100,14 @@ DR_ARN = "arn:aws:rds:eu-west-2:123456789012:cluster:dr"
 def test_a_failover_under_way_is_neither_restarted_nor_reported_done():
     rds = _Rds()
     kwargs = {"rds": rds, "global_cluster_id": "g", "dr_cluster_arn": DR_ARN}
-    assert promote.promote(Request(), **kwargs)["action"] == "none" and rds.failovers == 0
+    assert promote.promote(Request(), rds_in=lambda _: rds, **kwargs)["action"] == "none" and rds.failovers == 0
     status = promote.promotion_status(Request(), **kwargs)
     assert status["promoted"] is False and status["failover_status"] == "failing-over"
 
 
 def test_a_failover_started_by_an_earlier_attempt_is_not_an_error():
     rds = _Rds(busy_after_describe=True)
-    result = promote.promote(Request(), rds=rds, global_cluster_id="g", dr_cluster_arn=DR_ARN)
+    result = promote.promote(Request(), rds=rds, rds_in=lambda _: rds, global_cluster_id="g", dr_cluster_arn=DR_ARN)
     assert result["action"] == "none" and result["changed"] is False and rds.failovers == 1
 
 
@@ -131,5 +131,47 @@ def test_a_cancelled_promotion_fails_at_once_instead_of_waiting_out_the_clock():
     with pytest.raises(PromotionCancelledError, match=r"cancelled the promotion of .*:cluster:dr"):
         promote.promotion_status(Request(), **kwargs)
     with pytest.raises(PromotionCancelledError):
-        promote.promote(Request(), **kwargs)
+        promote.promote(Request(), rds_in=lambda _: rds, **kwargs)
     assert rds.failovers == 0
+
+
+class _Regions:
+    """RDS clients per Region that record where each promotion call is made (IsWriter as given)."""
+
+    def __init__(self, writer: str) -> None:
+        self.writer, self.calls = writer, []
+
+    def __call__(self, region: str):
+        regions = self
+
+        class _Client:
+            def describe_global_clusters(self, **_):
+                members = [{"DBClusterArn": arn, "IsWriter": arn == regions.writer} for arn in (PRIMARY_ARN, DR_ARN)]
+                return {"GlobalClusters": [{"GlobalClusterIdentifier": "g", "GlobalClusterMembers": members}]}
+
+            def switchover_global_cluster(self, **_):
+                regions.calls.append(("switchover", region))
+
+            def failover_global_cluster(self, **_):
+                regions.calls.append(("failover", region))
+
+        return _Client()
+
+
+@pytest.mark.parametrize(
+    ("request_", "writer", "expected"),
+    [
+        (Request(planned=True), PRIMARY_ARN, ("switchover", "eu-central-1")),  # the primary's Region
+        (Request(planned=False), PRIMARY_ARN, ("failover", "eu-west-2")),  # the target's: never the lost Region
+        (Request(planned=True, mode="failback"), DR_ARN, ("switchover", "eu-west-2")),  # DR writes now
+    ],
+    ids=["planned", "unplanned", "failback"],
+)
+def test_each_promotion_is_called_in_the_region_aws_procedure_names(request_, writer, expected):
+    """aurora-global-database-disaster-recovery.html: a switchover's "--region – Specify the AWS Region where the
+    primary DB cluster of the Aurora global database is running"; a failover's "--region – Specify the AWS Region
+    where the secondary DB cluster that you want to be the new primary ... is running". The DR function called
+    both in its own Region."""
+    regions = _Regions(writer)
+    promote.promote(request_, rds=regions("eu-west-2"), rds_in=regions, global_cluster_id="g", dr_cluster_arn=DR_ARN)
+    assert regions.calls == [expected]
