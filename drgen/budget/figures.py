@@ -107,6 +107,13 @@ GRACE = Figure(
     "budgeted as its start-up time (an upper bound).",
     "https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html",
 )
+LAUNCH_HOOK = Figure(
+    None,
+    "A launch lifecycle hook holds a new instance in Pending:Wait until its action completes or HeartbeatTimeout "
+    "ends; it is registered with the load balancer and put in service after; budgeted as its timeout (an upper "
+    "bound).",
+    "https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html",
+)
 AURORA_REPLICATION = Figure(
     1,
     "Aurora Global Database replicates asynchronously 'with typical latency of under a second'; an unplanned "

@@ -285,7 +285,22 @@ def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
             setting=raise_standby,
         )
     ]
-    grace = number(unit["Properties"].get(grace_prop))
+    hook = _launch_hook(unit["Properties"])
+    if hook is not None:  # the instance serves only once the hook completes; the grace period starts after
+        terms.append(
+            Term(
+                "recover",
+                f"scale-out {what}: start-up in the launch lifecycle hook",
+                number(hook.get("HeartbeatTimeout")) or 3600,  # the hook's default timeout is one hour
+                f"{hook.get('LifecycleHookName')} HeartbeatTimeout {hook.get('HeartbeatTimeout')} s",
+                app.source(unit_id, "LifecycleHookSpecificationList"),
+                f.LAUNCH_HOOK,
+                floor=0,
+                branch=CAPACITY,
+                setting=f"a shorter HeartbeatTimeout (an image that starts faster), or {raise_standby}",
+            )
+        )
+    grace = number(unit["Properties"].get(grace_prop)) if hook is None else None
     if grace:
         terms.append(
             Term(
@@ -302,6 +317,12 @@ def _capacity(docs: BundleDocs, orch: Stack) -> list[Term]:
         )
     terms += _target_health(app, raise_standby)
     return terms
+
+
+def _launch_hook(group: dict[str, Any]) -> dict[str, Any] | None:
+    """The group's launch lifecycle hook, if it has one."""
+    hooks = group.get("LifecycleHookSpecificationList") or []
+    return next((h for h in hooks if h.get("LifecycleTransition") == "autoscaling:EC2_INSTANCE_LAUNCHING"), None)
 
 
 def _target_health(app: Stack, raise_standby: str) -> list[Term]:

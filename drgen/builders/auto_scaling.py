@@ -6,6 +6,8 @@ drgen's health application (instance_app.py) on the latest Amazon Linux 2023.
 
 from __future__ import annotations
 
+from awacs.autoscaling import CompleteLifecycleAction
+from awacs.aws import Allow, Statement
 from troposphere import Base64, GetAtt, Ref, Sub, autoscaling, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -30,10 +32,13 @@ def group(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup) 
     compute = ctx.scenario.compute
     name = app_name(ctx)
     template = _launch_template(ctx, balancer)
+    # drgen's application installs at boot: the group waits for it (instance_app.py, READY_HOOK).
+    hooks = [_ready_hook()] if compute.runs_default_application else []
     group = ctx.add(
         autoscaling.AutoScalingGroup(
             "AutoScalingGroup",
             AutoScalingGroupName=name,
+            LifecycleHookSpecificationList=hooks,
             LaunchTemplate=autoscaling.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(template), Version=GetAtt(template, "LatestVersionNumber")
             ),
@@ -61,6 +66,18 @@ def group(ctx: StackContext, balancer: Balancer, target_group: elb.TargetGroup) 
         )
     )
     ctx.output(AUTO_SCALING_GROUP_NAME, Ref(group), "Auto Scaling group the failover scales to active capacity.")
+
+
+def _ready_hook() -> autoscaling.LifecycleHookSpecification:
+    """Given at creation, so the group's first instances wait too ("If you add a lifecycle hook ... at creation,
+    the lifecycle hook applies to the instances that are launched when the group is created":
+    https://docs.aws.amazon.com/autoscaling/ec2/userguide/adding-lifecycle-hooks.html)."""
+    return autoscaling.LifecycleHookSpecification(
+        LifecycleHookName=instance_app.READY_HOOK,
+        LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+        HeartbeatTimeout=instance_app.READY_SECONDS,
+        DefaultResult="ABANDON",
+    )
 
 
 def asg_arn(ctx: StackContext) -> Sub:
@@ -108,25 +125,29 @@ def _launch_template(ctx: StackContext, balancer: Balancer) -> ec2.LaunchTemplat
         type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
         default=named or AMI_PARAMETER,
     )
-    default_app = instance_app.install(ctx) if ctx.scenario.compute.runs_default_application else None
+    default_app = instance_app.install(ctx, app_name(ctx)) if ctx.scenario.compute.runs_default_application else None
+    # The application reads its package; the script reports it ready on this group's hook.
+    ready = Statement(Effect=Allow, Action=[CompleteLifecycleAction], Resource=[asg_arn(ctx)])
     role = application_role(
         ctx,
         "InstanceRole",
         "ec2.amazonaws.com",
         [Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")],  # shell access without SSH
-        grants=[default_app[2]] if default_app else [],
+        grants=[default_app.grant, ready] if default_app else [],
     )
     profile = ctx.add(iam.InstanceProfile("InstanceProfile", Roles=[Ref(role)]))
     group = workload_security_group(ctx, balancer)
     tls = ctx.scenario.compute.target_tls
     user_data = Sub(
-        "#!/bin/bash\nset -euo pipefail\ninstall -d -m 0755 /etc/drgen\n"
+        "#!/bin/bash\nset -euo pipefail\n"
+        + (default_app.first if default_app else "")
+        + "install -d -m 0755 /etc/drgen\n"
         + (MAKE_CERTIFICATE if tls else "")
         + "cat > /etc/drgen/app.env <<'EOF'\n"
         + _app_env(tls)
         + "EOF\n"
-        + (default_app[0] if default_app else ""),
-        **(default_app[1] if default_app else {}),
+        + (default_app.last if default_app else ""),
+        **(default_app.variables if default_app else {}),
         Secret=inputs.database_secret_name(ctx),
         Endpoint=inputs.database_endpoint(ctx),
         GlobalCluster=inputs.global_cluster_id(ctx),

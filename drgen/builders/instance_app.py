@@ -9,11 +9,20 @@ artifact bucket and run it as a systemd service on the application port. It answ
 Python 3.11 and its pip come from the Amazon Linux 2023 repositories; boto3 (which the package does not vendor:
 Lambda's runtime provides it) is installed at the pinned version through the NAT gateways the scenario must
 have (validate.py refuses an ASG scenario without NAT and without its own AMI).
+
+The install takes longer than the group's health-check grace period may allow, so the group holds each new
+instance in a launch lifecycle hook until the application answers: "By adding a launch lifecycle hook to your Auto
+Scaling group, you can ensure that your bootstrap scripts have completed successfully and the applications on the
+instances are ready to accept traffic when the lifecycle hook ends"
+(https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html); the grace period starts only once
+the instance is InService (https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html).
+The script completes the hook with CONTINUE when the port answers, ABANDON at the first failed command; an
+instance that does neither within READY_SECONDS is abandoned (DefaultResult) and replaced.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from awacs import s3
 from awacs.aws import Allow, Statement
@@ -28,6 +37,28 @@ BOTO3_VERSION = "1.44.8"
 APP_DIR = "/opt/drgen-app"
 SERVICE = "drgen-app"
 PYTHON = "/usr/bin/python3.11"
+READY_HOOK = "drgen-app-ready"
+READY_SECONDS = 180  # the hook's HeartbeatTimeout: boot, dnf, pip and the first answer (not measured; an allowance)
+ANSWER_SECONDS = 60  # after systemd starts it, how long the application may take to answer
+
+# First in the script: the instance's id (IMDSv2) and the hook's two outcomes.
+READY = (
+    "IMDS=http://169.254.169.254/latest\n"
+    "TOKEN=$(curl -sf -X PUT $IMDS/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 900')\n"
+    'INSTANCE=$(curl -sf -H "X-aws-ec2-metadata-token: $TOKEN" $IMDS/meta-data/instance-id)\n'
+    "ready() {\n"
+    f"  aws autoscaling complete-lifecycle-action --lifecycle-hook-name {READY_HOOK} "
+    '--auto-scaling-group-name ${AppGroup} --instance-id "$INSTANCE" --lifecycle-action-result "$1" '
+    "--region ${AWS::Region}\n"
+    "}\n"
+    "trap 'ready ABANDON' ERR\n"
+)
+# Last: any HTTP answer on the port (503 included: the load balancer's check then decides), then CONTINUE.
+ANSWERS = (
+    f"timeout {ANSWER_SECONDS} bash -c 'until curl -sk -o /dev/null --max-time 2 "
+    "${AppScheme}://127.0.0.1:${Port}${Path}; do sleep 2; done'\n"
+    "ready CONTINUE\n"
+)
 
 INSTALL = (
     "dnf install -y python3.11 python3.11-pip unzip\n"
@@ -45,9 +76,18 @@ INSTALL = (
 )
 
 
-def install(ctx: StackContext) -> tuple[str, dict[str, Any], Statement]:
-    """The user-data lines that install and start the application, their Sub variables, and the instance
-    role's grant to read the package."""
+class DefaultApplication(NamedTuple):
+    """What the launch template runs for drgen's application: lines first and last in the user data, their Sub
+    variables (besides Port and Path), and the instance role's grant to read the package."""
+
+    first: str
+    last: str
+    variables: dict[str, Any]
+    grant: Statement
+
+
+def install(ctx: StackContext, group_name: str) -> DefaultApplication:
+    """The user data's parts that install, start and report the application on instances of ``group_name``."""
     bucket = ctx.parameter(
         ARTIFACT_BUCKET_PARAMETER, "This region's artifact bucket holding the Lambda zips (set by the deployer)."
     )
@@ -59,4 +99,6 @@ def install(ctx: StackContext) -> tuple[str, dict[str, Any], Statement]:
         Action=[s3.GetObject],
         Resource=[Sub("arn:${AWS::Partition}:s3:::${Bucket}/${Key}", Bucket=bucket, Key=key)],
     )
-    return INSTALL, {"AppBucket": bucket, "AppKey": key}, grant
+    scheme = "https" if ctx.scenario.compute.target_tls else "http"
+    variables = {"AppBucket": bucket, "AppKey": key, "AppGroup": group_name, "AppScheme": scheme}
+    return DefaultApplication(READY, INSTALL + ANSWERS, variables, grant)

@@ -363,3 +363,23 @@ def test_bad_input_is_exit_2(tmp_path: Path):
     assert runner.invoke(cli, ["budget", "-s", "trading-ecs", "--bundle", str(tmp_path)]).exit_code == 2
     missing = runner.invoke(cli, ["budget", "--bundle", str(tmp_path)])
     assert missing.exit_code == 2 and "no manifest.json" in missing.output
+
+
+def test_instances_held_in_a_launch_hook_are_budgeted_its_timeout_not_the_grace_period(bundles, budgets):
+    """lifecycle-hooks-overview.html: the instance waits in Pending:Wait until the action completes or the timeout
+    ends, is registered with the load balancer after, and the grace period starts once it is InService. So the
+    hook's timeout, read from the template, is the start-up the scale-out waits for; the grace period is not."""
+    names = [t["name"] for t in budgets["trading-asg"]["rto"]["terms"]]
+    assert not [n for n in names if n.endswith("start-up allowance")]
+    files = dict(bundles["trading-asg"].files)
+    path, document = _template(files, "trading-asg-app-secondary-dev")
+    (hook,) = document["Resources"]["AutoScalingGroup"]["Properties"]["LifecycleHookSpecificationList"]
+
+    def hook_term(timeout: int) -> dict[str, Any]:
+        hook["HeartbeatTimeout"] = timeout
+        put_template(files, path, document)
+        terms = budget_for_bundle(files)["rto"]["terms"]
+        return next(t for t in terms if t["name"].endswith("launch lifecycle hook"))
+
+    assert hook_term(180)["seconds"] == 180
+    assert hook_term(600)["seconds"] == 600
