@@ -29,6 +29,7 @@ from drgen.deploy.deployer import find, uses_stack_set
 from drgen.deploy.executor import Outcome, StackResult, run_graph
 from drgen.deploy.plan import Decision, dependents
 from drgen.deploy.progress import Progress
+from drgen.deploy.protection import stack_resources
 from drgen.deploy.session import Aws
 from drgen.deploy.stacks import StackState, Watcher, apply_change, delete, settle
 from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
@@ -64,14 +65,6 @@ def locate(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> Located | Non
         if state is not None:
             return Located(state, uses_stack_set(mode, entry))
     return None
-
-
-def stack_resources(aws: Aws, region: str, stack_id: str) -> list[dict[str, Any]]:
-    cf = aws.client("cloudformation", region)
-    pages = cf.get_paginator("list_stack_resources").paginate(StackName=stack_id)
-    summaries = (r for page in pages for r in page.get("StackResourceSummaries", []))
-    # a stack left by a failed create lists the resources its rollback deleted: nothing there to empty or lose
-    return [r for r in summaries if r.get("PhysicalResourceId") and r.get("ResourceStatus") != "DELETE_COMPLETE"]
 
 
 def inventory(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
