@@ -41,8 +41,11 @@ def destroy(
     Lists the data that will be lost (buckets with object counts, databases, tables) and asks first: with data,
     type the scenario's name (--yes: do not ask). Buckets lose their replication and every object version before
     their stack goes; DeletionProtection is turned off by an update first where the stack's status allows one (a
-    failed first create is deleted as it is; a running operation is waited for). Exit status: 0 destroyed, 1 a
-    stack failed, 2 bad input, 3 declined or not confirmable (no terminal and no --yes).
+    failed first create is deleted as it is; a running operation is waited for). A stack CloudFormation would not
+    delete (termination protection on, or a database with deletion protection on that no update can turn off) is
+    refused before anything is asked or deleted, with the command that clears it. Exit status: 0 destroyed, 1 a
+    stack failed, 2 bad input or a stack only you can unblock, 3 declined or not confirmable (no terminal and no
+    --yes).
 
     \b
     Example:
@@ -58,6 +61,7 @@ def destroy(
     aws = make_aws(target)
     account = aws.account_id()
     entries = bundle.stacks
+    destroying.refuse_undeletable(aws, bundle, entries)  # before the question and before any deletion
     items = destroying.inventory(aws, bundle, entries)
     waves = wave_numbers(entries)
     order = sorted(entries, key=lambda e: -waves[e.name])

@@ -34,6 +34,7 @@ class StackState:
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    termination_protection: bool = False  # EnableTerminationProtection: CloudFormation refuses to delete it
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,7 @@ def describe(cf: Any, name_or_id: str) -> StackState | None:
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
         tags={t["Key"]: t["Value"] for t in stack.get("Tags", [])},
+        termination_protection=bool(stack.get("EnableTerminationProtection")),
     )
 
 

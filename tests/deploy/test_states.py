@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from drgen.bundle.manifest import StackEntry
 from drgen.deploy.artifacts import TemplateSource
 from drgen.deploy.destroy import StackDestroy
-from drgen.deploy.executor import Outcome
+from drgen.deploy.executor import Outcome, StackResult
 from drgen.deploy.outputs import Outputs
 from drgen.deploy.progress import PlainProgress
 from drgen.deploy.stacks import StackDeploy
@@ -338,6 +338,44 @@ def test_an_empty_stack_set_is_deleted_once_the_operation_running_on_it_ends():
 # -- a stack or instance only the user can unblock: named, with what to run, before anything is deleted -------
 
 
+def _destroy(cf: FakeCloudFormation) -> StackResult:
+    return StackDestroy(_Aws(cf), BUNDLE, PlainProgress(io.StringIO()))(ENTRY)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("protected", [False, True])
+def test_destroy_deletes_a_stack_whose_update_rollback_cannot_continue_unless_a_database_stops_it(protected):
+    """AWS's stack status codes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.
+    html): UPDATE_ROLLBACK_FAILED "When in this state, you can delete the stack or continue rollback." When the
+    rollback cannot continue the stack is deleted as it is, which RDS fails while its cluster is protected
+    (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html: "The database can't be deleted
+    when deletion protection is enabled"): then nothing is deleted, and the line says how to turn it off."""
+    cf = FakeCloudFormation("UPDATE_ROLLBACK_FAILED", rollback_fails=("Cluster",))
+    cf.cluster = protected
+    result = _destroy(cf)
+    if not protected:
+        assert (result.outcome, result.reason) == (Outcome.DELETED, "")
+        assert cf.calls == ["continue_update_rollback", "delete_stack"] and cf.status is None
+        return
+    assert result.outcome is Outcome.FAILED and result.blocked
+    assert result.reason == (
+        "database-dr-data-primary-t (us-east-1) is UPDATE_ROLLBACK_FAILED and takes no update: Aurora cluster "
+        "dbdr-cluster has deletion protection on, so the delete would fail: `aws rds modify-db-cluster "
+        "--db-cluster-identifier dbdr-cluster --no-deletion-protection --region us-east-1`, then rerun"
+    )
+    assert cf.calls == ["continue_update_rollback"]
+
+
+def test_a_stack_whose_first_create_left_a_protected_database_is_not_deleted_by_destroy():
+    """ROLLBACK_FAILED takes no update, so destroy cannot turn the protection off; deleting anyway would fail on
+    the cluster (DELETE_FAILED) on every rerun. Nothing is emptied or deleted; the line names the RDS command."""
+    cf = FakeCloudFormation("ROLLBACK_FAILED")
+    cf.cluster, cf.recovery_points = True, 2
+    result = _destroy(cf)
+    assert result.outcome is Outcome.FAILED and result.blocked
+    assert "`aws rds modify-db-cluster --db-cluster-identifier dbdr-cluster --no-deletion-protection" in result.reason
+    assert cf.calls == [] and cf.recovery_points == 2
+
+
 def test_a_rollback_that_fails_again_on_deploy_names_the_resources_to_skip_and_exits_2():
     """ContinueUpdateRollback ResourcesToSkip (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/
     API_ContinueUpdateRollback.html): "You can specify only resources that are in the UPDATE_FAILED state because
@@ -357,3 +395,64 @@ def test_a_rollback_that_fails_again_on_deploy_names_the_resources_to_skip_and_e
     with pytest.raises(SystemExit) as exited:
         exit_on_failure([result])
     assert exited.value.code == 2
+
+
+# -- through the CLI: refused before the question, nothing emptied or deleted, no record ------------------------
+
+DATA_PRIMARY = "dbdr-data-primary-t"  # database-dr's data stack in us-east-1, suffix t
+
+
+def _destroy_cli(cf: FakeCloudFormation, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
+    from click.testing import CliRunner
+
+    from drgen.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("drgen.commands.destroy.make_aws", lambda target: _Aws(cf))
+    return CliRunner().invoke(cli, ["destroy", "-s", "database-dr", "--suffix", "t", "--yes"])
+
+
+@pytest.mark.parametrize(
+    ("status", "termination_protection", "command"),
+    [
+        (
+            "UPDATE_COMPLETE",
+            True,
+            "`aws cloudformation update-termination-protection --no-enable-termination-protection "
+            "--stack-name s --region us-east-1`",
+        ),
+        (
+            "ROLLBACK_FAILED",
+            False,
+            "`aws rds modify-db-cluster --db-cluster-identifier dbdr-cluster --no-deletion-protection "
+            "--region us-east-1`",
+        ),
+    ],
+)
+def test_destroy_refuses_a_stack_cloudformation_would_not_delete_before_emptying_anything(
+    status, termination_protection, command, monkeypatch, tmp_path
+):
+    """Termination protection (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-
+    stacks.html): "If a user attempts to delete a stack with termination protection enabled, the deletion fails
+    and the stack, including its status, remains unchanged." A protected cluster in a stack that takes no update
+    fails the delete as surely. Either way the recovery points stay: refused up front, exit 2, one line."""
+    cf = FakeCloudFormation(status)
+    cf.name, cf.termination_protection, cf.cluster, cf.recovery_points = DATA_PRIMARY, termination_protection, True, 3
+    refused = _destroy_cli(cf, monkeypatch, tmp_path)
+    assert refused.exit_code == 2, refused.output
+    [line] = refused.output.splitlines()
+    assert line.startswith(f"drgen: error: {DATA_PRIMARY} (us-east-1) ")
+    assert command in line and line.endswith("then rerun; nothing was deleted")
+    assert cf.calls == [] and cf.recovery_points == 3
+    assert not (tmp_path / ".drgen").exists()  # no record written
+
+
+def test_a_stack_whose_termination_protection_came_on_after_the_question_is_still_not_emptied():
+    """Termination protection read again when the stack's turn comes (someone turned it on meanwhile): the
+    delete would be refused, so the vault keeps its recovery points and the stack is reported, exit 2."""
+    cf = FakeCloudFormation("UPDATE_COMPLETE")
+    cf.termination_protection, cf.recovery_points = True, 2
+    result = _destroy(cf)
+    assert result.outcome is Outcome.FAILED and result.blocked
+    assert "update-termination-protection --no-enable-termination-protection" in result.reason
+    assert cf.calls == [] and cf.recovery_points == 2
