@@ -397,6 +397,24 @@ def test_a_rollback_that_fails_again_on_deploy_names_the_resources_to_skip_and_e
     assert exited.value.code == 2
 
 
+@pytest.mark.parametrize("rollback_fails", [(), ("Cluster",)])
+def test_stacksets_deploy_continues_an_instance_stacks_failed_rollback_before_updating_the_instance(rollback_fails):
+    """AWS: "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated"
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-continueupdaterollback.html):
+    an update-instance there fails. The instance's stack is settled first, as a plain stack is."""
+    cf = FakeCloudFormation("UPDATE_ROLLBACK_FAILED", stack_set=True, rollback_fails=rollback_fails)
+    cf.instance_status = "OUTDATED"  # the failed operation left the instance behind its set
+    artifacts = SimpleNamespace(template=lambda entry, region: TemplateSource(TEMPLATE.encode()), bucket=lambda r: "b")
+    deploy = InstanceDeploy(_ops(cf, io.StringIO()), artifacts, Outputs((), lambda entry: None))  # type: ignore[arg-type]
+    result = deploy(ENTRY)
+    if not rollback_fails:
+        assert (result.outcome, result.status, result.reason) == (Outcome.UPDATED, "UPDATE_ROLLBACK_COMPLETE", "")
+        assert cf.calls == ["continue_update_rollback", "update_stack_instances"]
+        return
+    assert result.outcome is Outcome.FAILED and result.blocked and "--resources-to-skip Cluster`" in result.reason
+    assert cf.calls == ["continue_update_rollback"]  # no update-instance bound to fail
+
+
 # -- through the CLI: refused before the question, nothing emptied or deleted, no record ------------------------
 
 DATA_PRIMARY = "dbdr-data-primary-t"  # database-dr's data stack in us-east-1, suffix t
