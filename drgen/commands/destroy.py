@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from drgen.cli.errors import cloud_errors, handle_errors
@@ -82,11 +84,16 @@ def destroy(
         ask(f"Delete {len(entries)} stack(s)?", yes=yes)
     with for_terminal(f"drgen destroy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = destroying.destroy(aws, bundle, entries, progress)
-        if purge_artifacts and all(r.outcome.ok for r in results):
+        left = destroying.sets_left(aws, bundle, entries)
+        if purge_artifacts and not left and all(r.outcome.ok for r in results):
             destroying.purge_artifacts(aws, bundle, progress.note)
     path = record.path_for(bundle.scenario, bundle.suffix)
     warning = record.update(path, bundle, results, "destroy", None, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "destroy")
+    for line in left:  # not a stack of the bundle's, so not in the results: on stderr, as failed
+        click.echo(f"drgen: failed: {line}", err=True)
     exit_on_failure(results)
+    if left:
+        sys.exit(1)

@@ -11,8 +11,9 @@ certificates' DNS validation records (CloudFormation leaves them in the zone) go
 certificate left in the account needs them (``validation_records``).
 The DR data stack goes before the primary's, so the secondary Aurora cluster has left the global cluster
 (CloudFormation's delete of a member cluster does that) before the stack holding the global cluster is
-deleted. Stack set instances go the same way, and a stack set once its last instance is gone. Nothing ever
-deletes a stack that failed to empty.
+deleted. Stack set instances go the same way (one whose stack is already gone too), and a stack set once its
+last instance is gone; a set left at the end is reported (``sets_left``). Nothing ever deletes a stack that
+failed to empty.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from drgen.deploy.progress import Progress
 from drgen.deploy.protection import protected_databases, stack_resources
 from drgen.deploy.session import Aws
 from drgen.deploy.stacks import StackState, Watcher, apply_change, delete, settle
-from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
+from drgen.deploy.stacksets import OperationFailed, StackSetOps, describe_set, stack_set_name
 from drgen.errors import DrgenError
 from drgen.scenario.model import Role
 
@@ -148,7 +149,7 @@ class StackDestroy:
     def __call__(self, entry: StackEntry) -> StackResult:
         located = locate(self.aws, self.bundle, entry)
         if located is None:
-            return StackResult(entry.name, entry.region, Outcome.ABSENT)
+            return self._orphan(entry)
         cf = self.aws.client("cloudformation", entry.region)
         watcher = Watcher(cf, entry, self.progress, self.aws.target.poll_seconds)
         ready = self._ready(cf, entry, watcher, located)
@@ -180,6 +181,21 @@ class StackDestroy:
             return StackResult(
                 entry.name, entry.region, Outcome.FAILED, remaining.status, reason=watcher.failure_reason(remaining)
             )
+        return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+
+    def _orphan(self, entry: StackEntry) -> StackResult:
+        """Delete a stack set instance whose stack is gone (INOPERABLE after a failed delete, OUTDATED after a
+        rolled-back create): it keeps its set alive. AWS, StackInstance Status INOPERABLE
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html): "You might
+        need to perform a DeleteStackInstances operation, with RetainStacks set to true, to delete the stack
+        instance, and then delete the stack manually." There is no stack left, so retaining it keeps nothing."""
+        if not uses_stack_set("stacksets", entry) or self.ops.instance(entry) is None:
+            return StackResult(entry.name, entry.region, Outcome.ABSENT)
+        self.progress.state(entry, "deleting the stack set instance, whose stack is gone")
+        try:
+            self.ops.delete_instance(entry, retain_stack=True)
+        except OperationFailed as exc:
+            return StackResult(entry.name, entry.region, Outcome.FAILED, reason=f"stack set instance: {exc}")
         return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
 
     def _ready(self, cf: Any, entry: StackEntry, watcher: Watcher, located: Located) -> Located | StackResult:
@@ -281,6 +297,25 @@ def destroy(
         if action.ops.delete_set_if_empty(layer):
             progress.note(f"stack set {stack_set_name(bundle, layer)} deleted (it had no instance left)")
     return results
+
+
+def sets_left(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[str]:
+    """One line per stack set of ``entries`` that still exists after a destroy (an instance it did not delete,
+    in another account or Region, or one that failed): the destroy did not finish."""
+    cf = aws.client("cloudformation", bundle.admin_region)
+    found = []
+    for layer in sorted({e.layer for e in entries if e.role is not Role.GLOBAL}):
+        name = stack_set_name(bundle, layer)
+        if describe_set(cf, name) is None:
+            continue
+        pages = cf.get_paginator("list_stack_instances").paginate(StackSetName=name)
+        instances = [i for page in pages for i in page.get("Summaries", [])]
+        where = ", ".join(sorted(f"{i['Account']}/{i['Region']}" for i in instances)) or "none listed"
+        found.append(
+            f"stack set {name} ({bundle.admin_region}) is still there, with instances in {where}: delete them "
+            f"(`aws cloudformation delete-stack-instances --stack-set-name {name} ...`), then rerun destroy"
+        )
+    return found
 
 
 def purge_artifacts(aws: Aws, bundle: RenderedBundle, report: Callable[[str], None]) -> None:

@@ -127,22 +127,31 @@ class StackSetOps:
             )
         self._wait(name, operation, entry)
 
-    def delete_instance(self, entry: StackEntry) -> None:
-        """Delete ``entry``'s instance (and its stack); the stack set too once it has no instance left."""
+    def delete_instance(self, entry: StackEntry, retain_stack: bool = False) -> None:
+        """Delete ``entry``'s instance (and its stack, unless ``retain_stack``); the stack set too once it has no
+        instance left."""
         name = stack_set_name(self.bundle, entry.layer)
-        where = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
+        where: dict[str, Any] = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
+        where |= {"RetainStacks": retain_stack}  # False: the stack goes with its instance
         with self.lock(entry.layer):
             try:
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
             except ClientError as exc:
                 if not self.aws.sandbox:
                     raise
                 # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
                 # instance; asked again, it finds no stack and removes the instance.
                 self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
             self._wait(name, operation, entry)
             self.delete_set_if_empty(entry.layer)
+
+    def instance(self, entry: StackEntry) -> dict[str, Any] | None:
+        """``entry``'s instance of its layer's stack set, whether or not its stack exists; None when there is none."""
+        name = stack_set_name(self.bundle, entry.layer)
+        if describe_set(self.cf, name) is None:
+            return None
+        return describe_instance(self.cf, name, self.aws.account_id(), entry.region)
 
     def delete_set_if_empty(self, layer: str) -> bool:
         """Delete the layer's stack set when it exists without instances; True when it did."""

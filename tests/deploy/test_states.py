@@ -415,6 +415,18 @@ def test_stacksets_deploy_continues_an_instance_stacks_failed_rollback_before_up
     assert cf.calls == ["continue_update_rollback"]  # no update-instance bound to fail
 
 
+def test_destroy_deletes_a_stack_set_instance_whose_stack_is_gone_and_then_the_set():
+    """AWS, StackInstance Status INOPERABLE (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/
+    API_StackInstance.html): "You might need to perform a DeleteStackInstances operation, with RetainStacks set to
+    true, to delete the stack instance, and then delete the stack manually." With no stack, nothing is retained."""
+    cf = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True)
+    cf.status, cf.instance_status = None, "INOPERABLE"  # the instance's stack is gone; the instance is not
+    result = _destroy(cf)
+    assert (result.outcome, result.reason) == (Outcome.DELETED, "")
+    assert cf.calls == ["delete_stack_instances", "delete_stack_set"] and cf.retained == [True]
+    assert not cf.stack_set
+
+
 # -- through the CLI: refused before the question, nothing emptied or deleted, no record ------------------------
 
 DATA_PRIMARY = "dbdr-data-primary-t"  # database-dr's data stack in us-east-1, suffix t
@@ -463,6 +475,20 @@ def test_destroy_refuses_a_stack_cloudformation_would_not_delete_before_emptying
     assert command in line and line.endswith("then rerun; nothing was deleted")
     assert cf.calls == [] and cf.recovery_points == 3
     assert not (tmp_path / ".drgen").exists()  # no record written
+
+
+def test_destroy_never_exits_0_while_a_stack_set_is_left(monkeypatch, tmp_path):
+    """The orphaned instance goes (RetainStacks), but the set also has an instance in a Region the bundle does
+    not name, so it stays: destroy says so and exits 1 instead of reporting everything gone."""
+    cf = FakeCloudFormation("UPDATE_COMPLETE", stack_set=True)
+    cf.status, cf.set_name, cf.others = None, "database-dr-data-t", ["eu-west-3"]
+    left = _destroy_cli(cf, monkeypatch, tmp_path)
+    assert left.exit_code == 1, left.output
+    assert (
+        "drgen: failed: stack set database-dr-data-t (us-east-1) is still there, with instances in "
+        "123456789012/eu-west-3" in left.output
+    )
+    assert cf.calls == ["delete_stack_instances"] and cf.retained == [True] and cf.stack_set
 
 
 def test_a_stack_whose_termination_protection_came_on_after_the_question_is_still_not_emptied():
