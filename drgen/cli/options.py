@@ -145,6 +145,9 @@ def print_results(results: Sequence[StackResult], output: str, operation: str) -
 
 
 def exit_on_failure(results: Sequence[StackResult]) -> None:
+    """Exit 2 when a stack is left in a state only the user can clear (its line says how), else 1 on a failure."""
+    if any(r.blocked for r in results):
+        sys.exit(2)
     if any(not r.outcome.ok for r in results):
         sys.exit(1)
 

@@ -89,9 +89,11 @@ def deploy(
     the account, its Regions, the zone, the service-linked roles, the database's orderability, the images and the
     service quotas) and refuses on any failed check,
     before anything is created; and refuses while a failover is engaged (the DR region serves: a deploy would
-    put it back to standby) unless --during-failover. Exit status: 0 deployed (or nothing to change), 1 a stack
-    failed (rerun to resume), 2 bad input, a lint error, a failed preflight check (a service quota too low), or a
-    failover engaged; 3 the broadening was not approved (declined, or no terminal to ask on).
+    put it back to standby) unless --during-failover; and refuses a stack it cannot get past (DELETE_FAILED,
+    UPDATE_FAILED, ...), naming what to run. Exit status: 0 deployed (or nothing to change), 1 a stack failed
+    (rerun to resume), 2 bad input, a lint error, a failed preflight check (a service quota too low), a failover
+    engaged, or a stack only you can unblock (a rollback that cannot continue: its line says how); 3 the
+    broadening or the recreate of a failed first create was not approved (declined, or no terminal to ask on).
 
     Before any change it lists what the deploy newly grants or exposes against the deployed templates (a first
     deploy: everything) and asks, as `cdk deploy --require-approval broadening` does; --yes does not answer
@@ -120,6 +122,7 @@ def deploy(
             "DR region back to standby. Fail back first (`drgen failback`), or pass --during-failover"
         )
     current = current_plan()
+    deployer.refuse_stuck(aws, current)  # before any question, and before anything is created
     if require_approval == "broadening":
         _approve_broadening(aws, bundle, current)
     options = deployer.DeployOptions(mode, allow_replace, _agreed_recreates(current, yes))
@@ -149,7 +152,10 @@ def _approve_broadening(aws: Aws, bundle: RenderedBundle, current: Plan) -> None
 
 
 def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:
-    """Ask, per stack whose first create failed, whether to delete and recreate it (``--yes``: all)."""
+    """Ask, per stack whose first create failed, whether to delete and recreate it (``--yes``: all). A no, or no
+    terminal to ask on, refuses the deploy (exit 3) before anything is created: the stacks after it could not
+    be deployed anyway."""
+    from drgen.commands.confirm import ask
     from drgen.deploy.plan import Decision
 
     agreed = set()
@@ -160,11 +166,8 @@ def _agreed_recreates(current: Plan, yes: bool) -> frozenset[str]:
             f"{stack.entry.name} ({stack.entry.region}) is {stack.status} after a failed first create; "
             "delete it and create it again?"
         )
-        try:
-            if yes or click.confirm(question, default=False, err=True):
-                agreed.add(stack.entry.name)
-        except click.Abort:
-            pass  # no answer (not a terminal): leave it; the stack is reported as failed with what to do
+        ask(question, yes=yes)
+        agreed.add(stack.entry.name)
     return frozenset(agreed)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from drgen.cli.errors import cloud_errors, handle_errors
@@ -41,8 +43,11 @@ def destroy(
     Lists the data that will be lost (buckets with object counts, databases, tables) and asks first: with data,
     type the scenario's name (--yes: do not ask). Buckets lose their replication and every object version before
     their stack goes; DeletionProtection is turned off by an update first where the stack's status allows one (a
-    failed first create is deleted as it is; a running operation is waited for). Exit status: 0 destroyed, 1 a
-    stack failed, 2 bad input, 3 declined or not confirmable (no terminal and no --yes).
+    failed first create is deleted as it is; a running operation is waited for). A stack CloudFormation would not
+    delete (termination protection on, or a database with deletion protection on that no update can turn off) is
+    refused before anything is asked or deleted, with the command that clears it. Exit status: 0 destroyed, 1 a
+    stack failed, 2 bad input or a stack only you can unblock, 3 declined or not confirmable (no terminal and no
+    --yes).
 
     \b
     Example:
@@ -58,6 +63,7 @@ def destroy(
     aws = make_aws(target)
     account = aws.account_id()
     entries = bundle.stacks
+    destroying.refuse_undeletable(aws, bundle, entries)  # before the question and before any deletion
     items = destroying.inventory(aws, bundle, entries)
     waves = wave_numbers(entries)
     order = sorted(entries, key=lambda e: -waves[e.name])
@@ -78,11 +84,16 @@ def destroy(
         ask(f"Delete {len(entries)} stack(s)?", yes=yes)
     with for_terminal(f"drgen destroy {bundle.scenario} ({bundle.suffix})", entries, output == "json") as progress:
         results = destroying.destroy(aws, bundle, entries, progress)
-        if purge_artifacts and all(r.outcome.ok for r in results):
+        left = destroying.sets_left(aws, bundle, entries)
+        if purge_artifacts and not left and all(r.outcome.ok for r in results):
             destroying.purge_artifacts(aws, bundle, progress.note)
     path = record.path_for(bundle.scenario, bundle.suffix)
     warning = record.update(path, bundle, results, "destroy", None, target.endpoint_url, account)
     if warning:
         click.echo(f"drgen: warning: {warning}", err=True)
     print_results(results, output, "destroy")
+    for line in left:  # not a stack of the bundle's, so not in the results: on stderr, as failed
+        click.echo(f"drgen: failed: {line}", err=True)
     exit_on_failure(results)
+    if left:
+        sys.exit(1)

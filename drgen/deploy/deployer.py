@@ -18,8 +18,9 @@ from drgen.deploy import changesets, service_roles, zone
 from drgen.deploy.artifacts import Artifacts
 from drgen.deploy.executor import Outcome, StackResult, run_graph
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
-from drgen.deploy.plan import Decision, Plan, decide, dependencies, graph_only
+from drgen.deploy.plan import LEFT_RESOURCES, Decision, Plan, blocked_advice, decide, dependencies, graph_only
 from drgen.deploy.progress import Progress
+from drgen.deploy.protection import protected_databases
 from drgen.deploy.session import AWS_ERRORS, Aws, error_text
 from drgen.deploy.stacks import StackDeploy, StackState, describe
 from drgen.deploy.stacksets import InstanceDeploy, StackSetOps, instance_stack
@@ -66,6 +67,23 @@ def preflight(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry], m
         stack_id = state.stack_id if state else None
         planned.append(replace(stack, status=status, decision=decide(status, aws.sandbox), stack_id=stack_id))
     return replace(plan, stacks=tuple(planned))
+
+
+def refuse_stuck(aws: Aws, plan: Plan) -> None:
+    """Refuse (DrgenError), before anything is created, a deploy that would stop at a stack it cannot get past:
+    one whose status takes no update (``Decision.BLOCKED``: DELETE_FAILED, UPDATE_FAILED, ...), or one whose
+    failed first create left a database RDS reports protected, so deleting it to create it again would fail."""
+    found = []
+    for stack in plan.stacks:
+        entry, status = stack.entry, stack.status or ""
+        where = f"{entry.name} ({entry.region}) is {status}"
+        if stack.decision is Decision.BLOCKED:
+            found.append(f"{where}: {blocked_advice(stack.stack_id or entry.name, entry.region, status)}")
+        elif stack.decision is Decision.RECREATE and status in LEFT_RESOURCES and stack.stack_id:
+            for line in protected_databases(aws, entry.region, stack.stack_id):
+                found.append(f"{where}, to be deleted and created again, but {line}")
+    if found:
+        raise DrgenError("; ".join(found) + "; nothing was deployed")
 
 
 def _refuse_foreign(entry: StackEntry, state: StackState | None) -> None:

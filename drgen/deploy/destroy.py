@@ -1,16 +1,19 @@
 """Destroy: the graph in reverse, after the data that will be lost has been listed and confirmed.
 
+A stack CloudFormation would not delete (``undeletable``: termination protection, or a database RDS reports
+protected that no update can unprotect) is refused before the question and before anything is deleted.
 Before each stack goes it is settled (an operation in progress is waited for, UPDATE_ROLLBACK_FAILED gets
-continue-update-rollback); then a ``DeletionProtection`` parameter that is "true" is set to "false" by an
-update where the status allows one (a failed first create is deleted as it is), every bucket of the stack
-loses its replication configuration (so nothing arrives while it is emptied) and then every object version
-and delete marker, and a backup vault loses its recovery points; the certificates' DNS validation records
-(CloudFormation leaves them in the zone) go at the end, when no certificate left in the account needs them
-(``validation_records``).
-The DR data stack goes before the primary's, so the
-secondary Aurora cluster has left the global cluster (CloudFormation's delete of a member cluster does that)
-before the stack holding the global cluster is deleted. Stack set instances go the same way, and a stack
-set once its last instance is gone. Nothing ever deletes a stack that failed to empty.
+continue-update-rollback, and is deleted as it is when that fails); then a ``DeletionProtection`` parameter
+that is "true" is set to "false" by an update where the status allows one (a failed first create is deleted
+as it is), every bucket of the stack loses its replication configuration (so nothing arrives while it is
+emptied) and then every object version and delete marker, and a backup vault loses its recovery points; the
+certificates' DNS validation records (CloudFormation leaves them in the zone) go at the end, when no
+certificate left in the account needs them (``validation_records``).
+The DR data stack goes before the primary's, so the secondary Aurora cluster has left the global cluster
+(CloudFormation's delete of a member cluster does that) before the stack holding the global cluster is
+deleted. Stack set instances go the same way (one whose stack is already gone too), and a stack set once its
+last instance is gone; a set left at the end is reported (``sets_left``). Nothing ever deletes a stack that
+failed to empty.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from drgen.deploy import buckets, validation_records, zone
 from drgen.deploy.artifacts import PREVIOUS_TEMPLATE, bucket_name
 from drgen.deploy.deployer import find, uses_stack_set
 from drgen.deploy.executor import Outcome, StackResult, run_graph
-from drgen.deploy.plan import Decision, dependents
+from drgen.deploy.plan import Decision, decide, dependents, stack_name
 from drgen.deploy.progress import Progress
+from drgen.deploy.protection import protected_databases, stack_resources
 from drgen.deploy.session import Aws
 from drgen.deploy.stacks import StackState, Watcher, apply_change, delete, settle
-from drgen.deploy.stacksets import OperationFailed, StackSetOps, stack_set_name
+from drgen.deploy.stacksets import OperationFailed, StackSetOps, describe_set, stack_set_name
+from drgen.errors import DrgenError
 from drgen.scenario.model import Role
 
 DELETION_PROTECTION = "DeletionProtection"
@@ -66,12 +71,41 @@ def locate(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> Located | Non
     return None
 
 
-def stack_resources(aws: Aws, region: str, stack_id: str) -> list[dict[str, Any]]:
-    cf = aws.client("cloudformation", region)
-    pages = cf.get_paginator("list_stack_resources").paginate(StackName=stack_id)
-    summaries = (r for page in pages for r in page.get("StackResourceSummaries", []))
-    # a stack left by a failed create lists the resources its rollback deleted: nothing there to empty or lose
-    return [r for r in summaries if r.get("PhysicalResourceId") and r.get("ResourceStatus") != "DELETE_COMPLETE"]
+def undeletable(aws: Aws, entry: StackEntry, state: StackState, decision: Decision) -> list[str]:
+    """Why CloudFormation would refuse or fail to delete this stack whatever destroy does first, one line each
+    with what to run; empty when nothing stands in the way. ``decision`` is what the stack's status calls for.
+
+    Termination protection (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-
+    stacks.html): "If a user attempts to delete a stack with termination protection enabled, the deletion fails
+    and the stack, including its status, remains unchanged." A protected database (``protection``) fails the
+    delete unless destroy's update turns ``DeletionProtection`` off, which needs a stack that takes an update.
+    """
+    where = f"{entry.name} ({entry.region})"
+    found = []
+    if state.termination_protection:
+        found.append(
+            f"{where} has termination protection on, so CloudFormation refuses to delete it: `aws cloudformation "
+            "update-termination-protection --no-enable-termination-protection "
+            f"--stack-name {stack_name(state.stack_id)} --region {entry.region}`, then rerun"
+        )
+    if decision in (Decision.WAIT, Decision.CONTINUE_ROLLBACK):
+        return found  # what it settles in decides; destroy checks again then
+    if decision is Decision.UPDATE and state.parameters.get(DELETION_PROTECTION) == "true":
+        return found  # destroy's update turns the protection off
+    prefix = f"{where}: " if decision is Decision.UPDATE else f"{where} is {state.status} and takes no update: "
+    found.extend(prefix + line for line in protected_databases(aws, entry.region, state.stack_id))
+    return found
+
+
+def refuse_undeletable(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> None:
+    """Refuse (DrgenError) a destroy that a stack would stop half-way, before anything is asked or deleted."""
+    found = []
+    for entry in entries:
+        located = locate(aws, bundle, entry)
+        if located is not None:
+            found.extend(undeletable(aws, entry, located.state, decide(located.state.status, aws.sandbox)))
+    if found:
+        raise DrgenError("; ".join(found) + "; nothing was deleted")
 
 
 def inventory(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[DataItem]:
@@ -115,7 +149,7 @@ class StackDestroy:
     def __call__(self, entry: StackEntry) -> StackResult:
         located = locate(self.aws, self.bundle, entry)
         if located is None:
-            return StackResult(entry.name, entry.region, Outcome.ABSENT)
+            return self._orphan(entry)
         cf = self.aws.client("cloudformation", entry.region)
         watcher = Watcher(cf, entry, self.progress, self.aws.target.poll_seconds)
         ready = self._ready(cf, entry, watcher, located)
@@ -149,26 +183,47 @@ class StackDestroy:
             )
         return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
 
+    def _orphan(self, entry: StackEntry) -> StackResult:
+        """Delete a stack set instance whose stack is gone (INOPERABLE after a failed delete, OUTDATED after a
+        rolled-back create): it keeps its set alive. AWS, StackInstance Status INOPERABLE
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html): "You might
+        need to perform a DeleteStackInstances operation, with RetainStacks set to true, to delete the stack
+        instance, and then delete the stack manually." There is no stack left, so retaining it keeps nothing."""
+        if not uses_stack_set("stacksets", entry) or self.ops.instance(entry) is None:
+            return StackResult(entry.name, entry.region, Outcome.ABSENT)
+        self.progress.state(entry, "deleting the stack set instance, whose stack is gone")
+        try:
+            self.ops.delete_instance(entry, retain_stack=True)
+        except OperationFailed as exc:
+            return StackResult(entry.name, entry.region, Outcome.FAILED, reason=f"stack set instance: {exc}")
+        return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+
     def _ready(self, cf: Any, entry: StackEntry, watcher: Watcher, located: Located) -> Located | StackResult:
         """Settle the stack (wait out an operation, continue a failed update rollback) and turn its deletion
-        protection off where an update can; a StackResult when there is nothing left to do or it failed."""
+        protection off where an update can; a StackResult when there is nothing left to do, or when the delete
+        could not succeed (``undeletable``: nothing is emptied then)."""
         settled = settle(cf, located.state, watcher, self.aws.sandbox)
         state = settled.state
-        if settled.stuck:
-            return StackResult(
-                entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=settled.stuck
-            )
         if state is None:  # the operation waited for was a delete
             return StackResult(entry.name, entry.region, Outcome.DELETED, "DELETE_COMPLETE")
+        if settled.stuck:
+            # AWS's stack status codes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-
+            # events.html): UPDATE_ROLLBACK_FAILED "When in this state, you can delete the stack or continue
+            # rollback." The rollback could not continue: delete it as it is.
+            self.progress.event(
+                entry, "the rollback cannot continue; deleting the stack as it is (UPDATE_ROLLBACK_FAILED)"
+            )
         located = replace(located, state=state)
-        if state.parameters.get(DELETION_PROTECTION) != "true":
-            return located
+        walls = undeletable(self.aws, entry, state, settled.decision)
+        if walls:
+            return StackResult(
+                entry.name, entry.region, Outcome.FAILED, state.status, reason="; ".join(walls), blocked=True
+            )
         # Unprotecting is an update, which only some statuses allow. AWS's stack status codes: ROLLBACK_COMPLETE
         # "exists only after a failed stack creation ... only a delete operation can be performed"; ROLLBACK_FAILED
-        # and DELETE_FAILED: delete the stack (again). Those are deleted as they are (ROLLBACK_COMPLETE holds no
-        # resources; a protected resource left by the others fails the delete, which is reported).
-        if settled.decision is not Decision.UPDATE:
-            self.progress.event(entry, f"{state.status} cannot be updated to turn deletion protection off")
+        # and DELETE_FAILED: delete the stack (again). Those are deleted as they are: ``undeletable`` has found
+        # no database there that RDS reports protected.
+        if state.parameters.get(DELETION_PROTECTION) != "true" or settled.decision is not Decision.UPDATE:
             return located
         return self._unprotect(cf, entry, watcher, located) or located
 
@@ -242,6 +297,25 @@ def destroy(
         if action.ops.delete_set_if_empty(layer):
             progress.note(f"stack set {stack_set_name(bundle, layer)} deleted (it had no instance left)")
     return results
+
+
+def sets_left(aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]) -> list[str]:
+    """One line per stack set of ``entries`` that still exists after a destroy (an instance it did not delete,
+    in another account or Region, or one that failed): the destroy did not finish."""
+    cf = aws.client("cloudformation", bundle.admin_region)
+    found = []
+    for layer in sorted({e.layer for e in entries if e.role is not Role.GLOBAL}):
+        name = stack_set_name(bundle, layer)
+        if describe_set(cf, name) is None:
+            continue
+        pages = cf.get_paginator("list_stack_instances").paginate(StackSetName=name)
+        instances = [i for page in pages for i in page.get("Summaries", [])]
+        where = ", ".join(sorted(f"{i['Account']}/{i['Region']}" for i in instances)) or "none listed"
+        found.append(
+            f"stack set {name} ({bundle.admin_region}) is still there, with instances in {where}: delete them "
+            f"(`aws cloudformation delete-stack-instances --stack-set-name {name} ...`), then rerun destroy"
+        )
+    return found
 
 
 def purge_artifacts(aws: Aws, bundle: RenderedBundle, report: Callable[[str], None]) -> None:

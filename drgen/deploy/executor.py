@@ -55,6 +55,7 @@ class StackResult:
     seconds: float = 0.0
     outputs: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    blocked: bool = False  # failed in a state only the user can clear; the reason names it and the next step
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -31,6 +31,9 @@ class Decision(enum.StrEnum):
 
 
 FAILED_FIRST_CREATE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"})
+# Those that may still hold resources: ROLLBACK_COMPLETE does not ("Any resources that were created during the
+# create stack operation are deleted", stack status codes, view-stack-events.html).
+LEFT_RESOURCES = FAILED_FIRST_CREATE - {"ROLLBACK_COMPLETE"}
 
 
 def decide(status: str | None, sandbox: bool = False) -> Decision:
@@ -52,6 +55,32 @@ def decide(status: str | None, sandbox: bool = False) -> Decision:
     if status.endswith("_COMPLETE"):
         return Decision.UPDATE
     return Decision.BLOCKED
+
+
+def stack_name(stack_id: str) -> str:
+    """The name in a stack's ARN (``arn:...:stack/NAME/uuid``), for the commands a message suggests."""
+    parts = stack_id.split("/")
+    return parts[1] if len(parts) == 3 else stack_id
+
+
+def blocked_advice(stack_id: str, region: str, status: str) -> str:
+    """What to do about a stack whose status takes no update (``Decision.BLOCKED``), as AWS documents it."""
+    where = f"--stack-name {stack_name(stack_id)} --region {region}"
+    if status == "DELETE_FAILED":
+        # Stack status codes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html):
+        # DELETE_FAILED "you can't work with or update the stack. Delete the stack again or view the stack events".
+        return (
+            f"its delete failed and it takes no update: see its events, then delete it again "
+            f"(`aws cloudformation delete-stack {where}`, or `drgen destroy` for the whole scenario) and rerun"
+        )
+    if status == "UPDATE_FAILED":
+        # RollbackStack (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html):
+        # "Rolls back the specified stack to the last known stable state from CREATE_FAILED or UPDATE_FAILED".
+        return f"an update failed with rollback disabled: `aws cloudformation rollback-stack {where}`, then rerun"
+    return (
+        f"it takes no update: see its events (`aws cloudformation describe-stack-events {where}`), "
+        "bring it to a *_COMPLETE status or delete it, then rerun"
+    )
 
 
 @dataclass(frozen=True)

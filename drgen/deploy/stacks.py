@@ -19,7 +19,7 @@ from drgen.deploy import changesets
 from drgen.deploy.artifacts import Artifacts, TemplateSource
 from drgen.deploy.executor import Outcome, StackResult, pause
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
-from drgen.deploy.plan import Decision, decide
+from drgen.deploy.plan import Decision, blocked_advice, decide, stack_name
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 
@@ -34,6 +34,7 @@ class StackState:
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    termination_protection: bool = False  # EnableTerminationProtection: CloudFormation refuses to delete it
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,7 @@ def describe(cf: Any, name_or_id: str) -> StackState | None:
         outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
         parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
         tags={t["Key"]: t["Value"] for t in stack.get("Tags", [])},
+        termination_protection=bool(stack.get("EnableTerminationProtection")),
     )
 
 
@@ -196,7 +198,7 @@ class StackDeploy:
         settled = settle(cf, describe(cf, entry.name), watcher, self.aws.sandbox)
         state, decision = settled.state, settled.decision
         if settled.stuck:
-            return self._failed(entry, state, settled.stuck)
+            return self._failed(entry, state, settled.stuck, blocked=True)
         if decision is Decision.CREATE:
             return None
         if decision is Decision.UPDATE:
@@ -209,12 +211,15 @@ class StackDeploy:
                 return self._failed(entry, left, f"could not delete: {watcher.failure_reason(left)}")
             return None
         if decision is Decision.RECREATE:
-            return self._failed(entry, state, "a first create failed; rerun with --yes to delete and recreate it")
-        return self._failed(entry, state, f"needs a human: {state.reason or state.status}")
+            reason = "a first create failed; rerun with --yes to delete and recreate it"
+            return self._failed(entry, state, reason, blocked=True)
+        advice = blocked_advice(state.stack_id, entry.region, state.status)
+        return self._failed(entry, state, f"{state.reason or state.status}; {advice}", blocked=True)
 
     @staticmethod
-    def _failed(entry: StackEntry, state: StackState | None, reason: str) -> StackResult:
-        return StackResult(entry.name, entry.region, Outcome.FAILED, state.status if state else "", reason=reason)
+    def _failed(entry: StackEntry, state: StackState | None, reason: str, blocked: bool = False) -> StackResult:
+        status = state.status if state else ""
+        return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=reason, blocked=blocked)
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,7 @@ class Settled:
 
     state: StackState | None
     decision: Decision  # never WAIT or CONTINUE_ROLLBACK
-    stuck: str = ""  # set when continue-update-rollback did not reach UPDATE_ROLLBACK_COMPLETE
+    stuck: str = ""  # set when continue-update-rollback left the stack in UPDATE_ROLLBACK_FAILED: why, what to do
 
 
 def settle(cf: Any, state: StackState | None, watcher: Watcher, sandbox: bool) -> Settled:
@@ -242,11 +247,36 @@ def settle(cf: Any, state: StackState | None, watcher: Watcher, sandbox: bool) -
             watcher.progress.state(watcher.entry, "UPDATE_ROLLBACK_FAILED: continuing the rollback")
             cf.continue_update_rollback(StackName=state.stack_id)
             state = watcher.until_settled(state.stack_id)
-            if state is None or state.status != "UPDATE_ROLLBACK_COMPLETE":
-                reason = f"continue-update-rollback did not finish: {watcher.failure_reason(state)}"
-                return Settled(state, Decision.BLOCKED, reason)
+            if state is not None and state.status == "UPDATE_ROLLBACK_FAILED":  # else decide again
+                return Settled(state, Decision.BLOCKED, rollback_stuck(watcher, state))
         else:
             return Settled(state, decision)
+
+
+def rollback_stuck(watcher: Watcher, state: StackState) -> str:
+    """Why continue-update-rollback stopped at UPDATE_ROLLBACK_FAILED again, and the two ways on; drgen never
+    skips a resource itself. AWS, ContinueUpdateRollback ResourcesToSkip
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html): "You
+    can specify only resources that are in the UPDATE_FAILED state because a rollback failed" ... "the state of
+    the skipped resources will be inconsistent with the state of the resources in the stack template ... If you
+    don't, subsequent stack updates might fail, and the stack will become unrecoverable."
+    """
+    name = stack_name(state.stack_id)
+    latest: dict[str, str] = {}  # each resource's last status in the events seen (oldest first)
+    for event in watcher.events:
+        if event["LogicalResourceId"] != name and event.get("PhysicalResourceId") != state.stack_id:
+            latest[event["LogicalResourceId"]] = event["ResourceStatus"]
+    failed = [logical for logical, status in latest.items() if status == "UPDATE_FAILED"]
+    skip = " ".join(failed) or "<the logical ids its events show UPDATE_FAILED>"
+    command = (
+        f"aws cloudformation continue-update-rollback --stack-name {name} --region {watcher.entry.region} "
+        f"--resources-to-skip {skip}"
+    )
+    return (
+        f"continue-update-rollback stopped at UPDATE_ROLLBACK_FAILED again ({watcher.failure_reason(state)}); "
+        f"fix the cause and rerun, or skip {', '.join(failed) or 'those resources'} with `{command}` "
+        "(skipped resources stay out of sync with the template)"
+    )
 
 
 def delete(cf: Any, state: StackState, watcher: Watcher, sandbox: bool) -> StackState | None:

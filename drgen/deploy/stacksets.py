@@ -28,7 +28,7 @@ from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
 from drgen.deploy.plan import Decision, decide
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
-from drgen.deploy.stacks import StackState, Watcher, describe
+from drgen.deploy.stacks import StackState, Watcher, describe, settle
 from drgen.errors import DrgenError
 
 ADMINISTRATION_ROLE = "AWSCloudFormationStackSetAdministrationRole"
@@ -127,22 +127,31 @@ class StackSetOps:
             )
         self._wait(name, operation, entry)
 
-    def delete_instance(self, entry: StackEntry) -> None:
-        """Delete ``entry``'s instance (and its stack); the stack set too once it has no instance left."""
+    def delete_instance(self, entry: StackEntry, retain_stack: bool = False) -> None:
+        """Delete ``entry``'s instance (and its stack, unless ``retain_stack``); the stack set too once it has no
+        instance left."""
         name = stack_set_name(self.bundle, entry.layer)
-        where = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
+        where: dict[str, Any] = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
+        where |= {"RetainStacks": retain_stack}  # False: the stack goes with its instance
         with self.lock(entry.layer):
             try:
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
             except ClientError as exc:
                 if not self.aws.sandbox:
                     raise
                 # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
                 # instance; asked again, it finds no stack and removes the instance.
                 self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, RetainStacks=False, **where)
+                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
             self._wait(name, operation, entry)
             self.delete_set_if_empty(entry.layer)
+
+    def instance(self, entry: StackEntry) -> dict[str, Any] | None:
+        """``entry``'s instance of its layer's stack set, whether or not its stack exists; None when there is none."""
+        name = stack_set_name(self.bundle, entry.layer)
+        if describe_set(self.cf, name) is None:
+            return None
+        return describe_instance(self.cf, name, self.aws.account_id(), entry.region)
 
     def delete_set_if_empty(self, layer: str) -> bool:
         """Delete the layer's stack set when it exists without instances; True when it did."""
@@ -239,6 +248,9 @@ class InstanceDeploy:
         )
         with self.ops.lock(entry.layer):
             self.ops.wait_idle(stack_set_name(bundle, entry.layer), entry)  # the steps follow what it leaves
+            stuck = self._settle(entry)
+            if stuck is not None:
+                return stuck
             steps = self.steps(entry, template.body.decode("utf-8"), parameters)
             try:
                 for step in steps:
@@ -260,6 +272,23 @@ class InstanceDeploy:
         self.outputs.put(entry.name, stack.outputs)
         outcome = Outcome.CREATED if "create-instance" in steps else Outcome.UPDATED if steps else Outcome.UNCHANGED
         return StackResult(entry.name, entry.region, outcome, stack.status, outputs=stack.outputs)
+
+    def _settle(self, entry: StackEntry) -> StackResult | None:
+        """Settle the instance's stack in its Region as a plain stack is (``settle``); a StackResult when the
+        rollback it needed cannot continue. AWS: "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated"
+        (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-continueupdaterollback.html),
+        and an instance is updated through its stack."""
+        aws = self.ops.aws
+        stack = instance_stack(aws, self.ops.bundle, entry)
+        if stack is None:
+            return None
+        regional = aws.client("cloudformation", entry.region)
+        watcher = Watcher(regional, entry, self.ops.progress, aws.target.poll_seconds)
+        settled = settle(regional, stack, watcher, aws.sandbox)
+        if not settled.stuck:
+            return None
+        status = settled.state.status if settled.state else ""
+        return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=settled.stuck, blocked=True)
 
     def steps(self, entry: StackEntry, template: str, parameters: dict[str, str]) -> tuple[str, ...]:
         name = stack_set_name(self.ops.bundle, entry.layer)

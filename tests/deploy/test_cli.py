@@ -312,3 +312,89 @@ def test_a_bundle_with_a_lint_error_is_not_deployed(runner, sandbox, tmp_path):
     assert refused.output.startswith("drgen: error: 1 lint error(s) in the bundle, the first templates/global.json:")
     assert "E3030" in refused.output
     assert client(sandbox, "s3", "us-east-1").list_buckets()["Buckets"] == []  # nothing created
+
+
+STUCK = "dbdr-data-primary-b"  # database-dr's data stack in us-east-1, suffix b
+
+
+def _stuck_in(monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    """The data stack reads as ``status`` (moto never reaches these states); every other stack as moto has it."""
+    from drgen.deploy import deployer
+    from drgen.deploy.stacks import StackState
+
+    real = deployer.find
+
+    def find(aws, bundle, mode, entry):  # type: ignore[no-untyped-def]
+        if entry.name == STUCK and mode == "stacks":
+            return StackState(f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STUCK}/1", status, "reason")
+        return real(aws, bundle, mode, entry)
+
+    monkeypatch.setattr(deployer, "find", find)
+
+
+def _nothing_created(url: str) -> None:
+    for region in ("us-east-1", "eu-west-1"):
+        assert client(url, "s3", region).list_buckets()["Buckets"] == []  # no artifact bucket
+    assert stacks_left(url, {"us-east-1", "eu-west-1"}) == {}
+    assert not Path(".drgen").exists()  # no deployment record
+
+
+@pytest.mark.parametrize(
+    ("status", "command"),
+    [
+        ("DELETE_FAILED", f"`aws cloudformation delete-stack --stack-name {STUCK} --region us-east-1`"),
+        ("UPDATE_FAILED", f"`aws cloudformation rollback-stack --stack-name {STUCK} --region us-east-1`"),
+    ],
+)
+def test_deploy_refuses_a_stack_it_cannot_get_past_before_anything_is_created(
+    runner, sandbox, monkeypatch, status, command
+):
+    """Stack status codes (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html):
+    DELETE_FAILED "you can't work with or update the stack. Delete the stack again or view the stack events";
+    RollbackStack (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackStack.html)
+    "Rolls back the specified stack to the last known stable state from CREATE_FAILED or UPDATE_FAILED". The
+    deploy would stop there, so it does not start: exit 2, one line, no bucket, no stack, no record."""
+    _stuck_in(monkeypatch, status)
+    target = ["-s", "database-dr", "--suffix", "b", "--endpoint-url", sandbox, "--require-approval", "never"]
+    refused = runner.invoke(cli, ["deploy", *target, "--yes"])
+    assert refused.exit_code == 2, refused.output
+    line = refused.output.splitlines()[-1]
+    assert line.startswith(f"drgen: error: {STUCK} (us-east-1) is {status}: ")
+    assert command in line and line.endswith("; nothing was deployed")
+    _nothing_created(sandbox)
+
+
+@pytest.mark.parametrize(("answer", "message"), [("n\n", "declined; nothing changed"), ("", "could not be asked")])
+def test_deploy_refuses_a_failed_first_create_the_user_did_not_agree_to_recreate(
+    runner, sandbox, monkeypatch, answer, message
+):
+    """Deleting the stack is the user's choice (--yes, or yes on the terminal); without it the deploy would stop
+    at that stack, so nothing starts (exit 3, as for every question that guards data)."""
+    _stuck_in(monkeypatch, "ROLLBACK_COMPLETE")
+    target = ["-s", "database-dr", "--suffix", "b", "--endpoint-url", sandbox, "--require-approval", "never"]
+    refused = runner.invoke(cli, ["deploy", *target], input=answer)
+    assert refused.exit_code == 3, refused.output
+    assert message in refused.output
+    _nothing_created(sandbox)
+
+
+def test_deploy_refuses_to_recreate_a_stack_whose_protected_database_would_fail_the_delete(
+    runner, sandbox, monkeypatch
+):
+    """A failed first create whose rollback could not delete a protected cluster (ROLLBACK_FAILED) would fail the
+    delete of the recreate as well (RDS: "The database can't be deleted when deletion protection is enabled",
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBCluster.html). moto does not emulate the
+    cluster in a stack: the RDS reading is the fake's (test_states.py); here, what deploy does with it."""
+    from drgen.deploy import deployer
+
+    _stuck_in(monkeypatch, "ROLLBACK_FAILED")
+    line = "Aurora cluster c has deletion protection on, so the delete would fail: `aws rds modify-db-cluster ...`"
+    monkeypatch.setattr(deployer, "protected_databases", lambda aws, region, stack_id: [line], raising=False)
+    target = ["-s", "database-dr", "--suffix", "b", "--endpoint-url", sandbox, "--require-approval", "never"]
+    refused = runner.invoke(cli, ["deploy", *target, "--yes"])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.splitlines()[-1] == (
+        f"drgen: error: {STUCK} (us-east-1) is ROLLBACK_FAILED, to be deleted and created again, but {line}; "
+        "nothing was deployed"
+    )
+    _nothing_created(sandbox)

@@ -324,6 +324,12 @@ def test_a_stack_whose_first_create_failed_is_recreated_only_when_agreed(stubbed
 
 
 def test_update_rollback_failed_gets_continue_update_rollback_and_is_never_deleted(stubbed):
+    """When the rollback fails again, the resources whose rollback failed are named with the command that skips
+    them, never skipped by drgen. AWS, ContinueUpdateRollback ResourcesToSkip
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ContinueUpdateRollback.html): "You
+    can specify only resources that are in the UPDATE_FAILED state because a rollback failed" ... "If you
+    don't, subsequent stack updates might fail, and the stack will become unrecoverable."
+    """
     cf, stub = stubbed
     stub.add_response("describe_stacks", _stack("UPDATE_ROLLBACK_FAILED"), {"StackName": "s"})
     stub.add_response("continue_update_rollback", {}, {"StackName": "arn:stack/s/1"})
@@ -331,8 +337,12 @@ def test_update_rollback_failed_gets_continue_update_rollback_and_is_never_delet
     stub.add_response("describe_stack_events", _events(("Db", "cannot roll back")), {"StackName": "arn:stack/s/1"})
     started = time.monotonic()
     result = _deploy(cf, frozenset({"s"}))(_entry("s"))
-    assert result.outcome is Outcome.FAILED
-    assert result.reason == "continue-update-rollback did not finish: Db: cannot roll back"
+    assert result.outcome is Outcome.FAILED and result.blocked  # exit 2: only the user can clear it
+    assert result.reason == (
+        "continue-update-rollback stopped at UPDATE_ROLLBACK_FAILED again (Db: cannot roll back); fix the cause "
+        "and rerun, or skip Db with `aws cloudformation continue-update-rollback --stack-name s --region us-east-1 "
+        "--resources-to-skip Db` (skipped resources stay out of sync with the template)"
+    )
     assert time.monotonic() - started < 5
 
 
