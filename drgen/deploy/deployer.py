@@ -155,7 +155,7 @@ def deploy(
     outputs = _outputs(aws, bundle, options.mode, given)
     gate = zone.DelegationGate(aws, bundle.deployment, lambda: _created_zone(bundle, outputs), progress.note)
     as_stack = StackDeploy(aws, artifacts, outputs, progress, options.allow_replace, options.may_recreate)
-    as_instance = InstanceDeploy(StackSetOps(aws, bundle, progress), artifacts, outputs)
+    as_instance = InstanceDeploy(StackSetOps(aws, bundle, progress), artifacts, outputs, options.may_recreate)
 
     def action(entry: StackEntry) -> StackResult:
         waiting = gate.hold_back() if zone.ZONE_PARAMETER in entry.inputs else None

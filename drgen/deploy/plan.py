@@ -34,6 +34,7 @@ FAILED_FIRST_CREATE = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE
 # Those that may still hold resources: ROLLBACK_COMPLETE does not ("Any resources that were created during the
 # create stack operation are deleted", stack status codes, view-stack-events.html).
 LEFT_RESOURCES = FAILED_FIRST_CREATE - {"ROLLBACK_COMPLETE"}
+RECREATE_ADVICE = "a first create failed; rerun with --yes to delete and recreate it"  # Decision.RECREATE, not agreed
 
 
 def decide(status: str | None, sandbox: bool = False) -> Decision:

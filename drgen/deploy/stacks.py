@@ -19,7 +19,7 @@ from drgen.deploy import changesets
 from drgen.deploy.artifacts import Artifacts, TemplateSource
 from drgen.deploy.executor import Outcome, StackResult, pause
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
-from drgen.deploy.plan import Decision, blocked_advice, decide, stack_name
+from drgen.deploy.plan import RECREATE_ADVICE, Decision, blocked_advice, decide, stack_name
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 
@@ -211,8 +211,7 @@ class StackDeploy:
                 return self._failed(entry, left, f"could not delete: {watcher.failure_reason(left)}")
             return None
         if decision is Decision.RECREATE:
-            reason = "a first create failed; rerun with --yes to delete and recreate it"
-            return self._failed(entry, state, reason, blocked=True)
+            return self._failed(entry, state, RECREATE_ADVICE, blocked=True)
         advice = blocked_advice(state.stack_id, entry.region, state.status)
         return self._failed(entry, state, f"{state.reason or state.status}; {advice}", blocked=True)
 

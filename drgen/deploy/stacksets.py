@@ -25,7 +25,7 @@ from drgen.deploy import changesets
 from drgen.deploy.artifacts import Artifacts
 from drgen.deploy.executor import Outcome, StackResult, pause
 from drgen.deploy.outputs import Outputs, declared_parameters, parameters_for
-from drgen.deploy.plan import Decision, decide
+from drgen.deploy.plan import RECREATE_ADVICE, Decision, decide
 from drgen.deploy.progress import Progress
 from drgen.deploy.session import CLOUD_ERRORS, Aws, error_code, error_text
 from drgen.deploy.stacks import StackState, Watcher, describe, settle
@@ -130,21 +130,26 @@ class StackSetOps:
     def delete_instance(self, entry: StackEntry, retain_stack: bool = False) -> None:
         """Delete ``entry``'s instance (and its stack, unless ``retain_stack``); the stack set too once it has no
         instance left."""
+        with self.lock(entry.layer):
+            self.remove_instance(entry, retain_stack)
+            self.delete_set_if_empty(entry.layer)
+
+    def remove_instance(self, entry: StackEntry, retain_stack: bool = False) -> None:
+        """Delete ``entry``'s instance (and its stack, unless ``retain_stack``) and wait; the stack set stays, even
+        empty. The caller holds the set's lock."""
         name = stack_set_name(self.bundle, entry.layer)
         where: dict[str, Any] = {"StackSetName": name, "Accounts": [self.aws.account_id()], "Regions": [entry.region]}
         where |= {"RetainStacks": retain_stack}  # False: the stack goes with its instance
-        with self.lock(entry.layer):
-            try:
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
-            except ClientError as exc:
-                if not self.aws.sandbox:
-                    raise
-                # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
-                # instance; asked again, it finds no stack and removes the instance.
-                self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
-                operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
-            self._wait(name, operation, entry)
-            self.delete_set_if_empty(entry.layer)
+        try:
+            operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
+        except ClientError as exc:
+            if not self.aws.sandbox:
+                raise
+            # moto drops the instance's stack even when one of its resources refuses to go, but keeps the
+            # instance; asked again, it finds no stack and removes the instance.
+            self.progress.event(entry, f"moto left resources behind: {error_text(exc)}")
+            operation = self._operation(name, entry, self.cf.delete_stack_instances, **where)
+        self._wait(name, operation, entry)
 
     def instance(self, entry: StackEntry) -> dict[str, Any] | None:
         """``entry``'s instance of its layer's stack set, whether or not its stack exists; None when there is none."""
@@ -239,6 +244,7 @@ class InstanceDeploy:
     ops: StackSetOps
     artifacts: Artifacts
     outputs: Outputs
+    may_recreate: frozenset[str] = frozenset()  # instances the user agreed to delete and create again
 
     def __call__(self, entry: StackEntry) -> StackResult:
         aws, bundle = self.ops.aws, self.ops.bundle
@@ -275,9 +281,16 @@ class InstanceDeploy:
 
     def _settle(self, entry: StackEntry) -> StackResult | None:
         """Settle the instance's stack in its Region as a plain stack is (``settle``); a StackResult when the
-        rollback it needed cannot continue. AWS: "A stack in the UPDATE_ROLLBACK_FAILED state can't be updated"
+        rollback it needed cannot continue, or a failed first create may not be undone. AWS: "A stack in the
+        UPDATE_ROLLBACK_FAILED state can't be updated"
         (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-continueupdaterollback.html),
-        and an instance is updated through its stack."""
+        and an instance is updated through its stack.
+
+        A failed first create (``Decision.RECREATE``) the user agreed to undo: the instance goes with its stack
+        (RetainStacks false), as on plain stacks, and the steps then create it again. ROLLBACK_COMPLETE "exists
+        only after a failed stack creation ... When in this state, only a delete operation can be performed"
+        (stack status codes, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html),
+        so its stack takes no update. The stack set stays (it may hold other Regions' instances)."""
         aws = self.ops.aws
         stack = instance_stack(aws, self.ops.bundle, entry)
         if stack is None:
@@ -285,10 +298,23 @@ class InstanceDeploy:
         regional = aws.client("cloudformation", entry.region)
         watcher = Watcher(regional, entry, self.ops.progress, aws.target.poll_seconds)
         settled = settle(regional, stack, watcher, aws.sandbox)
-        if not settled.stuck:
-            return None
         status = settled.state.status if settled.state else ""
-        return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=settled.stuck, blocked=True)
+        if settled.stuck:
+            return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=settled.stuck, blocked=True)
+        if settled.decision is not Decision.RECREATE:
+            return None
+        if entry.name not in self.may_recreate:
+            return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=RECREATE_ADVICE, blocked=True)
+        self.ops.progress.state(entry, f"{status}: deleting the instance and its stack to create them again")
+        try:
+            self.ops.remove_instance(entry)  # under the set's lock, which __call__ holds
+        except CLOUD_ERRORS as exc:
+            problem = error_text(exc)
+        except OperationFailed as exc:  # the operation failed, e.g. the stack would not delete
+            problem = str(exc)
+        else:
+            return None
+        return StackResult(entry.name, entry.region, Outcome.FAILED, status, reason=f"could not delete: {problem}")
 
     def steps(self, entry: StackEntry, template: str, parameters: dict[str, str]) -> tuple[str, ...]:
         name = stack_set_name(self.ops.bundle, entry.layer)

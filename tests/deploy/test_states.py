@@ -215,6 +215,11 @@ class FakeCloudFormation:
     def update_stack_instances(self, **_: Any) -> dict[str, str]:
         return self._start("update_stack_instances", succeeds=self.status in UPDATABLE)
 
+    def create_stack_instances(self, **_: Any) -> dict[str, str]:
+        started = self._start("create_stack_instances")
+        self.instance, self.instance_status, self.status = True, "CURRENT", "CREATE_COMPLETE"
+        return started
+
     def delete_stack_instances(self, RetainStacks: bool, **_: Any) -> dict[str, str]:
         started = self._start("delete_stack_instances")
         self.retained.append(RetainStacks)
@@ -413,6 +418,43 @@ def test_stacksets_deploy_continues_an_instance_stacks_failed_rollback_before_up
         return
     assert result.outcome is Outcome.FAILED and result.blocked and "--resources-to-skip Cluster`" in result.reason
     assert cf.calls == ["continue_update_rollback"]  # no update-instance bound to fail
+
+
+def _failed_first_create() -> FakeCloudFormation:
+    """An instance whose first create failed: AWS, StackInstance Status OUTDATED
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackInstance.html): "the associated
+    stack failed during a CreateStackSet or UpdateStackSet operation"; its stack is ROLLBACK_COMPLETE, where "only
+    a delete operation can be performed" (stack status codes), so an update-instance would fail."""
+    cf = FakeCloudFormation("ROLLBACK_COMPLETE", stack_set=True)
+    cf.instance_status = "OUTDATED"
+    return cf
+
+
+def _instance_deploy(cf: FakeCloudFormation, *agreed: str) -> InstanceDeploy:
+    """The action for ``ENTRY``'s instance; ``agreed``: the stacks the user agreed to recreate (default: none)."""
+    artifacts = SimpleNamespace(template=lambda entry, region: TemplateSource(TEMPLATE.encode()), bucket=lambda r: "b")
+    outputs = Outputs((), lambda entry: None)
+    if not agreed:
+        return InstanceDeploy(_ops(cf, io.StringIO()), artifacts, outputs)  # type: ignore[arg-type]
+    return InstanceDeploy(_ops(cf, io.StringIO()), artifacts, outputs, frozenset(agreed))  # type: ignore[arg-type]
+
+
+def test_stacksets_deploy_deletes_an_instance_whose_first_create_failed_with_its_stack_and_creates_it_again():
+    """Agreed (--yes or the question): the instance goes with its stack (RetainStacks false), as a plain stack
+    would, and is created again in the same stack set, which stays although it was left without an instance."""
+    cf = _failed_first_create()
+    result = _instance_deploy(cf, ENTRY.name)(ENTRY)
+    assert (result.outcome, result.status, result.reason) == (Outcome.CREATED, "CREATE_COMPLETE", "")
+    assert cf.calls == ["delete_stack_instances", "create_stack_instances"] and cf.retained == [False]
+    assert cf.stack_set and cf.instance and cf.instance_status == "CURRENT"
+
+
+def test_stacksets_deploy_leaves_an_instance_whose_first_create_failed_alone_unless_agreed():
+    cf = _failed_first_create()
+    result = _instance_deploy(cf)(ENTRY)
+    assert (result.outcome, result.status, result.blocked) == (Outcome.FAILED, "ROLLBACK_COMPLETE", True)
+    assert result.reason == "a first create failed; rerun with --yes to delete and recreate it"  # as on plain stacks
+    assert cf.calls == [] and cf.stack_set and cf.instance and cf.status == "ROLLBACK_COMPLETE"
 
 
 def test_destroy_deletes_a_stack_set_instance_whose_stack_is_gone_and_then_the_set():
