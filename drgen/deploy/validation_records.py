@@ -4,8 +4,10 @@ CloudFormation creates a certificate's validation CNAME in the zone named by Dom
 HostedZoneId, and leaves it there when the certificate is deleted; in a zone drgen created, that record alone
 keeps the zone from being deleted (HostedZoneNotEmpty), and in the user's zone it is litter. ACM gives every
 certificate of one account the same validation record for the same domain name (both regions' certificates
-share them, and so may certificates outside drgen), so a record is deleted only when no certificate left in the
-account's regions still names it.
+share them, and so may certificates outside drgen, in any Region), so a record is deleted only when no
+certificate left in any Region enabled for the account still names it; when a Region cannot be listed, every
+record stays (a record deleted under another certificate fails its renewal: "ACM cannot renew your certificate
+automatically" without it, https://docs.aws.amazon.com/acm/latest/userguide/dns-renewal-validation.html).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drgen.deploy.session import Aws
+from drgen.deploy.session import CLOUD_ERRORS, Aws, error_text
 from drgen.deploy.zone import fqdn
 from drgen.regions import ROUTE53_METRICS_REGION
 
@@ -56,6 +58,11 @@ class Collected:
             self.records.update(ValidationRecord(zone_id, name, value) for name, value in found)
 
 
+def enabled_regions(aws: Aws, region: str) -> set[str]:
+    """The Regions enabled for the account (DescribeRegions without AllRegions lists only those)."""
+    return {r["RegionName"] for r in aws.client("ec2", region).describe_regions()["Regions"]}
+
+
 def still_needed(aws: Aws, regions: Iterable[str]) -> set[str]:
     """The validation record names the certificates still in the account's ``regions`` ask for."""
     names: set[str] = set()
@@ -68,10 +75,16 @@ def still_needed(aws: Aws, regions: Iterable[str]) -> set[str]:
 
 
 def remove(aws: Aws, collected: Collected, regions: Iterable[str], note: Callable[[str], None]) -> int:
-    """Delete every collected record no remaining certificate needs; returns how many were deleted."""
+    """Delete every collected record no certificate left in the account needs (``regions`` and every other
+    enabled Region); returns how many were deleted."""
     if not collected.records:
         return 0
-    needed = still_needed(aws, regions)
+    given = sorted(set(regions))
+    try:
+        needed = still_needed(aws, enabled_regions(aws, given[0]) | set(given))
+    except CLOUD_ERRORS as exc:
+        note(f"validation records kept: the account's certificates could not all be listed ({error_text(exc)})")
+        return 0
     route53 = aws.client("route53", ROUTE53_METRICS_REGION)
     deleted = 0
     for record in sorted(collected.records, key=lambda r: (r.zone_id, r.name)):

@@ -71,3 +71,36 @@ def test_shared_records_stay_until_the_last_certificate_that_needs_them_is_gone(
     assert validation_records.remove(aws, second, regions, notes.append) == 2
     assert _cnames(route53, zone) == set()
     assert validation_records.remove(aws, second, regions, notes.append) == 0  # a rerun finds nothing to do
+
+
+def test_a_record_a_certificate_in_any_other_enabled_region_uses_stays(aws, sandbox):
+    """The same validation record serves a certificate for the same name in a Region the bundle does not use (the
+    user's own, another deployment's): deleting it would fail that certificate's renewal."""
+    route53 = client(sandbox, "route53", "us-east-1")
+    zone = route53.create_hosted_zone(Name="acme-bank.com", CallerReference="z2")["HostedZone"]["Id"].split("/")[-1]
+    primary = _certificate(sandbox, "us-east-1", route53, zone)
+    _certificate(sandbox, "eu-west-3", route53, zone)  # outside the bundle's Regions
+    collected = Collected()
+    collected.add(client(sandbox, "acm", "us-east-1"), primary, zone)
+    client(sandbox, "acm", "us-east-1").delete_certificate(CertificateArn=primary)
+    notes: list[str] = []
+    assert validation_records.remove(aws, collected, ("us-east-1", "us-east-2"), notes.append) == 1
+    assert _cnames(route53, zone) == {"app.acme-bank.com.", "app.eu-west-3.acme-bank.com."}
+
+
+def test_when_a_region_cannot_be_listed_every_record_stays():
+    """No listing, no proof that no certificate needs the record: nothing is deleted, and the note says why."""
+    from botocore.exceptions import ClientError
+
+    from drgen.deploy.validation_records import ValidationRecord
+
+    class _Unlisted:
+        def client(self, service, region):
+            if service == "ec2":
+                raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "DescribeRegions")
+            raise AssertionError(f"{service} in {region}: nothing may be called after the listing failed")
+
+    collected = Collected(records={ValidationRecord("Z1", "_x.app.acme-bank.com.", "_y.acm-validations.aws.")})
+    notes: list[str] = []
+    assert validation_records.remove(_Unlisted(), collected, ("us-east-1",), notes.append) == 0
+    assert notes and "kept" in notes[0] and "UnauthorizedOperation" in notes[0]
