@@ -26,6 +26,7 @@ from drgen.review.datastores import data_stores
 from drgen.review.diagram import SVG, draw
 from drgen.review.duration import deploy_estimate
 from drgen.review.policies import NO_REASON, PolicyHolder, StatementView
+from drgen.review.recommendations import departures
 from drgen.review.resources import counts, resource_rows
 from drgen.review.summary import Facts, summary_table
 from drgen.scan.skips import template_skips
@@ -143,7 +144,7 @@ def _scenario(section: d.Section, bundle: RenderedBundle) -> None:
             ],
         )
     )
-    notes = manifest.get("notes", [])
+    notes = [*manifest.get("notes", []), *departures(bundle)]
     if notes:
         section.sub("Notes").add(d.Bullets(tuple(str(n) for n in notes)))
 
