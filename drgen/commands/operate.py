@@ -33,18 +33,25 @@ def scenario_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return source_options(func)
 
 
-def _environment(source: Source, suffix: str, aws: Aws) -> Environment:
+def _environment(source: Source, suffix: str, aws: Aws, *, dr_only: bool = False) -> Environment:
     """The deployed environment; in a moto sandbox kept after `drgen deploy`, first what moto's CloudFormation
-    skipped (the Aurora clusters, alarms, ...), created once through the APIs, as the drill does (stderr says so)."""
+    skipped (the Aurora clusters, alarms, ...), created once through the APIs, as the drill does (stderr says so).
+
+    ``dr_only``: read the DR region's stacks alone. A failover must not depend on the region it leaves: the
+    machine it starts, and everything it reads, are the DR region's (drgen/operate/failover.py), and with the
+    primary region lost its CloudFormation answers nothing, or only after every retry has timed out.
+    """
     from drgen.operate.environment import resolve
 
     bundle = load_bundle(source, suffix)
-    environment = resolve(aws, scenario_of(source, bundle), bundle)
+    scenario = scenario_of(source, bundle)
+    environment = resolve(aws, scenario, bundle, frozenset({scenario.regions.secondary}) if dr_only else None)
     if aws.sandbox:
-        from drgen.operate.moto_standins import provision_once
+        from drgen.operate.moto_standins import provision, provisioned
 
-        for made in provision_once(aws, environment, bundle):
-            click.echo(f"sandbox, created once: {made}", err=True)
+        if not provisioned(aws, environment):  # provisioning reads every stack
+            for made in provision(aws, resolve(aws, scenario, bundle), bundle):
+                click.echo(f"sandbox, created once: {made}", err=True)
     return environment
 
 
@@ -184,7 +191,7 @@ def _operate(
             "must be up) or --unplanned (promote at once: writes not yet replicated are lost)"
         )
     _check_health_url(aws, health_url, "the validate step probes the deployed URL")
-    environment = _environment(source, suffix, aws)
+    environment = _environment(source, suffix, aws, dr_only=mode == contract.FAILOVER)
     scenario = environment.scenario.name
     wanted = failover.request(mode, planned, force)
     if dry_run:

@@ -63,8 +63,10 @@ class Located:
 
 
 def locate(aws: Aws, bundle: RenderedBundle, entry: StackEntry) -> Located | None:
-    """Whatever is deployed for ``entry``, in either mode: a stack set instance, else a plain stack."""
-    for mode in ("stacksets", "stacks"):
+    """Whatever is deployed for ``entry``, in either mode (deploy refuses a second mode): a plain stack, asked in
+    the entry's own Region first, so that a stacks-mode deployment is found without the stack sets' administration
+    Region (the global layer's, us-east-1, which may be the Region a failover leaves); else a stack set instance."""
+    for mode in ("stacks", "stacksets"):
         state = find(aws, bundle, mode, entry)
         if state is not None:
             return Located(state, uses_stack_set(mode, entry))

@@ -73,12 +73,13 @@ class Aws:
     def has_credentials(self) -> bool:
         return self._session.get_credentials() is not None
 
-    def account_id(self) -> str:
-        """The account behind the credentials; the first call is the reachability check, in plain words."""
+    def account_id(self, region: str = "us-east-1") -> str:
+        """The account behind the credentials; the first call is the reachability check, in plain words. STS is
+        asked in ``region``: an operation that must not depend on a lost Region asks in one it relies on."""
         if self._account is None:
             where = self.target.endpoint_url or "AWS"
             try:
-                identity = self.client("sts", "us-east-1").get_caller_identity()
+                identity = self.client("sts", region).get_caller_identity()
             except (NoCredentialsError, PartialCredentialsError):
                 raise DrgenError(
                     "no AWS credentials found; pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and "

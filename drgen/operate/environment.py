@@ -162,33 +162,44 @@ class Environment:
 _NOTHING_BUILT = FAILED_FIRST_CREATE | {"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"}
 
 
-def stack_outputs(aws: Aws, bundle: RenderedBundle) -> dict[tuple[LayerName, Role], dict[str, str]]:
-    """Every deployed stack's outputs, read from CloudFormation (a plain stack or a stack set instance's).
+def stack_outputs(
+    aws: Aws, bundle: RenderedBundle, regions: frozenset[str] | None = None
+) -> dict[tuple[LayerName, Role], dict[str, str]]:
+    """Every deployed stack's outputs (in ``regions`` only, when given), read from CloudFormation (a plain stack
+    or a stack set instance's).
 
     Not from the deployment record: it is a cache for `drgen outputs`, and one written against another endpoint
     or account, or before a redeploy, would aim readiness and failover at resources that are not there.
     """
     found: dict[tuple[LayerName, Role], dict[str, str]] = {}
     for entry in bundle.stacks:
+        if regions is not None and entry.region not in regions:
+            continue
         located = locate(aws, bundle, entry)
         if located is not None and located.state.status not in _NOTHING_BUILT:
             found[(entry.layer, entry.role)] = dict(located.state.outputs)
     return found
 
 
-def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle) -> Environment:
-    """The deployed environment of ``scenario``; a DrgenError when nothing of it is deployed."""
-    outputs = stack_outputs(aws, bundle)
+def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle, regions: frozenset[str] | None = None) -> Environment:
+    """The deployed environment of ``scenario``, from its stacks in ``regions`` (every Region when None); a
+    DrgenError when nothing of it, or only part of it, is deployed there."""
+    outputs = stack_outputs(aws, bundle, regions)
     deploy = f"`drgen deploy -s {scenario.name} --suffix {scenario.suffix}`"
     if not outputs:
         raise DrgenError(f"nothing of {scenario.name} (suffix {scenario.suffix}) is deployed there; run {deploy} first")
-    missing = [e.name for e in bundle.stacks if (e.layer, e.role) not in outputs]
+    wanted = [e for e in bundle.stacks if regions is None or e.region in regions]
+    missing = [e.name for e in wanted if (e.layer, e.role) not in outputs]
     if missing:  # the failover steps and the sandbox's provisioning need every stack
         raise DrgenError(
             f"{scenario.name} (suffix {scenario.suffix}) is only partly deployed there: {len(missing)} of "
-            f"{len(bundle.stacks)} stacks missing ({', '.join(missing)}); run {deploy} first"
+            f"{len(wanted)} stacks{_in(regions)} missing ({', '.join(missing)}); run {deploy} first"
         )
-    return from_outputs(scenario, aws.account_id(), outputs, bundle)
+    return from_outputs(scenario, aws.account_id(min(regions) if regions else "us-east-1"), outputs, bundle)
+
+
+def _in(regions: frozenset[str] | None) -> str:
+    return f" in {', '.join(sorted(regions))}" if regions is not None else ""
 
 
 def from_outputs(

@@ -49,15 +49,11 @@ ECS_DIMENSION = "ecs:service:DesiredCount"
 
 
 def provisioned(aws: Aws, environment: Environment) -> bool:
-    """Whether ``provision`` already ran for this deployment (its first step creates the global cluster)."""
-    rds = aws.client("rds", environment.primary)
-    found = rds.describe_global_clusters()["GlobalClusters"]
+    """Whether ``provision`` already ran for this deployment (its first step creates the global cluster, which
+    every member Region lists: asked in the DR region, so an operation that reads only the DR region's stacks can
+    tell)."""
+    found = aws.client("rds", environment.dr).describe_global_clusters()["GlobalClusters"]
     return any(c["GlobalClusterIdentifier"] == environment.global_cluster_id for c in found)
-
-
-def provision_once(aws: Aws, environment: Environment, bundle: RenderedBundle) -> list[str]:
-    """For a sandbox kept after ``drgen deploy --endpoint-url``: provision at the first operate command, once."""
-    return [] if provisioned(aws, environment) else provision(aws, environment, bundle)
 
 
 def provision(

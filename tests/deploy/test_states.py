@@ -102,7 +102,9 @@ class FakeCloudFormation:
     # -- stacks
 
     def describe_stacks(self, StackName: str) -> dict[str, Any]:
-        if self.status is None or (self.name and StackName not in (self.name, STACK_ID)):
+        # an instance's stack has a name of StackSets' choosing: found by the StackId the instance reports
+        known = (self.name, STACK_ID) if self.name else (STACK_ID,) if self.stack_set else None
+        if self.status is None or (known is not None and StackName not in known):
             raise _refused("ValidationError", f"Stack with id {StackName} does not exist")
         parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()]
         stack = {"StackId": STACK_ID, "StackName": "s", "StackStatus": self.status, "Parameters": parameters}

@@ -124,14 +124,21 @@ def test_a_partly_deployed_scenario_is_named_in_one_line_and_nothing_is_provisio
     foundation = next(e.name for e in bundle.stacks if not e.depends_on)
     target = ["-s", bundle.scenario, "--suffix", bundle.suffix, "--endpoint-url", sandbox_url]
     assert _invoke("deploy", *target, "--only", foundation, "--require-approval", "never").exit_code == 0
-    for command in (["readiness"], ["failover", "--planned", "--dry-run"], ["failback", "--planned", "--yes"]):
+    dr_stacks = [e for e in bundle.stacks if e.region == "eu-west-2"]  # a failover reads the DR region's alone
+    for command, missing in (
+        (["readiness"], f"{len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing ("),
+        (
+            ["failover", "--planned", "--dry-run"],
+            f"{len([e for e in dr_stacks if e.name != foundation])} of {len(dr_stacks)} stacks in eu-west-2 missing (",
+        ),
+        (["failback", "--planned", "--yes"], f"{len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing ("),
+    ):
         result = _invoke(*command, *target)
         assert result.exit_code == 2, result.output
         [line] = result.output.splitlines()
         assert line.startswith(
-            f"drgen: error: {bundle.scenario} (suffix {bundle.suffix}) is only partly deployed "
-            f"there: {len(bundle.stacks) - 1} of {len(bundle.stacks)} stacks missing ("
-        )
+            f"drgen: error: {bundle.scenario} (suffix {bundle.suffix}) is only partly deployed there: {missing}"
+        ), line
     assert "sandbox, created once" not in result.output
 
 
@@ -307,3 +314,31 @@ def test_a_failover_must_say_planned_or_unplanned_and_an_unplanned_one_is_confir
         stateMachineArn=ready.environment.state_machine_arn
     )["executions"]
     assert executions == []
+
+
+@pytest.mark.parametrize("also_lost", [(), ("us-east-1",)], ids=["primary", "primary-and-us-east-1"])
+def test_an_unplanned_failover_runs_with_the_primary_regions_apis_unreachable(deploy, monkeypatch, also_lost):
+    """The region it leaves is the one that is lost: its CloudFormation answers nothing (every call here to it
+    fails to connect, as botocore's EndpointConnectionError does), and the failover still runs from the DR
+    region's stacks. Before, it read every stack first, the lost region's included, and stopped there."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from drgen.deploy.session import Aws
+
+    deployed = deploy()
+    _arm(deployed)
+    _outage(deployed)
+    unreachable = {deployed.environment.primary, *also_lost}  # us-east-1: the global layer's, STS's default
+    reached = Aws.client
+
+    def lost(self, service, region=None):
+        if region in unreachable:
+            raise EndpointConnectionError(endpoint_url=f"https://{service}.{region}.amazonaws.com")
+        return reached(self, service, region)
+
+    monkeypatch.setattr(Aws, "client", lost)
+    with moto_standins.promotion_standin():
+        result = _invoke("failover", "--unplanned", "--yes", *deployed.run_options())
+    assert result.exit_code == 0, result.output
+    monkeypatch.setattr(Aws, "client", reached)
+    assert _state(deployed)["writer"] == deployed.environment.cluster_arn(Role.SECONDARY)
