@@ -233,3 +233,21 @@ def test_the_primary_queue_region_is_read_from_its_url():
     assert replay.queue_region("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/trades") == "cn-north-1"
     assert replay.queue_region("https://eu-west-1.queue.amazonaws.com/123456789012/trades") == "eu-west-1"
     assert replay.queue_region("http://127.0.0.1:5000/123456789012/trades") == ""  # then PRIMARY_REGION
+
+
+def test_the_ledger_is_read_in_parallel_segments_that_together_cover_it():
+    """Every segment is scanned to its end, and each item comes back once, whichever segment holds it."""
+    pages = {0: [["a"], ["b"]], 1: [], 2: [["c"]]}
+    asked: list[tuple[int, int]] = []
+
+    class _Table:
+        def scan(self, **request):
+            segment, start = request["Segment"], int((request.get("ExclusiveStartKey") or {}).get("n", 0))
+            asked.append((segment, request["TotalSegments"]))
+            found = pages[segment][start] if pages[segment] else []
+            more = start + 1 < len(pages[segment])
+            return {"Items": found, **({"LastEvaluatedKey": {"n": str(start + 1)}} if more else {})}
+
+    items = list(replay.recent_items(_Table(), "ledger", 0.0, segments=3))
+    assert sorted(items) == ["a", "b", "c"]
+    assert sorted(asked) == [(0, 3), (0, 3), (1, 3), (2, 3)]
