@@ -127,8 +127,13 @@ def _notes(prices: PriceTable, lines: list[Line], undecided: list[str]) -> list[
         f"{listed('interface_endpoint_data')}/GB, data transfer, requests to load balancers, API Gateway, SQS, "
         f"SNS, DynamoDB, Step Functions and EventBridge, Lambda runs other than schedules); Aurora storage, I/O, "
         f"backups and global-database replicated writes ({listed('aurora_global_write_io')} per million); EBS "
-        f"volumes; S3 storage; CloudWatch Logs and custom metrics; AWS Backup; KMS requests and rotated key "
-        f"versions.",
+        f"volumes; S3 storage; CloudWatch Logs and custom metrics; AWS Backup and Aurora snapshot exports (per "
+        f"GB); X-Ray traces; KMS requests and rotated key versions.",
+        "Not counted either, and billed with no users at all: the requests Route 53's health checkers make. "
+        "Checkers in several locations each request the endpoint at the check's interval (\"Each Route 53 "
+        'health checker makes requests at this interval", HealthCheckConfig RequestInterval), so an endpoint '
+        "checked every 10 s takes millions of requests a month; where it is API Gateway or Lambda, each is "
+        "billed as a request (and traced, where X-Ray tracing is on).",
         "Per-use lines (DynamoDB on demand, S3 replication and RTC) show their unit price and add nothing to "
         "the totals: they cost nothing idle.",
     ]
