@@ -21,7 +21,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from drgen_common import aws, config, logs
 from drgen_common.contract import DR_CLUSTER_ARN, GLOBAL_CLUSTER_ID, PROMOTED, WRITER_ALIVE
 from drgen_common.failover import (
@@ -33,9 +34,12 @@ from drgen_common.failover import (
     transition_to,
     writer_arn,
 )
-from drgen_common.retry import error_code, retry
+from drgen_common.retry import DEFAULT, Backoff, error_code, retry
 
 BUSY = "InvalidGlobalClusterStateFault"  # a failover or switchover is already running (possibly ours)
+# An unplanned run's switchover gets two attempts (with the clients' 5 s connect timeout, about 10 s when the
+# primary region does not answer), so the failover it falls back to still fits in the step's timeout.
+UNPLANNED_SWITCHOVER = Backoff(attempts=2)
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
@@ -83,23 +87,37 @@ def promote(
         logs.info("promotion not needed", **result, failover_state=cluster.get("FailoverState"))
         return {**result, "action": "none", "changed": False}
     try:
-        action = _start(rds_in, global_cluster_id, target, writer_arn(cluster), lossless)
+        action = _start(rds_in, global_cluster_id, target, writer_arn(cluster), lossless, request.planned)
     except ClientError as error:
         if error_code(error) != BUSY or transition_to(describe_global_cluster(rds, global_cluster_id)) != target:
             raise
         action = "none"  # our own earlier attempt is still running (e.g. this step was retried)
+    result["lossless"] = lossless and action != "failover"  # a switchover the primary did not answer failed over
     logs.info("promotion started", **result, action=action)
     return {**result, "action": action, "changed": action != "none"}
 
 
-def _start(rds_in: Callable[[str], Any], global_cluster_id: str, target: str, writer: str, lossless: bool) -> str:
+def _start(
+    rds_in: Callable[[str], Any], global_cluster_id: str, target: str, writer: str, lossless: bool, planned: bool
+) -> str:
     if lossless:
-        retry(
-            rds_in(aws.arn_region(writer or target)).switchover_global_cluster,
-            GlobalClusterIdentifier=global_cluster_id,
-            TargetDbClusterIdentifier=target,
-        )
-        return "switchover"
+        try:
+            retry(
+                rds_in(aws.arn_region(writer or target)).switchover_global_cluster,
+                GlobalClusterIdentifier=global_cluster_id,
+                TargetDbClusterIdentifier=target,
+                backoff=DEFAULT if planned else UNPLANNED_SWITCHOVER,
+            )
+            return "switchover"
+        except (BotoConnectionError, HTTPClientError, ClientError) as error:
+            # An unplanned run chose the switchover only because the writer still replicates; when the primary
+            # region's API does not answer (after retries), that region is not healthy, which a switchover
+            # needs ("designed to be used on an Aurora global database where all the Aurora clusters and other
+            # services they interact with are in a healthy state", aurora-global-database-disaster-recovery.html):
+            # it fails over as any unplanned run would. A planned run never loses data: it fails instead.
+            if planned or not _unanswered(error):
+                raise
+            logs.warning("switchover unanswered in the primary region; failing over", error=repr(error))
     retry(
         rds_in(aws.arn_region(target)).failover_global_cluster,
         GlobalClusterIdentifier=global_cluster_id,
@@ -107,6 +125,13 @@ def _start(rds_in: Callable[[str], Any], global_cluster_id: str, target: str, wr
         AllowDataLoss=True,
     )
     return "failover"
+
+
+def _unanswered(error: Exception) -> bool:
+    """No connection, or the service failing (5xx): not a refusal of the request."""
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    return True
 
 
 def promotion_status(request: Request, *, rds: Any, global_cluster_id: str, dr_cluster_arn: str) -> dict[str, Any]:

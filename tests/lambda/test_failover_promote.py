@@ -175,3 +175,39 @@ def test_each_promotion_is_called_in_the_region_aws_procedure_names(request_, wr
     regions = _Regions(writer)
     promote.promote(request_, rds=regions("eu-west-2"), rds_in=regions, global_cluster_id="g", dr_cluster_arn=DR_ARN)
     assert regions.calls == [expected]
+
+
+class _Unanswered(_Regions):
+    """The primary region's RDS API does not answer (the connection fails, as botocore reports it)."""
+
+    def __call__(self, region: str):
+        client = super().__call__(region)
+        if region == "eu-central-1":
+
+            def unanswered(**_):
+                from botocore.exceptions import EndpointConnectionError
+
+                self.calls.append(("switchover", region))
+                raise EndpointConnectionError(endpoint_url=f"https://rds.{region}.amazonaws.com")
+
+            client.switchover_global_cluster = unanswered
+        return client
+
+
+def test_an_unplanned_switchover_the_primary_does_not_answer_fails_over_and_a_planned_one_fails(monkeypatch):
+    """A switchover needs every cluster and service healthy ("designed to be used on an Aurora global database
+    where all the Aurora clusters and other services they interact with are in a healthy state"); an unplanned
+    run chose it only because the writer still replicated, so when the primary region's API does not answer it
+    fails over in the DR region, as any unplanned run. A planned run loses nothing: it fails."""
+    from botocore.exceptions import EndpointConnectionError
+
+    retried = promote.retry
+    monkeypatch.setattr(promote, "retry", lambda call, /, *a, **kw: retried(call, *a, sleep=lambda _: None, **kw))
+    regions = _Unanswered(PRIMARY_ARN)
+    kwargs = {"rds_in": regions, "global_cluster_id": "g", "dr_cluster_arn": DR_ARN}
+    result = promote.promote(Request(planned=False), rds=regions("eu-west-2"), writer_alive=True, **kwargs)
+    assert result["action"] == "failover" and result["lossless"] is False
+    # two attempts at the switchover (the step's timeout must leave room for the failover), then the failover
+    assert regions.calls == [("switchover", "eu-central-1")] * 2 + [("failover", "eu-west-2")]
+    with pytest.raises(EndpointConnectionError):
+        promote.promote(Request(planned=True), rds=regions("eu-west-2"), **kwargs)
