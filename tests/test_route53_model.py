@@ -242,3 +242,18 @@ def test_the_secondary_record_does_not_depend_on_replication_lag(rendered: Any) 
         followed.add(check.alarm.metric if check.alarm else check.type)
         pending.extend(check.children)
     assert not {"AuroraGlobalDBReplicationLag", "ReplicationLagSeconds"} & followed
+
+
+def test_once_engaged_a_failing_dr_check_never_sends_clients_back_to_the_primary(rendered: Any) -> None:
+    """Defect 4 (stop 24): the DR region failing its own check (its endpoint, its target health, or database-dr's
+    connectivity metric, which stops when the DR region's CloudWatch does) while the gate is closed. With a health
+    check on SECONDARY too, no record was healthy, and "If no record is healthy, all records are healthy": Route 53
+    answered PRIMARY, the region without the writer, though it had recovered."""
+    topology = _topology(rendered)
+    regions = rendered.scenario.regions
+    world = _world(rendered, topology, primary_down=False, engaged_points=_engaged_every_minute(60))
+    world.points.update(_every_minute(regions.secondary, "DatabaseConnectivity", 0.0, START, 65))
+    secondary = _endpoints(topology)["SECONDARY"]
+    world.down.update({"SecondaryHealthCheckFqdn": START - 5 * MINUTE, secondary: START - 5 * MINUTE})
+    world.healthy_targets = False
+    assert _answers(topology, world, [2 * MINUTE, 10 * MINUTE]) == ["SECONDARY", "SECONDARY"]

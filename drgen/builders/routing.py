@@ -16,9 +16,10 @@ traffic moves without any change through Route 53's control plane in us-east-1. 
 the plain endpoint check: its us-east-1 alarm is a failover trigger and must not fire because a failover began.
 The DNS step's second way closes the gate by raising its HealthThreshold; nothing ever inverts a check.
 
-Each record's health is about whether that region can serve, nothing else: the SECONDARY's check does not
-watch replication lag, because Route 53 answers PRIMARY whenever SECONDARY is unhealthy, whatever PRIMARY's
-health; a lag spike must not send clients to a failed primary (the failback's guard checks lag instead).
+Only PRIMARY is gated. Route 53 answers PRIMARY whenever SECONDARY is unhealthy, whatever PRIMARY's health, so
+SECONDARY has no health check and does not evaluate its target: once a failover engaged, nothing about the DR
+region (a failed check, a lag spike, its CloudWatch gone) may send clients back to the region without the writer.
+The DR region's own check stays, for readiness and its alarm (the failback's guard checks lag).
 """
 
 from __future__ import annotations
@@ -257,15 +258,23 @@ def _named_tags(ctx: StackContext, name: str) -> Tags:
 
 
 def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
-    """PRIMARY and SECONDARY records of the same name, each gated by its region's health check."""
+    """PRIMARY and SECONDARY records of the same name; PRIMARY gated (its region's check AND not engaged).
+
+    SECONDARY has no health check and does not evaluate its target's: Route 53 counts such a record healthy
+    ("If a record in a group of records that have the same name and type doesn't have an associated health
+    check, Route 53 always considers it healthy", health-checks-how-route-53-chooses-records.html). With one, a
+    DR check failing while the gate is closed made every record unhealthy, and then "If no record is healthy, all
+    records are healthy": Route 53 answered PRIMARY, the region without the writer once a failover engaged.
+    """
     name = ctx.scenario.routing.host_name + "."
     for role, endpoint in endpoints(ctx).items():
+        gated = role is Role.PRIMARY
         kwargs: dict[str, Any] = {
             "HostedZoneId": inputs.zone_id(ctx),
             "Name": name,
             "Failover": _FAILOVER[role],
             "SetIdentifier": role.value,
-            "HealthCheckId": Ref(checks.gating(role)),
+            **({"HealthCheckId": Ref(checks.gating(role))} if gated else {}),
         }
         if endpoint.hosted_zone_id is None:
             # A CNAME (a database endpoint, or an app endpoint by the scenario's choice): resolvers cache it for
@@ -276,7 +285,7 @@ def failover_records(ctx: StackContext, checks: HealthChecks) -> None:
             kwargs.update(
                 Type="A",
                 AliasTarget=route53.AliasTarget(
-                    HostedZoneId=endpoint.hosted_zone_id, DNSName=endpoint.dns_name, EvaluateTargetHealth=True
+                    HostedZoneId=endpoint.hosted_zone_id, DNSName=endpoint.dns_name, EvaluateTargetHealth=gated
                 ),
             )
         ctx.add(route53.RecordSetType(f"{_TITLE[role]}FailoverRecord", **kwargs))

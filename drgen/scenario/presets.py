@@ -186,9 +186,10 @@ DATABASE_DR = Scenario(
     notes=(
         "The seed asks for deletion protection with a programmatic override: the data template takes a "
         "DeletionProtection parameter (default true) that destroy sets to false first.",
-        "The seed asks for health checks on DB connectivity AND replication lag. Each failover record's Route 53 "
-        "check follows its region's connectivity alone: Route 53 answers PRIMARY whenever SECONDARY is unhealthy, "
-        "so a lag spike (or the lag metric's end after promotion) would send clients to a failed primary. Lag is "
+        "The seed asks for health checks on DB connectivity AND replication lag. The PRIMARY record's check "
+        "follows the primary's connectivity alone, and the SECONDARY record has none: Route 53 answers PRIMARY "
+        "whenever SECONDARY is unhealthy, so a lag spike, the lag metric's end after promotion, or the DR "
+        "region's own connectivity metric stopping would send clients to the region without the writer. Lag is "
         "watched by its 5 s alarm, the readiness test and the failback guard instead.",
     ),
 )

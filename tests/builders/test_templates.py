@@ -173,7 +173,11 @@ def test_failover_records_point_primary_and_secondary_at_the_two_regions(name, b
     assert set(records) == {"PRIMARY", "SECONDARY"}
     for role, record in records.items():
         assert record["Name"] == f"{s.routing.record}.{s.routing.domain}."
-        assert "HealthCheckId" in record
+        # only PRIMARY is gated: a SECONDARY that could turn unhealthy sends clients to PRIMARY (test_route53_model)
+        assert ("HealthCheckId" in record) is (role == "PRIMARY")
+        assert (record.get("AliasTarget") or {}).get("EvaluateTargetHealth", False) is (
+            role == "PRIMARY" and "AliasTarget" in record
+        )
         target = json.dumps(record.get("AliasTarget") or record.get("ResourceRecords"))
         assert ("Primary" if role == "PRIMARY" else "Secondary") in target
 
