@@ -60,6 +60,7 @@ class Check:
     children: tuple[str, ...] = ()
     threshold: int = 0
     inverted: bool = False
+    disabled: bool = False  # always healthy
     alarm: Alarm | None = None
     insufficient: str = rules.LAST_KNOWN
     endpoint: str = ""  # what an endpoint check probes (its FQDN or address)
@@ -221,7 +222,7 @@ class Model:
             status = rules.calculated_healthy(children, check.threshold)
         else:
             raise ValueError(f"health check {check.id}: type {check.type} is not modelled")
-        return rules.reported(status, inverted=check.inverted)
+        return rules.reported(status, inverted=check.inverted, disabled=check.disabled)
 
 
 def timeline(topology: Topology, world: World, start: float, offsets: Sequence[float]) -> list[Moment]:
@@ -276,7 +277,10 @@ def _check_from(
     check_id: str, config: Mapping[str, Any], resolve: Callable[[Any], str], alarm: Callable[[str, str], Alarm]
 ) -> Check:
     kind = str(config["Type"])
-    common: dict[str, Any] = {"inverted": bool(config.get("Inverted", False))}
+    common: dict[str, Any] = {
+        "inverted": bool(config.get("Inverted", False)),
+        "disabled": bool(config.get("Disabled", False)),
+    }
     if kind == "CALCULATED":
         children = tuple(resolve(child) for child in config.get("ChildHealthChecks", []))
         return Check(check_id, kind, children=children, threshold=int(config.get("HealthThreshold", 1)), **common)
@@ -347,14 +351,16 @@ def _record(properties: Mapping[str, Any], resolve: Callable[[Any], str]) -> Rec
 
 
 def overlay(topology: Topology, route53: Any, physical: Mapping[str, str] | None = None) -> Topology:
-    """``topology`` with each check's HealthThreshold and Inverted as Route 53 holds them now: the settings the
-    failover's control-plane step may change. ``physical`` maps the topology's check ids (logical ids of the
-    template) to Route 53's; without it the ids are Route 53's already. The rest comes from the template, which
-    is what was deployed (the local sandbox does not even keep an alarm check's AlarmIdentifier)."""
+    """``topology`` with each check's HealthThreshold, Inverted and Disabled as Route 53 holds them now: the
+    settings the failover's control-plane step changes or repairs. ``physical`` maps the topology's check ids
+    (logical ids of the template) to Route 53's; without it the ids are Route 53's already. The rest comes from
+    the template, which is what was deployed (the local sandbox does not even keep an alarm check's
+    AlarmIdentifier)."""
     checks = {}
     for check_id, check in topology.checks.items():
         live = route53.get_health_check(HealthCheckId=(physical or {}).get(check_id, check_id))
         config = live["HealthCheck"]["HealthCheckConfig"]
         threshold = int(config.get("HealthThreshold", check.threshold) or 0) if check.type == "CALCULATED" else 0
-        checks[check_id] = replace(check, threshold=threshold, inverted=bool(config.get("Inverted", False)))
+        inverted, disabled = bool(config.get("Inverted", False)), bool(config.get("Disabled", False))
+        checks[check_id] = replace(check, threshold=threshold, inverted=inverted, disabled=disabled)
     return Topology(checks, topology.records)

@@ -257,3 +257,10 @@ def test_once_engaged_a_failing_dr_check_never_sends_clients_back_to_the_primary
     world.down.update({"SecondaryHealthCheckFqdn": START - 5 * MINUTE, secondary: START - 5 * MINUTE})
     world.healthy_targets = False
     assert _answers(topology, world, [2 * MINUTE, 10 * MINUTE]) == ["SECONDARY", "SECONDARY"]
+
+
+def test_a_disabled_check_is_healthy_whatever_it_would_report() -> None:
+    """UpdateHealthCheck, Disabled: "After you disable a health check, Route 53 considers the status of the health
+    check to always be healthy"."""
+    assert rules.reported(False, inverted=False, disabled=True) is True
+    assert rules.reported(True, inverted=True, disabled=True) is True

@@ -69,10 +69,12 @@ def calculated_healthy(children: Sequence[bool], health_threshold: int) -> bool:
     return sum(1 for child in children if child) >= health_threshold
 
 
-def reported(healthy: bool, *, inverted: bool) -> bool:
+def reported(healthy: bool, *, inverted: bool, disabled: bool = False) -> bool:
     """What the check reports: ``Inverted`` makes an otherwise healthy check unhealthy and the reverse; on a
-    CALCULATED check it inverts the combined result, never a child. (UPDATE_URL, Inverted)"""
-    return healthy is not inverted
+    CALCULATED check it inverts the combined result, never a child. (UPDATE_URL, Inverted.) A disabled check is
+    healthy: "After you disable a health check, Route 53 considers the status of the health check to always be
+    healthy" (UPDATE_URL, Disabled)."""
+    return True if disabled else healthy is not inverted
 
 
 def breaches(value: float, threshold: float, comparison: str) -> bool:

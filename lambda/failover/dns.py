@@ -80,8 +80,9 @@ def shift(route53: Any, *, health_check_id: str, to_dr: bool) -> dict[str, Any]:
             raise ValueError(f"{health_check_id} is a {config_.get('Type')} check, not the CALCULATED gate")
         children = list(config_.get("ChildHealthChecks", []))
         wanted = gate_threshold(len(children), to_dr)
-        inverted = bool(config_.get("Inverted", False))
-        changed = int(config_.get("HealthThreshold", 0)) != wanted or inverted
+        # someone inverted or disabled the gate (a disabled check is always healthy): undo it
+        repairs = {flag: False for flag in ("Inverted", "Disabled") if config_.get(flag)}
+        changed = int(config_.get("HealthThreshold", 0)) != wanted or bool(repairs)
         if changed:
             retry(
                 route53.update_health_check,
@@ -90,7 +91,7 @@ def shift(route53: Any, *, health_check_id: str, to_dr: bool) -> dict[str, Any]:
                 HealthCheckVersion=check["HealthCheckVersion"],
                 HealthThreshold=wanted,
                 ChildHealthChecks=children,  # unchanged; named so that no implementation may take it as emptied
-                **({"Inverted": False} if inverted else {}),  # someone inverted the gate: undo it
+                **repairs,
             )
     except Exception as error:  # the control plane is the second way: its failure must not fail the failover
         failed = {"health_check_id": health_check_id, "ok": False, "error": f"{type(error).__name__}: {error}"}

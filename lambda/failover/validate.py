@@ -152,17 +152,15 @@ def _check_healthy(route53: Any, check_id: str | None) -> bool | None:
     if not check_id:
         return None
     config_ = retry(route53.get_health_check, HealthCheckId=check_id)["HealthCheck"]["HealthCheckConfig"]
-    inverted = bool(config_.get("Inverted", False))
+    flags = {"inverted": bool(config_.get("Inverted", False)), "disabled": bool(config_.get("Disabled", False))}
     if config_.get("Type") == "CALCULATED":
         children = [bool(_check_healthy(route53, child)) for child in config_.get("ChildHealthChecks", [])]
-        return rules.reported(
-            rules.calculated_healthy(children, int(config_.get("HealthThreshold", 0))), inverted=inverted
-        )
+        return rules.reported(rules.calculated_healthy(children, int(config_.get("HealthThreshold", 0))), **flags)
     observations = retry(route53.get_health_check_status, HealthCheckId=check_id)["HealthCheckObservations"]
     status = rules.checkers_healthy(o.get("StatusReport", {}).get("Status", "") for o in observations)
     if status is None:
         raise LookupError(f"no checker reports for health check {check_id} yet")
-    return rules.reported(status, inverted=inverted)
+    return rules.reported(status, **flags)
 
 
 def addresses(name: str) -> set[str]:

@@ -237,3 +237,19 @@ def test_the_engaged_signal_publishes_the_recorded_direction(cloud, control_tabl
     }  # nothing recorded yet: the primary serves
     dns.engage(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE, execution="x", to_dr=True)
     assert engaged.keep(dynamodb, cloudwatch, table=CONTROL_TABLE, namespace=NAMESPACE)["value"] == 1.0
+
+
+def test_a_disabled_gate_is_enabled_again_by_the_dns_step(cloud, control_table, failover_records):
+    """UpdateHealthCheck, Disabled: "After you disable a health check, Route 53 considers the status of the health
+    check to always be healthy. If you configured DNS failover, Route 53 continues to route traffic to the
+    corresponding resources." A disabled gate keeps the failed primary answered; the DNS step undoes it."""
+    route53 = cloud("route53")
+    gate = failover_records.checks["GATE"]
+    version = route53.get_health_check(HealthCheckId=gate)["HealthCheck"]["HealthCheckVersion"]
+    route53.update_health_check(HealthCheckId=gate, Disabled=True, HealthCheckVersion=version)
+    _keep_publishing(cloud, [5])
+    assert _route53_answers(cloud, failover_records, True, [5]) == ["PRIMARY"]  # the model reads Disabled
+    dns.handler(EXECUTION, None)
+    assert _gate(cloud, failover_records).get("Disabled", False) is False
+    _keep_publishing(cloud, [2, 5])
+    assert _route53_answers(cloud, failover_records, True, [2, 5]) == ["SECONDARY", "SECONDARY"]
