@@ -65,7 +65,8 @@ class RenderedBundle:
 
     @property
     def admin_region(self) -> str:
-        """Where stack sets are administered: the global layer's region, which no regional failover takes down."""
+        """Where stack sets are administered: the global layer's region (us-east-1), which a failover away from a
+        us-east-1 primary has lost with it; a failover therefore reads plain stacks in their own Region."""
         return self.regions["global"]
 
     def template(self, entry: StackEntry) -> bytes:

@@ -10,12 +10,12 @@ CloudFormation. The failover machine's definition comes from the rendered bundle
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from drgen.bundle import names
-from drgen.bundle.manifest import LayerName
+from drgen.bundle.manifest import LayerName, StackEntry
 from drgen.bundle.names import AURORA_CLUSTER, CONTROL_TABLE, FAILOVER_STATE, STATE_MACHINE_ARN
 from drgen.bundle.reader import RenderedBundle
 from drgen.deploy.destroy import locate
@@ -163,18 +163,16 @@ _NOTHING_BUILT = FAILED_FIRST_CREATE | {"REVIEW_IN_PROGRESS", "CREATE_IN_PROGRES
 
 
 def stack_outputs(
-    aws: Aws, bundle: RenderedBundle, regions: frozenset[str] | None = None
+    aws: Aws, bundle: RenderedBundle, entries: Sequence[StackEntry]
 ) -> dict[tuple[LayerName, Role], dict[str, str]]:
-    """Every deployed stack's outputs (in ``regions`` only, when given), read from CloudFormation (a plain stack
-    or a stack set instance's).
+    """The outputs of each of ``entries`` that is deployed, read from CloudFormation (a plain stack or a stack
+    set instance's).
 
     Not from the deployment record: it is a cache for `drgen outputs`, and one written against another endpoint
     or account, or before a redeploy, would aim readiness and failover at resources that are not there.
     """
     found: dict[tuple[LayerName, Role], dict[str, str]] = {}
-    for entry in bundle.stacks:
-        if regions is not None and entry.region not in regions:
-            continue
+    for entry in entries:
         located = locate(aws, bundle, entry)
         if located is not None and located.state.status not in _NOTHING_BUILT:
             found[(entry.layer, entry.role)] = dict(located.state.outputs)
@@ -184,18 +182,19 @@ def stack_outputs(
 def resolve(aws: Aws, scenario: Scenario, bundle: RenderedBundle, regions: frozenset[str] | None = None) -> Environment:
     """The deployed environment of ``scenario``, from its stacks in ``regions`` (every Region when None); a
     DrgenError when nothing of it, or only part of it, is deployed there."""
-    outputs = stack_outputs(aws, bundle, regions)
+    wanted = [e for e in bundle.stacks if regions is None or e.region in regions]
+    outputs = stack_outputs(aws, bundle, wanted)
     deploy = f"`drgen deploy -s {scenario.name} --suffix {scenario.suffix}`"
     if not outputs:
         raise DrgenError(f"nothing of {scenario.name} (suffix {scenario.suffix}) is deployed there; run {deploy} first")
-    wanted = [e for e in bundle.stacks if regions is None or e.region in regions]
     missing = [e.name for e in wanted if (e.layer, e.role) not in outputs]
     if missing:  # the failover steps and the sandbox's provisioning need every stack
         raise DrgenError(
             f"{scenario.name} (suffix {scenario.suffix}) is only partly deployed there: {len(missing)} of "
             f"{len(wanted)} stacks{_in(regions)} missing ({', '.join(missing)}); run {deploy} first"
         )
-    return from_outputs(scenario, aws.account_id(min(regions) if regions else "us-east-1"), outputs, bundle)
+    account = aws.account_id(min(regions)) if regions else aws.account_id()  # STS where the stacks were read
+    return from_outputs(scenario, account, outputs, bundle)
 
 
 def _in(regions: frozenset[str] | None) -> str:
